@@ -1,0 +1,51 @@
+# bounced: thin wrapper over CMake presets (the build itself lives in CMakeLists.txt).
+#   make run    deps, build, start bounced (see README)
+#   make test   deps, gcc -Werror build + all tests, then clang ASan/UBSan build + all tests
+#   make bench  release build + benchmarks
+.PHONY: all deps build asan release run test test-dev test-asan bench fuzz format clean
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?= --output-on-failure
+
+all: build
+
+deps:
+	@BNC_DEPS_OPTIONAL=$(BNC_DEPS_OPTIONAL) sh scripts/deps.sh
+
+build: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: build
+	@sh scripts/run.sh build/dev/bounced
+
+test-dev: build
+	cd build/dev && ctest -j $(JOBS) $(CTEST_ARGS)
+
+test-asan: asan
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j $(JOBS) $(CTEST_ARGS)
+
+test: test-dev test-asan
+
+bench: BNC_DEPS_OPTIONAL=1
+bench: release
+	@sh bench/bench.sh build/release
+
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

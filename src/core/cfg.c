@@ -1,0 +1,528 @@
+/*
+ * cfg.c - the typed configuration table and its parsers (INI via inih, environment).
+ *
+ * Each row names one setting; nothing else in bounced reads configuration from anywhere but
+ * a struct bnc_config filled here. Limits are validated against min/max on every path (file,
+ * environment, CLI) so a typo cannot disable a bound on untrusted input.
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "xmalloc.h"
+
+#define KIB ((int64_t)1024)
+#define MIB ((int64_t)1024 * 1024)
+#define GIB ((int64_t)1024 * 1024 * 1024)
+#define DAY ((int64_t)86400)
+
+#define OFF(f) offsetof(struct bnc_config, f)
+
+#define ADDRESS_REASONS                                                                           \
+    "mailboxfull,suspend,expired,systemerror,systemfull,networkerror,mailererror,exceedlimit,"    \
+    "filtered,suppressed,notaccept"
+#define SENDER_REASONS                                                                            \
+    "blocked,rejected,badreputation,spamdetected,virusdetected,policyviolation,authfailure,"      \
+    "requireptr,securityerror,failedstarttls,contenterror,notcompliantrfc,mesgtoobig,"            \
+    "norelaying,syntaxerror,speeding,toomanyconn"
+
+/* clang-format off */
+static const struct cfg_param params[] = {
+    /* limits (DESIGN §9): every one has a test at the bound and one past it */
+    {"limits.message_size", CFG_SIZE, "10M", 1024, 1 * GIB, OFF(limit_message_size), true, false,
+     "largest message parsed; larger input is refused with BNC_ELIMIT"},
+    {"limits.header_block", CFG_SIZE, "100k", 1024, 64 * MIB, OFF(limit_header_block), true, false,
+     "largest header block of one MIME entity; the rest is cut and flagged"},
+    {"limits.mime_depth", CFG_INT, "32", 1, 1024, OFF(limit_mime_depth), true, false,
+     "deepest multipart/message nesting walked"},
+    {"limits.mime_parts", CFG_INT, "100", 1, 100000, OFF(limit_mime_parts), true, false,
+     "most MIME parts walked in one message"},
+    {"limits.boundary_length", CFG_SIZE, "2048", 70, 65536, OFF(limit_boundary), true, false,
+     "longest multipart boundary accepted"},
+    {"limits.dsn_recipients", CFG_INT, "1000", 1, 1000000, OFF(limit_dsn_rcpts), true, false,
+     "most recipients taken from one bounce"},
+    {"limits.diagnostic_length", CFG_SIZE, "4096", 64, 1 * MIB, OFF(limit_diagnostic), true, false,
+     "longest diagnostic text kept per recipient"},
+    {"limits.report_memory", CFG_SIZE, "64M", 1 * MIB, 4 * GIB, OFF(limit_report_memory), true,
+     false, "memory one parsed message may use (its arena cap)"},
+    {"limits.json_depth", CFG_INT, "32", 2, 1024, OFF(limit_json_depth), true, false,
+     "deepest JSON nesting accepted in API and webhook bodies"},
+    {"limits.webhook_body", CFG_SIZE, "1M", 1024, 1 * GIB, OFF(limit_webhook_body), true, false,
+     "largest webhook body accepted"},
+
+    /* hygiene policy (DESIGN §6) */
+    {"policy.soft_threshold", CFG_INT, "3", 1, 1000, OFF(policy_soft_threshold), true, false,
+     "soft strikes (days) after which a contact is treated as hard bounced"},
+    {"policy.soft_decay_days", CFG_INT, "30", 1, 3650, OFF(policy_soft_decay_days), true, false,
+     "quiet days after which the soft count resets and the contact is ACTIVE again"},
+    {"policy.address_reasons", CFG_STRING, ADDRESS_REASONS, 0, 0, OFF(policy_address_reasons),
+     true, false, "soft reasons that count a strike against the address"},
+    {"policy.sender_reasons", CFG_STRING, SENDER_REASONS, 0, 0, OFF(policy_sender_reasons), true,
+     false, "soft reasons that are the sender's problem: recorded, never penalised"},
+
+    /* store */
+    {"store.url", CFG_STRING, "./var/bounced.db", 0, 0, OFF(store_url), false, false,
+     "database: a SQLite path or postgresql://..."},
+    {"store.busy_timeout_ms", CFG_INT, "5000", 0, 600000, OFF(store_busy_timeout), false, false,
+     "SQLite busy timeout"},
+
+    /* rules */
+    {"rules.dir", CFG_PATH, "rules.d", 0, 0, OFF(rules_dir), true, false,
+     "directory of user *.rules files, checked before the built-in rules"},
+    {"rules.file", CFG_PATH, "", 0, 0, OFF(rules_file), true, false,
+     "one more user rules file"},
+
+    /* smtp */
+    {"smtp.listen", CFG_STRING, "127.0.0.1:2525", 0, 0, OFF(smtp_listen), false, false,
+     "SMTP listen address (host:port); empty = off"},
+    {"smtp.lmtp_listen", CFG_STRING, "", 0, 0, OFF(smtp_lmtp_listen), false, false,
+     "LMTP listen address (host:port or unix:/path); empty = off"},
+    {"smtp.domains", CFG_STRING, "", 0, 0, OFF(smtp_domains), true, false,
+     "return-path domains mail is accepted for (comma list); empty = any local part of localhost"},
+    {"smtp.hostname", CFG_STRING, "", 0, 0, OFF(smtp_hostname), false, false,
+     "name in the greeting; empty = the host name"},
+    {"smtp.max_message_size", CFG_SIZE, "10M", 1024, 1 * GIB, OFF(smtp_max_size), true, false,
+     "SIZE limit announced and enforced (552 past it)"},
+    {"smtp.max_recipients", CFG_INT, "100", 1, 100000, OFF(smtp_max_rcpts), true, false,
+     "recipients per transaction"},
+    {"smtp.max_connections", CFG_INT, "1000", 1, 100000, OFF(smtp_max_conns), true, false,
+     "concurrent SMTP connections"},
+    {"smtp.max_commands", CFG_INT, "1000", 10, 1000000, OFF(smtp_max_cmds), true, false,
+     "commands per connection"},
+    {"smtp.idle_timeout", CFG_DURATION, "5m", 1, DAY, OFF(smtp_idle), true, false,
+     "idle time before a connection is closed"},
+    {"smtp.tls_cert", CFG_PATH, "", 0, 0, OFF(smtp_tls_cert), false, false,
+     "PEM certificate; STARTTLS is offered when set"},
+    {"smtp.tls_key", CFG_PATH, "", 0, 0, OFF(smtp_tls_key), false, true, "PEM private key"},
+
+    /* spool and workers */
+    {"spool.dir", CFG_PATH, "./var/spool", 0, 0, OFF(spool_dir), false, false,
+     "durable spool directory"},
+    {"spool.keep_days", CFG_INT, "7", 0, 3650, OFF(spool_keep_days), true, false,
+     "days processed messages are kept; 0 = delete at once"},
+    {"spool.workers", CFG_INT, "0", 0, 256, OFF(workers), false, false,
+     "worker threads; 0 = one per core"},
+
+    /* http */
+    {"http.listen", CFG_STRING, "127.0.0.1:8025", 0, 0, OFF(http_listen), false, false,
+     "HTTP API and dashboard listen address; empty = off"},
+    {"http.threads", CFG_INT, "0", 0, 256, OFF(http_threads), false, false,
+     "HTTP thread pool; 0 = one per core"},
+    {"http.body_limit", CFG_SIZE, "1M", 1024, 1 * GIB, OFF(http_body_limit), true, false,
+     "largest request body (413 past it)"},
+    {"http.rate_limit", CFG_INT, "0", 0, 10000000, OFF(http_rate_limit), true, false,
+     "requests per second per token; 0 = unlimited"},
+    {"http.timeout", CFG_DURATION, "30s", 1, 3600, OFF(http_timeout), false, false,
+     "request timeout"},
+    {"http.cors_origin", CFG_STRING, "", 0, 0, OFF(http_cors_origin), true, false,
+     "allowed CORS origin; empty = CORS off"},
+    {"verify.ttl", CFG_DURATION, "7d", 60, 365 * DAY, OFF(verify_ttl), true, false,
+     "lifetime of a re-verification link"},
+    {"verify.base_url", CFG_STRING, "http://127.0.0.1:8025", 0, 0, OFF(verify_base_url), true,
+     false, "base of the re-verification links"},
+
+    /* mailbox scanning and periodic work */
+    {"mailbox.source", CFG_STRING, "", 0, 0, OFF(mailbox_source), true, false,
+     "mailbox scanned by serve: mbox:PATH, maildir:PATH, imap://... or imaps://..."},
+    {"mailbox.interval", CFG_DURATION, "0", 0, 30 * DAY, OFF(mailbox_interval), true, false,
+     "seconds between mailbox scans; 0 = off"},
+    {"mailbox.user", CFG_STRING, "", 0, 0, OFF(mailbox_user), true, false, "IMAP user"},
+    {"mailbox.password", CFG_STRING, "", 0, 0, OFF(mailbox_password), true, true,
+     "IMAP password"},
+    {"sweep.interval", CFG_DURATION, "1h", 0, 30 * DAY, OFF(sweep_interval), true, false,
+     "seconds between decay sweeps; 0 = off"},
+
+    /* logging */
+    {"log.level", CFG_STRING, "info", 0, 0, OFF(log_level), true, false,
+     "error, warn, info or debug"},
+    {"log.syslog", CFG_BOOL, "no", 0, 0, OFF(log_syslog), false, false,
+     "log to syslog instead of stderr"},
+};
+/* clang-format on */
+
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
+
+const struct cfg_param *
+cfg_params(size_t *n_out)
+{
+    *n_out = NPARAMS;
+    return params;
+}
+
+const struct cfg_param *
+cfg_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < NPARAMS; i++) {
+        if (strcasecmp(params[i].name, name) == 0) {
+            return &params[i];
+        }
+    }
+    return NULL;
+}
+
+int
+cfg_parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0) {
+        return -1;
+    }
+    while (*end == ' ') {
+        end++;
+    }
+    switch (tolower((unsigned char)*end)) {
+    case '\0':
+        break;
+    case 'k':
+        mul = KIB;
+        end++;
+        break;
+    case 'm':
+        mul = MIB;
+        end++;
+        break;
+    case 'g':
+        mul = GIB;
+        end++;
+        break;
+    default:
+        return -1;
+    }
+    if (*end == 'b' || *end == 'B') {
+        end++;
+    }
+    if (*end != '\0' || v > INT64_MAX / mul) {
+        return -1;
+    }
+    *out = (int64_t)v * mul;
+    return 0;
+}
+
+int
+cfg_parse_duration(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+    int64_t mul = 1;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0) {
+        return -1;
+    }
+    switch (*end) {
+    case '\0':
+    case 's':
+        break;
+    case 'm':
+        mul = 60;
+        break;
+    case 'h':
+        mul = 3600;
+        break;
+    case 'd':
+        mul = DAY;
+        break;
+    default:
+        return -1;
+    }
+    if (*end != '\0' && end[1] != '\0') {
+        return -1;
+    }
+    if (v > INT64_MAX / mul) {
+        return -1;
+    }
+    *out = (int64_t)v * mul;
+    return 0;
+}
+
+static int
+cfg_parse_bool(const char *s, bool *out)
+{
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcasecmp(s, "on") ||
+        !strcmp(s, "1")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcasecmp(s, "off") ||
+        !strcmp(s, "0")) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+static bnc_status
+cfg_apply(struct bnc_config *c, const struct cfg_param *p, const char *value, char *err,
+          size_t errlen)
+{
+    char *base = (char *)c;
+    int64_t v = 0;
+    bool b;
+    int r = 0;
+
+    switch (p->type) {
+    case CFG_BOOL:
+        if (cfg_parse_bool(value, &b) != 0) {
+            snprintf(err, errlen, "%s: expected yes or no, got '%s'", p->name, value);
+            return BNC_ECONFIG;
+        }
+        *(bool *)(base + p->offset) = b;
+        return BNC_OK;
+    case CFG_STRING:
+    case CFG_PATH: {
+        char **sp = (char **)(base + p->offset);
+        free(*sp);
+        *sp = xstrdup(value);
+        return BNC_OK;
+    }
+    case CFG_INT: {
+        char *end;
+        long long ll;
+        errno = 0;
+        ll = strtoll(value, &end, 10);
+        r = (end == value || *end != '\0' || errno != 0) ? -1 : 0;
+        v = ll;
+        break;
+    }
+    case CFG_SIZE:
+        r = cfg_parse_size(value, &v);
+        break;
+    case CFG_DURATION:
+        r = cfg_parse_duration(value, &v);
+        break;
+    }
+    if (r != 0) {
+        snprintf(err, errlen, "%s: cannot parse '%s'", p->name, value);
+        return BNC_ECONFIG;
+    }
+    if (v < p->min || v > p->max) {
+        snprintf(err, errlen, "%s: %lld is out of range [%lld, %lld]", p->name, (long long)v,
+                 (long long)p->min, (long long)p->max);
+        return BNC_ECONFIG;
+    }
+    if (p->type == CFG_SIZE) {
+        *(size_t *)(base + p->offset) = (size_t)v;
+    } else {
+        *(int64_t *)(base + p->offset) = v;
+    }
+    return BNC_OK;
+}
+
+void
+cfg_init(struct bnc_config *c)
+{
+    size_t i;
+    char err[256];
+
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < NPARAMS; i++) {
+        if (cfg_apply(c, &params[i], params[i].def, err, sizeof(err)) != BNC_OK) {
+            fprintf(stderr, "bounced: internal: bad default: %s\n", err);
+            abort();
+        }
+    }
+}
+
+void
+cfg_free(struct bnc_config *c)
+{
+    size_t i;
+    for (i = 0; i < NPARAMS; i++) {
+        if (params[i].type == CFG_STRING || params[i].type == CFG_PATH) {
+            char **sp = (char **)((char *)c + params[i].offset);
+            free(*sp);
+            *sp = NULL;
+        }
+    }
+}
+
+void
+cfg_copy(struct bnc_config *dst, const struct bnc_config *src)
+{
+    size_t i;
+    memcpy(dst, src, sizeof(*dst));
+    for (i = 0; i < NPARAMS; i++) {
+        if (params[i].type == CFG_STRING || params[i].type == CFG_PATH) {
+            char *const *sp = (char *const *)((const char *)src + params[i].offset);
+            char **dp = (char **)((char *)dst + params[i].offset);
+            *dp = *sp ? xstrdup(*sp) : NULL;
+        }
+    }
+}
+
+bnc_status
+cfg_set(struct bnc_config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    const struct cfg_param *p = cfg_find(name);
+    if (p == NULL) {
+        snprintf(err, errlen, "unknown setting '%s'", name);
+        return BNC_ECONFIG;
+    }
+    return cfg_apply(c, p, value, err, errlen);
+}
+
+struct cfg_ini_state {
+    struct bnc_config *c;
+    char *err;
+    size_t errlen;
+    bnc_status rc;
+    const char *path;
+};
+
+static int
+cfg_ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfg_ini_state *st = user;
+    char full[256], e[256];
+
+    if (section != NULL && section[0] != '\0') {
+        snprintf(full, sizeof(full), "%s.%s", section, name);
+    } else {
+        snprintf(full, sizeof(full), "%s", name);
+    }
+    if (cfg_set(st->c, full, value, e, sizeof(e)) != BNC_OK) {
+        if (st->rc == BNC_OK) {
+            snprintf(st->err, st->errlen, "%s: [%s] %s", st->path, section ? section : "", e);
+            st->rc = BNC_ECONFIG;
+        }
+    }
+    return 1;
+}
+
+bnc_status
+cfg_load_file(struct bnc_config *c, const char *path, char *err, size_t errlen)
+{
+    struct cfg_ini_state st = {c, err, errlen, BNC_OK, path};
+    FILE *fp = fopen(path, "r");
+    int r;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return BNC_ECONFIG;
+    }
+    r = ini_parse_file(fp, cfg_ini_cb, &st);
+    fclose(fp);
+    if (st.rc != BNC_OK) {
+        return st.rc;
+    }
+    if (r > 0) {
+        snprintf(err, errlen, "%s:%d: syntax error", path, r);
+        return BNC_ECONFIG;
+    }
+    return BNC_OK;
+}
+
+bnc_status
+cfg_load_env(struct bnc_config *c, char *err, size_t errlen)
+{
+    char env[128];
+    size_t i, j;
+    const char *v;
+    bnc_status rc;
+
+    for (i = 0; i < NPARAMS; i++) {
+        const char *n = params[i].name;
+        size_t k = (size_t)snprintf(env, sizeof(env), "BOUNCED_");
+        for (j = 0; n[j] && k < sizeof(env) - 1; j++) {
+            env[k++] = (n[j] == '.') ? '_' : (char)toupper((unsigned char)n[j]);
+        }
+        env[k] = '\0';
+        if ((v = getenv(env)) != NULL) {
+            if ((rc = cfg_apply(c, &params[i], v, err, errlen)) != BNC_OK) {
+                char tmp[256];
+                snprintf(tmp, sizeof(tmp), "%s", err);
+                snprintf(err, errlen, "environment %s: %s", env, tmp);
+                return rc;
+            }
+        }
+    }
+    return BNC_OK;
+}
+
+void
+cfg_format(const struct bnc_config *c, const struct cfg_param *p, char *out, size_t outlen)
+{
+    const char *base = (const char *)c;
+    switch (p->type) {
+    case CFG_BOOL:
+        snprintf(out, outlen, "%s", *(const bool *)(base + p->offset) ? "yes" : "no");
+        break;
+    case CFG_STRING:
+    case CFG_PATH: {
+        const char *s = *(char *const *)(base + p->offset);
+        snprintf(out, outlen, "%s", s ? s : "");
+        break;
+    }
+    case CFG_INT:
+    case CFG_DURATION:
+        snprintf(out, outlen, "%lld", (long long)*(const int64_t *)(base + p->offset));
+        break;
+    case CFG_SIZE:
+        snprintf(out, outlen, "%zu", *(const size_t *)(base + p->offset));
+        break;
+    }
+}
+
+void
+cfg_show(const struct bnc_config *c, FILE *fp, bool only_changed)
+{
+    struct bnc_config d;
+    char v[1024], dv[1024];
+    size_t i;
+
+    cfg_init(&d);
+    for (i = 0; i < NPARAMS; i++) {
+        cfg_format(c, &params[i], v, sizeof(v));
+        cfg_format(&d, &params[i], dv, sizeof(dv));
+        if (only_changed && strcmp(v, dv) == 0) {
+            continue;
+        }
+        if (params[i].secret && v[0] != '\0') {
+            fprintf(fp, "%s = ********\n", params[i].name);
+        } else {
+            fprintf(fp, "%s = %s\n", params[i].name, v);
+        }
+    }
+    cfg_free(&d);
+}
+
+bool
+cfg_list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    const char *p = list;
+
+    while (p != NULL && *p) {
+        const char *e;
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        e = p;
+        while (*e && *e != ',') {
+            e++;
+        }
+        {
+            const char *t = e;
+            while (t > p && t[-1] == ' ') {
+                t--;
+            }
+            if ((size_t)(t - p) == n && strncasecmp(p, item, n) == 0) {
+                return true;
+            }
+        }
+        p = *e ? e + 1 : e;
+    }
+    return false;
+}

@@ -1,0 +1,163 @@
+/*
+ * slice.c - string slices and cursor parsing helpers.
+ */
+#include "slice.h"
+
+#include <string.h>
+
+static inline unsigned char
+lc(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static inline bool
+is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+struct bnc_slice
+slice_trim(struct bnc_slice s)
+{
+    while (s.len && is_ws(s.p[0])) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && is_ws(s.p[s.len - 1])) {
+        s.len--;
+    }
+    return s;
+}
+
+bool
+slice_eq_ci(struct bnc_slice s, const char *lit)
+{
+    size_t n = strlen(lit), i;
+
+    if (n != s.len) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (lc((unsigned char)s.p[i]) != lc((unsigned char)lit[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+slice_prefix_ci(struct bnc_slice s, const char *lit)
+{
+    size_t n = strlen(lit), i;
+
+    if (n > s.len) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if (lc((unsigned char)s.p[i]) != lc((unsigned char)lit[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *
+mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    unsigned char f0, f1;
+    size_t i, j;
+
+    if (nlen == 0) {
+        return hay;
+    }
+    if (nlen > hlen) {
+        return NULL;
+    }
+    f0 = lc((unsigned char)needle[0]);
+    f1 = (unsigned char)((f0 >= 'a' && f0 <= 'z') ? f0 - 32 : f0);
+    for (i = 0; i + nlen <= hlen; i++) {
+        const char *p;
+        /* jump to the next candidate first byte with memchr on both cases */
+        const char *a = memchr(hay + i, f0, hlen - nlen + 1 - i);
+        const char *b = (f1 != f0) ? memchr(hay + i, f1, hlen - nlen + 1 - i) : NULL;
+        if (a == NULL && b == NULL) {
+            return NULL;
+        }
+        p = (a == NULL) ? b : (b == NULL ? a : (a < b ? a : b));
+        i = (size_t)(p - hay);
+        for (j = 1; j < nlen; j++) {
+            if (lc((unsigned char)hay[i + j]) != lc((unsigned char)needle[j])) {
+                break;
+            }
+        }
+        if (j == nlen) {
+            return hay + i;
+        }
+    }
+    return NULL;
+}
+
+int
+cur_skip_ws(const char **pp, const char *end)
+{
+    const char *p = *pp;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    *pp = p;
+    return 0;
+}
+
+int
+cur_char(const char **pp, const char *end, char c)
+{
+    if (*pp < end && **pp == c) {
+        (*pp)++;
+        return 0;
+    }
+    return 1;
+}
+
+int
+cur_lit_ci(const char **pp, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(end - *pp) < n || !slice_prefix_ci(slice_make(*pp, n), lit)) {
+        return 1;
+    }
+    *pp += n;
+    return 0;
+}
+
+int
+cur_until(const char **pp, const char *end, char stop, struct bnc_slice *out)
+{
+    const char *q = memchr(*pp, stop, (size_t)(end - *pp));
+    if (q == NULL) {
+        return 1;
+    }
+    out->p = *pp;
+    out->len = (size_t)(q - *pp);
+    *pp = q;
+    return 0;
+}
+
+int
+cur_digits(const char **pp, const char *end, size_t min, size_t max, struct bnc_slice *out)
+{
+    const char *p = *pp;
+    size_t n = 0;
+
+    while (p < end && *p >= '0' && *p <= '9' && n < max + 1) {
+        p++;
+        n++;
+    }
+    if (n < min || n > max) {
+        return 1;
+    }
+    out->p = *pp;
+    out->len = n;
+    *pp = p;
+    return 0;
+}

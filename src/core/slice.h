@@ -1,0 +1,42 @@
+/*
+ * slice.h - string slices and cursor parsing helpers (curl strparse in spirit).
+ *
+ * A slice is a (pointer, length) pair into memory owned by someone else (the message buffer
+ * or an arena); it is never NUL-terminated by contract. Cursor helpers advance a
+ * `const char **pp` within [*pp, end) and return 0 on success, non-zero when the expected
+ * token is not there (leaving *pp unchanged), so calls chain with ||.
+ */
+#ifndef BNC_CORE_SLICE_H
+#define BNC_CORE_SLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bnc_slice {
+    const char *p;
+    size_t len;
+};
+
+#define SLICE_NULL ((struct bnc_slice){NULL, 0})
+
+static inline struct bnc_slice
+slice_make(const char *p, size_t len)
+{
+    struct bnc_slice s = {p, len};
+    return s;
+}
+
+struct bnc_slice slice_trim(struct bnc_slice s); /* strips ASCII white space both ends */
+bool slice_eq_ci(struct bnc_slice s, const char *lit);      /* whole-slice, ASCII case-insensitive */
+bool slice_prefix_ci(struct bnc_slice s, const char *lit);  /* starts with lit, case-insensitive */
+/* First case-insensitive occurrence of needle (ASCII) in hay, or NULL. Linear in practice. */
+const char *mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
+
+/* Cursor helpers: 0 on success, 1 on mismatch (cursor untouched). */
+int cur_skip_ws(const char **pp, const char *end);            /* spaces/tabs; always 0 */
+int cur_char(const char **pp, const char *end, char c);
+int cur_lit_ci(const char **pp, const char *end, const char *lit);
+int cur_until(const char **pp, const char *end, char stop, struct bnc_slice *out);
+int cur_digits(const char **pp, const char *end, size_t min, size_t max, struct bnc_slice *out);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * parse.h - internal seam of the parse layer: the report under construction, the MIME part
+ * list, and the hooks the format recognizers (formats/), ARF and auto-reply modules use.
+ *
+ * message.c drives one message: copy into the report's arena, mime_scan() it, walk standard
+ * DSN parts (dsn.c), then give formats_apply() the report for the non-RFC bounces, ARF and
+ * auto-replies. classify/ then fills reason, hard and kind.
+ * Ownership: everything hangs off the report's arena and dies with bnc_report_free().
+ */
+#ifndef BNC_PARSE_PARSE_H
+#define BNC_PARSE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounced.h"
+#include "core/arena.h"
+#include "core/slice.h"
+
+struct bnc_config;
+
+struct parse_limits {
+    size_t message_size;
+    size_t header_block;
+    size_t mime_depth;
+    size_t mime_parts;
+    size_t boundary;
+    size_t dsn_rcpts;
+    size_t diagnostic;
+    size_t report_memory;
+};
+
+void parse_limits_from_config(struct parse_limits *l, const struct bnc_config *cfg);
+void parse_limits_default(struct parse_limits *l);
+
+/* One MIME entity; all slices point into the report's copy of the message. */
+struct mime_part {
+    int depth;              /* 0 = the message itself */
+    int parent;             /* index of the enclosing part, -1 for the top */
+    struct bnc_slice header; /* raw header block (without the blank line) */
+    struct bnc_slice body;   /* raw body, still transfer-encoded */
+    struct bnc_slice type;   /* "text", "multipart", ... (as written; compare with _ci) */
+    struct bnc_slice subtype;
+    struct bnc_slice boundary;
+    struct bnc_slice charset;
+    struct bnc_slice encoding; /* Content-Transfer-Encoding */
+    struct bnc_slice report_type; /* multipart/report's report-type parameter */
+    unsigned flags;            /* BNC_PF_* found in this entity */
+};
+
+struct mime_msg {
+    struct mime_part *parts; /* in document order; parts[0] is the whole message */
+    size_t nparts;
+    unsigned flags;
+};
+
+/* Report under construction (the public bnc_report is this struct). */
+struct bnc_report {
+    struct arena *arena;
+    const char *raw; /* arena copy of the message */
+    size_t rawlen;
+    struct mime_msg mime;
+    struct parse_limits limits;
+    unsigned flags; /* BNC_PF_* */
+    struct bnc_rcpt *rcpts;
+    size_t nrcpts, rcpt_cap;
+    /* top-level facts, decoded to UTF-8, "" when absent */
+    const char *from;
+    const char *subject;
+    const char *message_id;
+    const char *date;
+    int64_t time;           /* the Date header as Unix seconds, 0 if unknown */
+    const char *return_path; /* Return-Path / envelope sender if known */
+    /* the returned original message, when found */
+    const char *orig_message_id;
+    const char *orig_to;
+    const char *orig_from;
+    const char *orig_subject;
+    struct bnc_slice orig_headers; /* raw header block of the returned message */
+};
+
+/* Add an empty recipient (all strings "", action NONE, hard -1). NULL past the recipient
+ * limit (BNC_PF_TOO_MANY_RCPTS is set) or when the arena is exhausted. */
+struct bnc_rcpt *report_add_rcpt(struct bnc_report *r);
+/* Find a recipient by address (case-insensitive), or NULL. */
+struct bnc_rcpt *report_find_rcpt(struct bnc_report *r, const char *addr);
+/* Arena copy helpers that never return NULL: "" when the arena is exhausted (and the
+ * report is flagged BNC_PF_TRUNCATED). */
+const char *report_strndup(struct bnc_report *r, const char *p, size_t n);
+/* Store a diagnostic: unfolds white space runs to one space, trims, cuts at the limit. */
+const char *report_diag(struct bnc_report *r, const char *p, size_t n);
+
+/* ---- MIME (mime.c) ---- */
+/* Scan msg[0..len) into a flat part list under the limits; never fails on bad input (flags
+ * instead); BNC_ELIMIT only when the arena is exhausted. */
+bnc_status mime_scan(struct arena *a, const struct parse_limits *lim, const char *msg,
+                     size_t len, struct mime_msg *out);
+/* Value of the first header `name` in a header block: unfolded, RFC 2047 decoded to UTF-8,
+ * arena-allocated, NUL-terminated; NULL when absent. */
+const char *mime_header(struct arena *a, struct bnc_slice header, const char *name);
+/* Raw (still folded) value slice of the first header `name`; false when absent. */
+bool mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out);
+/* Body of a part, transfer-decoded and converted to UTF-8 (invalid bytes replaced). */
+bnc_status mime_part_text(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
+/* Body transfer-decoded only (binary-safe). */
+bnc_status mime_part_decoded(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
+bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
+
+/* ---- charset.c ---- */
+/* Convert to UTF-8 into the arena; unknown charsets are treated as Latin-1 when the bytes
+ * are not valid UTF-8. Never fails on bad bytes (U+FFFD). */
+bnc_status charset_to_utf8(struct arena *a, const char *charset, size_t charset_len,
+                           const char *in, size_t inlen, struct bnc_slice *out);
+
+/* ---- status_code.c ---- */
+/* Validate an RFC 3463 code at the start of s; writes "c.s.d" to out. */
+bool status_code_parse(const char *s, size_t len, char out[16], size_t *consumed_out);
+/* Find the first enhanced status code and/or SMTP reply code in free text such as
+ * "smtp; 550 5.1.1 <x@y>: user unknown". Either output may be left "". */
+void status_code_from_text(const char *s, size_t len, char status_out[16], char reply_out[4]);
+
+/* ---- addresses ---- */
+/* Extract and normalise an address (strip "rfc822;", angle brackets, comments; lower-case;
+ * decode VERP "bounces+user=example.com@..." forms); NULL when not an address. */
+const char *addr_normalize(struct bnc_report *r, const char *p, size_t n);
+
+/* ---- non-RFC formats, ARF, auto-replies (formats/, arf.c, autoreply.c) ---- */
+/* Called once by message.c after the standard DSN walk, whether or not it found recipients.
+ * May add recipients, fill fields a DSN lacked, and set reason_hint/origin. */
+void formats_apply(struct bnc_report *r);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * store.h - the storage seam: a small backend vtable (SQLite, PostgreSQL, a fault-injecting
+ * test backend) and the portable SQL conventions every query of bounced follows.
+ *
+ * Backends offer primitives only: open, transactions, and exec of one parameterised
+ * statement with a row callback. Domain queries (contacts, events, suppressions, ...) are
+ * written once, over store_exec(), in portable SQL that both SQLite (>= 3.35) and
+ * PostgreSQL accept:
+ *   - parameters are $1, $2, ... (SQLite binds them by name, PostgreSQL natively);
+ *   - times are integers, Unix seconds (BIGINT); booleans are integers 0/1; JSON is TEXT;
+ *   - INSERT ... ON CONFLICT ... DO NOTHING/UPDATE and RETURNING are used freely;
+ *   - no backend-specific functions in shared queries (only in migrations).
+ * Each backend prepares every distinct SQL text once per connection and caches the
+ * statement keyed by the SQL pointer, so queries are passed as static strings.
+ *
+ * Ownership and threads: a struct store is one connection, used by one thread at a time;
+ * open one per worker thread. Values passed to a row callback are borrowed for the duration
+ * of the callback only.
+ */
+#ifndef BNC_STORE_STORE_H
+#define BNC_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounced.h"
+
+struct bnc_config;
+struct store;
+
+enum store_vtype { SV_NULL = 0, SV_INT, SV_TEXT };
+
+struct store_value {
+    enum store_vtype type;
+    int64_t i;     /* SV_INT */
+    const char *s; /* SV_TEXT: not necessarily NUL-terminated */
+    size_t len;    /* SV_TEXT */
+};
+
+static inline struct store_value
+sv_int(int64_t i)
+{
+    struct store_value v = {SV_INT, i, NULL, 0};
+    return v;
+}
+
+static inline struct store_value
+sv_null(void)
+{
+    struct store_value v = {SV_NULL, 0, NULL, 0};
+    return v;
+}
+
+struct store_value sv_text(const char *s); /* NULL gives SV_NULL */
+struct store_value sv_textn(const char *s, size_t len);
+
+struct store_row {
+    size_t ncols;
+    const struct store_value *cols; /* text values are NUL-terminated here */
+    const char *const *names;
+};
+
+/* Called once per result row; return non-zero to stop early (not an error). */
+typedef int (*store_row_cb)(void *ud, const struct store_row *row);
+
+struct store_backend {
+    const char *name; /* "sqlite", "postgresql", "fault" */
+    bnc_status (*open)(const char *url, const struct bnc_config *cfg, struct store **out,
+                       char *err, size_t errlen);
+    void (*close)(struct store *st);
+    bnc_status (*begin)(struct store *st);
+    bnc_status (*commit)(struct store *st);
+    bnc_status (*rollback)(struct store *st);
+    bnc_status (*exec)(struct store *st, const char *sql, const struct store_value *params,
+                       size_t nparams, store_row_cb cb, void *ud, int64_t *changes_out);
+    const char *(*errmsg)(const struct store *st);
+};
+
+/* Every backend's struct store begins with this header. */
+struct store_base {
+    const struct store_backend *be;
+    int txn_depth;
+};
+
+/*
+ * Open the store named by url: a path for SQLite, "postgresql://..." or "postgres://..." for
+ * PostgreSQL. Runs pending migrations. Caller closes with store_close(). err gets detail.
+ */
+bnc_status store_open(const char *url, const struct bnc_config *cfg, struct store **out,
+                      char *err, size_t errlen);
+void store_close(struct store *st); /* NULL-safe */
+const char *store_backend_name(const struct store *st);
+const char *store_errmsg(const struct store *st);
+
+/* Transactions nest by counting: only the outermost begin/commit reach the backend, and a
+ * rollback at any depth rolls the whole transaction back. */
+bnc_status store_begin(struct store *st);
+bnc_status store_commit(struct store *st);
+bnc_status store_rollback(struct store *st);
+
+bnc_status store_exec(struct store *st, const char *sql, const struct store_value *params,
+                      size_t nparams, store_row_cb cb, void *ud, int64_t *changes_out);
+
+/* Convenience: the first column of the first row as an integer; BNC_ENOTFOUND if no row. */
+bnc_status store_query_int(struct store *st, const char *sql, const struct store_value *params,
+                           size_t nparams, int64_t *out);
+
+/* Apply the numbered migrations of the backend; idempotent. */
+bnc_status store_migrate(struct store *st, char *err, size_t errlen);
+
+#endif

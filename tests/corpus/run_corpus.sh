@@ -1,0 +1,45 @@
+#!/bin/sh
+# Corpus ratchet: run `bounced parse` over ../shared/corpus/{sisimai,flufl}, score with
+# ../shared/tools/score.py, and fail when any figure is below tests/corpus/baseline.txt.
+# Skipped (exit 77) when ../shared is not there (a newcomer's clone).
+set -eu
+bin=${1:?usage: run_corpus.sh BOUNCED_BIN}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+shared=${BNC_SHARED_DIR:-$top/../shared}
+if [ ! -f "$shared/tools/score.py" ] || [ ! -d "$shared/corpus" ]; then
+    echo "corpus: $shared not found; skipped"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+# baseline.txt lines: NAME FIGURE  (NAME = corpus[/subdir], FIGURE = score.py summary value)
+while read -r name want; do
+    case "$name" in ''|'#'*) continue ;; esac
+    corpus=${name%%/*}
+    dir="$shared/corpus/$name"
+    "$bin" parse "$dir" > "$tmp/out.jsonl" 2> "$tmp/err.txt" || true
+    python3 "$shared/tools/score.py" "$tmp/out.jsonl" "$shared/corpus/$corpus/EXPECTED.tsv" \
+        > "$tmp/score.txt" 2>&1 || true
+    if [ "$name" != "$corpus" ]; then
+        # sub-directory: recall over the rows of that directory only
+        sub=${name#*/}
+        awk -F'\t' -v s="$sub/" 'NR==1 || index($1, s)==1' "$shared/corpus/$corpus/EXPECTED.tsv" > "$tmp/exp.tsv"
+        python3 "$shared/tools/score.py" "$tmp/out.jsonl" "$tmp/exp.tsv" > "$tmp/score.txt" 2>&1 || true
+    fi
+    metric=${want%%=*}
+    floor=${want#*=}
+    got=$(awk -v m="$metric " 'index($0, m) == 1 { print substr($0, length(m) + 1); exit }' "$tmp/score.txt" \
+        | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')
+    if [ -z "$got" ]; then
+        echo "corpus $name: no '$metric' line from score.py:"; cat "$tmp/score.txt"; fail=1; continue
+    fi
+    if awk -v g="$got" -v f="$floor" 'BEGIN { exit !(g + 1e-9 < f) }'; then
+        echo "corpus $name: $metric $got < baseline $floor  FAIL"
+        fail=1
+    else
+        echo "corpus $name: $metric $got (baseline $floor) ok"
+    fi
+done < "$here/baseline.txt"
+exit $fail

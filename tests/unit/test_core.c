@@ -1,0 +1,109 @@
+/*
+ * test_core.c - arena, buf, slices, UTF-8 and the configuration table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/slice.h"
+#include "core/utf8.h"
+
+static void
+test_arena_cap(void **state)
+{
+    struct arena *a = arena_new(64);
+    (void)state;
+    assert_non_null(arena_alloc(a, 32));
+    assert_non_null(arena_alloc(a, 32)); /* exactly at the cap */
+    assert_null(arena_alloc(a, 1));      /* one past */
+    arena_free(a);
+    a = arena_new(0);
+    assert_non_null(arena_alloc(a, 3 * 1024 * 1024)); /* larger than a chunk */
+    assert_string_equal(arena_strndup(a, "hello", 3), "hel");
+    arena_free(a);
+}
+
+static void
+test_buf_cap(void **state)
+{
+    struct buf b;
+    (void)state;
+    buf_init(&b, 8);
+    assert_int_equal(buf_adds(&b, "12345678"), BNC_OK); /* at the cap */
+    assert_int_equal(buf_addc(&b, '9'), BNC_ELIMIT);    /* one past */
+    assert_string_equal(b.p, "12345678");
+    buf_free(&b);
+    buf_init(&b, 0);
+    assert_int_equal(buf_add_json_str(&b, "a\"b\\\n\x01\xff", 7), BNC_OK);
+    assert_string_equal(b.p, "\"a\\\"b\\\\\\n\\u0001\xef\xbf\xbd\"");
+    buf_free(&b);
+}
+
+static void
+test_slices(void **state)
+{
+    const char *h = "Diagnostic-Code: SMTP; 550 user UNKNOWN";
+    (void)state;
+    assert_ptr_equal(mem_find_ci(h, strlen(h), "user unknown", 12), h + 27);
+    assert_null(mem_find_ci(h, strlen(h), "mailbox", 7));
+    assert_true(slice_eq_ci(slice_trim(slice_make("  Failed \r\n", 11)), "failed"));
+}
+
+static void
+test_utf8(void **state)
+{
+    (void)state;
+    assert_true(utf8_valid("h\xc3\xa9llo", 6));
+    assert_false(utf8_valid("\xc0\xaf", 2));     /* overlong */
+    assert_false(utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(utf8_valid("\xe2\x82", 2));     /* truncated */
+}
+
+static void
+test_cfg(void **state)
+{
+    struct bnc_config c;
+    char err[256];
+    int64_t v;
+    (void)state;
+    cfg_init(&c);
+    assert_int_equal(c.limit_message_size, 10 * 1024 * 1024);
+    assert_int_equal(c.policy_soft_threshold, 3);
+    assert_int_equal(cfg_set(&c, "policy.soft_threshold", "5", err, sizeof(err)), BNC_OK);
+    assert_int_equal(c.policy_soft_threshold, 5);
+    assert_int_equal(cfg_set(&c, "limits.mime_depth", "0", err, sizeof(err)), BNC_ECONFIG);
+    assert_int_equal(cfg_set(&c, "no.such", "1", err, sizeof(err)), BNC_ECONFIG);
+    assert_int_equal(cfg_set(&c, "smtp.idle_timeout", "2m", err, sizeof(err)), BNC_OK);
+    assert_int_equal(c.smtp_idle, 120);
+    assert_int_equal(cfg_parse_size("100k", &v), 0);
+    assert_int_equal(v, 102400);
+    assert_int_not_equal(cfg_parse_size("10x", &v), 0);
+    assert_true(cfg_list_has(c.policy_sender_reasons, "blocked"));
+    assert_false(cfg_list_has(c.policy_sender_reasons, "block"));
+    setenv("BOUNCED_POLICY_SOFT_DECAY_DAYS", "12", 1);
+    assert_int_equal(cfg_load_env(&c, err, sizeof(err)), BNC_OK);
+    assert_int_equal(c.policy_soft_decay_days, 12);
+    setenv("BOUNCED_POLICY_SOFT_DECAY_DAYS", "zero", 1);
+    assert_int_equal(cfg_load_env(&c, err, sizeof(err)), BNC_ECONFIG);
+    unsetenv("BOUNCED_POLICY_SOFT_DECAY_DAYS");
+    cfg_free(&c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena_cap), cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_slices),    cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_cfg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

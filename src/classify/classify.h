@@ -41,6 +41,6 @@ void rules_free(struct bnc_ruleset *rs);
 void classify_report(const struct bnc_ruleset *rs, bnc_report *r);
 
 /* The reason taxonomy (reasons.c): pseudo status for reasons without a code. */
-const char *reason_pseudo_status(bnc_reason r, bool temporary);
+void reason_pseudo_status(bnc_reason r, bool temporary, char out[16]); /* "" for reports */
 
 #endif

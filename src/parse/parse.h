@@ -80,6 +80,13 @@ struct bnc_report {
     struct bnc_slice orig_headers; /* raw header block of the returned message */
 };
 
+/* Parse one message (no classification): copy into a new report's arena, scan MIME, walk
+ * DSN parts, run formats_apply(). BNC_ELIMIT when len exceeds lim->message_size; otherwise
+ * BNC_OK with a report (maybe no recipients, maybe flags). Caller frees with
+ * bnc_report_free(). */
+bnc_status parse_message(const struct parse_limits *lim, const void *msg, size_t len,
+                         struct bnc_report **out);
+
 /* Add an empty recipient (all strings "", action NONE, hard -1). NULL past the recipient
  * limit (BNC_PF_TOO_MANY_RCPTS is set) or when the arena is exhausted. */
 struct bnc_rcpt *report_add_rcpt(struct bnc_report *r);

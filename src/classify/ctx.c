@@ -1,0 +1,131 @@
+/*
+ * ctx.c - the bnc_ctx (configuration + compiled rule set) and the library facade
+ * bnc_parse(): parse_message() then classify_report().
+ *
+ * A ctx is built once and read-only afterwards; bnc_parse() may run on many threads with
+ * one ctx. Rule reloads build a new ctx (or a new rule set) and swap it at a quiet point.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+#include "core/xmalloc.h"
+#include "parse/parse.h"
+
+struct ctx_err {
+    bnc_ctx *ctx;
+};
+
+static void
+ctx_rules_err(void *ud, const char *where, const char *msg)
+{
+    struct ctx_err *ce = ud;
+    fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+    if (ce->ctx->errmsg[0] == '\0') {
+        snprintf(ce->ctx->errmsg, sizeof(ce->ctx->errmsg), "%s: %s", where, msg);
+    }
+}
+
+bnc_status
+bnc_ctx_new_config(const struct bnc_config *cfg, bnc_ctx **out)
+{
+    bnc_ctx *ctx = xcalloc(1, sizeof(*ctx));
+    struct ctx_err ce = {ctx};
+    bnc_status rc;
+
+    cfg_copy(&ctx->cfg, cfg);
+    rc = rules_build(&ctx->cfg, NULL, ctx_rules_err, &ce, &ctx->rules);
+    *out = ctx;
+    return rc;
+}
+
+bnc_status
+bnc_ctx_new(const char *conf_path, bnc_ctx **out)
+{
+    struct bnc_config cfg;
+    char err[512];
+    bnc_status rc;
+
+    *out = NULL;
+    cfg_init(&cfg);
+    if ((conf_path != NULL && (rc = cfg_load_file(&cfg, conf_path, err, sizeof(err))) != BNC_OK) ||
+        (rc = cfg_load_env(&cfg, err, sizeof(err))) != BNC_OK) {
+        bnc_ctx *ctx = xcalloc(1, sizeof(*ctx));
+        cfg_copy(&ctx->cfg, &cfg);
+        snprintf(ctx->errmsg, sizeof(ctx->errmsg), "%s", err);
+        cfg_free(&cfg);
+        *out = ctx;
+        return rc;
+    }
+    rc = bnc_ctx_new_config(&cfg, out);
+    cfg_free(&cfg);
+    return rc;
+}
+
+void
+bnc_ctx_free(bnc_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return;
+    }
+    rules_free(ctx->rules);
+    cfg_free(&ctx->cfg);
+    free(ctx);
+}
+
+const char *
+bnc_ctx_errmsg(const bnc_ctx *ctx)
+{
+    return ctx ? ctx->errmsg : "no context";
+}
+
+const struct bnc_config *
+bnc_ctx_config(const bnc_ctx *ctx)
+{
+    return &ctx->cfg;
+}
+
+bnc_status
+bnc_parse_only(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out)
+{
+    struct parse_limits lim;
+
+    if (ctx == NULL || (msg == NULL && len != 0) || out == NULL) {
+        return BNC_EINVAL;
+    }
+    parse_limits_from_config(&lim, &ctx->cfg);
+    return parse_message(&lim, msg, len, out);
+}
+
+bnc_status
+bnc_parse(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out)
+{
+    bnc_status rc = bnc_parse_only(ctx, msg, len, out);
+    if (rc == BNC_OK) {
+        classify_report(ctx->rules, *out);
+    }
+    return rc;
+}
+
+const char *
+bnc_strerror(bnc_status rc)
+{
+    static const char *msgs[] = {
+        "success",
+        "invalid argument",
+        "limit exceeded",
+        "nothing usable could be parsed",
+        "store failure",
+        "store busy",
+        "I/O error",
+        "configuration error",
+        "not found",
+        "internal error",
+        "conflict",
+    };
+    if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
+        return "unknown status";
+    }
+    return msgs[rc];
+}

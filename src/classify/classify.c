@@ -1,129 +1,271 @@
 /*
  * classify.c - fill reason, hard, kind and decided_by for every recipient of a report.
  *
- * Precedence (DESIGN §5, issue 4): user rules, built-in text rules, status code, reply code,
- * the format's own hint; `undefined` only when nothing matches.
- * STANDARDS: RFC 3463 (enhanced status codes), RFC 5321 §4.2 (reply codes).
+ * Precedence (DESIGN §5, issue 4), first that says something wins:
+ *   1. the report kind itself: delivered/relayed/expanded actions, ARF complaints and
+ *      auto-replies (set by the parse layer as reason_hint with origin arf/autoreply);
+ *   2. user rules, then built-in text rules, over the diagnostic (one Vectorscan pass);
+ *   3. the RFC 3463 status code (subject.detail; class 4 vs 5 only changes hard for notaccept);
+ *   4. the SMTP reply code;
+ *   5. the format's own hint (reason_hint of a recognizer);
+ *   `undefined` only when nothing matches, `onhold` for a bare failure with no signal at all.
+ * Words and codes are weighed together because the text rules see the whole diagnostic
+ * (status code included): "5.1.1 ... sender address rejected" is matched by a rejected rule
+ * that default.rules lists before the generic user-unknown phrases.
+ * Doesn't: parse anything; it reads only the fields the parse layer filled.
+ * STANDARDS: RFC 3463 (enhanced status codes), RFC 5321 §4.2 (reply codes), RFC 7505 (null
+ * MX: 5.1.10 / 556).
+ * LIMITS: the diagnostic is already capped by the parse layer (diagnostic limit).
+ * Ownership: decided_by strings are allocated from the report's arena.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classify/classify.h"
-#include "core/xmalloc.h"
+#include "classify/rules.h"
 #include "parse/parse.h"
 
-struct bnc_ruleset {
-    int placeholder_unused;
+struct status_map {
+    const char *sd; /* subject.detail */
+    bnc_reason r;
 };
 
-bnc_status
-rules_build(const struct bnc_config *cfg, const char *extra_file, rules_err_cb cb, void *ud,
-            struct bnc_ruleset **out)
-{
-    (void)cfg;
-    (void)extra_file;
-    (void)cb;
-    (void)ud;
-    *out = xcalloc(1, sizeof(**out));
-    return BNC_OK;
-}
+/* RFC 3463 subject.detail -> reason. Codes that name no cause by themselves (x.0.0, x.7.1,
+ * x.5.0 ...) are absent on purpose: they defer to the reply code and the format hint. */
+/* clang-format off */
+static const struct status_map status_table[] = {
+    {"1.0", BNC_R_USERUNKNOWN},  {"1.1", BNC_R_USERUNKNOWN},  {"1.2", BNC_R_HOSTUNKNOWN},
+    {"1.3", BNC_R_USERUNKNOWN},  {"1.4", BNC_R_USERUNKNOWN},  {"1.5", BNC_R_USERUNKNOWN},
+    {"1.6", BNC_R_HASMOVED},     {"1.7", BNC_R_REJECTED},     {"1.8", BNC_R_REJECTED},
+    {"1.9", BNC_R_NORELAYING},   {"1.10", BNC_R_NOTACCEPT},
+    {"2.0", BNC_R_SUSPEND},      {"2.1", BNC_R_SUSPEND},      {"2.2", BNC_R_MAILBOXFULL},
+    {"2.3", BNC_R_EXCEEDLIMIT},  {"2.4", BNC_R_SYSTEMERROR},
+    {"3.0", BNC_R_SYSTEMERROR},  {"3.1", BNC_R_SYSTEMFULL},   {"3.2", BNC_R_SYSTEMERROR},
+    {"3.3", BNC_R_SYSTEMERROR},  {"3.4", BNC_R_MESGTOOBIG},   {"3.5", BNC_R_SYSTEMERROR},
+    {"4.0", BNC_R_NETWORKERROR}, {"4.1", BNC_R_NETWORKERROR}, {"4.2", BNC_R_NETWORKERROR},
+    {"4.3", BNC_R_NETWORKERROR}, {"4.4", BNC_R_NETWORKERROR},  {"4.5", BNC_R_NETWORKERROR},
+    {"4.6", BNC_R_NETWORKERROR}, {"4.7", BNC_R_EXPIRED},
+    {"5.0", BNC_R_SYNTAXERROR},  {"5.1", BNC_R_SYNTAXERROR},  {"5.2", BNC_R_SYNTAXERROR},
+    {"5.3", BNC_R_SYNTAXERROR},  {"5.4", BNC_R_SYNTAXERROR},  {"5.5", BNC_R_SYNTAXERROR},
+    {"5.6", BNC_R_SYNTAXERROR},
+    {"6.0", BNC_R_CONTENTERROR}, {"6.1", BNC_R_CONTENTERROR}, {"6.2", BNC_R_CONTENTERROR},
+    {"6.3", BNC_R_CONTENTERROR}, {"6.4", BNC_R_CONTENTERROR}, {"6.5", BNC_R_CONTENTERROR},
+    {"6.6", BNC_R_CONTENTERROR}, {"6.7", BNC_R_CONTENTERROR},
+    {"7.2", BNC_R_POLICYVIOLATION}, {"7.3", BNC_R_SECURITYERROR},
+    {"7.4", BNC_R_SECURITYERROR}, {"7.5", BNC_R_SECURITYERROR}, {"7.6", BNC_R_SECURITYERROR},
+    {"7.7", BNC_R_SECURITYERROR}, {"7.8", BNC_R_SECURITYERROR}, {"7.9", BNC_R_SECURITYERROR},
+    {"7.10", BNC_R_SECURITYERROR}, {"7.11", BNC_R_SECURITYERROR},
+    {"7.13", BNC_R_SUSPEND},     {"7.14", BNC_R_SECURITYERROR}, {"7.15", BNC_R_SECURITYERROR},
+    {"7.16", BNC_R_SECURITYERROR}, {"7.17", BNC_R_SECURITYERROR}, {"7.18", BNC_R_SUSPEND},
+    {"7.20", BNC_R_AUTHFAILURE}, {"7.21", BNC_R_AUTHFAILURE},  {"7.22", BNC_R_AUTHFAILURE},
+    {"7.23", BNC_R_AUTHFAILURE}, {"7.24", BNC_R_AUTHFAILURE},  {"7.25", BNC_R_REQUIREPTR},
+    {"7.26", BNC_R_AUTHFAILURE}, {"7.27", BNC_R_NOTACCEPT},    {"7.28", BNC_R_SPEEDING},
+    {"7.29", BNC_R_AUTHFAILURE}, {"7.30", BNC_R_AUTHFAILURE},
+};
+/* clang-format on */
 
-void
-rules_free(struct bnc_ruleset *rs)
+bnc_reason
+classify_reason_from_status(const char *st)
 {
-    free(rs);
-}
-
-/* RFC 3463 subject.detail -> reason. */
-static bnc_reason
-reason_from_status(const char *st)
-{
-    static const struct {
-        const char *sd;
-        bnc_reason r;
-    } map[] = {
-        {"1.1", BNC_R_USERUNKNOWN},   {"1.2", BNC_R_HOSTUNKNOWN},    {"1.3", BNC_R_USERUNKNOWN},
-        {"1.4", BNC_R_USERUNKNOWN},   {"1.6", BNC_R_HASMOVED},       {"1.7", BNC_R_REJECTED},
-        {"1.8", BNC_R_REJECTED},      {"1.10", BNC_R_NOTACCEPT},     {"2.1", BNC_R_SUSPEND},
-        {"2.2", BNC_R_MAILBOXFULL},   {"2.3", BNC_R_EXCEEDLIMIT},    {"2.4", BNC_R_MAILERERROR},
-        {"3.0", BNC_R_SYSTEMERROR},   {"3.1", BNC_R_SYSTEMFULL},     {"3.2", BNC_R_SYSTEMERROR},
-        {"3.4", BNC_R_MESGTOOBIG},    {"3.5", BNC_R_SYSTEMERROR},    {"4.1", BNC_R_NETWORKERROR},
-        {"4.2", BNC_R_NETWORKERROR},  {"4.3", BNC_R_NETWORKERROR},   {"4.4", BNC_R_HOSTUNKNOWN},
-        {"4.5", BNC_R_NETWORKERROR},  {"4.6", BNC_R_NETWORKERROR},   {"4.7", BNC_R_EXPIRED},
-        {"5.0", BNC_R_SYNTAXERROR},   {"5.1", BNC_R_SYNTAXERROR},    {"5.2", BNC_R_SYNTAXERROR},
-        {"5.4", BNC_R_SYNTAXERROR},   {"5.5", BNC_R_SYNTAXERROR},    {"6.0", BNC_R_CONTENTERROR},
-        {"6.1", BNC_R_CONTENTERROR},  {"7.1", BNC_R_REJECTED},       {"7.7", BNC_R_CONTENTERROR},
-        {"7.8", BNC_R_SECURITYERROR}, {"7.13", BNC_R_SUSPEND},       {"7.23", BNC_R_AUTHFAILURE},
-        {"7.25", BNC_R_REQUIREPTR},   {"7.26", BNC_R_AUTHFAILURE},   {"7.27", BNC_R_NOTACCEPT},
-    };
     size_t i;
     const char *sd;
 
-    if (st[0] == '\0' || st[1] != '.') {
+    if (st == NULL || (st[0] != '4' && st[0] != '5') || st[1] != '.') {
         return BNC_R_UNDEFINED;
     }
     sd = st + 2;
+    /* A pseudo status (x.0.9NN) carries no extra information: the reason it came from is
+     * what produced it. */
+    if (strncmp(sd, "0.9", 3) == 0) {
+        return BNC_R_UNDEFINED;
+    }
+    for (i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++) {
+        if (strcmp(status_table[i].sd, sd) == 0) {
+            return status_table[i].r;
+        }
+    }
+    return BNC_R_UNDEFINED;
+}
+
+/* RFC 5321 reply codes that name a cause by themselves. */
+bnc_reason
+classify_reason_from_reply(const char *rc)
+{
+    static const struct {
+        const char *code;
+        bnc_reason r;
+    } map[] = {
+        {"421", BNC_R_TOOMANYCONN},   {"452", BNC_R_MAILBOXFULL},   {"500", BNC_R_SYNTAXERROR},
+        {"501", BNC_R_SYNTAXERROR},   {"502", BNC_R_SYNTAXERROR},   {"503", BNC_R_SYNTAXERROR},
+        {"504", BNC_R_SYNTAXERROR},   {"521", BNC_R_NOTACCEPT},     {"523", BNC_R_MESGTOOBIG},
+        {"530", BNC_R_SECURITYERROR}, {"534", BNC_R_SECURITYERROR}, {"535", BNC_R_SECURITYERROR},
+        {"538", BNC_R_SECURITYERROR}, {"551", BNC_R_HASMOVED},      {"552", BNC_R_MAILBOXFULL},
+        {"553", BNC_R_USERUNKNOWN},   {"556", BNC_R_NOTACCEPT},
+    };
+    size_t i;
+    if (rc == NULL || rc[0] == '\0') {
+        return BNC_R_UNDEFINED;
+    }
     for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (strcmp(map[i].sd, sd) == 0) {
+        if (strcmp(map[i].code, rc) == 0) {
             return map[i].r;
         }
     }
     return BNC_R_UNDEFINED;
 }
 
-static void
-classify_rcpt(struct bnc_report *r, struct bnc_rcpt *rc)
+int
+classify_hard(bnc_reason reason, bool temporary)
 {
-    bool temporary;
-
-    if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
-        rc->action == BNC_ACTION_EXPANDED) {
-        rc->reason = BNC_R_DELIVERED;
-        rc->decided_by = "action";
-    } else if (rc->reason_hint != BNC_R_UNDEFINED) {
-        rc->reason = rc->reason_hint;
-        rc->decided_by = "format";
-    } else if ((rc->reason = reason_from_status(rc->status)) != BNC_R_UNDEFINED) {
-        rc->decided_by = report_strndup(r, "status:", 7);
-    }
-    temporary = rc->status[0] == '4' || rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED;
-    if (rc->status[0] == '\0') {
-        reason_pseudo_status(rc->reason, temporary, rc->status);
-    }
-    switch (rc->reason) {
+    switch (reason) {
     case BNC_R_USERUNKNOWN:
     case BNC_R_HOSTUNKNOWN:
     case BNC_R_HASMOVED:
-        rc->hard = 1;
-        break;
+        return 1;
     case BNC_R_NOTACCEPT:
-        rc->hard = temporary ? 0 : 1;
-        break;
+        return temporary ? 0 : 1;
     case BNC_R_UNDEFINED:
-    case BNC_R_ONHOLD:
-        rc->hard = -1;
-        break;
+        return -1;
     default:
-        rc->hard = 0;
-        break;
+        return 0;
     }
-    switch (rc->reason) {
+}
+
+bnc_kind
+classify_kind(bnc_reason reason, int hard)
+{
+    switch (reason) {
     case BNC_R_DELIVERED:
-        rc->kind = BNC_KIND_DELIVERED;
-        break;
+        return BNC_KIND_DELIVERED;
     case BNC_R_FEEDBACK:
-        rc->kind = BNC_KIND_COMPLAINT;
-        break;
+        return BNC_KIND_COMPLAINT;
     case BNC_R_VACATION:
-        rc->kind = BNC_KIND_AUTOREPLY;
-        break;
+        return BNC_KIND_AUTOREPLY;
     case BNC_R_UNDEFINED:
     case BNC_R_ONHOLD:
-        rc->kind = BNC_KIND_UNKNOWN;
-        break;
+        return BNC_KIND_UNKNOWN;
     default:
-        rc->kind = rc->hard == 1 ? BNC_KIND_HARD : BNC_KIND_SOFT;
-        break;
+        return hard == 1 ? BNC_KIND_HARD : BNC_KIND_SOFT;
+    }
+}
+
+static const char *
+classify_decided(struct bnc_report *r, const char *prefix, const char *what, unsigned line)
+{
+    char tmp[512];
+    int n;
+    if (line > 0) {
+        n = snprintf(tmp, sizeof(tmp), "%s%s:%u", prefix, what, line);
+    } else {
+        n = snprintf(tmp, sizeof(tmp), "%s%s", prefix, what);
+    }
+    if (n < 0) {
+        return "";
+    }
+    if ((size_t)n >= sizeof(tmp)) {
+        n = (int)sizeof(tmp) - 1;
+    }
+    return report_strndup(r, tmp, (size_t)n);
+}
+
+/* The base name of a rule's origin (decided_by names the file, not its directory). */
+static const char *
+classify_origin_name(const char *origin)
+{
+    const char *slash = strrchr(origin, '/');
+    return slash ? slash + 1 : origin;
+}
+
+static void
+classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
+{
+    bool temporary;
+    bnc_reason reason = BNC_R_UNDEFINED;
+    int forced_hard = -1;
+    const char *decided = "";
+    struct rule_match m = {NULL};
+    bnc_reason st_reason, rp_reason;
+
+    temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
+                rc->action == BNC_ACTION_DELAYED;
+
+    if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
+        rc->action == BNC_ACTION_EXPANDED) {
+        reason = BNC_R_DELIVERED;
+        decided = classify_decided(r, "action:", bnc_action_name(rc->action), 0);
+    } else if (rc->reason_hint == BNC_R_FEEDBACK || rc->reason_hint == BNC_R_VACATION ||
+               rc->reason_hint == BNC_R_DELIVERED) {
+        reason = rc->reason_hint;
+        decided = rc->reason_hint == BNC_R_FEEDBACK   ? "arf"
+                  : rc->reason_hint == BNC_R_VACATION ? "autoreply"
+                                                      : "format";
+    } else {
+        if (rc->diagnostic != NULL && rc->diagnostic[0] != '\0') {
+            (void)rules_match(rs, rc->diagnostic, strlen(rc->diagnostic), &m);
+        }
+        st_reason = classify_reason_from_status(rc->status);
+        rp_reason = classify_reason_from_reply(rc->replycode);
+        if (m.rule != NULL) {
+            forced_hard = m.rule->hard;
+            reason = m.rule->reason;
+            decided =
+                classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
+        }
+        if (reason == BNC_R_UNDEFINED && st_reason != BNC_R_UNDEFINED) {
+            reason = st_reason;
+            if (m.rule == NULL) {
+                decided = classify_decided(r, "status:", rc->status, 0);
+            }
+        }
+        if (reason == BNC_R_UNDEFINED && rc->reason_hint != BNC_R_UNDEFINED) {
+            /* A recognizer's hint names the cause the format itself states (a qmail or
+             * Exchange message type), which is more specific than a bare reply code. */
+            reason = rc->reason_hint;
+            if (m.rule == NULL) {
+                decided = classify_decided(r, "format:", rc->origin[0] ? rc->origin : "hint", 0);
+                if (strncmp(rc->origin, "format:", 7) == 0) {
+                    decided = classify_decided(r, "", rc->origin, 0);
+                }
+            }
+        }
+        if (reason == BNC_R_UNDEFINED && rp_reason != BNC_R_UNDEFINED) {
+            reason = rp_reason;
+            if (m.rule == NULL) {
+                decided = classify_decided(r, "reply:", rc->replycode, 0);
+            }
+        }
+        if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
+            (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
+             rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
+             rc->action == BNC_ACTION_DELAYED)) {
+            /* A failure with a code or an action but no cause we can name. */
+            reason = BNC_R_ONHOLD;
+            decided = rc->status[0]      ? classify_decided(r, "status:", rc->status, 0)
+                      : rc->replycode[0] ? classify_decided(r, "reply:", rc->replycode, 0)
+                                         : "action:failed";
+        }
+    }
+
+    /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
+     * content filter pretending the user does not exist, not from the directory. */
+    if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&
+        (strcmp(rc->smtp_command, "DATA") == 0 || strcmp(rc->smtp_command, "data") == 0)) {
+        reason = BNC_R_FILTERED;
+    }
+    rc->reason = reason;
+    rc->decided_by = decided;
+    if (rc->status[0] == '\0') {
+        reason_pseudo_status(reason, temporary, rc->status);
+    }
+    rc->hard = classify_hard(reason, temporary);
+    if (forced_hard >= 0) {
+        rc->hard = forced_hard;
+    }
+    rc->kind = classify_kind(reason, rc->hard);
+    if (forced_hard >= 0 && reason != BNC_R_DELIVERED && reason != BNC_R_FEEDBACK &&
+        reason != BNC_R_VACATION) {
+        rc->kind = forced_hard ? BNC_KIND_HARD : BNC_KIND_SOFT;
     }
 }
 
@@ -131,8 +273,7 @@ void
 classify_report(const struct bnc_ruleset *rs, bnc_report *r)
 {
     size_t i;
-    (void)rs;
     for (i = 0; i < r->nrcpts; i++) {
-        classify_rcpt(r, &r->rcpts[i]);
+        classify_rcpt(rs, r, &r->rcpts[i]);
     }
 }

@@ -21,7 +21,9 @@ struct bnc_ruleset;
 
 struct bnc_ctx {
     struct bnc_config cfg;
-    struct bnc_ruleset *rules; /* swapped whole on reload */
+    struct bnc_ruleset *rules;   /* swapped whole on reload (atomic load/store) */
+    struct bnc_ruleset *retired; /* replaced rulesets, freed by bnc_ctx_free() */
+    bool quiet;                  /* do not print rule errors on stderr */
     char errmsg[512];
 };
 
@@ -34,11 +36,49 @@ bnc_status bnc_parse_only(bnc_ctx *ctx, const void *msg, size_t len, bnc_report 
 /* Rule sets: built from the built-in rules text plus user rule files; errors are reported
  * per file:line through the callback and the bad rule is skipped. */
 typedef void (*rules_err_cb)(void *ud, const char *where, const char *msg);
-bnc_status rules_build(const struct bnc_config *cfg, const char *extra_file, rules_err_cb cb,
-                       void *ud, struct bnc_ruleset **out);
-void rules_free(struct bnc_ruleset *rs);
 
+/* Extra rule text from outside the config (the database's `rules` table, `--rules FILE`).
+ * text may hold several lines; a bad line is reported as "origin:line". Borrowed. */
+struct rule_src {
+    const char *text;
+    const char *origin;
+};
+
+/* Build a ruleset: user rules (cfg rules.dir/NAME.rules in name order, cfg rules.file, then
+ * extra[0..nextra)) before the built-in rules. Every bad rule is reported through cb (may be
+ * NULL) with file:line and skipped; the rest load. *out is always set (free with
+ * rules_free()); BNC_OK unless the pattern database itself cannot be built. */
+bnc_status rules_build(const struct bnc_config *cfg, const struct rule_src *extra, size_t nextra,
+                       rules_err_cb cb, void *ud, struct bnc_ruleset **out);
+void rules_free(struct bnc_ruleset *rs); /* NULL-safe */
+/* Validate one rule line: syntax, reason name, and that Vectorscan compiles the pattern.
+ * BNC_OK, or BNC_EINVAL with a message in err. */
+bnc_status rules_check_line(const char *line, char *err, size_t errlen);
+/* Read a rules file into *out (owned: release with rules_src_free()). BNC_EIO/BNC_EINVAL
+ * with a message in err. */
+bnc_status rules_src_file(const char *path, struct rule_src *out, char *err, size_t errlen);
+void rules_src_free(struct rule_src *src);
+/* ctx.c internal: link field used to keep replaced rulesets alive until bnc_ctx_free(). */
+struct bnc_ruleset **rules_retired_link(struct bnc_ruleset *rs);
+
+/* Replace the ctx's ruleset with one built from its config plus extra. Safe while other
+ * threads parse with the ctx: the new set is published with an atomic pointer swap and the
+ * old one is freed only by bnc_ctx_free(). Reloads themselves must not run concurrently
+ * (one reloader at a time). On a build failure the old set stays. Bad rules are reported
+ * through the ctx's error message (first one) and stderr; they do not fail the reload. */
+bnc_status bnc_ctx_reload_rules(bnc_ctx *ctx, const struct rule_src *extra, size_t nextra);
+/* The ctx's current ruleset (borrowed; valid until bnc_ctx_free()). */
+const struct bnc_ruleset *bnc_ctx_rules(const bnc_ctx *ctx);
+
+/* Fill reason, hard, kind, decided_by (and a pseudo status when none) of every recipient.
+ * Thread-safe for a shared ruleset. */
 void classify_report(const struct bnc_ruleset *rs, bnc_report *r);
+
+/* Pieces of the precedence, exposed for `bounced rules test` and the unit tests. */
+bnc_reason classify_reason_from_status(const char *status); /* RFC 3463; UNDEFINED if none */
+bnc_reason classify_reason_from_reply(const char *reply);   /* RFC 5321; UNDEFINED if none */
+int classify_hard(bnc_reason reason, bool temporary);       /* 1, 0, -1 (undefined) */
+bnc_kind classify_kind(bnc_reason reason, int hard);
 
 /* The reason taxonomy (reasons.c): pseudo status for reasons without a code. */
 void reason_pseudo_status(bnc_reason r, bool temporary, char out[16]); /* "" for reports */

@@ -3,7 +3,9 @@
  * bnc_parse(): parse_message() then classify_report().
  *
  * A ctx is built once and read-only afterwards; bnc_parse() may run on many threads with
- * one ctx. Rule reloads build a new ctx (or a new rule set) and swap it at a quiet point.
+ * one ctx. bnc_ctx_reload_rules() builds a new rule set and publishes it with an atomic
+ * pointer store; parses that already loaded the old pointer finish with it, because replaced
+ * sets are kept on a retired list until bnc_ctx_free() (reloads are rare and small).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,9 @@ static void
 ctx_rules_err(void *ud, const char *where, const char *msg)
 {
     struct ctx_err *ce = ud;
-    fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+    if (!ce->ctx->quiet) {
+        fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+    }
     if (ce->ctx->errmsg[0] == '\0') {
         snprintf(ce->ctx->errmsg, sizeof(ce->ctx->errmsg), "%s: %s", where, msg);
     }
@@ -35,9 +39,39 @@ bnc_ctx_new_config(const struct bnc_config *cfg, bnc_ctx **out)
     bnc_status rc;
 
     cfg_copy(&ctx->cfg, cfg);
-    rc = rules_build(&ctx->cfg, NULL, ctx_rules_err, &ce, &ctx->rules);
+    rc = rules_build(&ctx->cfg, NULL, 0, ctx_rules_err, &ce, &ctx->rules);
     *out = ctx;
     return rc;
+}
+
+bnc_status
+bnc_ctx_reload_rules(bnc_ctx *ctx, const struct rule_src *extra, size_t nextra)
+{
+    struct ctx_err ce = {ctx};
+    struct bnc_ruleset *rs = NULL, *old;
+    bnc_status rc;
+
+    if (ctx == NULL) {
+        return BNC_EINVAL;
+    }
+    ctx->errmsg[0] = '\0';
+    rc = rules_build(&ctx->cfg, extra, nextra, ctx_rules_err, &ce, &rs);
+    if (rc != BNC_OK) {
+        rules_free(rs);
+        return rc;
+    }
+    old = __atomic_exchange_n(&ctx->rules, rs, __ATOMIC_ACQ_REL);
+    if (old != NULL) {
+        *rules_retired_link(old) = ctx->retired;
+        ctx->retired = old;
+    }
+    return BNC_OK;
+}
+
+const struct bnc_ruleset *
+bnc_ctx_rules(const bnc_ctx *ctx)
+{
+    return __atomic_load_n(&ctx->rules, __ATOMIC_ACQUIRE);
 }
 
 bnc_status
@@ -70,6 +104,11 @@ bnc_ctx_free(bnc_ctx *ctx)
         return;
     }
     rules_free(ctx->rules);
+    while (ctx->retired != NULL) {
+        struct bnc_ruleset *next = *rules_retired_link(ctx->retired);
+        rules_free(ctx->retired);
+        ctx->retired = next;
+    }
     cfg_free(&ctx->cfg);
     free(ctx);
 }
@@ -103,7 +142,7 @@ bnc_parse(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out)
 {
     bnc_status rc = bnc_parse_only(ctx, msg, len, out);
     if (rc == BNC_OK) {
-        classify_report(ctx->rules, *out);
+        classify_report(bnc_ctx_rules(ctx), *out);
     }
     return rc;
 }
@@ -112,17 +151,9 @@ const char *
 bnc_strerror(bnc_status rc)
 {
     static const char *msgs[] = {
-        "success",
-        "invalid argument",
-        "limit exceeded",
-        "nothing usable could be parsed",
-        "store failure",
-        "store busy",
-        "I/O error",
-        "configuration error",
-        "not found",
-        "internal error",
-        "conflict",
+        "success",       "invalid argument", "limit exceeded", "nothing usable could be parsed",
+        "store failure", "store busy",       "I/O error",      "configuration error",
+        "not found",     "internal error",   "conflict",
     };
     if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
         return "unknown status";

@@ -1,0 +1,56 @@
+/*
+ * rules.h - the classification rule set: built-in rules (rules/default.rules, embedded) plus
+ * the operator's rules (rules.dir/NAME.rules, rules.file, --rules FILE, the database), compiled
+ * into ONE Vectorscan database and matched in one pass per diagnostic.
+ *
+ * Rule line syntax (one rule a line; '#' starts a comment line; blank lines are ignored):
+ *     TEXT ==> VERDICT          case-insensitive phrase, matched anywhere in the text
+ *     /REGEX/i ==> VERDICT      Vectorscan regex (always caseless; the trailing i is optional)
+ *     VERDICT := hard | soft | hard:REASON | soft:REASON | REASON
+ * A bare REASON takes hard/soft from the reason (DESIGN §5). In TEXT, any run of white space
+ * matches any run of white space.
+ * Ownership: a ruleset is immutable once built; it may be shared by any number of threads.
+ */
+#ifndef BNC_CLASSIFY_RULES_H
+#define BNC_CLASSIFY_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounced.h"
+
+struct bnc_ruleset;
+
+enum rules_tier {
+    RULES_TIER_USER = 0,   /* operator rules: checked first */
+    RULES_TIER_BUILTIN = 1 /* rules/default.rules */
+};
+
+/* One rule as loaded (for `bounced rules list`). Strings borrowed from the ruleset. */
+struct rule_info {
+    const char *origin;  /* file name or "db:<id>" */
+    unsigned line;       /* 1-based line within origin */
+    const char *pattern; /* TEXT or /REGEX/ as written */
+    bool regex;
+    enum rules_tier tier;
+    bnc_reason reason; /* BNC_R_UNDEFINED for a bare hard|soft */
+    int hard;          /* 1 hard, 0 soft, -1 from the reason */
+};
+
+/* Outcome of matching one text: the winning rule (lowest tier, then first in load order). */
+struct rule_match {
+    const struct rule_info *rule; /* NULL when nothing matched */
+};
+
+size_t rules_count(const struct bnc_ruleset *rs);
+const struct rule_info *rules_get(const struct bnc_ruleset *rs, size_t i); /* borrowed */
+
+/* Match text[0..len) against every rule in one pass. Thread-safe (per-thread scratch).
+ * Returns BNC_OK (with m->rule NULL when nothing matched) or BNC_EINTERNAL. */
+bnc_status rules_match(const struct bnc_ruleset *rs, const char *text, size_t len,
+                       struct rule_match *m);
+
+/* Split "hard:reason" etc.; false when it is not a valid verdict. */
+bool rules_parse_verdict(const char *s, size_t n, bnc_reason *reason_out, int *hard_out);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * test_classify.c - precedence (user rules, built-in text rules, status code, reply code,
+ * format hint), hard/soft and kind (DESIGN §5-6), pseudo status codes and decided_by, over
+ * hand-built reports.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "classify/classify.h"
+#include "classify/rules.h"
+#include "core/arena.h"
+#include "parse/parse.h"
+
+static struct bnc_ruleset *builtin, *withuser;
+
+static int
+setup(void **state)
+{
+    struct rule_src src = {"# user rules\n"
+                           "550 5.7.1 Unfortunately, messages from ==> hard\n"
+                           "frobnicated mailbox ==> soft:suspend\n"
+                           "/quota of [0-9]+ kb/i ==> soft:blocked\n",
+                           "site.rules"};
+    (void)state;
+    if (rules_build(NULL, NULL, 0, NULL, NULL, &builtin) != BNC_OK ||
+        rules_build(NULL, &src, 1, NULL, NULL, &withuser) != BNC_OK) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    rules_free(builtin);
+    rules_free(withuser);
+    return 0;
+}
+
+struct one {
+    struct bnc_report rep;
+    struct bnc_rcpt *rc;
+};
+
+static void
+one_init(struct one *o, const char *status, const char *reply, const char *diag, bnc_action act)
+{
+    memset(&o->rep, 0, sizeof(o->rep));
+    parse_limits_default(&o->rep.limits);
+    o->rep.arena = arena_new(0);
+    o->rc = report_add_rcpt(&o->rep);
+    assert_non_null(o->rc);
+    o->rc->recipient = "a@b.example";
+    snprintf(o->rc->status, sizeof(o->rc->status), "%s", status);
+    snprintf(o->rc->replycode, sizeof(o->rc->replycode), "%s", reply);
+    o->rc->diagnostic = diag;
+    o->rc->action = act;
+}
+
+static void
+one_free(struct one *o)
+{
+    arena_free(o->rep.arena);
+}
+
+/* Classify one recipient with the built-in rules and check reason, hard, status. */
+static void
+check(const struct bnc_ruleset *rs, const char *status, const char *reply, const char *diag,
+      bnc_action act, bnc_reason want, int hard, const char *want_status, const char *by_prefix)
+{
+    struct one o;
+    one_init(&o, status, reply, diag, act);
+    classify_report(rs, &o.rep);
+    if (o.rc->reason != want || o.rc->hard != hard || strcmp(o.rc->status, want_status) != 0 ||
+        strncmp(o.rc->decided_by, by_prefix, strlen(by_prefix)) != 0) {
+        fail_msg("'%s' [%s/%s]: got %s hard=%d status=%s by=%s; want %s hard=%d status=%s by=%s*",
+                 diag, status, reply, bnc_reason_name(o.rc->reason), o.rc->hard, o.rc->status,
+                 o.rc->decided_by, bnc_reason_name(want), hard, want_status, by_prefix);
+    }
+    one_free(&o);
+}
+
+static void
+test_text_beats_status(void **state)
+{
+    (void)state;
+    /* words and code weighed together: the text names the sender */
+    check(builtin, "5.1.1", "550", "550 5.1.1 <s@x>: Sender address rejected: not owned",
+          BNC_ACTION_FAILED, BNC_R_REJECTED, 0, "5.1.1", "rule:default.rules:");
+    check(builtin, "5.7.1", "554", "554 5.7.1 Client host rejected: blocked using zen.example",
+          BNC_ACTION_FAILED, BNC_R_BLOCKED, 0, "5.7.1", "rule:default.rules:");
+    check(builtin, "5.0.0", "550", "550 5.0.0 Mailbox is full", BNC_ACTION_FAILED,
+          BNC_R_MAILBOXFULL, 0, "5.0.0", "rule:");
+    check(builtin, "5.7.1", "550", "550 5.7.1 Email rejected per DMARC policy for x.example",
+          BNC_ACTION_FAILED, BNC_R_AUTHFAILURE, 0, "5.7.1", "rule:");
+}
+
+static void
+test_status_then_reply(void **state)
+{
+    (void)state;
+    check(builtin, "5.1.1", "", "", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1, "5.1.1",
+          "status:5.1.1");
+    check(builtin, "4.2.2", "", "zzz", BNC_ACTION_DELAYED, BNC_R_MAILBOXFULL, 0, "4.2.2",
+          "status:4.2.2");
+    check(builtin, "5.1.2", "", "", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1, "5.1.2", "status:");
+    check(builtin, "4.4.7", "", "", BNC_ACTION_DELAYED, BNC_R_EXPIRED, 0, "4.4.7", "status:");
+    check(builtin, "", "552", "552 qwerty", BNC_ACTION_FAILED, BNC_R_MAILBOXFULL, 0, "5.0.922",
+          "reply:552");
+    /* a bare 5.0.0 with nothing else: a failure whose cause is not known yet */
+    check(builtin, "5.0.0", "", "", BNC_ACTION_FAILED, BNC_R_ONHOLD, 0, "5.0.0", "status:5.0.0");
+    /* nothing at all */
+    check(builtin, "", "", "", BNC_ACTION_NONE, BNC_R_UNDEFINED, -1, "5.0.900", "");
+}
+
+static void
+test_notaccept_hard_unless_4xx(void **state)
+{
+    (void)state;
+    check(builtin, "5.1.10", "", "", BNC_ACTION_FAILED, BNC_R_NOTACCEPT, 1, "5.1.10", "");
+    check(builtin, "", "", "The domain x.example does not accept mail (Null MX)",
+          BNC_ACTION_DELAYED, BNC_R_NOTACCEPT, 0, "4.0.932", "rule:");
+    check(builtin, "", "", "The domain x.example does not accept mail (Null MX)", BNC_ACTION_FAILED,
+          BNC_R_NOTACCEPT, 1, "5.0.932", "rule:");
+}
+
+static void
+test_sender_side_not_hard(void **state)
+{
+    (void)state;
+    check(builtin, "5.7.1", "550", "550 5.7.1 Message content rejected, UBE", BNC_ACTION_FAILED,
+          BNC_R_SPAMDETECTED, 0, "5.7.1", "rule:");
+    check(builtin, "5.7.1", "554", "554 5.7.1 <x@y>: Relay access denied", BNC_ACTION_FAILED,
+          BNC_R_NORELAYING, 0, "5.7.1", "rule:");
+    check(builtin, "5.7.25", "550",
+          "550 5.7.25 The IP address sending this message does not "
+          "have a PTR record setup",
+          BNC_ACTION_FAILED, BNC_R_REQUIREPTR, 0, "5.7.25", "rule:");
+}
+
+static void
+test_user_rules_first(void **state)
+{
+    struct one o;
+    (void)state;
+    /* a bare `==> hard` keeps the reason of the lower tiers and forces hard */
+    one_init(&o, "5.7.1", "550", "550 5.7.1 Unfortunately, messages from 1.2.3.4 weren't sent",
+             BNC_ACTION_FAILED);
+    classify_report(withuser, &o.rep);
+    assert_int_equal(o.rc->hard, 1);
+    assert_int_equal(o.rc->kind, BNC_KIND_HARD);
+    assert_string_equal(o.rc->decided_by, "rule:site.rules:2");
+    one_free(&o);
+    /* the user's phrase beats the built-in "mailbox" rules and the status code */
+    check(withuser, "5.1.1", "550", "550 5.1.1 frobnicated mailbox, user unknown",
+          BNC_ACTION_FAILED, BNC_R_SUSPEND, 0, "5.1.1", "rule:site.rules:3");
+    check(withuser, "5.2.2", "552", "552 over quota of 100 KB", BNC_ACTION_FAILED, BNC_R_BLOCKED, 0,
+          "5.2.2", "rule:site.rules:4");
+    /* without the user rule the built-in one answers */
+    check(builtin, "5.2.2", "552", "552 over quota of 100 KB", BNC_ACTION_FAILED, BNC_R_MAILBOXFULL,
+          0, "5.2.2", "rule:default.rules:");
+}
+
+static void
+test_reports_and_hints(void **state)
+{
+    struct one o;
+    (void)state;
+    check(builtin, "2.0.0", "250", "250 ok", BNC_ACTION_DELIVERED, BNC_R_DELIVERED, 0, "2.0.0",
+          "action:delivered");
+    one_init(&o, "", "", "", BNC_ACTION_NONE);
+    o.rc->reason_hint = BNC_R_FEEDBACK;
+    classify_report(builtin, &o.rep);
+    assert_int_equal(o.rc->reason, BNC_R_FEEDBACK);
+    assert_int_equal(o.rc->kind, BNC_KIND_COMPLAINT);
+    assert_int_equal(o.rc->hard, 0);
+    assert_string_equal(o.rc->status, "");
+    assert_string_equal(o.rc->decided_by, "arf");
+    one_free(&o);
+    one_init(&o, "", "", "I am out of the office", BNC_ACTION_NONE);
+    o.rc->reason_hint = BNC_R_VACATION;
+    classify_report(builtin, &o.rep);
+    assert_int_equal(o.rc->kind, BNC_KIND_AUTOREPLY);
+    one_free(&o);
+    /* the format's hint is the last resort, after text and status */
+    one_init(&o, "", "", "qwerty", BNC_ACTION_FAILED);
+    o.rc->reason_hint = BNC_R_HOSTUNKNOWN;
+    o.rc->origin = "format:qmail";
+    classify_report(builtin, &o.rep);
+    assert_int_equal(o.rc->reason, BNC_R_HOSTUNKNOWN);
+    assert_string_equal(o.rc->status, "5.0.912");
+    assert_string_equal(o.rc->decided_by, "format:qmail");
+    one_free(&o);
+    one_init(&o, "5.2.2", "", "qwerty", BNC_ACTION_FAILED);
+    o.rc->reason_hint = BNC_R_HOSTUNKNOWN;
+    classify_report(builtin, &o.rep);
+    assert_int_equal(o.rc->reason, BNC_R_MAILBOXFULL);
+    one_free(&o);
+}
+
+static void
+test_user_unknown_after_data(void **state)
+{
+    struct one o;
+    (void)state;
+    one_init(&o, "5.0.0", "550", "550 5.0.0 <x@y>... User unknown", BNC_ACTION_FAILED);
+    o.rc->smtp_command = "DATA";
+    classify_report(builtin, &o.rep);
+    assert_int_equal(o.rc->reason, BNC_R_FILTERED);
+    assert_int_equal(o.rc->hard, 0);
+    one_free(&o);
+}
+
+static void
+test_tables(void **state)
+{
+    char st[16];
+    (void)state;
+    assert_int_equal(classify_reason_from_status("5.1.1"), BNC_R_USERUNKNOWN);
+    assert_int_equal(classify_reason_from_status("5.7.1"), BNC_R_UNDEFINED);
+    assert_int_equal(classify_reason_from_status("5.0.911"), BNC_R_UNDEFINED);
+    assert_int_equal(classify_reason_from_status("2.0.0"), BNC_R_UNDEFINED);
+    assert_int_equal(classify_reason_from_status(""), BNC_R_UNDEFINED);
+    assert_int_equal(classify_reason_from_reply("421"), BNC_R_TOOMANYCONN);
+    assert_int_equal(classify_reason_from_reply("250"), BNC_R_UNDEFINED);
+    assert_int_equal(classify_hard(BNC_R_BLOCKED, false), 0);
+    assert_int_equal(classify_hard(BNC_R_HASMOVED, true), 1);
+    assert_int_equal(classify_kind(BNC_R_MAILBOXFULL, 0), BNC_KIND_SOFT);
+    assert_int_equal(classify_kind(BNC_R_ONHOLD, 0), BNC_KIND_UNKNOWN);
+    reason_pseudo_status(BNC_R_EXPIRED, true, st);
+    assert_string_equal(st, "4.0.947");
+    reason_pseudo_status(BNC_R_VACATION, false, st);
+    assert_string_equal(st, "");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_beats_status),
+        cmocka_unit_test(test_status_then_reply),
+        cmocka_unit_test(test_notaccept_hard_unless_4xx),
+        cmocka_unit_test(test_sender_side_not_hard),
+        cmocka_unit_test(test_user_rules_first),
+        cmocka_unit_test(test_reports_and_hints),
+        cmocka_unit_test(test_user_unknown_after_data),
+        cmocka_unit_test(test_tables),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

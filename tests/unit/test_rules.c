@@ -1,0 +1,243 @@
+/*
+ * test_rules.c - the rule loader and matcher: syntax, bad rules reported with file:line while
+ * the rest load, user rules before built-in ones, first line wins within a tier, phrases
+ * versus regexes, the built-in rules compile, rules.dir and rules.file from the config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "classify/classify.h"
+#include "classify/rules.h"
+#include "core/cfg.h"
+
+struct errs {
+    int n;
+    char where[8][128];
+    char msg[8][256];
+};
+
+static void
+collect(void *ud, const char *where, const char *msg)
+{
+    struct errs *e = ud;
+    if (e->n < 8) {
+        snprintf(e->where[e->n], sizeof(e->where[0]), "%s", where);
+        snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s", msg);
+    }
+    e->n++;
+}
+
+static const struct rule_info *
+match(const struct bnc_ruleset *rs, const char *text)
+{
+    struct rule_match m;
+    assert_int_equal(rules_match(rs, text, strlen(text), &m), BNC_OK);
+    return m.rule;
+}
+
+static void
+test_builtin_compiles(void **state)
+{
+    struct bnc_ruleset *rs = NULL;
+    struct errs e = {0};
+    (void)state;
+    assert_int_equal(rules_build(NULL, NULL, 0, collect, &e, &rs), BNC_OK);
+    if (e.n > 0) {
+        fail_msg("default.rules: %s: %s", e.where[0], e.msg[0]);
+    }
+    assert_true(rules_count(rs) > 100);
+    assert_int_equal(rules_get(rs, 0)->tier, RULES_TIER_BUILTIN);
+    assert_string_equal(rules_get(rs, 0)->origin, "default.rules");
+    rules_free(rs);
+}
+
+static void
+test_bad_rules_reported_rest_load(void **state)
+{
+    struct bnc_ruleset *rs = NULL;
+    struct errs e = {0};
+    const struct rule_info *ri;
+    struct rule_src src = {"# comment\n"
+                           "\n"
+                           "no arrow here\n"
+                           "good phrase ==> soft:blocked\n"
+                           "bad verdict ==> squishy\n"
+                           "/unbalanced(/i ==> hard\n"
+                           "/ok re[0-9]+x/i ==> hard:userunknown\n"
+                           "==> hard\n",
+                           "mine.rules"};
+    (void)state;
+    assert_int_equal(rules_build(NULL, &src, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 4);
+    assert_string_equal(e.where[0], "mine.rules:3");
+    assert_string_equal(e.where[1], "mine.rules:5");
+    assert_string_equal(e.where[2], "mine.rules:8");
+    assert_string_equal(e.where[3], "mine.rules:6"); /* compile errors come last */
+    assert_non_null(strstr(e.msg[3], "compile"));
+    ri = match(rs, "550 this is a GOOD   Phrase indeed");
+    assert_non_null(ri);
+    assert_string_equal(ri->origin, "mine.rules");
+    assert_int_equal(ri->line, 4);
+    assert_int_equal(ri->reason, BNC_R_BLOCKED);
+    assert_int_equal(ri->hard, 0);
+    ri = match(rs, "OK RE42X");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 7);
+    assert_int_equal(ri->hard, 1);
+    assert_int_equal(ri->reason, BNC_R_USERUNKNOWN);
+    rules_free(rs);
+}
+
+static void
+test_user_before_builtin_and_first_line(void **state)
+{
+    struct bnc_ruleset *rs = NULL;
+    const struct rule_info *ri;
+    struct rule_src src[2] = {
+        {"user unknown ==> soft:filtered\nunknown ==> hard\n", "a.rules"},
+        {"user unknown ==> hasmoved\n", "db:7"},
+    };
+    (void)state;
+    assert_int_equal(rules_build(NULL, src, 2, NULL, NULL, &rs), BNC_OK);
+    ri = match(rs, "550 5.1.1 <x@y>... User Unknown");
+    assert_non_null(ri);
+    assert_string_equal(ri->origin, "a.rules");
+    assert_int_equal(ri->line, 1);
+    assert_int_equal(ri->reason, BNC_R_FILTERED);
+    assert_int_equal(ri->tier, RULES_TIER_USER);
+    /* a built-in rule still answers what no user rule knows */
+    ri = match(rs, "552 5.2.2 Mailbox full");
+    assert_non_null(ri);
+    assert_int_equal(ri->tier, RULES_TIER_BUILTIN);
+    assert_int_equal(ri->reason, BNC_R_MAILBOXFULL);
+    assert_null(match(rs, "nothing to see"));
+    rules_free(rs);
+}
+
+static void
+test_phrase_is_literal(void **state)
+{
+    struct bnc_ruleset *rs = NULL;
+    struct rule_src src = {"a.b (c) [d]* ==> soft:blocked\n", "x"};
+    (void)state;
+    assert_int_equal(rules_build(NULL, &src, 1, NULL, NULL, &rs), BNC_OK);
+    assert_non_null(match(rs, "xx A.B (C) [D]* yy"));
+    assert_null(match(rs, "axb (c) [d]*"));
+    assert_null(match(rs, "a.b c [d]"));
+    rules_free(rs);
+}
+
+static void
+test_check_line(void **state)
+{
+    char err[256];
+    (void)state;
+    assert_int_equal(
+        rules_check_line("550 5.7.1 Unfortunately, messages from ==> hard", err, sizeof(err)),
+        BNC_OK);
+    assert_int_equal(rules_check_line("x ==> soft:blocked", err, sizeof(err)), BNC_OK);
+    assert_int_equal(rules_check_line("/a+b/i ==> mailboxfull", err, sizeof(err)), BNC_OK);
+    assert_int_equal(rules_check_line("x ==> soft:nosuch", err, sizeof(err)), BNC_EINVAL);
+    assert_non_null(strstr(err, "verdict"));
+    assert_int_equal(rules_check_line("/(/ ==> hard", err, sizeof(err)), BNC_EINVAL);
+    assert_non_null(strstr(err, "compile"));
+    assert_int_equal(rules_check_line("x ==> hard\ny ==> soft", err, sizeof(err)), BNC_EINVAL);
+    assert_int_equal(rules_check_line("# only a comment", err, sizeof(err)), BNC_EINVAL);
+    assert_int_equal(rules_check_line("x ==> undefined", err, sizeof(err)), BNC_EINVAL);
+}
+
+static void
+test_verdicts(void **state)
+{
+    bnc_reason r;
+    int h;
+    (void)state;
+    assert_true(rules_parse_verdict("hard", 4, &r, &h));
+    assert_int_equal(h, 1);
+    assert_int_equal(r, BNC_R_UNDEFINED);
+    assert_true(rules_parse_verdict(" SOFT:Blocked ", 14, &r, &h));
+    assert_int_equal(h, 0);
+    assert_int_equal(r, BNC_R_BLOCKED);
+    assert_true(rules_parse_verdict("userunknown", 11, &r, &h));
+    assert_int_equal(h, -1);
+    assert_false(rules_parse_verdict("hard:", 5, &r, &h));
+    assert_false(rules_parse_verdict("harder", 6, &r, &h));
+    assert_false(rules_parse_verdict("", 0, &r, &h));
+}
+
+static void
+test_config_dir_and_file(void **state)
+{
+    char dir[] = "/tmp/bnc_rules_XXXXXX";
+    char path[256];
+    struct bnc_config cfg;
+    struct bnc_ruleset *rs = NULL;
+    struct errs e = {0};
+    const struct rule_info *ri;
+    FILE *f;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/b.rules", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("zzz marker ==> soft:spamdetected\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/a.rules", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("bogus line\nzzz marker ==> soft:virusdetected\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/ignored.txt", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("zzz ==> hard\n", f);
+    fclose(f);
+
+    cfg_init(&cfg);
+    free(cfg.rules_dir);
+    cfg.rules_dir = strdup(dir);
+    free(cfg.rules_file);
+    cfg.rules_file = strdup("/nonexistent/x.rules");
+    assert_int_equal(rules_build(&cfg, NULL, 0, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 2);
+    assert_non_null(strstr(e.where[0], "a.rules:1"));
+    assert_string_equal(e.where[1], "/nonexistent/x.rules");
+    ri = match(rs, "zzz marker");
+    assert_non_null(ri);
+    assert_int_equal(ri->reason, BNC_R_VIRUSDETECTED); /* a.rules sorts first */
+    rules_free(rs);
+    cfg_free(&cfg);
+
+    snprintf(path, sizeof(path), "%s/a.rules", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/b.rules", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/ignored.txt", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_compiles),
+        cmocka_unit_test(test_bad_rules_reported_rest_load),
+        cmocka_unit_test(test_user_before_builtin_and_first_line),
+        cmocka_unit_test(test_phrase_is_literal),
+        cmocka_unit_test(test_check_line),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_config_dir_and_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

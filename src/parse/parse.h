@@ -36,17 +36,17 @@ void parse_limits_default(struct parse_limits *l);
 
 /* One MIME entity; all slices point into the report's copy of the message. */
 struct mime_part {
-    int depth;              /* 0 = the message itself */
-    int parent;             /* index of the enclosing part, -1 for the top */
+    int depth;               /* 0 = the message itself */
+    int parent;              /* index of the enclosing part, -1 for the top */
     struct bnc_slice header; /* raw header block (without the blank line) */
     struct bnc_slice body;   /* raw body, still transfer-encoded */
     struct bnc_slice type;   /* "text", "multipart", ... (as written; compare with _ci) */
     struct bnc_slice subtype;
     struct bnc_slice boundary;
     struct bnc_slice charset;
-    struct bnc_slice encoding; /* Content-Transfer-Encoding */
+    struct bnc_slice encoding;    /* Content-Transfer-Encoding */
     struct bnc_slice report_type; /* multipart/report's report-type parameter */
-    unsigned flags;            /* BNC_PF_* found in this entity */
+    unsigned flags;               /* BNC_PF_* found in this entity */
 };
 
 struct mime_msg {
@@ -70,7 +70,7 @@ struct bnc_report {
     const char *subject;
     const char *message_id;
     const char *date;
-    int64_t time;           /* the Date header as Unix seconds, 0 if unknown */
+    int64_t time;            /* the Date header as Unix seconds, 0 if unknown */
     const char *return_path; /* Return-Path / envelope sender if known */
     /* the returned original message, when found */
     const char *orig_message_id;
@@ -101,8 +101,8 @@ const char *report_diag(struct bnc_report *r, const char *p, size_t n);
 /* ---- MIME (mime.c) ---- */
 /* Scan msg[0..len) into a flat part list under the limits; never fails on bad input (flags
  * instead); BNC_ELIMIT only when the arena is exhausted. */
-bnc_status mime_scan(struct arena *a, const struct parse_limits *lim, const char *msg,
-                     size_t len, struct mime_msg *out);
+bnc_status mime_scan(struct arena *a, const struct parse_limits *lim, const char *msg, size_t len,
+                     struct mime_msg *out);
 /* Value of the first header `name` in a header block: unfolded, RFC 2047 decoded to UTF-8,
  * arena-allocated, NUL-terminated; NULL when absent. */
 const char *mime_header(struct arena *a, struct bnc_slice header, const char *name);
@@ -113,12 +113,17 @@ bnc_status mime_part_text(struct arena *a, const struct mime_part *p, struct bnc
 /* Body transfer-decoded only (binary-safe). */
 bnc_status mime_part_decoded(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
 bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
+/* Unfold and RFC 2047-decode a raw header value (as from mime_header_raw) into the arena,
+ * NUL-terminated UTF-8; NULL when the arena is exhausted. */
+const char *mime_decode_words(struct arena *a, struct bnc_slice raw);
+/* Index of the enclosing part of type/subtype (subtype NULL = any) above part i, or -1. */
+int mime_ancestor(const struct mime_msg *m, size_t i, const char *type, const char *subtype);
 
 /* ---- charset.c ---- */
 /* Convert to UTF-8 into the arena; unknown charsets are treated as Latin-1 when the bytes
  * are not valid UTF-8. Never fails on bad bytes (U+FFFD). */
-bnc_status charset_to_utf8(struct arena *a, const char *charset, size_t charset_len,
-                           const char *in, size_t inlen, struct bnc_slice *out);
+bnc_status charset_to_utf8(struct arena *a, const char *charset, size_t charset_len, const char *in,
+                           size_t inlen, struct bnc_slice *out);
 
 /* ---- status_code.c ---- */
 /* Validate an RFC 3463 code at the start of s; writes "c.s.d" to out. */
@@ -126,6 +131,17 @@ bool status_code_parse(const char *s, size_t len, char out[16], size_t *consumed
 /* Find the first enhanced status code and/or SMTP reply code in free text such as
  * "smtp; 550 5.1.1 <x@y>: user unknown". Either output may be left "". */
 void status_code_from_text(const char *s, size_t len, char status_out[16], char reply_out[4]);
+
+/* ---- dates (date.c) ---- */
+/* Parse an RFC 5322 date-time (lenient: optional weekday, 2- or 4-digit year, optional
+ * seconds, numeric or named zone, trailing comments) to Unix seconds; false when the text
+ * is not a date. Bounded: looks at most at the first 128 bytes. */
+bool date_parse(const char *s, size_t len, int64_t *out);
+
+/* ---- dsn.c ---- */
+/* Parse the fields of a message/delivery-status body (already transfer-decoded) and add one
+ * recipient per per-recipient group to the report. Returns how many recipients it added. */
+size_t dsn_parse_fields(struct bnc_report *r, const char *p, size_t n);
 
 /* ---- addresses ---- */
 /* Extract and normalise an address (strip "rfc822;", angle brackets, comments; lower-case;

@@ -1,0 +1,194 @@
+/*
+ * address.c - extract and normalise one e-mail address from a DSN field or header value.
+ *
+ * Handles "rfc822;" / "utf-8;" address-type prefixes, display names, angle brackets,
+ * comments, "mailto:", quotes around the whole address, trailing punctuation, and VERP forms
+ * ("bounces+user=example.com@return.example.net" gives user@example.com). The result is
+ * lower-cased (ASCII) for comparison and storage.
+ * Does not validate domains against DNS or decode RFC 6533 xtext/unitext escapes beyond
+ * "\x{HHHH}" being kept as is.
+ * STANDARDS: RFC 5322 §3.4 (addr-spec, angle-addr, comments), RFC 3464 §2.3.2
+ * (address-type;address), RFC 6533 §3 (utf-8 address type).
+ * LIMITS: addresses longer than ADDR_MAX bytes are rejected (RFC 5321 §4.5.3.1 allows 256
+ * for a path); no recursion.
+ */
+#include "parse/parse.h"
+
+#include <string.h>
+
+#define ADDR_MAX 320
+
+static bool
+addr_char_ok(unsigned char c)
+{
+    return c > ' ' && c != '<' && c != '>' && c != '(' && c != ')' && c != ',' && c != ';' &&
+           c != '[' && c != ']' && c != '\\' && c != 127 && c != ':';
+}
+
+/* VERP: "<prefix>+<local>=<domain>@<return domain>" -> "<local>@<domain>". */
+static size_t
+addr_verp(char *s, size_t n)
+{
+    char *at = memchr(s, '@', n), *plus, *eq, *k;
+    size_t ll, dl;
+
+    if (at == NULL) {
+        return n;
+    }
+    plus = memchr(s, '+', (size_t)(at - s));
+    if (plus == NULL || plus == s) {
+        return n;
+    }
+    /* the last '=' between '+' and '@' separates local part and domain */
+    eq = NULL;
+    for (k = plus + 1; k < at; k++) {
+        if (*k == '=') {
+            eq = k;
+        }
+    }
+    if (eq == NULL || eq == plus + 1 || eq + 1 >= at) {
+        return n;
+    }
+    if (memchr(eq + 1, '.', (size_t)(at - eq - 1)) == NULL) {
+        return n;
+    }
+    ll = (size_t)(eq - plus - 1);
+    dl = (size_t)(at - eq - 1);
+    memmove(s, plus + 1, ll);
+    s[ll] = '@';
+    memmove(s + ll + 1, eq + 1, dl);
+    return ll + 1 + dl;
+}
+
+const char *
+addr_normalize(struct bnc_report *r, const char *p, size_t n)
+{
+    const char *end, *lt, *gt, *s, *e, *at;
+    char buf[ADDR_MAX + 1];
+    size_t o = 0, i;
+    int depth = 0;
+    bool quoted = false;
+
+    if (p == NULL || n == 0) {
+        return NULL;
+    }
+    end = p + n;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+    /* address-type prefix: an atom followed by ';' before any '@' */
+    {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        at = memchr(p, '@', (size_t)(end - p));
+        if (semi != NULL && (at == NULL || semi < at) && semi - p <= 16) {
+            const char *q = p;
+            while (q < semi && (((*q | 32) >= 'a' && (*q | 32) <= 'z') || *q == '-' ||
+                                (*q >= '0' && *q <= '9') || *q == ' ')) {
+                q++;
+            }
+            if (q == semi) {
+                p = semi + 1;
+            }
+        }
+    }
+    /* angle brackets win: "Name <a@b>" */
+    lt = memchr(p, '<', (size_t)(end - p));
+    if (lt != NULL) {
+        gt = memchr(lt + 1, '>', (size_t)(end - lt - 1));
+        if (gt != NULL && memchr(lt + 1, '@', (size_t)(gt - lt - 1)) != NULL) {
+            p = lt + 1;
+            end = gt;
+        } else if (gt == NULL && memchr(lt + 1, '@', (size_t)(end - lt - 1)) != NULL) {
+            p = lt + 1;
+        }
+    }
+    /* copy without comments and white space; stop at the first separator after the @ */
+    for (s = p; s < end; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (depth > 0) {
+            if (c == '(') {
+                depth++;
+            } else if (c == ')') {
+                depth--;
+            }
+            continue;
+        }
+        if (c == '"') {
+            quoted = !quoted;
+            if (o + 1 > ADDR_MAX) {
+                return NULL;
+            }
+            buf[o++] = '"';
+            continue;
+        }
+        if (quoted) {
+            if (c < ' ' || o + 1 > ADDR_MAX) {
+                return NULL;
+            }
+            buf[o++] = (char)c;
+            continue;
+        }
+        if (c == '(') {
+            depth = 1;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (o > 0 && memchr(buf, '@', o) != NULL) {
+                break;
+            }
+            o = 0; /* words before the address: "user unknown: a@b" */
+            continue;
+        }
+        if (!addr_char_ok(c)) {
+            if (o > 0 && memchr(buf, '@', o) != NULL) {
+                break;
+            }
+            o = 0;
+            continue;
+        }
+        if (o + 1 > ADDR_MAX) {
+            return NULL;
+        }
+        buf[o++] = (char)c;
+    }
+    /* strip "mailto:" (the ':' stopped us) and surrounding quotes / trailing dots */
+    while (o > 0 && (buf[o - 1] == '.' || buf[o - 1] == '\'' || buf[o - 1] == '"')) {
+        if (buf[o - 1] == '"' && memchr(buf, '"', o - 1) != NULL && buf[0] != '"') {
+            break;
+        }
+        o--;
+    }
+    s = buf;
+    e = buf + o;
+    while (s < e && (*s == '\'' || *s == '.')) {
+        s++;
+    }
+    if (e - s >= 2 && s[0] == '"' && e[-1] == '"' && memchr(s + 1, '@', (size_t)(e - s - 2))) {
+        s++;
+        e--;
+    }
+    at = NULL;
+    for (i = 0; i < (size_t)(e - s); i++) {
+        if (s[i] == '@') {
+            at = s + i;
+        }
+    }
+    if (at == NULL || at == s || at + 1 >= e || memchr(at + 1, '.', (size_t)(e - at - 1)) == NULL) {
+        return NULL;
+    }
+    {
+        char *d = arena_alloc(r->arena, (size_t)(e - s) + 1);
+        size_t len = (size_t)(e - s);
+        if (d == NULL) {
+            r->flags |= BNC_PF_TRUNCATED;
+            return NULL;
+        }
+        for (i = 0; i < len; i++) {
+            char c = s[i];
+            d[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        len = addr_verp(d, len);
+        d[len] = '\0';
+        return d;
+    }
+}

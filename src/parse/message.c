@@ -1,0 +1,392 @@
+/*
+ * message.c - parse one message: copy it into a new report's arena, scan its MIME
+ * structure, read the top-level facts, walk the standard delivery-status parts (dsn.c), find
+ * the returned original message, run the non-RFC recognizers (formats_apply) once, and fill
+ * per-recipient defaults.
+ *
+ * Does not classify (classify/ fills reason, hard and kind afterwards) and does no I/O.
+ * STANDARDS: RFC 6522 (multipart/report), RFC 3464 / RFC 6533 (delivery-status parts),
+ * RFC 5322 §3.6 (originator, identification and trace fields), RFC 3834 §5 (VERP-style
+ * return addresses are a convention, not a standard).
+ * LIMITS: limits.message_size (BNC_ELIMIT, no report), limits.report_memory (the arena cap;
+ * exhaustion truncates with BNC_PF_TRUNCATED), and everything mime.c and dsn.c enforce.
+ * Ownership: the report owns its arena; the caller frees it with bnc_report_free().
+ */
+#include "parse/parse.h"
+
+#include <string.h>
+
+struct report_holder {
+    struct bnc_report r;
+    struct mime_part top; /* used when the arena could not hold a part list */
+};
+
+static const char *
+msgid_clean(struct bnc_report *r, const char *v)
+{
+    struct bnc_slice s;
+    const char *lt, *gt;
+
+    if (v == NULL) {
+        return "";
+    }
+    s = slice_trim(slice_make(v, strlen(v)));
+    lt = memchr(s.p, '<', s.len);
+    if (lt != NULL) {
+        gt = memchr(lt, '>', (size_t)(s.p + s.len - lt));
+        if (gt != NULL && gt > lt + 1) {
+            return report_strndup(r, lt + 1, (size_t)(gt - lt - 1));
+        }
+    }
+    /* first word only */
+    {
+        size_t i = 0;
+        while (i < s.len && s.p[i] != ' ' && s.p[i] != '(') {
+            i++;
+        }
+        return report_strndup(r, s.p, i);
+    }
+}
+
+static const char *
+hdr_or_empty(struct bnc_report *r, struct bnc_slice header, const char *name)
+{
+    const char *v = mime_header(r->arena, header, name);
+    if (v == NULL) {
+        return "";
+    }
+    return report_diag(r, v, strlen(v));
+}
+
+static void
+message_top_fields(struct bnc_report *r)
+{
+    struct bnc_slice h = r->mime.parts[0].header;
+    struct bnc_slice raw;
+
+    r->from = hdr_or_empty(r, h, "From");
+    r->subject = hdr_or_empty(r, h, "Subject");
+    r->message_id = msgid_clean(r, mime_header(r->arena, h, "Message-ID"));
+    r->date = hdr_or_empty(r, h, "Date");
+    if (r->date[0] != '\0' && !date_parse(r->date, strlen(r->date), &r->time)) {
+        r->time = 0;
+    }
+    r->return_path = "";
+    if (mime_header_raw(h, "Return-Path", &raw)) {
+        const char *a = addr_normalize(r, raw.p, raw.len);
+        r->return_path = a ? a : "";
+    }
+}
+
+static void
+message_set_orig(struct bnc_report *r, struct bnc_slice header)
+{
+    if (header.len == 0 || r->orig_headers.len != 0) {
+        return;
+    }
+    r->orig_headers = header;
+    r->orig_message_id = msgid_clean(r, mime_header(r->arena, header, "Message-ID"));
+    r->orig_to = hdr_or_empty(r, header, "To");
+    r->orig_from = hdr_or_empty(r, header, "From");
+    r->orig_subject = hdr_or_empty(r, header, "Subject");
+}
+
+/* Is part i inside a returned message (message/rfc822 or text/rfc822-headers)? */
+static bool
+inside_returned(const struct mime_msg *m, size_t i)
+{
+    int k;
+
+    for (k = m->parts[i].parent; k >= 0; k = m->parts[k].parent) {
+        const struct mime_part *p = &m->parts[k];
+        if (mime_part_is(p, "message", NULL) || mime_part_is(p, "text", "rfc822-headers")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+is_dsn_part(const struct mime_part *p)
+{
+    return mime_part_is(p, "message", "delivery-status") ||
+           mime_part_is(p, "message", "global-delivery-status") ||
+           mime_part_is(p, "text", "delivery-status") ||
+           mime_part_is(p, "message", "x-delivery-status");
+}
+
+static size_t
+message_dsn_part(struct bnc_report *r, const struct mime_part *p)
+{
+    struct bnc_slice d;
+    size_t added;
+
+    if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
+        r->flags |= BNC_PF_TRUNCATED;
+    }
+    added = dsn_parse_fields(r, d.p, d.len);
+    if (added == 0 && p->header.len > 0 &&
+        mem_find_ci(p->header.p, p->header.len, "recipient", 9) != NULL) {
+        /* the blank line between the part header and the fields is missing */
+        added = dsn_parse_fields(r, p->header.p, (size_t)(p->body.p + p->body.len - p->header.p));
+    }
+    return added;
+}
+
+static void
+message_walk_dsn(struct bnc_report *r)
+{
+    const struct mime_msg *m = &r->mime;
+    bool found = false;
+    size_t i, added = 0;
+    int pass;
+
+    /* pass 0: reports of this message; pass 1: reports nested in a returned message */
+    for (pass = 0; pass < 2 && added == 0; pass++) {
+        for (i = 0; i < m->nparts; i++) {
+            const struct mime_part *p = &m->parts[i];
+            if (!is_dsn_part(p) || inside_returned(m, i) != (pass == 1)) {
+                continue;
+            }
+            found = true;
+            added += message_dsn_part(r, p);
+        }
+    }
+    if (!found) {
+        r->flags |= BNC_PF_NO_DSN_PART;
+    }
+    if (added > 0) {
+        return;
+    }
+    /* delivery-status fields pasted into a text part, or a multipart whose boundary is lost */
+    for (i = 0; i < m->nparts; i++) {
+        const struct mime_part *p = &m->parts[i];
+        struct bnc_slice d;
+        if (inside_returned(m, i) || (i + 1 < m->nparts && m->parts[i + 1].parent == (int)i)) {
+            continue;
+        }
+        if (!mime_part_is(p, "text", NULL) && !(p->flags & BNC_PF_NO_BOUNDARY) &&
+            !mime_part_is(p, "message", NULL)) {
+            continue;
+        }
+        if (mem_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
+            mem_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
+            continue;
+        }
+        if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
+            r->flags |= BNC_PF_TRUNCATED;
+        }
+        added += dsn_parse_fields(r, d.p, d.len);
+        if (added > 0) {
+            break;
+        }
+    }
+}
+
+/* Header block starting at p (after blank lines), bounded; empty when none. */
+static struct bnc_slice
+message_header_at(const struct bnc_report *r, const char *p, const char *end)
+{
+    const char *s, *q;
+
+    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t')) {
+        p++;
+    }
+    s = p;
+    if ((size_t)(end - p) > r->limits.header_block) {
+        end = p + r->limits.header_block;
+    }
+    /* must start with a field name and a colon */
+    for (q = p; q < end && q - p < 80 && *q != ':' && *q > ' '; q++) {
+    }
+    if (q >= end || *q != ':' || q == p) {
+        return slice_make(s, 0);
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) {
+            return slice_make(s, (size_t)(end - s));
+        }
+        p = nl + 1;
+        if (p < end && (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'))) {
+            break;
+        }
+    }
+    return slice_make(s, (size_t)(p - s));
+}
+
+static void
+message_find_orig(struct bnc_report *r)
+{
+    static const char *const markers[] = {
+        "This is a copy of the message, including all the headers",
+        "Below this line is a copy of the message",
+        "original message follows",
+        "Original message headers:",
+        "----- Original message -----",
+        "------ Original message ------",
+        "The header of the original message is following",
+        "Content-Type: message/rfc822",
+        "Content-Type: text/rfc822-headers",
+        "Undelivered Message Headers",
+        "--- The message header follows ---",
+        "Returned mail follows",
+        "----- Unsent message follows -----",
+        "------ Message header follows ------",
+    };
+    const struct mime_msg *m = &r->mime;
+    size_t i, k;
+
+    for (i = 0; i < m->nparts; i++) {
+        const struct mime_part *p = &m->parts[i];
+        if ((mime_part_is(p, "message", NULL) && !is_dsn_part(p)) ||
+            mime_part_is(p, "text", "rfc822-headers")) {
+            if (i + 1 < m->nparts && m->parts[i + 1].parent == (int)i &&
+                m->parts[i + 1].header.len > 0) {
+                message_set_orig(r, m->parts[i + 1].header);
+                return;
+            }
+        }
+    }
+    /* an inline copy after a marker line in a text part */
+    for (i = 0; i < m->nparts; i++) {
+        const struct mime_part *p = &m->parts[i];
+        if (!mime_part_is(p, "text", NULL) && !(p->flags & BNC_PF_NO_BOUNDARY)) {
+            continue;
+        }
+        for (k = 0; k < sizeof(markers) / sizeof(markers[0]); k++) {
+            const char *hit = mem_find_ci(p->body.p, p->body.len, markers[k], strlen(markers[k]));
+            const char *end = p->body.p + p->body.len, *nl;
+            struct bnc_slice h;
+            if (hit == NULL) {
+                continue;
+            }
+            nl = memchr(hit, '\n', (size_t)(end - hit));
+            if (nl == NULL) {
+                continue;
+            }
+            h = message_header_at(r, nl + 1, end);
+            if (h.len > 0 && mem_find_ci(h.p, h.len, "content-type", 12) == h.p &&
+                (k == 7 || k == 8)) {
+                /* a MIME part header: the message follows after it */
+                h = message_header_at(r, h.p + h.len, end);
+            }
+            if (h.len > 0) {
+                message_set_orig(r, h);
+                return;
+            }
+        }
+    }
+}
+
+/* A bounce sent to a VERP address names the recipient in its own To. */
+static void
+message_verp_fallback(struct bnc_report *r)
+{
+    static const char *const names[] = {"X-Original-To", "Delivered-To", "To"};
+    size_t i;
+
+    if (r->nrcpts > 0 || (r->flags & BNC_PF_NOT_BOUNCE)) {
+        return;
+    }
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct bnc_slice raw;
+        const char *at, *plus, *eq, *a;
+        struct bnc_rcpt *rc;
+        if (!mime_header_raw(r->mime.parts[0].header, names[i], &raw)) {
+            continue;
+        }
+        at = memchr(raw.p, '@', raw.len);
+        if (at == NULL) {
+            continue;
+        }
+        plus = memchr(raw.p, '+', (size_t)(at - raw.p));
+        eq = plus ? memchr(plus, '=', (size_t)(at - plus)) : NULL;
+        if (eq == NULL) {
+            continue;
+        }
+        a = addr_normalize(r, raw.p, raw.len);
+        if (a == NULL || memchr(a, '+', strlen(a)) != NULL) {
+            continue;
+        }
+        rc = report_add_rcpt(r);
+        if (rc == NULL) {
+            return;
+        }
+        rc->recipient = a;
+        rc->origin = "verp";
+        r->flags |= BNC_PF_HEURISTIC;
+        return;
+    }
+}
+
+bnc_status
+parse_message(const struct parse_limits *lim, const void *msg, size_t len, struct bnc_report **out)
+{
+    struct arena *a;
+    struct report_holder *h;
+    struct bnc_report *r;
+    char *raw;
+    size_t i;
+
+    *out = NULL;
+    if (lim == NULL || (msg == NULL && len != 0)) {
+        return BNC_EINVAL;
+    }
+    if (len > lim->message_size) {
+        return BNC_ELIMIT;
+    }
+    a = arena_new(lim->report_memory);
+    h = arena_calloc(a, sizeof(*h));
+    raw = h ? arena_alloc(a, len + 1) : NULL;
+    if (raw == NULL) {
+        arena_free(a);
+        return BNC_ELIMIT;
+    }
+    if (len) {
+        memcpy(raw, msg, len);
+    }
+    raw[len] = '\0';
+    r = &h->r;
+    r->arena = a;
+    r->limits = *lim;
+    r->raw = raw;
+    r->rawlen = len;
+    r->from = r->subject = r->message_id = r->date = r->return_path = "";
+    r->orig_message_id = r->orig_to = r->orig_from = r->orig_subject = "";
+    if (mime_scan(a, lim, raw, len, &r->mime) != BNC_OK || r->mime.nparts == 0) {
+        memset(&h->top, 0, sizeof(h->top));
+        h->top.parent = -1;
+        h->top.header = slice_make(raw, 0);
+        h->top.body = slice_make(raw, len);
+        h->top.type = slice_make("text", 4);
+        h->top.subtype = slice_make("plain", 5);
+        r->mime.parts = &h->top;
+        r->mime.nparts = 1;
+        r->flags |= BNC_PF_TRUNCATED;
+    }
+    r->flags |= r->mime.flags;
+
+    message_top_fields(r);
+    message_walk_dsn(r);
+    message_find_orig(r);
+    formats_apply(r);
+    message_find_orig(r);
+    message_verp_fallback(r);
+
+    for (i = 0; i < r->nrcpts; i++) {
+        struct bnc_rcpt *rc = &r->rcpts[i];
+        if (rc->message_id == NULL || rc->message_id[0] == '\0') {
+            rc->message_id = r->message_id;
+        }
+        if (rc->original_message_id == NULL || rc->original_message_id[0] == '\0') {
+            rc->original_message_id = r->orig_message_id;
+        }
+        if (rc->date == NULL || rc->date[0] == '\0') {
+            rc->date = r->date;
+            rc->time = r->time;
+        }
+    }
+    *out = r;
+    return BNC_OK;
+}

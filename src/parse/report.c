@@ -1,0 +1,248 @@
+/*
+ * report.c - the report under construction: recipients, arena string helpers, the public
+ * bnc_report_* accessors and the parse limits taken from the configuration table.
+ *
+ * Does not parse anything itself (message.c, dsn.c and formats/ fill the report).
+ * LIMITS: recipients per report (limits.dsn_recipients, BNC_PF_TOO_MANY_RCPTS past it),
+ * diagnostic length (limits.diagnostic_length, BNC_PF_DIAG_TRUNCATED), and the arena cap
+ * (limits.report_memory, BNC_PF_TRUNCATED when an allocation fails).
+ * Ownership: every string lives in the report's arena and dies with bnc_report_free().
+ */
+#include "parse/parse.h"
+
+#include <string.h>
+
+#include "core/cfg.h"
+
+static const char empty[1] = "";
+
+void
+parse_limits_default(struct parse_limits *l)
+{
+    l->message_size = 10u * 1024u * 1024u;
+    l->header_block = 100u * 1024u;
+    l->mime_depth = 32;
+    l->mime_parts = 100;
+    l->boundary = 2048;
+    l->dsn_rcpts = 1000;
+    l->diagnostic = 4096;
+    l->report_memory = 64u * 1024u * 1024u;
+}
+
+void
+parse_limits_from_config(struct parse_limits *l, const struct bnc_config *cfg)
+{
+    parse_limits_default(l);
+    if (cfg == NULL) {
+        return;
+    }
+    l->message_size = cfg->limit_message_size;
+    l->header_block = cfg->limit_header_block;
+    l->mime_depth = cfg->limit_mime_depth > 0 ? (size_t)cfg->limit_mime_depth : 1;
+    l->mime_parts = cfg->limit_mime_parts > 0 ? (size_t)cfg->limit_mime_parts : 1;
+    l->boundary = cfg->limit_boundary;
+    l->dsn_rcpts = cfg->limit_dsn_rcpts > 0 ? (size_t)cfg->limit_dsn_rcpts : 1;
+    l->diagnostic = cfg->limit_diagnostic;
+    l->report_memory = cfg->limit_report_memory;
+}
+
+struct bnc_rcpt *
+report_add_rcpt(struct bnc_report *r)
+{
+    struct bnc_rcpt *rc;
+
+    if (r->nrcpts >= r->limits.dsn_rcpts) {
+        r->flags |= BNC_PF_TOO_MANY_RCPTS;
+        return NULL;
+    }
+    if (r->nrcpts == r->rcpt_cap) {
+        size_t ncap = r->rcpt_cap ? r->rcpt_cap * 2 : 4;
+        struct bnc_rcpt *n;
+
+        if (ncap > r->limits.dsn_rcpts) {
+            ncap = r->limits.dsn_rcpts;
+        }
+        n = arena_alloc(r->arena, ncap * sizeof(*n));
+        if (n == NULL) {
+            r->flags |= BNC_PF_TRUNCATED;
+            return NULL;
+        }
+        if (r->nrcpts) {
+            memcpy(n, r->rcpts, r->nrcpts * sizeof(*n));
+        }
+        r->rcpts = n;
+        r->rcpt_cap = ncap;
+    }
+    rc = &r->rcpts[r->nrcpts++];
+    memset(rc, 0, sizeof(*rc));
+    rc->recipient = empty;
+    rc->original_recipient = empty;
+    rc->action = BNC_ACTION_NONE;
+    rc->reason = BNC_R_UNDEFINED;
+    rc->reason_hint = BNC_R_UNDEFINED;
+    rc->hard = -1;
+    rc->kind = BNC_KIND_UNKNOWN;
+    rc->diagnostic = empty;
+    rc->diagnostic_type = empty;
+    rc->remote_mta = empty;
+    rc->reporting_mta = empty;
+    rc->date = empty;
+    rc->origin = empty;
+    rc->message_id = empty;
+    rc->original_message_id = empty;
+    rc->feedback_type = empty;
+    rc->decided_by = empty;
+    rc->smtp_command = empty;
+    return rc;
+}
+
+static bool
+ascii_eq_ci(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca >= 'A' && ca <= 'Z') {
+            ca = (unsigned char)(ca + 32);
+        }
+        if (cb >= 'A' && cb <= 'Z') {
+            cb = (unsigned char)(cb + 32);
+        }
+        if (ca != cb) {
+            return false;
+        }
+        if (ca == '\0') {
+            return true;
+        }
+    }
+}
+
+struct bnc_rcpt *
+report_find_rcpt(struct bnc_report *r, const char *addr)
+{
+    size_t i;
+
+    if (addr == NULL || addr[0] == '\0') {
+        return NULL;
+    }
+    for (i = 0; i < r->nrcpts; i++) {
+        if (r->rcpts[i].recipient != NULL && ascii_eq_ci(r->rcpts[i].recipient, addr)) {
+            return &r->rcpts[i];
+        }
+    }
+    return NULL;
+}
+
+const char *
+report_strndup(struct bnc_report *r, const char *p, size_t n)
+{
+    char *s;
+
+    if (p == NULL || n == 0) {
+        return empty;
+    }
+    s = arena_strndup(r->arena, p, n);
+    if (s == NULL) {
+        r->flags |= BNC_PF_TRUNCATED;
+        return empty;
+    }
+    return s;
+}
+
+const char *
+report_diag(struct bnc_report *r, const char *p, size_t n)
+{
+    size_t lim = r->limits.diagnostic, i, o = 0;
+    char *s;
+    bool sp = false;
+
+    if (p == NULL || n == 0) {
+        return empty;
+    }
+    if (n > lim * 4 + 64) {
+        n = lim * 4 + 64; /* white space collapses at most this much */
+    }
+    s = arena_alloc(r->arena, (n < lim ? n : lim) + 1);
+    if (s == NULL) {
+        r->flags |= BNC_PF_TRUNCATED;
+        return empty;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0') {
+            sp = o > 0;
+            continue;
+        }
+        if (sp) {
+            if (o + 1 >= lim) {
+                r->flags |= BNC_PF_DIAG_TRUNCATED;
+                break;
+            }
+            s[o++] = ' ';
+            sp = false;
+        }
+        if (o >= lim) {
+            r->flags |= BNC_PF_DIAG_TRUNCATED;
+            break;
+        }
+        s[o++] = (char)c;
+    }
+    /* never end inside a UTF-8 sequence after a cut */
+    if ((r->flags & BNC_PF_DIAG_TRUNCATED) && o > 0) {
+        size_t k = o, need;
+        unsigned char lead;
+        while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80) {
+            k--;
+        }
+        if (k > 0) {
+            lead = (unsigned char)s[k - 1];
+            need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            if (o - (k - 1) < need) {
+                o = k - 1;
+            }
+        }
+    }
+    s[o] = '\0';
+    return s;
+}
+
+unsigned
+bnc_report_flags(const bnc_report *r)
+{
+    return r ? r->flags : 0;
+}
+
+size_t
+bnc_report_rcpt_count(const bnc_report *r)
+{
+    return r ? r->nrcpts : 0;
+}
+
+const struct bnc_rcpt *
+bnc_report_rcpt(const bnc_report *r, size_t i)
+{
+    if (r == NULL || i >= r->nrcpts) {
+        return NULL;
+    }
+    return &r->rcpts[i];
+}
+
+const char *
+bnc_report_header(const bnc_report *r, const char *name)
+{
+    if (r == NULL || name == NULL || r->mime.nparts == 0) {
+        return NULL;
+    }
+    return mime_header(r->arena, r->mime.parts[0].header, name);
+}
+
+void
+bnc_report_free(bnc_report *r)
+{
+    struct arena *a;
+
+    if (r == NULL) {
+        return;
+    }
+    a = r->arena;
+    arena_free(a); /* the report itself lives in its arena */
+}

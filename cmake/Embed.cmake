@@ -21,5 +21,6 @@ function(bnc_embed_dir symbol output)
     COMMAND ${CMAKE_COMMAND} -DMODE=many -DOUT=${output} -DSYM=${symbol} "-DFILES=${joined}"
             -P ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
     DEPENDS ${files} ${CMAKE_SOURCE_DIR}/cmake/embed.cmake
-    COMMENT "Embedding ${symbol}")
+    COMMENT "Embedding ${symbol}"
+    VERBATIM) # the file list is joined with '|': quote it from the shell
 endfunction()

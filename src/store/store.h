@@ -13,6 +13,19 @@
  * Each backend prepares every distinct SQL text once per connection and caches the
  * statement keyed by the SQL pointer, so queries are passed as static strings.
  *
+ * Portability rules the backends enforce alike, so a query that works on SQLite works on
+ * PostgreSQL: the SQL uses exactly $1..$N for nparams = N; SV_TEXT parameters must be valid
+ * UTF-8 without NUL bytes (PostgreSQL text cannot hold them; BNC_EINVAL otherwise); and any
+ * failed call inside a transaction dooms it (PostgreSQL aborts it): every later call fails
+ * with the same status until the caller rolls back. Use ON CONFLICT instead of catching
+ * BNC_ECONFLICT inside a transaction.
+ * Results: integer columns (and PostgreSQL booleans, integral numerics) come back as SV_INT,
+ * NULL as SV_NULL, everything else as NUL-terminated SV_TEXT.
+ * Status mapping: unique violation -> BNC_ECONFLICT; lock timeout, serialization failure,
+ * deadlock -> BNC_EBUSY (retry the transaction); anything else -> BNC_ESTORE (detail in
+ * store_errmsg()).
+ * Internals and how to add a query or a migration: docs/internals/store.md.
+ *
  * Ownership and threads: a struct store is one connection, used by one thread at a time;
  * open one per worker thread. Values passed to a row callback are borrowed for the duration
  * of the callback only.
@@ -27,6 +40,7 @@
 #include "bounced.h"
 
 struct bnc_config;
+struct bnc_embedded;
 struct store;
 
 enum store_vtype { SV_NULL = 0, SV_INT, SV_TEXT };
@@ -66,8 +80,8 @@ typedef int (*store_row_cb)(void *ud, const struct store_row *row);
 
 struct store_backend {
     const char *name; /* "sqlite", "postgresql", "fault" */
-    bnc_status (*open)(const char *url, const struct bnc_config *cfg, struct store **out,
-                       char *err, size_t errlen);
+    bnc_status (*open)(const char *url, const struct bnc_config *cfg, struct store **out, char *err,
+                       size_t errlen);
     void (*close)(struct store *st);
     bnc_status (*begin)(struct store *st);
     bnc_status (*commit)(struct store *st);
@@ -75,23 +89,41 @@ struct store_backend {
     bnc_status (*exec)(struct store *st, const char *sql, const struct store_value *params,
                        size_t nparams, store_row_cb cb, void *ud, int64_t *changes_out);
     const char *(*errmsg)(const struct store *st);
+    /* Run a multi-statement script (a migration) inside the current transaction. */
+    bnc_status (*exec_script)(struct store *st, const char *sql);
+    /* Migration files of this backend (sorted, {NULL}-terminated). */
+    const struct bnc_embedded *(*migrations)(const struct store *st);
+    /* Optional (NULL: none): serialise migration runs across processes (lock=true/false). */
+    bnc_status (*migrate_lock)(struct store *st, bool lock);
 };
 
-/* Every backend's struct store begins with this header. */
+/* Every backend's struct store begins with this header (zeroed at open). store.c alone
+ * touches the transaction fields. */
 struct store_base {
     const struct store_backend *be;
     int txn_depth;
+    bnc_status txn_err; /* first failure inside the open transaction, BNC_OK if none */
+    bool txn_dead;      /* the backend transaction was already rolled back */
+    uint64_t prepares;  /* statements prepared on this connection (backends count) */
 };
 
 /*
- * Open the store named by url: a path for SQLite, "postgresql://..." or "postgres://..." for
- * PostgreSQL. Runs pending migrations. Caller closes with store_close(). err gets detail.
+ * Open the store named by url: a path for SQLite (also "sqlite:PATH"; ":memory:" works),
+ * "postgresql://..." or "postgres://..." for PostgreSQL. Runs pending migrations. Caller
+ * closes with store_close(). err gets detail. The SQLite file is created when missing; its
+ * directory is not.
  */
-bnc_status store_open(const char *url, const struct bnc_config *cfg, struct store **out,
-                      char *err, size_t errlen);
+bnc_status store_open(const char *url, const struct bnc_config *cfg, struct store **out, char *err,
+                      size_t errlen);
+#define STORE_OPEN_NO_MIGRATE 0x1u /* store_open_ex: leave pending migrations alone */
+bnc_status store_open_ex(const char *url, const struct bnc_config *cfg, unsigned flags,
+                         struct store **out, /* OUT */
+                         char *err, size_t errlen);
 void store_close(struct store *st); /* NULL-safe */
 const char *store_backend_name(const struct store *st);
 const char *store_errmsg(const struct store *st);
+/* Statements prepared so far on this connection: a cached query does not add to it. */
+uint64_t store_prepare_count(const struct store *st);
 
 /* Transactions nest by counting: only the outermost begin/commit reach the backend, and a
  * rollback at any depth rolls the whole transaction back. */
@@ -106,7 +138,21 @@ bnc_status store_exec(struct store *st, const char *sql, const struct store_valu
 bnc_status store_query_int(struct store *st, const char *sql, const struct store_value *params,
                            size_t nparams, int64_t *out);
 
-/* Apply the numbered migrations of the backend; idempotent. */
+/* Apply the numbered migrations of the backend; idempotent. Each file runs in its own
+ * transaction; *applied_out (may be NULL) gets how many ran. Not inside a transaction. */
 bnc_status store_migrate(struct store *st, char *err, size_t errlen);
+bnc_status store_migrate_n(struct store *st, int *applied_out, char *err, size_t errlen);
+
+/* One migration for store_migrate_status(): version is the file name without ".sql". */
+struct store_migration_info {
+    const char *version;
+    bool applied;
+    bool known;         /* false: applied in the database but not part of this build */
+    int64_t applied_at; /* Unix seconds, 0 when pending */
+};
+typedef void (*store_migration_cb)(void *ud, const struct store_migration_info *m);
+/* Every migration of this build and every applied one, in version order. */
+bnc_status store_migrate_status(struct store *st, store_migration_cb cb, void *ud, char *err,
+                                size_t errlen);
 
 #endif

@@ -372,6 +372,7 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
     message_find_orig(r);
     formats_apply(r);
     message_find_orig(r);
+    parse_fallback(r);
     message_verp_fallback(r);
 
     for (i = 0; i < r->nrcpts; i++) {

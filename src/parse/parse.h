@@ -143,6 +143,12 @@ bool date_parse(const char *s, size_t len, int64_t *out);
  * recipient per per-recipient group to the report. Returns how many recipients it added. */
 size_t dsn_parse_fields(struct bnc_report *r, const char *p, size_t n);
 
+/* ---- fallback.c ---- */
+/* Last resort when nothing found a recipient: X-Failed-Recipients and addresses named in
+ * the human-readable text (origin "text", BNC_PF_HEURISTIC). Only for bounce-looking
+ * messages; called by message.c after formats_apply(). */
+void parse_fallback(struct bnc_report *r);
+
 /* ---- addresses ---- */
 /* Extract and normalise an address (strip "rfc822;", angle brackets, comments; lower-case;
  * decode VERP "bounces+user=example.com@..." forms); NULL when not an address. */

@@ -1,12 +1,779 @@
 /*
- * formats.c - dispatch of the non-RFC bounce recognizers (MTA and ESP families), ARF and
- * auto-replies. Recognizers are picked by cheap signals first (From, Subject, X-Mailer, the
- * first body lines) so that one message is not scanned by every recognizer.
+ * formats.c - the non-RFC bounce recognizers: dispatch, the bounce text, the generic block
+ * extractor (the heuristic for unknown MTAs) and the enrichment of weak DSN recipients.
+ *
+ * formats_apply() runs once per message after the standard DSN walk:
+ *   1. ARF feedback reports (arf.c) and auto-replies (autoreply.c) are decided first;
+ *   2. the human-readable bounce text is taken (first text part outside the returned
+ *      message, cut at the "copy of the message follows" line);
+ *   3. a family is picked by cheap signals (From, Subject, top headers, then one substring of
+ *      the text) so that a message is not scanned by every recognizer (families.c);
+ *   4. when the DSN walk found recipients, their missing diagnostic, status, reply code and
+ *      SMTP command are filled from the text block that names them (never a new recipient);
+ *   5. otherwise the family's extractor, or the generic one, adds recipients from the text:
+ *      an address standing at the start of a line opens a block ("<a@b>:" for qmail,
+ *      "  a@b" for Exim, "<a@b>: host ... said:" for Postfix, "RCPT To:<a@b>" transcripts)
+ *      that runs to the blank line; a block without an error text borrows the following
+ *      paragraph (Gmail puts the address and the error in separate paragraphs);
+ *   6. a message that has no bounce signal at all is flagged BNC_PF_NOT_BOUNCE.
+ * Doesn't: classify (classify/ weighs the text, codes and hints), or decode MIME itself.
+ * STANDARDS: RFC 5321 §4.2 (reply codes quoted in bounce texts), RFC 3463, RFC 3834 §3.1.
+ * LIMITS: the text considered is at most FMT_TEXT_MAX bytes; a block at most FMT_BLOCK_MAX;
+ * recipients are bounded by report_add_rcpt (dsn_rcpts); diagnostics by report_diag.
+ * Ownership: all strings are allocated from the report's arena.
  */
-#include "parse/parse.h"
+#include "parse/formats/formats_int.h"
+
+#include <string.h>
+
+#define FMT_TEXT_MAX  (256u * 1024u)
+#define FMT_BLOCK_MAX 2048u
+
+static bool
+fmt_is_addr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '+' || c == '=' || c == '%' || c == '!' || c == '#' ||
+           c == '$' || c == '&' || c == '\'' || c == '*' || c == '/' || c == '?' || c == '^' ||
+           c == '`' || c == '{' || c == '|' || c == '}' || c == '~' || c >= 0x80;
+}
+
+static bool
+fmt_is_dom_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_' || c == '[' || c == ']' || c == ':';
+}
+
+bool
+fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
+{
+    while (p < end) {
+        const char *at = memchr(p, '@', (size_t)(end - p));
+        const char *s, *e, *dot = NULL;
+        if (at == NULL) {
+            return false;
+        }
+        s = at;
+        while (s > p && fmt_is_addr_char((unsigned char)s[-1])) {
+            s--;
+        }
+        /* a local part does not start with a dot or '=' (quoted-printable soft breaks) */
+        while (s < at && (*s == '.' || *s == '=' || *s == '/' || *s == '\'')) {
+            s++;
+        }
+        e = at + 1;
+        while (e < end && fmt_is_dom_char((unsigned char)*e)) {
+            if (*e == '.') {
+                dot = e;
+            }
+            e++;
+        }
+        while (e > at + 1 && (e[-1] == '.' || e[-1] == '-' || e[-1] == ':' || e[-1] == ']')) {
+            if (e[-1] == ']' && memchr(at, '[', (size_t)(e - at)) != NULL) {
+                break;
+            }
+            e--;
+        }
+        if (s < at && dot != NULL && dot < e - 1 && e - at > 3) {
+            *s_out = s;
+            *n_out = (size_t)(e - s);
+            return true;
+        }
+        p = at + 1;
+    }
+    return false;
+}
+
+static bool
+fmt_streq_ci(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a, y = *b;
+        if (x >= 'A' && x <= 'Z') {
+            x = (char)(x - 'A' + 'a');
+        }
+        if (y >= 'A' && y <= 'Z') {
+            y = (char)(y - 'A' + 'a');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return *a == *b;
+}
+
+/* Does the header value hold this address? */
+static bool
+fmt_hdr_has(const char *hdr, const char *addr)
+{
+    size_t n = strlen(addr);
+    return hdr != NULL && n > 0 && mem_find_ci(hdr, strlen(hdr), addr, n) != NULL;
+}
+
+bool
+fmt_is_self(const struct fmt_msg *m, const char *addr)
+{
+    const struct bnc_report *r = m->r;
+    const char *at = strchr(addr, '@');
+    size_t ll = at ? (size_t)(at - addr) : 0;
+
+    if (fmt_hdr_has(r->from, addr) || fmt_hdr_has(r->orig_from, addr) ||
+        (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr))) {
+        return true;
+    }
+    if ((ll == 13 && strncmp(addr, "mailer-daemon", 13) == 0) ||
+        (ll == 10 && strncmp(addr, "postmaster", 10) == 0) ||
+        (ll == 13 && strncmp(addr, "mail-delivery", 13) == 0)) {
+        return true;
+    }
+    return false;
+}
+
+struct bnc_rcpt *
+fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
+{
+    const char *a = addr_normalize(m->r, addr, n);
+    struct bnc_rcpt *rc;
+
+    if (a == NULL || strchr(a, '@') == NULL) {
+        return NULL;
+    }
+    rc = report_find_rcpt(m->r, a);
+    if (rc != NULL) {
+        return rc;
+    }
+    rc = report_add_rcpt(m->r);
+    if (rc == NULL) {
+        return NULL;
+    }
+    rc->recipient = a;
+    rc->action = BNC_ACTION_FAILED;
+    rc->origin = m->origin;
+    if (m->family != NULL && m->family->hint != BNC_R_UNDEFINED) {
+        rc->reason_hint = m->family->hint;
+    }
+    return rc;
+}
+
+/* Which SMTP command did the remote answer? */
+static const char *
+fmt_smtp_command(const char *p, size_t n)
+{
+    static const struct {
+        const char *needle;
+        const char *cmd;
+    } cmds[] = {
+        {"end of DATA", "DATA"},   {"after DATA", "DATA"},    {"after end of data", "DATA"},
+        {"reply to DATA", "DATA"}, {">>> DATA", "DATA"},      {"RCPT TO", "RCPT"},
+        {"after RCPT", "RCPT"},    {"MAIL FROM", "MAIL"},     {"after MAIL", "MAIL"},
+        {"reply to HELO", "HELO"}, {"reply to EHLO", "EHLO"}, {"initial greeting", "CONN"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (mem_find_ci(p, n, cmds[i].needle, strlen(cmds[i].needle)) != NULL) {
+            return cmds[i].cmd;
+        }
+    }
+    return "";
+}
+
+void
+fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
+{
+    char st[16] = "", rp[4] = "";
+    const char *cmd;
+
+    if (n > FMT_BLOCK_MAX) {
+        n = FMT_BLOCK_MAX;
+    }
+    if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
+        rc->diagnostic = report_diag(m->r, p, n);
+    }
+    status_code_from_text(p, n, st, rp);
+    if (rc->status[0] == '\0' && st[0] != '\0' && st[0] != '2') {
+        memcpy(rc->status, st, sizeof(rc->status));
+    }
+    if (rc->replycode[0] == '\0' && rp[0] != '\0' && rp[0] != '2') {
+        memcpy(rc->replycode, rp, sizeof(rc->replycode));
+    }
+    cmd = fmt_smtp_command(p, n);
+    if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
+        rc->smtp_command = cmd;
+    }
+}
+
+/* ---------------------------------------------------------------- the bounce text ---- */
+
+static bool
+fmt_inside_returned(const struct mime_msg *mm, size_t i)
+{
+    int k;
+    for (k = mm->parts[i].parent; k >= 0; k = mm->parts[k].parent) {
+        const struct mime_part *p = &mm->parts[k];
+        if (mime_part_is(p, "message", NULL) || mime_part_is(p, "text", "rfc822-headers")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Lines that start the returned copy of the original message. */
+static const char *const fmt_cut_markers[] = {
+    "--- Below this line is a copy of the message",
+    "------ This is a copy of the message",
+    "----- Original message -----",
+    "------ Original message ------",
+    "--- Original message follows",
+    "----- Original message follows",
+    "Original message follows",
+    "----- Unsent message follows -----",
+    "----- Transcript of session follows -----", /* not a cut: handled below */
+    "--- The header of the original message is following",
+    "------ Message header follows ------",
+    "Original message headers:",
+    "Undelivered Message Headers",
+    "----- The following is a copy of the message",
+    "--- Returned message ---",
+    "Content-Type: message/rfc822",
+    "Content-Type: text/rfc822-headers",
+};
+
+static struct bnc_slice
+fmt_cut_text(struct bnc_slice t)
+{
+    size_t k;
+    const char *cut = t.p + t.len;
+    const char *p, *end = t.p + t.len;
+
+    for (k = 0; k < sizeof(fmt_cut_markers) / sizeof(fmt_cut_markers[0]); k++) {
+        const char *hit;
+        if (strstr(fmt_cut_markers[k], "Transcript") != NULL) {
+            continue;
+        }
+        hit = mem_find_ci(t.p, (size_t)(cut - t.p), fmt_cut_markers[k], strlen(fmt_cut_markers[k]));
+        if (hit != NULL && hit < cut) {
+            cut = hit;
+        }
+    }
+    /* an inline copy without a marker: the first "Received:"/"Return-Path:" at a line start
+     * after the first paragraph */
+    for (p = t.p; p < cut;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (p > t.p && (cut - p > 9) &&
+            (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
+             strncmp(p, "Return-path: ", 13) == 0 || strncmp(p, "DKIM-Signature: ", 16) == 0)) {
+            cut = p;
+            break;
+        }
+        if (nl == NULL) {
+            break;
+        }
+        p = nl + 1;
+    }
+    return slice_make(t.p, (size_t)(cut - t.p));
+}
+
+/* Crude text from HTML: tags dropped, a few entities decoded, block ends become newlines. */
+static struct bnc_slice
+fmt_html_text(struct bnc_report *r, struct bnc_slice h)
+{
+    char *o = arena_alloc(r->arena, h.len + 1);
+    size_t i, n = 0;
+    if (o == NULL) {
+        return slice_make("", 0);
+    }
+    for (i = 0; i < h.len; i++) {
+        char c = h.p[i];
+        if (c == '<') {
+            const char *gt = memchr(h.p + i, '>', h.len - i);
+            bool block = i + 3 < h.len && (((h.p[i + 1] | 32) == 'b' && (h.p[i + 2] | 32) == 'r') ||
+                                           (h.p[i + 1] | 32) == 'p' ||
+                                           ((h.p[i + 1] | 32) == 'd' && (h.p[i + 2] | 32) == 'i') ||
+                                           ((h.p[i + 1] | 32) == 't' && (h.p[i + 2] | 32) == 'r') ||
+                                           (h.p[i + 1] == '/' && (h.p[i + 2] | 32) == 'p'));
+            if (gt == NULL) {
+                break;
+            }
+            i = (size_t)(gt - h.p);
+            o[n++] = block ? '\n' : ' ';
+            continue;
+        }
+        if (c == '&') {
+            static const struct {
+                const char *ent;
+                char ch;
+            } ents[] = {{"&lt;", '<'},   {"&gt;", '>'},   {"&amp;", '&'},
+                        {"&nbsp;", ' '}, {"&quot;", '"'}, {"&#64;", '@'}};
+            size_t k;
+            bool done = false;
+            for (k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
+                size_t l = strlen(ents[k].ent);
+                if (i + l <= h.len && strncmp(h.p + i, ents[k].ent, l) == 0) {
+                    o[n++] = ents[k].ch;
+                    i += l - 1;
+                    done = true;
+                    break;
+                }
+            }
+            if (done) {
+                continue;
+            }
+        }
+        o[n++] = c;
+    }
+    o[n] = '\0';
+    return slice_make(o, n);
+}
+
+static bool
+fmt_is_dsn_part(const struct mime_part *p)
+{
+    return mime_part_is(p, "message", "delivery-status") ||
+           mime_part_is(p, "message", "global-delivery-status") ||
+           mime_part_is(p, "text", "delivery-status") ||
+           mime_part_is(p, "message", "feedback-report");
+}
+
+static struct bnc_slice
+fmt_bounce_text(struct bnc_report *r)
+{
+    const struct mime_msg *mm = &r->mime;
+    size_t i;
+    int html = -1;
+    struct bnc_slice t = {"", 0};
+
+    for (i = 0; i < mm->nparts; i++) {
+        const struct mime_part *p = &mm->parts[i];
+        bool container = i + 1 < mm->nparts && mm->parts[i + 1].parent == (int)i;
+        if (container || fmt_inside_returned(mm, i) || fmt_is_dsn_part(p) ||
+            mime_part_is(p, "message", NULL) || mime_part_is(p, "text", "rfc822-headers")) {
+            continue;
+        }
+        if (mime_part_is(p, "text", "html")) {
+            if (html < 0) {
+                html = (int)i;
+            }
+            continue;
+        }
+        if (p->type.len == 0 || mime_part_is(p, "text", NULL) || (p->flags & BNC_PF_NO_BOUNDARY)) {
+            if (mime_part_text(r->arena, p, &t) == BNC_OK && t.len > 0) {
+                break;
+            }
+        }
+    }
+    if (t.len == 0 && html >= 0) {
+        if (mime_part_text(r->arena, &mm->parts[html], &t) == BNC_OK) {
+            t = fmt_html_text(r, t);
+        }
+    }
+    if (t.len > FMT_TEXT_MAX) {
+        t.len = FMT_TEXT_MAX;
+    }
+    return fmt_cut_text(t);
+}
+
+/* ------------------------------------------------------------- bounce signals ---- */
+
+static int
+fmt_bounce_score(const struct bnc_report *r)
+{
+    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery",
+                                          "mail-daemon",   "maildaemon", "mailer_daemon",
+                                          "delivery",      "bounce",     "nobody@"};
+    static const char
+        *const
+            subjects[] =
+                {
+                    "undeliver",
+                    "undelivered",
+                    "delivery status",
+                    "delivery fail",
+                    "delivery notification",
+                    "failure notice",
+                    "returned mail",
+                    "mail delivery",
+                    "delivery problem",
+                    "failed mail",
+                    "could not send",
+                    "not delivered",
+                    "non remis",
+                    "unzustellbar",
+                    "nicht zustellbar",
+                    "non recapitabile",
+                    "no entregado",
+                    "message not delivered",
+                    "rejected",
+                    "delivery report",
+                    "warning: could not",
+                    "delayed mail",
+                    "delivery delayed",
+                    "mail system error",
+                    "returned to sender",
+                    "error sending",
+                    "nondeliverable",
+                    "undeliverable",
+                    "mail failure",
+                    "delivery has failed",
+                    "failed delivery",
+                    "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
+                    "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
+                    "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
+                    "\xd0\xbd\xd0\xb5 "
+                    "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
+                    "\xbe", /* не доставлено */
+                };
+    int score = 0;
+    size_t i;
+    const char *from = r->from, *subj = r->subject;
+
+    for (i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
+        if (mem_find_ci(from, strlen(from), senders[i], strlen(senders[i])) != NULL) {
+            score += 2;
+            break;
+        }
+    }
+    for (i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
+        if (mem_find_ci(subj, strlen(subj), subjects[i], strlen(subjects[i])) != NULL) {
+            score += 2;
+            break;
+        }
+    }
+    if (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report")) {
+        score += 2;
+    }
+    {
+        struct bnc_slice rp;
+        if (mime_header_raw(r->mime.parts[0].header, "Return-Path", &rp)) {
+            struct bnc_slice t = slice_trim(rp);
+            if (t.len == 2 && t.p[0] == '<' && t.p[1] == '>') {
+                score += 1;
+            }
+        }
+    }
+    if (r->orig_headers.len > 0) {
+        score += 1;
+    }
+    return score;
+}
+
+/* ------------------------------------------------------------ generic extractor ---- */
+
+struct fmt_line {
+    const char *p;
+    size_t len; /* without the newline */
+};
+
+static bool
+fmt_blank(const char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Does this line open a recipient block? Sets the address. */
+static bool
+fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
+{
+    const char *s = p, *end = p + n, *a;
+    size_t an;
+    static const char *const lead[] = {"RCPT TO:",
+                                       ">>> RCPT TO:",
+                                       "Failed recipient:",
+                                       "Recipient address:",
+                                       "Recipient:",
+                                       "Original-Recipient:",
+                                       "Unknown user:",
+                                       "Bad recipient:",
+                                       "Invalid recipient:",
+                                       "Address:",
+                                       "Recipient address rejected:",
+                                       "Destinataire:",
+                                       "Empf\xc3\xa4nger:",
+                                       "Final-Recipient:",
+                                       "To:"};
+    size_t k;
+
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
+        s++;
+    }
+    for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
+        size_t l = strlen(lead[k]);
+        if ((size_t)(end - s) > l && slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k])) {
+            s += l;
+            while (s < end && (*s == ' ' || *s == '\t')) {
+                s++;
+            }
+            break;
+        }
+    }
+    if (s < end && (*s == '"')) {
+        const char *q = memchr(s + 1, '"', (size_t)(end - s - 1));
+        if (q != NULL) {
+            s = q + 1;
+            while (s < end && *s == ' ') {
+                s++;
+            }
+        }
+    }
+    if (s < end && *s == '<') {
+        s++;
+    }
+    if (!fmt_find_addr(s, end, &a, &an) || a != s) {
+        return false;
+    }
+    *a_out = a;
+    *an_out = an;
+    return true;
+}
+
+/* Does the block hold an error text worth classifying (a code or enough words)? */
+static bool
+fmt_has_error(const char *p, size_t n, size_t addrlen)
+{
+    char st[16] = "", rp[4] = "";
+    size_t letters = 0, i;
+    status_code_from_text(p, n, st, rp);
+    if (st[0] != '\0' || rp[0] != '\0') {
+        return true;
+    }
+    for (i = 0; i < n; i++) {
+        if ((p[i] | 32) >= 'a' && (p[i] | 32) <= 'z') {
+            letters++;
+        } else if ((unsigned char)p[i] >= 0x80) {
+            letters++;
+        }
+    }
+    return letters > addrlen + 12;
+}
+
+size_t
+fmt_generic(struct fmt_msg *m)
+{
+    const char *p = m->text.p, *end = m->text.p + m->text.len;
+    struct {
+        const char *a;
+        size_t an;
+        const char *bs; /* block start (the address line) */
+        const char *be; /* block end */
+    } blk[64];
+    size_t nb = 0, i, added = 0;
+
+    /* 1: recipient lines and their blocks */
+    while (p < end && nb < sizeof(blk) / sizeof(blk[0])) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *a;
+        size_t an;
+        if (fmt_rcpt_line(p, (size_t)(le - p), &a, &an)) {
+            char tmp[256];
+            const char *norm;
+            size_t k;
+            bool dup = false;
+            if (an < sizeof(tmp)) {
+                memcpy(tmp, a, an);
+                tmp[an] = '\0';
+                norm = addr_normalize(m->r, a, an);
+                if (norm != NULL && !fmt_is_self(m, norm)) {
+                    for (k = 0; k < nb; k++) {
+                        if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
+                            dup = true;
+                        }
+                    }
+                    if (nb > 0 && blk[nb - 1].be == NULL) {
+                        blk[nb - 1].be = p;
+                    }
+                    if (!dup) {
+                        blk[nb].a = a;
+                        blk[nb].an = an;
+                        blk[nb].bs = p;
+                        blk[nb].be = NULL;
+                        nb++;
+                    }
+                }
+            }
+        } else if (nb > 0 && blk[nb - 1].be == NULL && fmt_blank(p, (size_t)(le - p)) &&
+                   le > blk[nb - 1].bs) {
+            /* a blank line ends the block unless the block is still only the address */
+            const char *bs = blk[nb - 1].bs;
+            if (fmt_has_error(bs, (size_t)(p - bs), blk[nb - 1].an) ||
+                (size_t)(p - bs) > FMT_BLOCK_MAX) {
+                blk[nb - 1].be = p;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (nb > 0 && blk[nb - 1].be == NULL) {
+        blk[nb - 1].be = end;
+    }
+    for (i = 0; i < nb; i++) {
+        struct bnc_rcpt *rc = fmt_rcpt(m, blk[i].a, blk[i].an);
+        if (rc == NULL) {
+            continue;
+        }
+        added++;
+        fmt_set_diag(m, rc, blk[i].bs, (size_t)(blk[i].be - blk[i].bs));
+    }
+    if (added > 0) {
+        return added;
+    }
+    /* 2: no recipient line: the first foreign address anywhere in the text */
+    p = m->text.p;
+    while (p < end) {
+        const char *a;
+        size_t an;
+        const char *norm;
+        if (!fmt_find_addr(p, end, &a, &an)) {
+            break;
+        }
+        norm = addr_normalize(m->r, a, an);
+        if (norm != NULL && !fmt_is_self(m, norm)) {
+            struct bnc_rcpt *rc = fmt_rcpt(m, a, an);
+            if (rc != NULL) {
+                fmt_set_diag(m, rc, m->text.p, m->text.len);
+                return 1;
+            }
+        }
+        p = a + an;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- DSN enrichment ---- */
+
+/* The text block that names addr: from its line to the next blank line. */
+static bool
+fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
+{
+    const char *hit = mem_find_ci(m->text.p, m->text.len, addr, strlen(addr));
+    const char *s, *e, *end = m->text.p + m->text.len;
+    if (hit == NULL) {
+        return false;
+    }
+    s = hit;
+    while (s > m->text.p && s[-1] != '\n') {
+        s--;
+    }
+    e = hit;
+    while (e < end) {
+        const char *nl = memchr(e, '\n', (size_t)(end - e));
+        if (nl == NULL) {
+            e = end;
+            break;
+        }
+        e = nl + 1;
+        {
+            const char *n2 = memchr(e, '\n', (size_t)(end - e));
+            const char *le = n2 ? n2 : end;
+            if (fmt_blank(e, (size_t)(le - e)) && fmt_has_error(s, (size_t)(e - s), strlen(addr))) {
+                break;
+            }
+        }
+        if ((size_t)(e - s) > FMT_BLOCK_MAX) {
+            break;
+        }
+    }
+    *out = slice_make(s, (size_t)(e - s));
+    return true;
+}
+
+static void
+fmt_enrich(struct fmt_msg *m)
+{
+    size_t i;
+    for (i = 0; i < m->r->nrcpts; i++) {
+        struct bnc_rcpt *rc = &m->r->rcpts[i];
+        struct bnc_slice b;
+        bool weak = rc->diagnostic == NULL || rc->diagnostic[0] == '\0';
+        if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
+            rc->action == BNC_ACTION_EXPANDED) {
+            continue;
+        }
+        if (!fmt_block_for(m, rc->recipient, &b)) {
+            if (weak && m->r->nrcpts == 1 && m->text.len > 0 &&
+                fmt_has_error(m->text.p, m->text.len, 0)) {
+                b = m->text;
+            } else {
+                continue;
+            }
+        }
+        if (weak) {
+            rc->diagnostic = "";
+            fmt_set_diag(m, rc, b.p, b.len);
+        } else {
+            /* keep the DSN's own fields; only learn the SMTP command */
+            const char *cmd = fmt_smtp_command(b.p, b.len);
+            if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
+                rc->smtp_command = cmd;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ dispatch ---- */
 
 void
 formats_apply(struct bnc_report *r)
 {
-    (void)r;
+    struct fmt_msg m;
+    size_t added = 0;
+    char origin[64];
+
+    if (r == NULL || r->mime.nparts == 0) {
+        return;
+    }
+    if (arf_apply(r)) {
+        return;
+    }
+    if (r->nrcpts == 0 && autoreply_apply(r)) {
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.r = r;
+    m.text = fmt_bounce_text(r);
+    m.bounce_score = fmt_bounce_score(r);
+    m.family = fmt_pick_family(&m);
+    if (m.family != NULL) {
+        size_t n = strlen(m.family->name);
+        if (n > sizeof(origin) - 8) {
+            n = sizeof(origin) - 8;
+        }
+        memcpy(origin, "format:", 7);
+        memcpy(origin + 7, m.family->name, n);
+        origin[7 + n] = '\0';
+        m.origin = report_strndup(r, origin, 7 + n);
+    } else {
+        m.origin = "format:heuristic";
+    }
+
+    if (r->nrcpts > 0) {
+        fmt_enrich(&m);
+        return;
+    }
+    if (m.bounce_score < 2 && (m.family == NULL || m.bounce_score < 1)) {
+        r->flags |= BNC_PF_NOT_BOUNCE;
+        return;
+    }
+    if (m.family != NULL && m.family->extract != NULL) {
+        added = m.family->extract(&m);
+    }
+    if (added == 0) {
+        added = fmt_generic(&m);
+        if (added > 0 && m.family == NULL) {
+            r->flags |= BNC_PF_HEURISTIC;
+        }
+    }
+    if (added == 0 && r->orig_to[0] != '\0' && m.bounce_score >= 2) {
+        /* the bounce names nobody: the returned message's To is the failed recipient */
+        struct bnc_rcpt *rc = fmt_rcpt(&m, r->orig_to, strlen(r->orig_to));
+        if (rc != NULL) {
+            fmt_set_diag(&m, rc, m.text.p, m.text.len);
+            r->flags |= BNC_PF_HEURISTIC;
+        }
+    }
 }

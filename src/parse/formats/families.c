@@ -1,0 +1,175 @@
+/*
+ * families.c - the bounce families (MTAs and ESPs) as one table, and the cheap pick.
+ *
+ * A family is recognised by the signals its bounces always carry: the sender (From), the
+ * Subject, a top-level header (X-Mailer, X-SES-Outgoing, ...) or one fixed sentence at the
+ * start of the bounce text. The pick looks at the headers first (already decoded, short) and
+ * scans the text for at most one needle per family, so a message costs a few short searches
+ * and is never run through every recognizer. The family names the origin ("format:qmail")
+ * and, when its layout needs it, its own extractor; most families share the generic block
+ * extractor of formats.c, which understands their "address line + error text" layout.
+ * Doesn't: classify; a family's hint is used only when neither text nor codes decide.
+ * STANDARDS: none (these formats are vendor conventions).
+ * LIMITS: needles are searched in the bounce text, already capped by formats.c.
+ * Ownership: static tables.
+ */
+#include <string.h>
+
+#include "parse/formats/formats_int.h"
+
+/* clang-format off */
+static const struct fmt_family families[] = {
+    /* ESPs and providers: identified by headers or sender first */
+    {"amazonses",   NULL, NULL, NULL, "X-SES-Outgoing", NULL, BNC_R_UNDEFINED},
+    {"amazonses",   "amazonses.com", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"amazonworkmail", NULL, NULL, NULL, "X-Mailer: Amazon WorkMail", NULL, BNC_R_UNDEFINED},
+    {"sendgrid",    NULL, NULL, NULL, "X-SendGrid-Eid", NULL, BNC_R_UNDEFINED},
+    {"sendgrid",    NULL, "Undelivered Mail Returned to Sender", "SendGrid", NULL, NULL, BNC_R_UNDEFINED},
+    {"office365",   NULL, NULL, NULL, "X-MS-Exchange-Message-Is-Ndr", NULL, BNC_R_UNDEFINED},
+    {"office365",   NULL, NULL, NULL, "X-MS-Exchange-Organization-SCL", NULL, BNC_R_UNDEFINED},
+    {"exchange2003", NULL, NULL, NULL, "X-MS-Embedded-Report", NULL, BNC_R_UNDEFINED},
+    {"exchange2003", NULL, NULL, NULL, "X-Mailer: Internet Mail Service", NULL, BNC_R_UNDEFINED},
+    {"googlegroups", NULL, NULL, "Google Group", NULL, NULL, BNC_R_REJECTED},
+    {"gmail",       "googlemail.com", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"gmail",       "@gmail.com", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"yahoo",       NULL, NULL, NULL, "X-YMailISG", NULL, BNC_R_UNDEFINED},
+    {"yahoo",       NULL, "Failure Notice", "Sorry, we were unable to deliver your message", NULL, NULL, BNC_R_UNDEFINED},
+    {"aol",         NULL, NULL, NULL, "X-AOL-IP", NULL, BNC_R_UNDEFINED},
+    {"mailru",      "mail.ru", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"mailru",      NULL, NULL, "Message was not delivered", "X-Failed-Recipients", NULL, BNC_R_UNDEFINED},
+    {"yandex",      "yandex", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"zoho",        NULL, NULL, NULL, "X-ZohoMail", NULL, BNC_R_UNDEFINED},
+    {"gmx",         NULL, NULL, "This message was created automatically by mail delivery software", "Envelope-To", NULL, BNC_R_UNDEFINED},
+    {"gmx",         "gmx.", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"einsundeins", NULL, NULL, "Mail could not be delivered", NULL, NULL, BNC_R_UNDEFINED},
+    {"messagelabs", NULL, NULL, NULL, "X-Msg-Ref", NULL, BNC_R_UNDEFINED},
+    {"mimecast",    NULL, NULL, NULL, "X-MC-Unique", NULL, BNC_R_UNDEFINED},
+    {"barracuda",   NULL, NULL, NULL, "X-Barracuda-Spam-Score", NULL, BNC_R_UNDEFINED},
+    {"mcafee",      NULL, NULL, NULL, "X-NAI-Header", NULL, BNC_R_UNDEFINED},
+    {"trendmicro",  NULL, NULL, "TREND MICRO", NULL, NULL, BNC_R_UNDEFINED},
+    {"trendmicro",  NULL, NULL, NULL, "X-TM-AS-Product-Ver", NULL, BNC_R_UNDEFINED},
+    {"mxlogic",     NULL, NULL, NULL, "X-MXL-Hash", NULL, BNC_R_UNDEFINED},
+    {"mfilter",     NULL, NULL, NULL, "X-Mailer: m-FILTER", NULL, BNC_R_UNDEFINED},
+    {"mailmarshal", NULL, NULL, "MailMarshal", NULL, NULL, BNC_R_UNDEFINED},
+    {"activehunter", NULL, NULL, NULL, "X-AHMAILID", NULL, BNC_R_UNDEFINED},
+    {"imailserver", NULL, NULL, NULL, "X-Mailer: <SMTP32", NULL, BNC_R_UNDEFINED},
+    {"kddi",        NULL, NULL, "au one net", NULL, NULL, BNC_R_UNDEFINED},
+    {"kddi",        "dion.ne.jp", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"ezweb",       "ezweb.ne.jp", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"docomo",      "docomo.ne.jp", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"biglobe",     "biglobe.ne.jp", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"verizon",     NULL, NULL, NULL, "X-Mailer: MessagingServer", NULL, BNC_R_UNDEFINED},
+    {"apachejames", NULL, NULL, NULL, "X-Mailer: Apache James", NULL, BNC_R_UNDEFINED},
+    {"notes",       NULL, NULL, NULL, "X-Mailer: Lotus Notes", NULL, BNC_R_UNDEFINED},
+    {"domino",      NULL, NULL, "not listed in Domino Directory", NULL, NULL, BNC_R_UNDEFINED},
+    {"domino",      NULL, "DELIVERY FAILURE:", NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"fml",         NULL, NULL, NULL, "X-MLServer: fml", NULL, BNC_R_REJECTED},
+    /* MTAs: identified by their fixed sentences */
+    {"qmail",       NULL, NULL, "This is the qmail-send program", NULL, NULL, BNC_R_UNDEFINED},
+    {"qmail",       NULL, NULL, "I'm afraid I wasn't able to deliver your message", NULL, NULL, BNC_R_UNDEFINED},
+    {"vpopmail",    NULL, NULL, "vdelivermail", NULL, NULL, BNC_R_UNDEFINED},
+    {"exim",        NULL, NULL, "This message was created automatically by mail delivery software", NULL, NULL, BNC_R_UNDEFINED},
+    {"exim",        NULL, NULL, NULL, "X-Failed-Recipients", NULL, BNC_R_UNDEFINED},
+    {"postfix",     NULL, NULL, "This is the mail system at host", NULL, NULL, BNC_R_UNDEFINED},
+    {"postfix",     NULL, "Undelivered Mail Returned to Sender", NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"sendmail",    NULL, NULL, "----- Transcript of session follows -----", NULL, NULL, BNC_R_UNDEFINED},
+    {"sendmail",    NULL, "Returned mail:", NULL, NULL, NULL, BNC_R_UNDEFINED},
+    {"courier",     NULL, NULL, "Courier mail server", NULL, NULL, BNC_R_UNDEFINED},
+    {"opensmtpd",   NULL, NULL, "This is the MAILER-DAEMON, please DO NOT REPLY", NULL, NULL, BNC_R_UNDEFINED},
+    {"opensmtpd",   NULL, NULL, "An error has occurred while attempting to deliver a message", NULL, NULL, BNC_R_UNDEFINED},
+    {"dragonfly",   NULL, NULL, "This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered", NULL, NULL, BNC_R_UNDEFINED},
+    {"dragonfly",   NULL, NULL, "There was an error delivering your mail", NULL, NULL, BNC_R_UNDEFINED},
+    {"messagingserver", NULL, NULL, "This report relates to a message you sent", NULL, NULL, BNC_R_UNDEFINED},
+    {"exchange2007", NULL, NULL, "Delivery has failed to these recipients or groups", NULL, NULL, BNC_R_UNDEFINED},
+    {"exchange2007", NULL, NULL, "Your message did not reach some or all of the intended recipients", NULL, NULL, BNC_R_UNDEFINED},
+    {"exchange2003", NULL, NULL, "did not reach the following recipient(s)", NULL, NULL, BNC_R_UNDEFINED},
+    {"x1",          NULL, NULL, "The following recipients returned permanent errors", NULL, NULL, BNC_R_UNDEFINED},
+    {"powermta",    NULL, NULL, NULL, "X-PowerMTA-BounceCategory", NULL, BNC_R_UNDEFINED},
+};
+/* clang-format on */
+
+static bool
+fmt_has(const char *hay, const char *needle)
+{
+    return hay != NULL && mem_find_ci(hay, strlen(hay), needle, strlen(needle)) != NULL;
+}
+
+/* "Name" (present) or "Name: value" (present and holding value). */
+static bool
+fmt_header_sig(const struct bnc_report *r, const char *sig)
+{
+    const char *colon = strchr(sig, ':');
+    char name[64];
+    size_t n = colon ? (size_t)(colon - sig) : strlen(sig);
+    struct bnc_slice v;
+
+    if (n == 0 || n >= sizeof(name)) {
+        return false;
+    }
+    memcpy(name, sig, n);
+    name[n] = '\0';
+    if (!mime_header_raw(r->mime.parts[0].header, name, &v)) {
+        return false;
+    }
+    if (colon == NULL) {
+        return true;
+    }
+    colon++;
+    while (*colon == ' ') {
+        colon++;
+    }
+    return mem_find_ci(v.p, v.len, colon, strlen(colon)) != NULL;
+}
+
+const struct fmt_family *
+fmt_pick_family(const struct fmt_msg *m)
+{
+    const struct bnc_report *r = m->r;
+    size_t i;
+
+    /* pass 1: headers only (short, decoded) */
+    for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        const struct fmt_family *f = &families[i];
+        bool any = false;
+        if (f->from == NULL && f->subject == NULL && f->header == NULL) {
+            continue;
+        }
+        if (f->from != NULL) {
+            if (!fmt_has(r->from, f->from)) {
+                continue;
+            }
+            any = true;
+        }
+        if (f->subject != NULL) {
+            if (!fmt_has(r->subject, f->subject)) {
+                continue;
+            }
+            any = true;
+        }
+        if (f->header != NULL) {
+            if (!fmt_header_sig(r, f->header)) {
+                continue;
+            }
+            any = true;
+        }
+        if (f->body != NULL) {
+            if (mem_find_ci(m->text.p, m->text.len, f->body, strlen(f->body)) == NULL) {
+                continue;
+            }
+        }
+        if (any) {
+            return f;
+        }
+    }
+    /* pass 2: one fixed sentence of the text */
+    for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        const struct fmt_family *f = &families[i];
+        if (f->from != NULL || f->subject != NULL || f->header != NULL || f->body == NULL) {
+            continue;
+        }
+        if (mem_find_ci(m->text.p, m->text.len, f->body, strlen(f->body)) != NULL) {
+            return f;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,64 @@
+/*
+ * formats_int.h - shared internals of the non-RFC bounce recognizers (src/parse/formats/),
+ * ARF (arf.c) and auto-replies (autoreply.c).
+ *
+ * formats_apply() builds one struct fmt_msg per message (the human-readable text of the
+ * bounce, cut before the returned copy; the family picked from cheap signals) and hands it
+ * to the family's extractor or to the generic block extractor.
+ * Ownership: every slice points into the report's arena and dies with the report.
+ */
+#ifndef BNC_PARSE_FORMATS_INT_H
+#define BNC_PARSE_FORMATS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "parse/parse.h"
+
+struct fmt_family;
+
+struct fmt_msg {
+    struct bnc_report *r;
+    struct bnc_slice text; /* bounce text (UTF-8), before the returned message */
+    const struct fmt_family *family;
+    int bounce_score;   /* > 0: looks like a bounce (sender, subject, structure) */
+    const char *origin; /* "format:<family>" or "format:heuristic" */
+};
+
+/* A bounce family: matched by cheap signals, optionally with its own extractor. */
+struct fmt_family {
+    const char *name;
+    const char *from;    /* substring of From (case-insensitive), or NULL */
+    const char *subject; /* substring of Subject, or NULL */
+    const char *body;    /* substring of the bounce text, or NULL */
+    const char *header;  /* "Name" or "Name: value-substring" of the top header, or NULL */
+    /* Add recipients from the text; returns how many. NULL: the generic extractor. */
+    size_t (*extract)(struct fmt_msg *m);
+    bnc_reason hint; /* a reason the format itself states for every recipient, or UNDEFINED */
+};
+
+/* ---- formats.c: helpers the family extractors share ---- */
+/* Find the next address in [p, end): s_out and n_out give the addr-spec; false when none. */
+bool fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out);
+/* Add (or find, when already present) a recipient; NULL past the limit or for a bad address. */
+struct bnc_rcpt *fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n);
+/* Fill diagnostic, status, reply code and SMTP command of rc from text[0..n). */
+void fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n);
+/* Is this address one of the sender's or the bounce's own (never a failed recipient)? */
+bool fmt_is_self(const struct fmt_msg *m, const char *addr);
+/* The generic extractor (also the heuristic for unknown MTAs). */
+size_t fmt_generic(struct fmt_msg *m);
+
+/* ---- families.c ---- */
+const struct fmt_family *fmt_pick_family(const struct fmt_msg *m);
+
+/* ---- arf.c (RFC 5965) ---- */
+/* True when the report is an ARF feedback report; adds the complaint recipient(s). */
+bool arf_apply(struct bnc_report *r);
+
+/* ---- autoreply.c (RFC 3834) ---- */
+/* True when the message is an auto-reply (vacation, out of office); adds one recipient with
+ * reason_hint vacation. Never called for messages with delivery-status recipients. */
+bool autoreply_apply(struct bnc_report *r);
+
+#endif

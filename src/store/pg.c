@@ -315,6 +315,23 @@ pg_value(struct store_value *v, Oid type, const char *s, size_t len)
     v->len = len;
 }
 
+/* Rows changed: PQcmdTuples also counts SELECT rows, which SQLite does not. */
+static int64_t
+pg_changes(PGresult *res)
+{
+    const char *cmd = PQcmdStatus(res);
+    const char *tuples = PQcmdTuples(res);
+
+    if (cmd == NULL || tuples == NULL || tuples[0] == '\0') {
+        return 0;
+    }
+    if (strncmp(cmd, "INSERT ", 7) != 0 && strncmp(cmd, "UPDATE ", 7) != 0 &&
+        strncmp(cmd, "DELETE ", 7) != 0 && strncmp(cmd, "MERGE ", 6) != 0) {
+        return 0;
+    }
+    return (int64_t)strtoll(tuples, NULL, 10);
+}
+
 static bnc_status
 pg_exec(struct store *st, const char *sql, const struct store_value *params, size_t nparams,
         store_row_cb cb, void *ud, int64_t *changes_out)
@@ -327,7 +344,6 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
     bnc_status rc;
     int r, nrows;
     size_t i, ncols;
-    const char *tuples;
 
     if ((rc = store_check_params(params, nparams, p->err, sizeof(p->err))) != BNC_OK) {
         return rc;
@@ -377,9 +393,7 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
         }
     }
     if (changes_out != NULL) {
-        tuples = PQcmdTuples(res);
-        *changes_out =
-            (tuples != NULL && tuples[0] != '\0') ? (int64_t)strtoll(tuples, NULL, 10) : 0;
+        *changes_out = pg_changes(res);
     }
     PQclear(res);
     return BNC_OK;

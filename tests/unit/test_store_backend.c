@@ -779,7 +779,7 @@ static void
 pg_teardown(void)
 {
     char sql[160];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", g_dbname);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", g_dbname);
     (void)admin_exec(sql);
 }
 

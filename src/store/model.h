@@ -1,0 +1,309 @@
+/*
+ * model.h - the domain queries of bounced (DESIGN §7): contacts, lists and memberships,
+ * address-level suppressions, bounce events, the review queue, the audit log with undo,
+ * whole-input idempotency records, log-tailer offsets and statistics. Written once over
+ * store_exec() in portable SQL, so every function works on SQLite and PostgreSQL alike.
+ *
+ * Conventions:
+ *   - addresses are lower-cased by the model (callers may pass any case);
+ *   - times are Unix seconds passed by the caller (`now`), so --now / BOUNCED_NOW work;
+ *   - list functions are cursor-paginated: rows with id > after_id in ascending id order, at
+ *     most `limit` (1..MODEL_LIMIT_MAX; 0 = MODEL_LIMIT_DEFAULT), one callback per row; the
+ *     caller's next cursor is the last id it saw;
+ *   - every hygiene change (status, counts, suppression, list memberships) writes one audit
+ *     row with actor, reason, deciding rule, reference and JSON snapshots before and after;
+ *   - a function that changes several rows runs inside store_begin/commit (they nest, so a
+ *     caller may wrap several calls in one transaction); on failure nothing is left half done.
+ * Ownership: strings inside row structs handed to callbacks are borrowed for the duration of
+ * the callback; struct model_contact owns its `attributes` (model_contact_free()). Every
+ * function borrows its arguments. One struct store per thread (store.h).
+ */
+#ifndef BNC_STORE_MODEL_H
+#define BNC_STORE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounced.h"
+#include "hygiene/policy.h"
+
+struct store;
+
+#define MODEL_EMAIL_MAX     320 /* longest address accepted (local 64 + @ + domain 255) */
+#define MODEL_LIMIT_DEFAULT 100
+#define MODEL_LIMIT_MAX     10000
+
+/* ---- contacts ---------------------------------------------------------------------- */
+
+struct model_contact {
+    int64_t id;
+    char email[MODEL_EMAIL_MAX + 1];
+    enum hyg_status status; /* with decay applied when a policy_cfg was given */
+    int64_t soft_count;
+    int64_t last_soft_day; /* UTC day number of the last strike */
+    int64_t last_bounce_at;
+    char last_reason[32];
+    char last_status[16];
+    char *attributes; /* JSON object text, owned (heap) */
+    int64_t created_at;
+    int64_t updated_at;
+    /* the address-level suppression, when there is one */
+    bool suppressed;
+    char supp_reason[64];
+    char supp_source[32];
+    int64_t supp_since;
+};
+
+void model_contact_free(struct model_contact *c); /* frees attributes; NULL-safe */
+
+/* Lower-case and validate an address (one '@', non-empty sides, no spaces or controls,
+ * at most MODEL_EMAIL_MAX). Returns false when it is not usable. */
+bool model_normalize_email(const char *in, char out[MODEL_EMAIL_MAX + 1]);
+
+/* Get by id / by email. With pc non-NULL the returned state has lazy decay applied (the
+ * stored row is not rewritten; `sweep` and the next update persist it). BNC_ENOTFOUND. */
+bnc_status model_contact_get(struct store *st, const struct policy_cfg *pc, int64_t id, int64_t now,
+                             struct model_contact *out);
+bnc_status model_contact_find(struct store *st, const struct policy_cfg *pc, const char *email,
+                              int64_t now, struct model_contact *out);
+
+/* Create a contact; attributes_json NULL means {}; it must be a JSON object (BNC_EINVAL).
+ * BNC_ECONFLICT when the email exists. */
+bnc_status model_contact_create(struct store *st, const char *email, const char *attributes_json,
+                                int64_t now, int64_t *id_out);
+/* Create or update (import): attributes are merged into the existing ones. */
+bnc_status model_contact_upsert(struct store *st, const char *email, const char *attributes_json,
+                                int64_t now, int64_t *id_out, /* OUT: the contact id */
+                                bool *created_out);           /* OUT: true when new; may be NULL */
+/* Attributes: merge (PATCH/PUT semantics of DESIGN §8: keys given replace, others stay; a
+ * JSON null value removes the key) or replace the whole object. Hygiene fields untouched. */
+bnc_status model_contact_set_attributes(struct store *st, int64_t id, const char *json, bool merge,
+                                        int64_t now);
+/* Change the address: the contact returns to ACTIVE (DESIGN §6), audited as "email_change".
+ * BNC_ECONFLICT when another contact has the new address. */
+bnc_status model_contact_set_email(struct store *st, int64_t id, const char *new_email,
+                                   const char *actor, int64_t now);
+/* Reactivation (re-verification link used, admin): ACTIVE, soft count 0, the address
+ * suppression lifted; audited with actor and why. BNC_ENOTFOUND. */
+bnc_status model_contact_reactivate(struct store *st, int64_t contact_id, const char *actor,
+                                    const char *why, int64_t now);
+/* Delete a contact (its events and audit rows stay, detached). BNC_ENOTFOUND. */
+bnc_status model_contact_delete(struct store *st, int64_t id);
+
+struct model_contact_filter {
+    const char *status; /* hygiene_status name, NULL = any */
+    const char *list;   /* subscribed to this list, NULL = any */
+};
+typedef int (*model_contact_cb)(void *ud, const struct model_contact *c); /* non-zero stops */
+bnc_status model_contact_list(struct store *st, const struct policy_cfg *pc,
+                              const struct model_contact_filter *f, /* may be NULL */
+                              int64_t after_id, size_t limit, int64_t now, model_contact_cb cb,
+                              void *ud, size_t *n_out); /* OUT: rows delivered; may be NULL */
+
+/* ---- lists ------------------------------------------------------------------------- */
+
+bnc_status model_list_ensure(struct store *st, const char *name, int64_t now, int64_t *id_out);
+bnc_status model_list_subscribe(struct store *st, int64_t list_id, int64_t contact_id, int64_t now);
+/* Names of the lists the contact is subscribed to, comma-separated into out ("" if none). */
+bnc_status model_contact_lists(struct store *st, int64_t contact_id, char *out, size_t outlen);
+
+/* ---- check and suppressions -------------------------------------------------------- */
+
+struct model_check {
+    bool sendable;
+    bool known;      /* a contact exists */
+    char status[16]; /* the contact's hygiene_status, "" when unknown */
+    char reason[64]; /* the suppression reason when suppressed */
+    char source[32]; /* bounce, complaint, manual, api, ... */
+    int64_t since;   /* when it was suppressed */
+};
+/* One indexed lookup: is the address suppressed? (the hot path before every send) */
+bnc_status model_check(struct store *st, const char *address, struct model_check *out);
+
+struct model_suppression {
+    int64_t id;
+    const char *address;
+    const char *reason;
+    const char *source;
+    const char *ref;
+    int64_t created_at;
+};
+typedef int (*model_suppression_cb)(void *ud, const struct model_suppression *s);
+
+/* Suppress an address (contact or not); *created_out false when it already was. Audited. */
+bnc_status model_suppress(struct store *st, const char *address, const char *reason,
+                          const char *source, const char *actor, const char *ref, int64_t now,
+                          bool *created_out);
+/* Lift the suppression; the contact (if any) returns to ACTIVE with count 0. Audited.
+ * BNC_ENOTFOUND when the address was neither suppressed nor a non-ACTIVE contact. */
+bnc_status model_unsuppress(struct store *st, const char *address, const char *actor,
+                            const char *why, int64_t now);
+bnc_status model_suppression_get(struct store *st, const char *address, model_suppression_cb cb,
+                                 void *ud);
+bnc_status model_suppression_list(struct store *st, int64_t after_id, size_t limit,
+                                  model_suppression_cb cb, void *ud, size_t *n_out);
+
+/* ---- bounce events ----------------------------------------------------------------- */
+
+struct model_event {
+    int64_t id;
+    int64_t contact_id; /* 0 when the address has no contact */
+    const char *dedupe_key;
+    const char *recipient;
+    const char *domain;
+    const char *status;
+    const char *replycode;
+    const char *reason;
+    const char *kind;
+    int hard; /* 1, 0, -1 */
+    const char *action;
+    const char *diagnostic;
+    const char *origin;
+    const char *source;
+    const char *ref;
+    const char *decided_by;
+    const char *policy; /* what the policy did: strike, same_day, hard, escalated, ... */
+    int64_t event_time;
+    int64_t created_at;
+    const char *message_id;
+    const char *original_message_id;
+    const char *feedback_type;
+};
+struct model_event_filter {
+    const char *recipient; /* NULL = any */
+    const char *domain;
+    const char *reason;
+    const char *kind;
+    int64_t contact_id; /* 0 = any */
+    int64_t since;      /* event_time >= since; 0 = open */
+    int64_t until;      /* event_time < until; 0 = open */
+};
+typedef int (*model_event_cb)(void *ud, const struct model_event *e);
+bnc_status model_event_list(struct store *st, const struct model_event_filter *f, int64_t after_id,
+                            size_t limit, model_event_cb cb, void *ud, size_t *n_out);
+
+/* ---- applying verdicts (used by the pipeline and review resolution) ----------------- */
+
+struct model_outcome {
+    unsigned actions;     /* POLICY_A_* */
+    bool duplicate;       /* the dedupe key existed: nothing was written */
+    bool contact_changed; /* a contact's hygiene state changed */
+    bool review_created;
+    int64_t event_id;
+    int64_t contact_id; /* 0 when the address has no contact */
+};
+
+/*
+ * Record one verdict and carry out the policy: event row (dedupe_key unique), contact state
+ * (with lazy decay), suppression, unsubscribe from every list, review item, audit row with
+ * the state before and after. All inside one (nested) transaction. A contact's attributes
+ * are never touched. event_time 0 = now.
+ */
+bnc_status model_apply_verdict(struct store *st, const struct policy_cfg *pc,
+                               const struct bnc_rcpt *v, /* the verdict */
+                               const char *source,       /* "file", "smtp", "webhook:ses" */
+                               const char *ref,          /* raw bounce reference */
+                               const char *dedupe_key,   /* unique per event */
+                               int64_t event_time,       /* from the bounce; 0 = now */
+                               const char *actor,        /* "bounce", "review:<who>" */
+                               int64_t now, struct model_outcome *out); /* OUT */
+
+/* ---- review queue ------------------------------------------------------------------ */
+
+struct model_review {
+    int64_t id;
+    int64_t event_id;
+    int64_t contact_id;
+    const char *recipient;
+    const char *reason;
+    const char *status;
+    const char *diagnostic;
+    const char *source;
+    const char *ref;
+    const char *state;      /* open, resolved */
+    const char *resolution; /* hard, soft, ignore, "" */
+    const char *resolved_by;
+    int64_t event_time;
+    int64_t resolved_at;
+    int64_t created_at;
+};
+typedef int (*model_review_cb)(void *ud, const struct model_review *r);
+bnc_status model_review_list(struct store *st, bool open_only, int64_t after_id, size_t limit,
+                             model_review_cb cb, void *ud, size_t *n_out);
+/* Resolve as "hard" (the hard path), "soft" (an address-side strike) or "ignore".
+ * BNC_ENOTFOUND, BNC_ECONFLICT when already resolved, BNC_EINVAL for another word. */
+bnc_status model_review_resolve(struct store *st, const struct policy_cfg *pc, int64_t id,
+                                const char *resolution, const char *actor, int64_t now,
+                                struct model_outcome *out); /* OUT; may be NULL */
+
+/* ---- audit log --------------------------------------------------------------------- */
+
+struct model_audit {
+    int64_t id;
+    int64_t contact_id; /* 0 when none */
+    const char *address;
+    const char *actor;
+    const char *action; /* bounce, suppress, unsuppress, reactivate, email_change, sweep,
+                           review, revert */
+    const char *reason;
+    const char *decided_by;
+    const char *ref;
+    int64_t event_id;
+    const char *before; /* JSON */
+    const char *after;  /* JSON */
+    int64_t created_at;
+    int64_t reverted_at; /* 0 = not reverted */
+    int64_t reverts;     /* for a revert row: the id it reverted */
+};
+typedef int (*model_audit_cb)(void *ud, const struct model_audit *a);
+/* address NULL = every entry. */
+bnc_status model_audit_list(struct store *st, const char *address, int64_t after_id, size_t limit,
+                            model_audit_cb cb, void *ud, size_t *n_out);
+/* Restore the contact's hygiene state, its suppression and its list memberships as they were
+ * before entry `id`; itself audited (action "revert"). BNC_ENOTFOUND, BNC_ECONFLICT when
+ * already reverted or the entry is itself a revert. */
+bnc_status model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
+                              int64_t *new_id_out); /* OUT; may be NULL */
+
+/* ---- sweep, ingest records, stats ------------------------------------------------- */
+
+/* Persist decay for every contact whose last strike is older than the decay window;
+ * each reset is audited (actor "sweep"). */
+bnc_status model_sweep(struct store *st, const struct policy_cfg *pc, int64_t now, size_t *n_out);
+
+/* Has this input been committed before (same source+ref, or same content hash)? */
+bnc_status model_ingested_find(struct store *st, const char *source, const char *ref,
+                               const char *content_hash, bool *found_out);
+/* Record a committed input (call inside the input's transaction). BNC_ECONFLICT when it
+ * already exists (a concurrent node committed it first). */
+bnc_status model_ingested_add(struct store *st, const char *source, const char *ref,
+                              const char *content_hash, int64_t verdicts, bool not_bounce,
+                              int64_t now);
+bnc_status model_offset_get(struct store *st, const char *source, int64_t *pos_out);
+bnc_status model_offset_set(struct store *st, const char *source, int64_t pos, int64_t now);
+
+enum model_stat_dim {
+    MODEL_STAT_REASON = 0, /* events by reason */
+    MODEL_STAT_KIND,       /* events by kind */
+    MODEL_STAT_DOMAIN,     /* events by recipient domain */
+    MODEL_STAT_DAY,        /* events by UTC day, key "YYYY-MM-DD" */
+    MODEL_STAT_STATUS      /* contacts by hygiene_status (since/until ignored) */
+};
+typedef int (*model_stat_cb)(void *ud, const char *key, int64_t count);
+/* Counts, largest first (by day: oldest first); since/until bound event_time (0 = open). */
+bnc_status model_stats(struct store *st, enum model_stat_dim dim, int64_t since, int64_t until,
+                       size_t limit, model_stat_cb cb, void *ud);
+
+struct model_totals {
+    int64_t contacts;
+    int64_t by_status[HYG__COUNT];
+    int64_t suppressions;
+    int64_t events;
+    int64_t review_open;
+    int64_t messages;   /* committed inputs */
+    int64_t not_bounce; /* of which not bounces */
+};
+bnc_status model_totals(struct store *st, struct model_totals *out);
+
+#endif

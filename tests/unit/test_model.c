@@ -1,0 +1,513 @@
+/*
+ * test_model.c - the domain queries (src/store/model_*.c) against a fresh SQLite file per
+ * test: contacts and attributes, check and suppressions (with and without a contact), the
+ * hygiene path of model_apply_verdict (hard, soft strikes, sender side, review, dedupe),
+ * review resolution, audit list and revert, sweep, reactivation, pagination, statistics,
+ * ingest records, and fault injection: a failure at any store call of a verdict leaves
+ * nothing behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/cfg.h"
+#include "store/fault.h"
+#include "store/model.h"
+#include "store/store.h"
+
+#define DAY ((int64_t)86400)
+#define T0  ((int64_t)1763856000) /* 2025-11-23 00:00:00 UTC */
+
+struct fx {
+    char dir[256];
+    char path[300];
+    struct bnc_config cfg;
+    struct policy_cfg pc;
+    struct store *st;
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char err[256];
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(f->dir, sizeof(f->dir), "%s/test_model.XXXXXX", tmp ? tmp : "/tmp");
+    if (mkdtemp(f->dir) == NULL) {
+        return -1;
+    }
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    cfg_init(&f->cfg);
+    policy_cfg_from_config(&f->pc, &f->cfg);
+    if (store_open(f->path, &f->cfg, &f->st, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    char p[400];
+
+    store_close(f->st);
+    cfg_free(&f->cfg);
+    snprintf(p, sizeof(p), "%s/t.db", f->dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/t.db-wal", f->dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/t.db-shm", f->dir);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct bnc_rcpt
+verdict(const char *rcpt, bnc_kind kind, bnc_reason reason, const char *status)
+{
+    struct bnc_rcpt v;
+
+    memset(&v, 0, sizeof(v));
+    v.recipient = rcpt;
+    v.original_recipient = "";
+    snprintf(v.status, sizeof(v.status), "%s", status);
+    snprintf(v.replycode, sizeof(v.replycode), "%s", status[0] == '5' ? "550" : "452");
+    v.action = BNC_ACTION_FAILED;
+    v.reason = reason;
+    v.kind = kind;
+    v.hard = kind == BNC_KIND_HARD ? 1 : kind == BNC_KIND_UNKNOWN ? -1 : 0;
+    v.diagnostic = "smtp; 550 test";
+    v.diagnostic_type = "smtp";
+    v.remote_mta = v.reporting_mta = v.date = "";
+    v.origin = "dsn";
+    v.message_id = v.original_message_id = v.feedback_type = "";
+    v.decided_by = "status:test";
+    v.smtp_command = "";
+    return v;
+}
+
+static int64_t
+count(struct store *st, const char *sql)
+{
+    int64_t n = -1;
+    assert_int_equal(store_query_int(st, sql, NULL, 0, &n), BNC_OK);
+    return n;
+}
+
+static int64_t
+new_contact_on_list(struct fx *f, const char *email, const char *list)
+{
+    int64_t id = 0, lid = 0;
+    assert_int_equal(model_contact_create(f->st, email, "{\"plan\":\"gold\"}", T0, &id), BNC_OK);
+    assert_int_equal(model_list_ensure(f->st, list, T0, &lid), BNC_OK);
+    assert_int_equal(model_list_subscribe(f->st, lid, id, T0), BNC_OK);
+    return id;
+}
+
+static void
+test_contacts_and_attributes(void **state)
+{
+    struct fx *f = *state;
+    struct model_contact c;
+    int64_t id = 0, id2 = 0;
+    bool created = false;
+
+    assert_int_equal(model_contact_create(f->st, "Alice@Example.COM", "{\"a\":1}", T0, &id),
+                     BNC_OK);
+    assert_int_equal(model_contact_create(f->st, "alice@example.com", NULL, T0, &id2),
+                     BNC_ECONFLICT);
+    assert_int_equal(model_contact_create(f->st, "not-an-address", NULL, T0, &id2), BNC_EINVAL);
+    assert_int_equal(model_contact_create(f->st, "b@example.com", "[1]", T0, &id2), BNC_EINVAL);
+    assert_int_equal(model_contact_find(f->st, &f->pc, "ALICE@example.com", T0, &c), BNC_OK);
+    assert_int_equal(c.id, id);
+    assert_string_equal(c.email, "alice@example.com");
+    assert_int_equal(c.status, HYG_ACTIVE);
+    assert_string_equal(c.attributes, "{\"a\":1}");
+    model_contact_free(&c);
+
+    /* merge: keys replace, null removes, others stay */
+    assert_int_equal(model_contact_set_attributes(f->st, id, "{\"b\":\"x\",\"a\":null}", true, T0),
+                     BNC_OK);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_string_equal(c.attributes, "{\"b\":\"x\"}");
+    model_contact_free(&c);
+    assert_int_equal(model_contact_set_attributes(f->st, id, "{\"c\":2}", false, T0), BNC_OK);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_string_equal(c.attributes, "{\"c\":2}");
+    model_contact_free(&c);
+    assert_int_equal(model_contact_set_attributes(f->st, 999, "{}", true, T0), BNC_ENOTFOUND);
+
+    /* upsert merges */
+    assert_int_equal(
+        model_contact_upsert(f->st, "alice@example.com", "{\"d\":3}", T0, &id2, &created), BNC_OK);
+    assert_false(created);
+    assert_int_equal(id2, id);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_string_equal(c.attributes, "{\"c\":2,\"d\":3}");
+    model_contact_free(&c);
+    assert_int_equal(model_contact_upsert(f->st, "new@example.com", NULL, T0, &id2, &created),
+                     BNC_OK);
+    assert_true(created);
+
+    assert_int_equal(model_contact_delete(f->st, id2), BNC_OK);
+    assert_int_equal(model_contact_delete(f->st, id2), BNC_ENOTFOUND);
+}
+
+static void
+test_suppression_without_contact(void **state)
+{
+    struct fx *f = *state;
+    struct model_check ck;
+    bool created = false;
+
+    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_true(ck.sendable);
+    assert_false(ck.known);
+    assert_int_equal(
+        model_suppress(f->st, "Nobody@example.org", "manual", "manual", "admin", "", T0, &created),
+        BNC_OK);
+    assert_true(created);
+    assert_int_equal(
+        model_suppress(f->st, "nobody@example.org", "manual", "manual", "admin", "", T0, &created),
+        BNC_OK);
+    assert_false(created);
+    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_false(ck.sendable);
+    assert_string_equal(ck.reason, "manual");
+    assert_int_equal(ck.since, T0);
+    assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
+                     BNC_OK);
+    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_true(ck.sendable);
+    assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
+                     BNC_ENOTFOUND);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 2);
+}
+
+static void
+test_hard_path_and_revert(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("a@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    struct model_outcome o;
+    struct model_contact c;
+    struct model_check ck;
+    char lists[128];
+    int64_t id = new_contact_on_list(f, "a@example.com", "news");
+    int64_t audit_id, rid = 0;
+
+    assert_int_equal(model_apply_verdict(f->st, &f->pc, &v, "file", "a.eml", "k1", T0 + 10,
+                                         "bounce", T0 + 20, &o),
+                     BNC_OK);
+    assert_false(o.duplicate);
+    assert_true(o.contact_changed);
+    assert_int_equal(o.contact_id, id);
+    assert_int_equal(model_contact_get(f->st, &f->pc, id, T0 + 20, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_BOUNCED_HARD);
+    assert_true(c.suppressed);
+    assert_string_equal(c.last_reason, "userunknown");
+    assert_string_equal(c.last_status, "5.1.1");
+    assert_string_equal(c.attributes, "{\"plan\":\"gold\"}"); /* never touched */
+    model_contact_free(&c);
+    assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
+    assert_string_equal(lists, "");
+    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_false(ck.sendable);
+    assert_string_equal(ck.status, "BOUNCED_HARD");
+
+    /* the same verdict again changes nothing */
+    assert_int_equal(model_apply_verdict(f->st, &f->pc, &v, "file", "a.eml", "k1", T0 + 10,
+                                         "bounce", T0 + 30, &o),
+                     BNC_OK);
+    assert_true(o.duplicate);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM bounce_events"), 1);
+    audit_id = count(f->st, "SELECT MAX(id) FROM audit_log WHERE action = 'bounce'");
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 1);
+
+    /* revert: sendable again and back on news */
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 40, &rid), BNC_OK);
+    assert_true(rid > audit_id);
+    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_true(ck.sendable);
+    assert_string_equal(ck.status, "ACTIVE");
+    assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
+    assert_string_equal(lists, "news");
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 41, NULL), BNC_ECONFLICT);
+    assert_int_equal(model_audit_revert(f->st, rid, "admin", T0 + 41, NULL), BNC_ECONFLICT);
+    assert_int_equal(model_audit_revert(f->st, 9999, "admin", T0 + 41, NULL), BNC_ENOTFOUND);
+}
+
+static void
+test_soft_strikes_sender_and_sweep(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("b@example.com", BNC_KIND_SOFT, BNC_R_MAILBOXFULL, "4.2.2");
+    struct bnc_rcpt s = verdict("b@example.com", BNC_KIND_SOFT, BNC_R_BLOCKED, "5.7.1");
+    struct model_outcome o;
+    struct model_contact c;
+    char key[32];
+    int64_t id = new_contact_on_list(f, "b@example.com", "news");
+    size_t n = 0;
+    int i;
+
+    /* five the same day: one strike */
+    for (i = 0; i < 5; i++) {
+        snprintf(key, sizeof(key), "same-%d", i);
+        assert_int_equal(model_apply_verdict(f->st, &f->pc, &v, "file", key, key, T0 + i * 600,
+                                             "bounce", T0 + DAY, &o),
+                         BNC_OK);
+    }
+    assert_int_equal(model_contact_get(f->st, &f->pc, id, T0 + DAY, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_SOFT_BOUNCING);
+    assert_int_equal(c.soft_count, 1);
+    model_contact_free(&c);
+    /* sender side: recorded, no change */
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &s, "file", "s", "s1", T0 + DAY, "bounce", T0 + DAY, &o),
+        BNC_OK);
+    assert_false(o.contact_changed);
+    assert_true(o.actions & POLICY_A_SENDER);
+    /* lazy decay on read 31 days later, persisted by the sweep */
+    assert_int_equal(model_contact_get(f->st, &f->pc, id, T0 + 31 * DAY, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_ACTIVE);
+    assert_int_equal(c.soft_count, 0);
+    model_contact_free(&c);
+    assert_int_equal(model_sweep(f->st, &f->pc, T0 + 30 * DAY, &n), BNC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(model_sweep(f->st, &f->pc, T0 + 31 * DAY, &n), BNC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_ACTIVE);
+    assert_int_equal(c.soft_count, 0);
+    model_contact_free(&c);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log WHERE action = 'sweep'"), 1);
+}
+
+static void
+test_review_resolve(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("r@example.com", BNC_KIND_UNKNOWN, BNC_R_UNDEFINED, "");
+    struct model_outcome o;
+    struct model_contact c;
+    int64_t id = new_contact_on_list(f, "r@example.com", "news");
+    int64_t rid;
+
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "r", "r1", T0, "bounce", T0, &o), BNC_OK);
+    assert_true(o.review_created);
+    assert_false(o.contact_changed);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_ACTIVE);
+    model_contact_free(&c);
+    rid = count(f->st, "SELECT MAX(id) FROM review_items WHERE state = 'open'");
+    assert_int_equal(model_review_resolve(f->st, &f->pc, rid, "maybe", "admin", T0, NULL),
+                     BNC_EINVAL);
+    assert_int_equal(model_review_resolve(f->st, &f->pc, rid, "hard", "admin", T0 + 5, &o), BNC_OK);
+    assert_true(o.contact_changed);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_BOUNCED_HARD);
+    assert_true(c.suppressed);
+    model_contact_free(&c);
+    assert_int_equal(model_review_resolve(f->st, &f->pc, rid, "hard", "admin", T0 + 5, NULL),
+                     BNC_ECONFLICT);
+    assert_int_equal(model_review_resolve(f->st, &f->pc, 999, "ignore", "admin", T0, NULL),
+                     BNC_ENOTFOUND);
+}
+
+static int
+count_cb(void *ud, const struct model_contact *c)
+{
+    (void)c;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int
+stat_cb(void *ud, const char *key, int64_t n)
+{
+    char *out = ud;
+    size_t l = strlen(out);
+    snprintf(out + l, 256 - l, "%s=%lld;", key, (long long)n);
+    return 0;
+}
+
+static void
+test_list_stats_email_change(void **state)
+{
+    struct fx *f = *state;
+    struct model_contact_filter flt = {NULL, "news"};
+    struct bnc_rcpt v = verdict("p2@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    struct model_outcome o;
+    struct model_contact c;
+    char buf[256] = "", em[32];
+    int64_t id = 0, last = 0;
+    size_t n;
+    int i, seen = 0;
+
+    for (i = 0; i < 25; i++) {
+        snprintf(em, sizeof(em), "p%d@example.com", i);
+        id = new_contact_on_list(f, em, "news");
+    }
+    /* pagination: pages of 10 */
+    do {
+        assert_int_equal(model_contact_list(f->st, &f->pc, &flt, last, 10, T0, count_cb, &seen, &n),
+                         BNC_OK);
+        last += (int64_t)n;
+    } while (n == 10);
+    assert_int_equal(seen, 25);
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "x", "x1", T0, "bounce", T0, &o), BNC_OK);
+    seen = 0;
+    assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
+                     BNC_OK);
+    assert_int_equal(seen, 24); /* unsubscribed */
+    assert_int_equal(model_stats(f->st, MODEL_STAT_REASON, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_string_equal(buf, "userunknown=1;");
+    buf[0] = '\0';
+    assert_int_equal(model_stats(f->st, MODEL_STAT_DAY, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_string_equal(buf, "2025-11-23=1;");
+    buf[0] = '\0';
+    assert_int_equal(model_stats(f->st, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_string_equal(buf, "ACTIVE=24;BOUNCED_HARD=1;");
+
+    /* a new address reactivates */
+    assert_int_equal(model_contact_find(f->st, NULL, "p2@example.com", T0, &c), BNC_OK);
+    id = c.id;
+    model_contact_free(&c);
+    assert_int_equal(model_contact_set_email(f->st, id, "p1@example.com", "admin", T0),
+                     BNC_ECONFLICT);
+    assert_int_equal(model_contact_set_email(f->st, id, "P2new@example.com", "admin", T0), BNC_OK);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_string_equal(c.email, "p2new@example.com");
+    assert_int_equal(c.status, HYG_ACTIVE);
+    assert_false(c.suppressed);
+    model_contact_free(&c);
+    /* the old address stays suppressed (address-level) */
+    {
+        struct model_check ck;
+        assert_int_equal(model_check(f->st, "p2@example.com", &ck), BNC_OK);
+        assert_false(ck.sendable);
+    }
+    /* reactivation through re-verification */
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "y", "y1", T0, "bounce", T0, &o), BNC_OK);
+    v.recipient = "p3@example.com";
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "z", "z1", T0, "bounce", T0, &o), BNC_OK);
+    assert_int_equal(model_contact_reactivate(f->st, o.contact_id, "verify", "link used", T0),
+                     BNC_OK);
+    assert_int_equal(model_contact_get(f->st, NULL, o.contact_id, T0, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_ACTIVE);
+    assert_false(c.suppressed);
+    model_contact_free(&c);
+}
+
+static void
+test_ingested_and_offsets(void **state)
+{
+    struct fx *f = *state;
+    bool found = true;
+    int64_t pos = -1;
+
+    assert_int_equal(model_ingested_find(f->st, "file", "a", "h1", &found), BNC_OK);
+    assert_false(found);
+    assert_int_equal(model_ingested_add(f->st, "file", "a", "h1", 1, false, T0), BNC_OK);
+    assert_int_equal(model_ingested_add(f->st, "file", "a", "h2", 1, false, T0), BNC_ECONFLICT);
+    assert_int_equal(model_ingested_find(f->st, "smtp", "b", "h1", &found), BNC_OK);
+    assert_true(found);
+    assert_int_equal(model_ingested_find(f->st, "file", "a", "zz", &found), BNC_OK);
+    assert_true(found);
+    assert_int_equal(model_offset_get(f->st, "maillog", &pos), BNC_OK);
+    assert_int_equal(pos, 0);
+    assert_int_equal(model_offset_set(f->st, "maillog", 1234, T0), BNC_OK);
+    assert_int_equal(model_offset_set(f->st, "maillog", 5678, T0), BNC_OK);
+    assert_int_equal(model_offset_get(f->st, "maillog", &pos), BNC_OK);
+    assert_int_equal(pos, 5678);
+}
+
+/* A failure at any one store call inside model_apply_verdict leaves no trace. */
+static void
+test_fault_injection(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("fa@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    struct model_outcome o;
+    struct store *fs;
+    const char *tables[] = {"bounce_events", "suppressions", "audit_log", "review_items"};
+    int64_t before[4];
+    long n, k;
+    size_t t;
+    int64_t id = new_contact_on_list(f, "fa@example.com", "news");
+
+    (void)id;
+    assert_int_equal(store_fault_wrap(f->st, &fs), BNC_OK);
+    f->st = fs;
+    /* learn how many calls the work makes, on a scratch verdict */
+    {
+        struct bnc_rcpt w = verdict("other@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+        int64_t oid = new_contact_on_list(f, "other@example.com", "news");
+        (void)oid;
+        store_fault_fail_at(fs, 0, BNC_OK);
+        assert_int_equal(
+            model_apply_verdict(fs, &f->pc, &w, "file", "w", "w1", T0, "bounce", T0, &o), BNC_OK);
+        n = store_fault_exec_count(fs);
+        assert_true(n > 5);
+    }
+    for (t = 0; t < 4; t++) {
+        char q[80];
+        snprintf(q, sizeof(q), "SELECT COUNT(*) FROM %s", tables[t]);
+        before[t] = count(fs, q);
+    }
+    for (k = 1; k <= n; k++) {
+        store_fault_fail_at(fs, k, BNC_EIO);
+        assert_int_not_equal(
+            model_apply_verdict(fs, &f->pc, &v, "file", "f", "f1", T0, "bounce", T0, &o), BNC_OK);
+        store_fault_fail_at(fs, 0, BNC_OK);
+        for (t = 0; t < 4; t++) {
+            char q[80];
+            snprintf(q, sizeof(q), "SELECT COUNT(*) FROM %s", tables[t]);
+            if (count(fs, q) != before[t]) {
+                fail_msg("failure at call %ld left rows in %s", k, tables[t]);
+            }
+        }
+        {
+            struct model_check ck;
+            assert_int_equal(model_check(fs, "fa@example.com", &ck), BNC_OK);
+            assert_true(ck.sendable);
+            assert_string_equal(ck.status, "ACTIVE");
+        }
+    }
+    /* and unarmed it goes through */
+    assert_int_equal(model_apply_verdict(fs, &f->pc, &v, "file", "f", "f1", T0, "bounce", T0, &o),
+                     BNC_OK);
+    assert_true(o.contact_changed);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_contacts_and_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suppression_without_contact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hard_path_and_revert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_soft_strikes_sender_and_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_review_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_stats_email_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingested_and_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -47,12 +47,12 @@ fb_looks_like_bounce(struct bnc_report *r)
     struct bnc_slice rp;
 
     for (i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
-        if (mem_find_ci(r->from, fl, senders[i], strlen(senders[i])) != NULL) {
+        if (text_find_ci(r->from, fl, senders[i], strlen(senders[i])) != NULL) {
             return true;
         }
     }
     for (i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
-        if (mem_find_ci(r->subject, sl, subjects[i], strlen(subjects[i])) != NULL) {
+        if (text_find_ci(r->subject, sl, subjects[i], strlen(subjects[i])) != NULL) {
             return true;
         }
     }
@@ -82,7 +82,7 @@ fb_text_end(const char *p, const char *end)
     size_t i;
 
     for (i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
-        const char *hit = mem_find_ci(p, (size_t)(best - p), markers[i], strlen(markers[i]));
+        const char *hit = text_find_ci(p, (size_t)(best - p), markers[i], strlen(markers[i]));
         if (hit != NULL && hit < best) {
             /* back to the start of the line */
             while (hit > p && hit[-1] != '\n') {
@@ -123,10 +123,10 @@ fb_excluded(struct bnc_report *r, const char *a, const char *const *skip, size_t
     if (at == NULL) {
         return true;
     }
-    if (mem_find_ci(a, (size_t)(at - a), "postmaster", 10) == a ||
-        mem_find_ci(a, (size_t)(at - a), "mailer-daemon", 13) == a ||
-        mem_find_ci(a, (size_t)(at - a), "mailer_daemon", 13) == a ||
-        mem_find_ci(a, (size_t)(at - a), "mail-daemon", 11) == a) {
+    if (text_find_ci(a, (size_t)(at - a), "postmaster", 10) == a ||
+        text_find_ci(a, (size_t)(at - a), "mailer-daemon", 13) == a ||
+        text_find_ci(a, (size_t)(at - a), "mailer_daemon", 13) == a ||
+        text_find_ci(a, (size_t)(at - a), "mail-daemon", 11) == a) {
         return true;
     }
     for (i = 0; i < nskip; i++) {
@@ -271,7 +271,7 @@ parse_fallback(struct bnc_report *r)
                 continue;
             }
             /* "MAIL FROM:<sender>" names the sender, not a recipient */
-            if (s - p >= 6 && mem_find_ci(s - 6, 6, "from:", 5) != NULL) {
+            if (s - p >= 6 && text_find_ci(s - 6, 6, "from:", 5) != NULL) {
                 continue;
             }
             a = addr_normalize(r, s, (size_t)(e - s));

@@ -126,7 +126,7 @@ message_dsn_part(struct bnc_report *r, const struct mime_part *p)
     }
     added = dsn_parse_fields(r, d.p, d.len);
     if (added == 0 && p->header.len > 0 &&
-        mem_find_ci(p->header.p, p->header.len, "recipient", 9) != NULL) {
+        text_find_ci(p->header.p, p->header.len, "recipient", 9) != NULL) {
         /* the blank line between the part header and the fields is missing */
         added = dsn_parse_fields(r, p->header.p, (size_t)(p->body.p + p->body.len - p->header.p));
     }
@@ -169,8 +169,8 @@ message_walk_dsn(struct bnc_report *r)
             !mime_part_is(p, "message", NULL)) {
             continue;
         }
-        if (mem_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
-            mem_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
+        if (text_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
+            text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
             continue;
         }
         if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
@@ -255,7 +255,7 @@ message_find_orig(struct bnc_report *r)
             continue;
         }
         for (k = 0; k < sizeof(markers) / sizeof(markers[0]); k++) {
-            const char *hit = mem_find_ci(p->body.p, p->body.len, markers[k], strlen(markers[k]));
+            const char *hit = text_find_ci(p->body.p, p->body.len, markers[k], strlen(markers[k]));
             const char *end = p->body.p + p->body.len, *nl;
             struct bnc_slice h;
             if (hit == NULL) {
@@ -266,7 +266,7 @@ message_find_orig(struct bnc_report *r)
                 continue;
             }
             h = message_header_at(r, nl + 1, end);
-            if (h.len > 0 && mem_find_ci(h.p, h.len, "content-type", 12) == h.p &&
+            if (h.len > 0 && text_find_ci(h.p, h.len, "content-type", 12) == h.p &&
                 (k == 7 || k == 8)) {
                 /* a MIME part header: the message follows after it */
                 h = message_header_at(r, h.p + h.len, end);

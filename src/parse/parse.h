@@ -143,6 +143,11 @@ bool date_parse(const char *s, size_t len, int64_t *out);
  * recipient per per-recipient group to the report. Returns how many recipients it added. */
 size_t dsn_parse_fields(struct bnc_report *r, const char *p, size_t n);
 
+/* ---- textscan.c ---- */
+/* First ASCII case-insensitive occurrence of needle in hay, or NULL; linear time (each byte
+ * is passed at most twice however many partial matches there are). */
+const char *text_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
+
 /* ---- fallback.c ---- */
 /* Last resort when nothing found a recipient: X-Failed-Recipients and addresses named in
  * the human-readable text (origin "text", BNC_PF_HEURISTIC). Only for bounce-looking

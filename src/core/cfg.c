@@ -367,7 +367,7 @@ cfg_set(struct bnc_config *c, const char *name, const char *value, char *err, si
 {
     const struct cfg_param *p = cfg_find(name);
     if (p == NULL) {
-        snprintf(err, errlen, "unknown setting '%s'", name);
+        snprintf(err, errlen, "unknown setting '%.200s'", name);
         return BNC_ECONFIG;
     }
     return cfg_apply(c, p, value, err, errlen);
@@ -388,13 +388,13 @@ cfg_ini_cb(void *user, const char *section, const char *name, const char *value)
     char full[256], e[256];
 
     if (section != NULL && section[0] != '\0') {
-        snprintf(full, sizeof(full), "%s.%s", section, name);
+        snprintf(full, sizeof(full), "%.120s.%.120s", section, name);
     } else {
         snprintf(full, sizeof(full), "%s", name);
     }
     if (cfg_set(st->c, full, value, e, sizeof(e)) != BNC_OK) {
         if (st->rc == BNC_OK) {
-            snprintf(st->err, st->errlen, "%s: [%s] %s", st->path, section ? section : "", e);
+            snprintf(st->err, st->errlen, "%.200s: [%.60s] %.200s", st->path, section ? section : "", e);
             st->rc = BNC_ECONFIG;
         }
     }
@@ -443,7 +443,7 @@ cfg_load_env(struct bnc_config *c, char *err, size_t errlen)
             if ((rc = cfg_apply(c, &params[i], v, err, errlen)) != BNC_OK) {
                 char tmp[256];
                 snprintf(tmp, sizeof(tmp), "%s", err);
-                snprintf(err, errlen, "environment %s: %s", env, tmp);
+                snprintf(err, errlen, "environment %.100s: %.300s", env, tmp);
                 return rc;
             }
         }

@@ -40,7 +40,8 @@ static const char SQ_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQ_COMMIT[] = "COMMIT";
 static const char SQ_ROLLBACK[] = "ROLLBACK";
 static const char SQ_PRAGMAS[] =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+    "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;";
 
 struct sq_stmt {
     sqlite3_stmt *stmt;

@@ -83,6 +83,55 @@ gen_sample(struct buf *b)
     }
 }
 
+/* roff-escape a table string: backslashes and leading dots/quotes */
+static void
+roff_add(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\') {
+            buf_adds(b, "\\e");
+        } else if (*s == '-') {
+            buf_adds(b, "\\-");
+        } else {
+            buf_addc(b, *s);
+        }
+    }
+}
+
+static void
+gen_man5(struct buf *b)
+{
+    size_t n, i;
+    const struct cfg_param *p = cfg_params(&n);
+
+    buf_adds(b, ".\\\" generated from src/core/cfg.c by tests/unit/test_cfg_doc.c; do not edit\n"
+                ".TH BOUNCED.CONF 5 \"\" \"bounced\" \"File Formats\"\n"
+                ".SH NAME\nbounced.conf \\- configuration file of bounced(1)\n"
+                ".SH DESCRIPTION\n"
+                "An INI file: \\fB[section]\\fR lines, then \\fBkey = value\\fR lines; the "
+                "setting \\fIsection.key\\fR. Comments start with \\fB;\\fR or \\fB#\\fR. "
+                "Every setting can also be given as an environment variable: BOUNCED_ and the "
+                "name upper\\-cased with dots as underscores (\\fBsmtp.listen\\fR is "
+                "\\fBBOUNCED_SMTP_LISTEN\\fR). Precedence: defaults, file, environment, "
+                "command line. Sizes take k, M, G suffixes; durations s, m, h, d. Settings "
+                "marked reloadable take effect on SIGHUP.\n"
+                ".SH SETTINGS\n");
+    for (i = 0; i < n; i++) {
+        buf_adds(b, ".TP\n.B ");
+        roff_add(b, p[i].name);
+        buf_adds(b, "\n");
+        roff_add(b, p[i].help);
+        buf_adds(b, ". Default: \\fB");
+        roff_add(b, p[i].def[0] ? p[i].def : "(empty)");
+        buf_adds(b, "\\fR");
+        if (p[i].type == CFG_INT || p[i].type == CFG_SIZE || p[i].type == CFG_DURATION) {
+            buf_printf(b, "; range %lld to %lld", (long long)p[i].min, (long long)p[i].max);
+        }
+        buf_adds(b, p[i].reloadable ? "; reloadable.\n" : ".\n");
+    }
+    buf_adds(b, ".SH SEE ALSO\nbounced(1)\n");
+}
+
 static char *
 slurp(const char *path)
 {
@@ -141,12 +190,20 @@ test_sample_conf(void **state)
     check_file("docs/bounced.conf.sample", gen_sample);
 }
 
+static void
+test_man5(void **state)
+{
+    (void)state;
+    check_file("docs/bounced.conf.5", gen_man5);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_md),
         cmocka_unit_test(test_sample_conf),
+        cmocka_unit_test(test_man5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,7 +138,8 @@ status_code_from_text(const char *s, size_t len, char status_out[16], char reply
             break;
         }
     }
-    if (!have_st && first_st[0] != '\0') {
+    /* an enhanced code of another class than the reply code describes something else */
+    if (!have_st && first_st[0] != '\0' && (!have_rc || first_st[0] == reply_out[0])) {
         memcpy(status_out, first_st, strlen(first_st) + 1);
     }
 }

@@ -229,6 +229,15 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                 }
             }
         }
+        if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
+            (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
+             strcmp(rc->diagnostic_type, "X-Unix") == 0)) {
+            /* RFC 3464 x-unix: the exit status of the local delivery program */
+            reason = BNC_R_MAILERERROR;
+            if (m.rule == NULL) {
+                decided = "diagnostic-type:x-unix";
+            }
+        }
         if (reason == BNC_R_UNDEFINED && rp_reason != BNC_R_UNDEFINED) {
             reason = rp_reason;
             if (m.rule == NULL) {
@@ -237,13 +246,11 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         }
         if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
             (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
-             rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
-             rc->action == BNC_ACTION_DELAYED)) {
-            /* A failure with a code or an action but no cause we can name. */
+             rc->replycode[0] == '4')) {
+            /* A failure code that names no cause: decidable later, not unknown. */
             reason = BNC_R_ONHOLD;
-            decided = rc->status[0]      ? classify_decided(r, "status:", rc->status, 0)
-                      : rc->replycode[0] ? classify_decided(r, "reply:", rc->replycode, 0)
-                                         : "action:failed";
+            decided = rc->status[0] ? classify_decided(r, "status:", rc->status, 0)
+                                    : classify_decided(r, "reply:", rc->replycode, 0);
         }
     }
 

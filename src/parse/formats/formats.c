@@ -119,6 +119,7 @@ fmt_is_self(const struct fmt_msg *m, const char *addr)
     size_t ll = at ? (size_t)(at - addr) : 0;
 
     if (fmt_hdr_has(r->from, addr) || fmt_hdr_has(r->orig_from, addr) ||
+        fmt_hdr_has(m->bounce_to, addr) ||
         (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr))) {
         return true;
     }
@@ -381,48 +382,45 @@ fmt_bounce_score(const struct bnc_report *r)
     static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery",
                                           "mail-daemon",   "maildaemon", "mailer_daemon",
                                           "delivery",      "bounce",     "nobody@"};
-    static const char
-        *const
-            subjects[] =
-                {
-                    "undeliver",
-                    "undelivered",
-                    "delivery status",
-                    "delivery fail",
-                    "delivery notification",
-                    "failure notice",
-                    "returned mail",
-                    "mail delivery",
-                    "delivery problem",
-                    "failed mail",
-                    "could not send",
-                    "not delivered",
-                    "non remis",
-                    "unzustellbar",
-                    "nicht zustellbar",
-                    "non recapitabile",
-                    "no entregado",
-                    "message not delivered",
-                    "rejected",
-                    "delivery report",
-                    "warning: could not",
-                    "delayed mail",
-                    "delivery delayed",
-                    "mail system error",
-                    "returned to sender",
-                    "error sending",
-                    "nondeliverable",
-                    "undeliverable",
-                    "mail failure",
-                    "delivery has failed",
-                    "failed delivery",
-                    "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
-                    "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
-                    "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
-                    "\xd0\xbd\xd0\xb5 "
-                    "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
-                    "\xbe", /* не доставлено */
-                };
+    static const char *const subjects[] = {
+        "undeliver",
+        "undelivered",
+        "delivery status",
+        "delivery fail",
+        "delivery notification",
+        "failure notice",
+        "returned mail",
+        "mail delivery",
+        "delivery problem",
+        "failed mail",
+        "could not send",
+        "not delivered",
+        "non remis",
+        "unzustellbar",
+        "nicht zustellbar",
+        "non recapitabile",
+        "no entregado",
+        "message not delivered",
+        "rejected",
+        "delivery report",
+        "warning: could not",
+        "delayed mail",
+        "delivery delayed",
+        "mail system error",
+        "returned to sender",
+        "error sending",
+        "nondeliverable",
+        "undeliverable",
+        "mail failure",
+        "delivery has failed",
+        "failed delivery",
+        "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
+        "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
+        "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
+        "\xd0\xbd\xd0\xb5 "
+        "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
+        "\xbe", /* не доставлено */
+    };
     int score = 0;
     size_t i;
     const char *from = r->from, *subj = r->subject;
@@ -532,6 +530,15 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
     return true;
 }
 
+/* Does the block quote a reply or status code? */
+static bool
+fmt_has_code(const char *p, size_t n)
+{
+    char st[16] = "", rp[4] = "";
+    status_code_from_text(p, n, st, rp);
+    return (st[0] != '\0' && st[0] != '2') || (rp[0] != '\0' && rp[0] != '2');
+}
+
 /* Does the block hold an error text worth classifying (a code or enough words)? */
 static bool
 fmt_has_error(const char *p, size_t n, size_t addrlen)
@@ -599,10 +606,9 @@ fmt_generic(struct fmt_msg *m)
             }
         } else if (nb > 0 && blk[nb - 1].be == NULL && fmt_blank(p, (size_t)(le - p)) &&
                    le > blk[nb - 1].bs) {
-            /* a blank line ends the block unless the block is still only the address */
+            /* a blank line ends the block once it holds a reply or status code */
             const char *bs = blk[nb - 1].bs;
-            if (fmt_has_error(bs, (size_t)(p - bs), blk[nb - 1].an) ||
-                (size_t)(p - bs) > FMT_BLOCK_MAX) {
+            if (fmt_has_code(bs, (size_t)(p - bs)) || (size_t)(p - bs) > FMT_BLOCK_MAX) {
                 blk[nb - 1].be = p;
             }
         }
@@ -613,11 +619,18 @@ fmt_generic(struct fmt_msg *m)
     }
     for (i = 0; i < nb; i++) {
         struct bnc_rcpt *rc = fmt_rcpt(m, blk[i].a, blk[i].an);
+        const char *bs = blk[i].bs, *be = blk[i].be;
         if (rc == NULL) {
             continue;
         }
         added++;
-        fmt_set_diag(m, rc, blk[i].bs, (size_t)(blk[i].be - blk[i].bs));
+        if (nb == 1 && !fmt_has_code(bs, (size_t)(be - bs))) {
+            /* one recipient whose block names no code: the error is elsewhere in the text
+             * (Gmail, Exchange and many ESPs write it in a separate paragraph) */
+            bs = m->text.p;
+            be = m->text.p + m->text.len;
+        }
+        fmt_set_diag(m, rc, bs, (size_t)(be - bs));
     }
     if (added > 0) {
         return added;
@@ -670,7 +683,7 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
         {
             const char *n2 = memchr(e, '\n', (size_t)(end - e));
             const char *le = n2 ? n2 : end;
-            if (fmt_blank(e, (size_t)(le - e)) && fmt_has_error(s, (size_t)(e - s), strlen(addr))) {
+            if (fmt_blank(e, (size_t)(le - e)) && fmt_has_code(s, (size_t)(e - s))) {
                 break;
             }
         }
@@ -737,6 +750,7 @@ formats_apply(struct bnc_report *r)
     m.r = r;
     m.text = fmt_bounce_text(r);
     m.bounce_score = fmt_bounce_score(r);
+    m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {
         size_t n = strlen(m.family->name);

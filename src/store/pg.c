@@ -62,6 +62,8 @@ struct pg_store {
     struct store_cache cache;
     unsigned next_id;
     int in_txn;               /* between a successful BEGIN and COMMIT/ROLLBACK */
+    int flush;                /* cached statements went stale: flush outside a transaction */
+    char state[6];            /* SQLSTATE of the last failure */
     struct store_value *cols; /* row arrays, grown to the widest result seen */
     const char **names;
     Oid *types;
@@ -95,6 +97,7 @@ pg_fail(struct pg_store *p, PGresult *res, const char *what)
     if (msg == NULL || msg[0] == '\0') {
         msg = PQerrorMessage(p->conn);
     }
+    snprintf(p->state, sizeof(p->state), "%s", state != NULL ? state : "");
     if (PQstatus(p->conn) == CONNECTION_BAD) {
         pg_set_err(p, "connection lost", msg);
         return BNC_ESTORE;
@@ -162,6 +165,33 @@ pg_ensure(struct pg_store *p)
     return BNC_OK;
 }
 
+/*
+ * A schema change can invalidate a cached plan ("cached plan must not change result type",
+ * 0A000) and a pooler may drop prepared statements (26000). Both fail before anything runs,
+ * so outside a transaction the statement is retried once after a flush.
+ */
+static int
+pg_stale(const struct pg_store *p)
+{
+    return strcmp(p->state, "0A000") == 0 || strcmp(p->state, "26000") == 0;
+}
+
+static bnc_status
+pg_flush(struct pg_store *p)
+{
+    bnc_status rc;
+
+    if (!p->flush || p->in_txn) {
+        return BNC_OK;
+    }
+    if ((rc = pg_command(p, PG_DEALLOCATE_ALL, "deallocate")) != BNC_OK) {
+        return rc;
+    }
+    store_cache_clear(&p->cache, pg_stmt_free, NULL);
+    p->flush = 0;
+    return BNC_OK;
+}
+
 static uint64_t
 pg_signature(const struct store_value *params, size_t nparams)
 {
@@ -197,8 +227,16 @@ pg_lookup(struct pg_store *p, const char *sql, const struct store_value *params,
     long maxp;
     size_t i;
 
-    if (ps != NULL) {
+    if (ps != NULL && !p->flush) {
         *out = ps;
+        return BNC_OK;
+    }
+    if (p->flush && !p->in_txn) {
+        if ((rc = pg_flush(p)) != BNC_OK) {
+            return rc;
+        }
+    } else if (ps != NULL) {
+        *out = ps; /* inside a transaction: flushed after it */
         return BNC_OK;
     }
     maxp = store_sql_max_param(sql);
@@ -342,7 +380,7 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
     PGresult *res;
     ExecStatusType es;
     bnc_status rc;
-    int r, nrows;
+    int r, nrows, attempt;
     size_t i, ncols;
 
     if ((rc = store_check_params(params, nparams, p->err, sizeof(p->err))) != BNC_OK) {
@@ -356,13 +394,25 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
     }
     pg_grow_params(p, nparams);
     pg_fill_params(p, params, nparams);
-    res = PQexecPrepared(p->conn, ps->name, (int)nparams, nparams > 0 ? p->vals : NULL, NULL, NULL,
-                         0);
-    es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+    for (attempt = 0;; attempt++) {
+        res = PQexecPrepared(p->conn, ps->name, (int)nparams, nparams > 0 ? p->vals : NULL, NULL,
+                             NULL, 0);
+        es = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+            break;
+        }
         rc = pg_fail(p, res, "exec");
         PQclear(res);
-        return rc;
+        if (!pg_stale(p)) {
+            return rc;
+        }
+        p->flush = 1;
+        if (p->in_txn || attempt > 0) {
+            return rc;
+        }
+        if ((rc = pg_lookup(p, sql, params, nparams, &ps)) != BNC_OK) {
+            return rc;
+        }
     }
     if (cb != NULL && es == PGRES_TUPLES_OK) {
         nrows = PQntuples(res);
@@ -405,7 +455,7 @@ pg_begin(struct store *st)
     struct pg_store *p = (struct pg_store *)(void *)st;
     bnc_status rc;
 
-    if ((rc = pg_ensure(p)) != BNC_OK) {
+    if ((rc = pg_ensure(p)) != BNC_OK || (rc = pg_flush(p)) != BNC_OK) {
         return rc;
     }
     if ((rc = pg_command(p, PG_BEGIN, "begin")) == BNC_OK) {

@@ -19,6 +19,8 @@
  * failed call inside a transaction dooms it (PostgreSQL aborts it): every later call fails
  * with the same status until the caller rolls back. Use ON CONFLICT instead of catching
  * BNC_ECONFLICT inside a transaction.
+ * Integer parameters are bigint on PostgreSQL: where a function wants an int4, write
+ * CAST($1 AS INTEGER) (portable; "::" casts are not).
  * Results: integer columns (and PostgreSQL booleans, integral numerics) come back as SV_INT,
  * NULL as SV_NULL, everything else as NUL-terminated SV_TEXT.
  * Status mapping: unique violation -> BNC_ECONFLICT; lock timeout, serialization failure,

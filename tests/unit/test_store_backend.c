@@ -480,6 +480,70 @@ test_statement_cache(void **state)
 }
 
 static void
+test_schema_change_under_cache(void **state)
+{
+    static const char star[] = "SELECT * FROM t_sb WHERE id = $1";
+    static const char alter[] = "ALTER TABLE t_sb ADD COLUMN extra TEXT";
+    struct store *st = open_store();
+    struct store_value p[1] = {sv_int(1)};
+    struct rows r;
+    (void)state;
+
+    assert_int_equal(insert(st, 1, "a", 5), BNC_OK);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_exec(st, star, p, 1, collect, &r, NULL), BNC_OK);
+    assert_int_equal(r.ncols, 4);
+    assert_int_equal(store_exec(st, alter, NULL, 0, NULL, NULL, NULL), BNC_OK);
+    /* the cached statement is re-planned, not failed */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(store_exec(st, star, p, 1, collect, &r, NULL), BNC_OK);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ncols, 5);
+    assert_string_equal(r.name[4], "extra");
+    assert_int_equal(r.type[0][4], SV_NULL);
+    store_close(st);
+}
+
+static void
+test_reconnect(void **state)
+{
+    static const char pid_sql[] = "SELECT pg_backend_pid()";
+    static const char kill_sql[] = "SELECT pg_terminate_backend(CAST($1 AS INTEGER))";
+    static const char one[] = "SELECT 1";
+    struct store *st, *killer;
+    struct store_value p[1];
+    int64_t pid = 0, v = 0;
+    bnc_status rc;
+    int i;
+    (void)state;
+
+    if (!g_pg) {
+        skip(); /* an SQLite connection cannot be lost */
+    }
+    st = open_store();
+    killer = open_store();
+    assert_int_equal(store_query_int(st, pid_sql, NULL, 0, &pid), BNC_OK);
+    p[0] = sv_int(pid);
+    assert_int_equal(store_query_int(killer, kill_sql, p, 1, &v), BNC_OK);
+    assert_int_equal(v, 1);
+    usleep(100000);
+    /* the loss is reported once, clearly; the next call outside a transaction reconnects */
+    rc = store_query_int(st, one, NULL, 0, &v);
+    if (rc != BNC_OK) {
+        assert_int_equal(rc, BNC_ESTORE);
+        assert_non_null(strstr(store_errmsg(st), "connection"));
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(store_query_int(st, one, NULL, 0, &v), BNC_OK);
+        assert_int_equal(v, 1);
+    }
+    assert_int_equal(insert(st, 1, "after", 1), BNC_OK);
+    assert_int_equal(count_rows(killer), 1);
+    store_close(killer);
+    store_close(st);
+}
+
+static void
 test_busy(void **state)
 {
     static const char upd[] = "UPDATE t_sb SET n = n + 1 WHERE id = $1";
@@ -808,6 +872,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_migrations),
         cmocka_unit_test(test_migration_sets_match),
         cmocka_unit_test(test_fault_injection),
+        cmocka_unit_test(test_schema_change_under_cache),
+        cmocka_unit_test(test_reconnect),
     };
     int rc;
 

@@ -317,6 +317,12 @@ smtp_session_in_data(const struct smtp_session *s)
     return s->st == ST_DATA;
 }
 
+bool
+smtp_session_in_transaction(const struct smtp_session *s)
+{
+    return s->st == ST_MAIL || s->st == ST_RCPT || s->st == ST_DATA || s->st == ST_DELIVER;
+}
+
 size_t
 smtp_session_commands(const struct smtp_session *s)
 {

@@ -87,6 +87,8 @@ void smtp_session_output_done(struct smtp_session *s, size_t n);
 /* accessors */
 bool smtp_session_closing(const struct smtp_session *s); /* QUIT seen or a fatal error */
 bool smtp_session_in_data(const struct smtp_session *s);
+/* A transaction is open (MAIL accepted, data being received, or a message pending). */
+bool smtp_session_in_transaction(const struct smtp_session *s);
 size_t smtp_session_commands(const struct smtp_session *s);
 /* Counters of the session's life: messages accepted, recipients refused. */
 size_t smtp_session_accepted(const struct smtp_session *s);

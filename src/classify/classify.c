@@ -177,6 +177,26 @@ classify_origin_name(const char *origin)
     return slash ? slash + 1 : origin;
 }
 
+/* The diagnostic's own enhanced code is more specific than a Status field that only names
+ * the class (x.0.0) or that a relay filled in; when they differ, the remote's words win. */
+static void
+classify_weigh_codes(struct bnc_rcpt *rc)
+{
+    char st[16] = "", rp[4] = "";
+    if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
+        return;
+    }
+    status_code_from_text(rc->diagnostic, strlen(rc->diagnostic), st, rp);
+    if (st[0] == '4' || st[0] == '5') {
+        if (rc->status[0] == '\0' || strcmp(rc->status, st) != 0) {
+            memcpy(rc->status, st, sizeof(rc->status));
+        }
+    }
+    if (rc->replycode[0] == '\0' && (rp[0] == '4' || rp[0] == '5')) {
+        memcpy(rc->replycode, rp, sizeof(rc->replycode));
+    }
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
@@ -187,6 +207,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     struct rule_match m = {NULL};
     bnc_reason st_reason, rp_reason;
 
+    classify_weigh_codes(rc);
     temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
                 rc->action == BNC_ACTION_DELAYED;
 

@@ -149,7 +149,7 @@ fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
         return NULL;
     }
     rc->recipient = a;
-    rc->action = BNC_ACTION_FAILED;
+    rc->action = m->delayed ? BNC_ACTION_DELAYED : BNC_ACTION_FAILED;
     rc->origin = m->origin;
     if (m->family != NULL && m->family->hint != BNC_R_UNDEFINED) {
         rc->reason_hint = m->family->hint;
@@ -375,6 +375,38 @@ fmt_bounce_text(struct bnc_report *r)
 }
 
 /* ------------------------------------------------------------- bounce signals ---- */
+
+/* A warning that delivery is still being tried (the message is not lost yet). */
+static bool
+fmt_is_delay_notice(const struct bnc_report *r, struct bnc_slice t)
+{
+    static const char *const says[] = {
+        "has not yet been delivered",
+        "has been delayed",
+        "WARNING MESSAGE ONLY",
+        "Delay reason:",
+        "delivery is delayed",
+        "will be retried",
+        "still trying",
+        "will continue trying",
+        "will keep trying",
+        "not been delivered yet",
+        "Warning: message",
+        "delivery temporarily suspended",
+    };
+    size_t i;
+    const char *subj = r->subject;
+    if (mem_find_ci(subj, strlen(subj), "delayed", 7) != NULL ||
+        mem_find_ci(subj, strlen(subj), "warning", 7) != NULL) {
+        return true;
+    }
+    for (i = 0; i < sizeof(says) / sizeof(says[0]); i++) {
+        if (mem_find_ci(t.p, t.len, says[i], strlen(says[i])) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static int
 fmt_bounce_score(const struct bnc_report *r)
@@ -683,7 +715,14 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
         {
             const char *n2 = memchr(e, '\n', (size_t)(end - e));
             const char *le = n2 ? n2 : end;
+            const char *a2;
+            size_t an2;
             if (fmt_blank(e, (size_t)(le - e)) && fmt_has_code(s, (size_t)(e - s))) {
+                break;
+            }
+            /* the next recipient's line ends this one's block */
+            if (fmt_rcpt_line(e, (size_t)(le - e), &a2, &an2) &&
+                mem_find_ci(a2, an2, addr, strlen(addr)) == NULL) {
                 break;
             }
         }
@@ -750,6 +789,7 @@ formats_apply(struct bnc_report *r)
     m.r = r;
     m.text = fmt_bounce_text(r);
     m.bounce_score = fmt_bounce_score(r);
+    m.delayed = fmt_is_delay_notice(r, m.text);
     m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {

@@ -21,6 +21,7 @@ struct fmt_msg {
     struct bnc_report *r;
     struct bnc_slice text; /* bounce text (UTF-8), before the returned message */
     const struct fmt_family *family;
+    bool delayed;          /* the text is a delay warning, not a final failure */
     int bounce_score;      /* > 0: looks like a bounce (sender, subject, structure) */
     const char *origin;    /* "format:<family>" or "format:heuristic" */
     const char *bounce_to; /* the bounce's own To (the original sender), or NULL */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ static char g_admin_url[1024]; /* PG: the server's database, to create/drop ours
 static char g_dbname[64];
 static int g_seq;
 static struct bnc_config g_cfg;
+
+static int admin_exec(const char *sql);
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -676,6 +679,64 @@ test_migrations(void **state)
     }
 }
 
+/* Several processes opening one fresh store at once apply each migration exactly once. */
+static void
+test_migrations_concurrent(void **state)
+{
+    static const char cnt[] = "SELECT count(*) FROM schema_migrations";
+    const struct bnc_embedded *m = g_pg ? bnc_pg_migrations : bnc_sqlite_migrations;
+    char url[1100], err[512], sql[160], name[64];
+    struct store *st = NULL;
+    pid_t kids[4];
+    int i, status, nfiles = 0;
+    int64_t rows = -1;
+    (void)state;
+
+    for (; m->name != NULL; m++) {
+        nfiles++;
+    }
+    if (g_pg) {
+        /* a fresh database next to ours */
+        char *slash;
+        snprintf(name, sizeof(name), "%s_mc", g_dbname);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+        assert_int_equal(admin_exec(sql), 0);
+        snprintf(url, sizeof(url), "%s", g_url);
+        slash = strstr(url, g_dbname);
+        assert_non_null(slash);
+        memmove(slash + strlen(name), slash + strlen(g_dbname),
+                strlen(slash + strlen(g_dbname)) + 1);
+        memcpy(slash, name, strlen(name));
+    } else {
+        snprintf(url, sizeof(url), "%s/concurrent.db", g_tmpdir);
+    }
+    for (i = 0; i < 4; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            bnc_status rc = store_open(url, &g_cfg, &st, err, sizeof(err));
+            if (rc != BNC_OK) {
+                fprintf(stderr, "child %d: %s\n", i, err);
+            }
+            store_close(st);
+            _exit(rc == BNC_OK ? 0 : 1);
+        }
+    }
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(store_open(url, &g_cfg, &st, err, sizeof(err)), BNC_OK);
+    assert_int_equal(store_query_int(st, cnt, NULL, 0, &rows), BNC_OK);
+    assert_int_equal(rows, nfiles);
+    store_close(st);
+    if (g_pg) {
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+        assert_int_equal(admin_exec(sql), 0);
+    }
+}
+
 static void
 test_migration_sets_match(void **state)
 {
@@ -874,6 +935,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_fault_injection),
         cmocka_unit_test(test_schema_change_under_cache),
         cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_migrations_concurrent),
     };
     int rc;
 

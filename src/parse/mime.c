@@ -794,9 +794,14 @@ b64_decode(const char *in, size_t n, char *out, bool *bad)
         int v = b64_tab[c];
         if (v == 0) {
             if (c == '=') {
-                /* padding; a new block may follow in sloppy encoders */
+                /* padding ends the block; sloppy encoders start a new one on a new line */
+                const char *nl = memchr(in + i, '\n', n - i);
                 bits = 0;
                 acc = 0;
+                if (nl == NULL) {
+                    break;
+                }
+                i = (size_t)(nl - in);
                 continue;
             }
             if (c != '\r' && c != '\n' && c != ' ' && c != '\t') {

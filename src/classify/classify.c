@@ -275,6 +275,16 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         }
     }
 
+    /* An address or domain refused in answer to MAIL FROM is our sender's, and a refusal of
+     * HELO or of the connection is about our host: not the recipient's problem. */
+    if ((reason == BNC_R_USERUNKNOWN || reason == BNC_R_HOSTUNKNOWN) && rc->smtp_command != NULL) {
+        if (strcmp(rc->smtp_command, "MAIL") == 0) {
+            reason = BNC_R_REJECTED;
+        } else if (strcmp(rc->smtp_command, "HELO") == 0 || strcmp(rc->smtp_command, "EHLO") == 0 ||
+                   strcmp(rc->smtp_command, "CONN") == 0) {
+            reason = BNC_R_BLOCKED;
+        }
+    }
     /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
      * content filter pretending the user does not exist, not from the directory. */
     if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&

@@ -165,10 +165,25 @@ fmt_smtp_command(const char *p, size_t n)
         const char *needle;
         const char *cmd;
     } cmds[] = {
-        {"end of DATA", "DATA"},   {"after DATA", "DATA"},    {"after end of data", "DATA"},
-        {"reply to DATA", "DATA"}, {">>> DATA", "DATA"},      {"RCPT TO", "RCPT"},
-        {"after RCPT", "RCPT"},    {"MAIL FROM", "MAIL"},     {"after MAIL", "MAIL"},
-        {"reply to HELO", "HELO"}, {"reply to EHLO", "EHLO"}, {"initial greeting", "CONN"},
+        /* what the MTA says it was doing, first */
+        {"end of DATA", "DATA"},
+        {"after DATA", "DATA"},
+        {"after end of data", "DATA"},
+        {"reply to DATA", "DATA"},
+        {"after MAIL FROM", "MAIL"},
+        {"reply to MAIL FROM", "MAIL"},
+        {"after RCPT TO", "RCPT"},
+        {"reply to RCPT TO", "RCPT"},
+        {"did not like our RCPT", "RCPT"},
+        {"reply to HELO", "HELO"},
+        {"reply to EHLO", "EHLO"},
+        {"after initial connection", "CONN"},
+        {"initial greeting", "CONN"},
+        {"but my name was rejected", "HELO"},
+        /* then a session transcript */
+        {">>> DATA", "DATA"},
+        {"RCPT TO", "RCPT"},
+        {"MAIL FROM", "MAIL"},
     };
     size_t i;
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -737,6 +737,58 @@ test_migrations_concurrent(void **state)
     }
 }
 
+/* Run `bounced --db URL migrate ARGS`; returns the exit code, output in out. */
+static int
+run_migrate(const char *bin, const char *url, const char *args, char *out, size_t outlen)
+{
+    char cmd[2048];
+    FILE *fp;
+    size_t n;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "'%s' --db '%s' migrate %s 2>&1", bin, url, args);
+    fp = popen(cmd, "r");
+    assert_non_null(fp);
+    n = fread(out, 1, outlen - 1, fp);
+    out[n] = '\0';
+    st = pclose(fp);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_cli_migrate(void **state)
+{
+    const char *bin = getenv("BOUNCED_BIN");
+    char url[1100], out[4096];
+    (void)state;
+
+    if (bin == NULL || access(bin, X_OK) != 0) {
+        skip();
+    }
+    if (g_pg) {
+        struct store *st = open_store(); /* migrated by store_open */
+        store_close(st);
+        snprintf(url, sizeof(url), "%s", g_url);
+        assert_int_equal(run_migrate(bin, url, "", out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "up to date"));
+    } else {
+        snprintf(url, sizeof(url), "%s/cli.db", g_tmpdir);
+        assert_int_equal(run_migrate(bin, url, "--status", out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "pending  "));
+        assert_int_equal(run_migrate(bin, url, "", out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "applied "));
+        assert_int_equal(run_migrate(bin, url, "", out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "up to date"));
+    }
+    assert_int_equal(run_migrate(bin, url, "--status", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "0 pending"));
+    assert_null(strstr(out, "pending  "));
+    assert_int_equal(run_migrate(bin, url, "--bogus", out, sizeof(out)), 2);
+    snprintf(url, sizeof(url), "%s/no/such/dir/x.db", g_tmpdir);
+    assert_int_equal(run_migrate(bin, url, "", out, sizeof(out)), 3);
+    assert_non_null(strstr(out, "does not exist"));
+}
+
 static void
 test_migration_sets_match(void **state)
 {
@@ -936,6 +988,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_schema_change_under_cache),
         cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_migrations_concurrent),
+        cmocka_unit_test(test_cli_migrate),
     };
     int rc;
 

@@ -5,6 +5,7 @@
 #                          127.0.0.1 on a free port, trust auth, fsync off; create database
 #                          bounced_test; print its URL (also written to DIR/url)
 #   pg-test.sh stop DIR    stop it (DIR/url is removed); the data stays for the next start
+#   pg-test.sh destroy DIR stop it and delete its data
 #   pg-test.sh url DIR     print the URL of a running cluster
 #
 # Idempotent: start on a running cluster prints its URL, stop on a stopped one does nothing.
@@ -15,7 +16,7 @@
 set -eu
 
 usage() {
-    echo "usage: pg-test.sh start|stop|url DIR" >&2
+    echo "usage: pg-test.sh start|stop|destroy|url DIR" >&2
     exit 2
 }
 
@@ -30,8 +31,8 @@ die() {
     exit 1
 }
 
-# Highest installed server version.
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+# Highest installed server version (BNC_PG_BINDIR overrides).
+bindir=${BNC_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)}
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ] || [ ! -x "$bindir/pg_ctl" ]; then
     msg="PostgreSQL server not installed (no /usr/lib/postgresql/*/bin/initdb): install the \
 Debian package 'postgresql' (scripts/deps.sh does)"
@@ -48,13 +49,27 @@ fi
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data="$dir/data"
+# The server's files live in DIR unless the postgres user cannot reach it (a parent such as
+# /root is not searchable): then in a directory under /tmp whose path DIR/datadir records.
+pgdir=$dir
+if [ -f "$dir/datadir" ]; then
+    pgdir=$(cat "$dir/datadir")
+elif [ "$cmd" = start ] && [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$dir"
+    if ! runuser -u postgres -- test -w "$dir" 2>/dev/null; then
+        pgdir=$(mktemp -d /tmp/bnc-pg.XXXXXX)
+        chown postgres: "$pgdir"
+        printf '%s\n' "$pgdir" >"$dir/datadir"
+    fi
+fi
+data="$pgdir/data"
+log="$pgdir/server.log"
 
 # Run a server-side command as the postgres user when we are root (initdb and postgres
 # refuse to run as root).
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -90,12 +105,6 @@ print_url() {
 case "$cmd" in
 start)
     if ! [ -f "$data/PG_VERSION" ]; then
-        if [ "$(id -u)" -eq 0 ]; then
-            chown postgres: "$dir"
-            # the postgres user must reach DIR through its parents
-            runuser -u postgres -- test -w "$dir" ||
-                die "user postgres cannot write $dir (a parent directory is not searchable)"
-        fi
         as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
             >"$dir/initdb.log" 2>&1 || {
             cat "$dir/initdb.log" >&2
@@ -120,14 +129,14 @@ EOF
         tries=0
         while :; do
             port=$(free_port)
-            if as_pg "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
+            if as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
                 -o "-p $port" start >/dev/null 2>&1; then
                 break
             fi
             tries=$((tries + 1))
             if [ $tries -ge 3 ]; then
-                tail -n 20 "$dir/server.log" >&2 2>/dev/null || true
-                die "cannot start PostgreSQL in $data (see $dir/server.log)"
+                tail -n 20 "$log" >&2 2>/dev/null || true
+                die "cannot start PostgreSQL in $data (see $log)"
             fi
         done
     fi
@@ -151,6 +160,17 @@ stop)
     if running; then
         as_pg "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null ||
             die "cannot stop PostgreSQL in $data"
+    fi
+    ;;
+destroy)
+    rm -f "$dir/url"
+    if running; then
+        as_pg "$bindir/pg_ctl" -D "$data" -m immediate -w -t 60 stop >/dev/null || true
+    fi
+    rm -rf "$data" "$log" "$dir/initdb.log"
+    if [ "$pgdir" != "$dir" ]; then
+        rm -rf "$pgdir"
+        rm -f "$dir/datadir"
     fi
     ;;
 url)

@@ -47,6 +47,8 @@ serve_run_cmd(struct cli_globals *g, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     struct serve_options so;
+    const char *ov[2 * 16];
+    size_t nov = 0;
     char err[512];
     const char *key;
     long grace = 10;
@@ -96,6 +98,10 @@ serve_run_cmd(struct cli_globals *g, int argc, char **argv)
             fprintf(stderr, "bounced serve: %s\n", err);
             return CLI_EXIT_USAGE;
         }
+        if (key != NULL && nov + 2 <= sizeof(ov) / sizeof(ov[0])) {
+            ov[nov++] = key;
+            ov[nov++] = optarg;
+        }
     }
     if (optind < argc) {
         serve_usage(stderr);
@@ -107,6 +113,8 @@ serve_run_cmd(struct cli_globals *g, int argc, char **argv)
     so.db_url = g->db_url;
     so.now = g->now;
     so.shutdown_grace = (int)grace;
+    so.overrides = ov;
+    so.noverrides = nov;
     return serve_run(&so);
 }
 

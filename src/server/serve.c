@@ -129,6 +129,7 @@ static struct ctx_node *ctx_current(struct serve *sv, unsigned *gen_out);
 static bnc_status ctx_build(struct serve *sv, struct bnc_config *cfg, struct store *st,
                             struct ctx_node **out);
 static bnc_status reload(struct serve *sv, bool reread_config);
+static bnc_status apply_overrides(struct serve *sv, struct bnc_config *c, char *err, size_t errlen);
 static bnc_ctx *api_get_ctx(void *ud);
 static bnc_status api_reload_rules(void *ud);
 static void signal_cb(evutil_socket_t sig, short what, void *ud);
@@ -710,7 +711,8 @@ reload(struct serve *sv, bool reread_config)
              (rc = cfg_load_file(nc, sv->o->config_path, err, sizeof(err))) != BNC_OK) ||
             (rc = cfg_load_env(nc, err, sizeof(err))) != BNC_OK ||
             (sv->o->db_url != NULL &&
-             (rc = cfg_set(nc, "store.url", sv->o->db_url, err, sizeof(err))) != BNC_OK)) {
+             (rc = cfg_set(nc, "store.url", sv->o->db_url, err, sizeof(err))) != BNC_OK) ||
+            (rc = apply_overrides(sv, nc, err, sizeof(err))) != BNC_OK) {
             log_warnx("event=reload_failed detail=\"%s\"", err);
             cfg_free(nc);
             free(nc);
@@ -735,6 +737,21 @@ reload(struct serve *sv, bool reread_config)
         log_set_level(lvl);
     }
     pthread_mutex_unlock(&sv->reload_mu);
+    return BNC_OK;
+}
+
+static bnc_status
+apply_overrides(struct serve *sv, struct bnc_config *c, char *err, size_t errlen)
+{
+    size_t i;
+    bnc_status rc;
+
+    for (i = 0; i + 1 < sv->o->noverrides; i += 2) {
+        if ((rc = cfg_set(c, sv->o->overrides[i], sv->o->overrides[i + 1], err, errlen)) !=
+            BNC_OK) {
+            return rc;
+        }
+    }
     return BNC_OK;
 }
 

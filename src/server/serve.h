@@ -18,8 +18,11 @@ struct serve_options {
     const struct bnc_config *cfg; /* the loaded configuration (copied) */
     const char *config_path;      /* re-read on SIGHUP; may be NULL */
     const char *db_url;           /* --db, re-applied on reload; may be NULL */
-    int64_t now;                  /* fixed clock for tests; 0 = real */
-    int shutdown_grace;           /* seconds open SMTP transactions may take at shutdown */
+    /* command-line settings, re-applied over the file on reload: key, value, key, value... */
+    const char *const *overrides;
+    size_t noverrides;  /* number of strings (twice the number of settings) */
+    int64_t now;        /* fixed clock for tests; 0 = real */
+    int shutdown_grace; /* seconds open SMTP transactions may take at shutdown */
 };
 
 /* Run the daemon; returns 0 after a clean shutdown, 3 on a startup failure. */

@@ -1,7 +1,7 @@
 /*
  * arf.c - abuse feedback reports (ARF, RFC 5965) and the complaint notices that providers
  * send without the machine-readable part (a "complaint about message from" with the
- * message attached, an Amazon SES complaint notification in JSON).
+ * message attached). Amazon SES complaints in JSON are read by formats/amazonses.c.
  *
  * Every complaining recipient becomes one recipient with reason_hint feedback, origin "arf"
  * and feedback_type from Feedback-Type. The recipient is each Original-Rcpt-To field, else
@@ -109,52 +109,6 @@ arf_returned_to(struct bnc_report *r)
     return "";
 }
 
-/* Amazon SES notifications in JSON: "notificationType":"Complaint". */
-static bool
-arf_ses_json(struct bnc_report *r)
-{
-    struct bnc_slice t;
-    const char *p, *end, *k;
-    size_t added = 0;
-
-    if (mime_part_text(r->arena, &r->mime.parts[r->mime.nparts > 1 ? 1 : 0], &t) != BNC_OK ||
-        t.len == 0) {
-        return false;
-    }
-    if (mem_find_ci(t.p, t.len, "\"notificationType\"", 18) == NULL) {
-        return false;
-    }
-    k = mem_find_ci(t.p, t.len, "\"complainedRecipients\"", 22);
-    if (k == NULL) {
-        return false;
-    }
-    p = k;
-    end = t.p + t.len;
-    {
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        if (close != NULL) {
-            end = close;
-        }
-    }
-    while (p < end) {
-        const char *e = mem_find_ci(p, (size_t)(end - p), "\"emailAddress\"", 14);
-        const char *q1, *q2;
-        if (e == NULL) {
-            break;
-        }
-        q1 = memchr(e + 14, '"', (size_t)(end - e - 14));
-        q2 = q1 ? memchr(q1 + 1, '"', (size_t)(end - q1 - 1)) : NULL;
-        if (q2 == NULL) {
-            break;
-        }
-        if (arf_add(r, q1 + 1, (size_t)(q2 - q1 - 1), "abuse") != NULL) {
-            added++;
-        }
-        p = q2 + 1;
-    }
-    return added > 0;
-}
-
 bool
 arf_apply(struct bnc_report *r)
 {
@@ -187,9 +141,6 @@ arf_apply(struct bnc_report *r)
         if (to[0] != '\0' && arf_add(r, to, strlen(to), "abuse") != NULL) {
             added++;
         }
-    }
-    if (!is_arf && r->nrcpts == 0 && arf_ses_json(r)) {
-        return true;
     }
     if (is_arf && added == 0) {
         const char *to = arf_returned_to(r);

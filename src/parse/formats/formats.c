@@ -58,6 +58,21 @@ fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
         while (s > p && fmt_is_addr_char((unsigned char)s[-1])) {
             s--;
         }
+        /* a path ("/home/u/.x/a@b") is not an address: keep what follows the last slash */
+        {
+            const char *sl = s;
+            const char *q;
+            for (q = s; q < at; q++) {
+                if (*q == '/') {
+                    sl = q + 1;
+                }
+            }
+            s = sl;
+        }
+        /* an X.400 / Exchange "SMTP=a@b" attribute */
+        if (at - s > 5 && slice_prefix_ci(slice_make(s, (size_t)(at - s)), "smtp=")) {
+            s += 5;
+        }
         /* a local part does not start with a dot or '=' (quoted-printable soft breaks) */
         while (s < at && (*s == '.' || *s == '=' || *s == '/' || *s == '\'')) {
             s++;
@@ -541,11 +556,17 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
                                        "Destinataire:",
                                        "Empf\xc3\xa4nger:",
                                        "Final-Recipient:",
-                                       "To:"};
+                                       "Could not be delivered to:",
+                                       "Delivery to:"};
     size_t k;
 
     while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
         s++;
+    }
+    /* a Sendmail-style "554 <addr>... reason" line */
+    if (end - s > 5 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+        s[2] <= '9' && s[3] == ' ' && s[4] == '<') {
+        s += 4;
     }
     for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
         size_t l = strlen(lead[k]);
@@ -606,6 +627,29 @@ fmt_has_error(const char *p, size_t n, size_t addrlen)
     return letters > addrlen + 12;
 }
 
+/* A line announcing a list of failed recipients. */
+static bool
+fmt_list_intro(const char *p, size_t n)
+{
+    static const char *const intro[] = {
+        "following recipient",
+        "following address",
+        "did not reach the following",
+        "was not delivered to:",
+        "could not be delivered to:",
+        "delivery to the following",
+        "undeliverable to the following",
+        "failed to the following",
+    };
+    size_t k;
+    for (k = 0; k < sizeof(intro) / sizeof(intro[0]); k++) {
+        if (mem_find_ci(p, n, intro[k], strlen(intro[k])) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t
 fmt_generic(struct fmt_msg *m)
 {
@@ -617,6 +661,7 @@ fmt_generic(struct fmt_msg *m)
         const char *be; /* block end */
     } blk[64];
     size_t nb = 0, i, added = 0;
+    bool list_mode = false;
 
     /* 1: recipient lines and their blocks */
     while (p < end && nb < sizeof(blk) / sizeof(blk[0])) {
@@ -624,7 +669,23 @@ fmt_generic(struct fmt_msg *m)
         const char *le = nl ? nl : end;
         const char *a;
         size_t an;
-        if (fmt_rcpt_line(p, (size_t)(le - p), &a, &an)) {
+        bool is_rcpt = fmt_rcpt_line(p, (size_t)(le - p), &a, &an);
+        if (!is_rcpt && fmt_list_intro(p, (size_t)(le - p))) {
+            /* "did not reach the following recipient(s):" - the lines after it name them,
+             * possibly after a prefix (an X.400 address, a date) */
+            list_mode = true;
+        } else if (!is_rcpt && list_mode && p < le && *p != ' ' && *p != '\t' &&
+                   fmt_find_addr(p, le, &a, &an) && a - p < 80 &&
+                   mem_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL) {
+            size_t k;
+            is_rcpt = true;
+            for (k = 0; k < nb; k++) {
+                if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
+                    is_rcpt = false; /* the same address again inside its own block */
+                }
+            }
+        }
+        if (is_rcpt) {
             char tmp[256];
             const char *norm;
             size_t k;
@@ -795,6 +856,9 @@ formats_apply(struct bnc_report *r)
         return;
     }
     if (arf_apply(r)) {
+        return;
+    }
+    if (r->nrcpts == 0 && ses_json_apply(r)) {
         return;
     }
     if (r->nrcpts == 0 && autoreply_apply(r)) {

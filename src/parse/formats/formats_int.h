@@ -54,6 +54,11 @@ size_t fmt_generic(struct fmt_msg *m);
 /* ---- families.c ---- */
 const struct fmt_family *fmt_pick_family(const struct fmt_msg *m);
 
+/* ---- amazonses.c ---- */
+/* True when the message is an Amazon SES JSON notification (bounce, complaint, delivery);
+ * its recipients are added. */
+bool ses_json_apply(struct bnc_report *r);
+
 /* ---- arf.c (RFC 5965) ---- */
 /* True when the report is an ARF feedback report; adds the complaint recipient(s). */
 bool arf_apply(struct bnc_report *r);

@@ -111,6 +111,14 @@ fault_begin(struct store *st)
 }
 
 static bnc_status
+fault_begin_read(struct store *st)
+{
+    struct fault_store *f = fault_of(st);
+    f->injected = 0;
+    return f->ibe->begin_read != NULL ? f->ibe->begin_read(f->inner) : f->ibe->begin(f->inner);
+}
+
+static bnc_status
 fault_commit(struct store *st)
 {
     struct fault_store *f = fault_of(st);
@@ -193,4 +201,5 @@ static const struct store_backend fault_backend = {
     .exec_script = fault_exec_script,
     .migrations = fault_migrations,
     .migrate_lock = fault_migrate_lock,
+    .begin_read = fault_begin_read,
 };

@@ -44,6 +44,7 @@
 
 /* The statements this backend issues itself. */
 static const char PG_BEGIN[] = "BEGIN";
+static const char PG_BEGIN_READ[] = "BEGIN READ ONLY";
 static const char PG_COMMIT[] = "COMMIT";
 static const char PG_ROLLBACK[] = "ROLLBACK";
 static const char PG_DEALLOCATE_ALL[] = "DEALLOCATE ALL";
@@ -450,18 +451,29 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
 }
 
 static bnc_status
-pg_begin(struct store *st)
+pg_begin_sql(struct pg_store *p, const char *sql)
 {
-    struct pg_store *p = (struct pg_store *)(void *)st;
     bnc_status rc;
 
     if ((rc = pg_ensure(p)) != BNC_OK || (rc = pg_flush(p)) != BNC_OK) {
         return rc;
     }
-    if ((rc = pg_command(p, PG_BEGIN, "begin")) == BNC_OK) {
+    if ((rc = pg_command(p, sql, "begin")) == BNC_OK) {
         p->in_txn = 1;
     }
     return rc;
+}
+
+static bnc_status
+pg_begin(struct store *st)
+{
+    return pg_begin_sql((struct pg_store *)(void *)st, PG_BEGIN);
+}
+
+static bnc_status
+pg_begin_read(struct store *st)
+{
+    return pg_begin_sql((struct pg_store *)(void *)st, PG_BEGIN_READ);
 }
 
 static bnc_status
@@ -584,4 +596,5 @@ const struct store_backend store_pg_backend = {
     .exec_script = pg_exec_script,
     .migrations = pg_migrations,
     .migrate_lock = pg_migrate_lock,
+    .begin_read = pg_begin_read,
 };

@@ -37,6 +37,7 @@
 
 /* The statements this backend issues itself. */
 static const char SQ_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQ_BEGIN_READ[] = "BEGIN DEFERRED";
 static const char SQ_COMMIT[] = "COMMIT";
 static const char SQ_ROLLBACK[] = "ROLLBACK";
 static const char SQ_PRAGMAS[] =
@@ -57,6 +58,7 @@ struct sq_store {
     struct store_value *cols; /* row arrays, grown to the widest result seen */
     const char **names;
     size_t cols_alloc;
+    int read_txn; /* inside BEGIN DEFERRED from begin_read: writes are refused */
     char err[512];
 };
 
@@ -215,6 +217,10 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
     if ((rc = sq_lookup(s, sql, &ps)) != BNC_OK) {
         return rc;
     }
+    if (s->read_txn && !ps->readonly) {
+        snprintf(s->err, sizeof(s->err), "sqlite: write inside a read-only transaction");
+        return BNC_EINVAL;
+    }
     if ((size_t)ps->nparams != nparams) {
         snprintf(s->err, sizeof(s->err), "sqlite: SQL uses $1..$%d but %zu parameters given",
                  ps->nparams, nparams);
@@ -322,9 +328,21 @@ sq_begin(struct store *st)
 }
 
 static bnc_status
+sq_begin_read(struct store *st)
+{
+    struct sq_store *s = (struct sq_store *)(void *)st;
+    bnc_status rc = sq_simple(s, SQ_BEGIN_READ);
+
+    s->read_txn = rc == BNC_OK;
+    return rc;
+}
+
+static bnc_status
 sq_commit(struct store *st)
 {
-    return sq_simple((struct sq_store *)(void *)st, SQ_COMMIT);
+    struct sq_store *s = (struct sq_store *)(void *)st;
+    s->read_txn = 0;
+    return sq_simple(s, SQ_COMMIT);
 }
 
 static bnc_status
@@ -332,6 +350,7 @@ sq_rollback(struct store *st)
 {
     struct sq_store *s = (struct sq_store *)(void *)st;
 
+    s->read_txn = 0;
     if (sqlite3_get_autocommit(s->db)) {
         return BNC_OK; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
     }
@@ -460,4 +479,5 @@ const struct store_backend store_sqlite_backend = {
     .exec_script = sq_exec_script,
     .migrations = sq_migrations,
     .migrate_lock = NULL,
+    .begin_read = sq_begin_read,
 };

@@ -173,8 +173,8 @@ store_prepare_count(const struct store *st)
     return cbase_of(st)->prepares;
 }
 
-bnc_status
-store_begin(struct store *st)
+static bnc_status
+txn_begin(struct store *st, bool read)
 {
     struct store_base *b = base_of(st);
     bnc_status rc;
@@ -183,16 +183,37 @@ store_begin(struct store *st)
         if (b->txn_err != BNC_OK) {
             return b->txn_err;
         }
+        if (b->txn_read && !read) {
+            return BNC_EINVAL; /* a read-only transaction cannot become a write one */
+        }
         b->txn_depth++;
         return BNC_OK;
     }
-    if ((rc = b->be->begin(st)) != BNC_OK) {
+    if (read && b->be->begin_read != NULL) {
+        rc = b->be->begin_read(st);
+    } else {
+        rc = b->be->begin(st);
+    }
+    if (rc != BNC_OK) {
         return rc;
     }
     b->txn_depth = 1;
     b->txn_err = BNC_OK;
     b->txn_dead = false;
+    b->txn_read = read;
     return BNC_OK;
+}
+
+bnc_status
+store_begin(struct store *st)
+{
+    return txn_begin(st, false);
+}
+
+bnc_status
+store_begin_read(struct store *st)
+{
+    return txn_begin(st, true);
 }
 
 /* End the transaction state after the outermost level is gone. */
@@ -202,6 +223,7 @@ txn_reset(struct store_base *b)
     b->txn_depth = 0;
     b->txn_err = BNC_OK;
     b->txn_dead = false;
+    b->txn_read = false;
 }
 
 bnc_status

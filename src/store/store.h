@@ -97,6 +97,8 @@ struct store_backend {
     const struct bnc_embedded *(*migrations)(const struct store *st);
     /* Optional (NULL: none): serialise migration runs across processes (lock=true/false). */
     bnc_status (*migrate_lock)(struct store *st, bool lock);
+    /* Optional (NULL: begin): a read-only transaction; writes inside it fail. */
+    bnc_status (*begin_read)(struct store *st);
 };
 
 /* Every backend's struct store begins with this header (zeroed at open). store.c alone
@@ -106,6 +108,7 @@ struct store_base {
     int txn_depth;
     bnc_status txn_err; /* first failure inside the open transaction, BNC_OK if none */
     bool txn_dead;      /* the backend transaction was already rolled back */
+    bool txn_read;      /* the open transaction is read-only (store_begin_read) */
     uint64_t prepares;  /* statements prepared on this connection (backends count) */
 };
 
@@ -130,6 +133,12 @@ uint64_t store_prepare_count(const struct store *st);
 /* Transactions nest by counting: only the outermost begin/commit reach the backend, and a
  * rollback at any depth rolls the whole transaction back. */
 bnc_status store_begin(struct store *st);
+/* A read-only transaction: one consistent snapshot for a batch of reads, and far cheaper
+ * reads on SQLite (no file locking per statement: use it for bulk lookups). Ends with
+ * store_commit() or store_rollback(). Writes inside it fail (BNC_EINVAL on SQLite, BNC_ESTORE
+ * on PostgreSQL), and so does store_begin() nested in it; nested store_begin_read() and
+ * store_begin_read() inside a write transaction just count. */
+bnc_status store_begin_read(struct store *st);
 bnc_status store_commit(struct store *st);
 bnc_status store_rollback(struct store *st);
 

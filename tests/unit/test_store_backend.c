@@ -384,6 +384,49 @@ test_transactions(void **state)
 }
 
 static void
+test_read_transactions(void **state)
+{
+    static const char get[] = "SELECT n FROM t_sb WHERE id = $1";
+    struct store *st = open_store();
+    struct store_value p[1] = {sv_int(1)};
+    int64_t v = 0;
+    int i;
+    (void)state;
+
+    assert_int_equal(insert(st, 1, "a", 10), BNC_OK);
+    assert_int_equal(store_begin_read(st), BNC_OK);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(store_query_int(st, get, p, 1, &v), BNC_OK);
+        assert_int_equal(v, 10);
+    }
+    assert_int_equal(store_begin_read(st), BNC_OK); /* nests */
+    assert_int_equal(store_commit(st), BNC_OK);
+    assert_int_equal(store_begin(st), BNC_EINVAL); /* cannot upgrade */
+    assert_int_equal(store_commit(st), BNC_OK);
+
+    /* a write inside is refused and dooms the transaction */
+    assert_int_equal(store_begin_read(st), BNC_OK);
+    assert_int_not_equal(insert(st, 2, "b", 1), BNC_OK);
+    assert_int_not_equal(store_commit(st), BNC_OK);
+    assert_int_equal(count_rows(st), 1);
+
+    /* a read transaction inside a write one just counts */
+    assert_int_equal(store_begin(st), BNC_OK);
+    assert_int_equal(store_begin_read(st), BNC_OK);
+    assert_int_equal(store_commit(st), BNC_OK);
+    assert_int_equal(insert(st, 3, "c", 1), BNC_OK);
+    assert_int_equal(store_commit(st), BNC_OK);
+    assert_int_equal(count_rows(st), 2);
+
+    /* after it, writes work again */
+    assert_int_equal(store_begin_read(st), BNC_OK);
+    assert_int_equal(store_rollback(st), BNC_OK);
+    assert_int_equal(insert(st, 4, "d", 1), BNC_OK);
+    assert_int_equal(count_rows(st), 3);
+    store_close(st);
+}
+
+static void
 test_errors(void **state)
 {
     static const char wrong_style[] = "SELECT ?";
@@ -989,6 +1032,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_migrations_concurrent),
         cmocka_unit_test(test_cli_migrate),
+        cmocka_unit_test(test_read_transactions),
     };
     int rc;
 

@@ -18,7 +18,8 @@
  * STANDARDS: PostgreSQL >= 12 (SQLSTATE codes: 23505 unique_violation, 40001
  * serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available).
  * LIMITS: STORE_CACHE_MAX prepared statements per connection (then DEALLOCATE ALL);
- * connect_timeout 10 s unless the URL sets one.
+ * connect_timeout 10 s unless the URL sets one; lock_timeout = store.busy_timeout_ms unless
+ * the URL sets options.
  * Ownership: the store owns the connection and the row arrays handed to row callbacks
  * (valid during the callback only).
  */
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/embedded.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -559,12 +561,15 @@ pg_open(const char *url, const struct bnc_config *cfg, struct store **out, char 
 {
     /* Defaults first: settings in the URL (expanded from dbname) override them. */
     static const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
-                                       "dbname", NULL};
-    const char *vals[] = {"10", "bounced", "UTF8", url, NULL};
+                                       "options",         "dbname",           NULL};
+    char options[64];
+    const char *vals[] = {"10", "bounced", "UTF8", options, url, NULL};
     struct pg_store *p;
     size_t n;
 
-    (void)cfg;
+    /* store.busy_timeout_ms bounds lock waits as on SQLite: past it, 55P03 -> BNC_EBUSY */
+    snprintf(options, sizeof(options), "-c lock_timeout=%lld",
+             cfg != NULL ? (long long)cfg->store_busy_timeout : 5000LL);
     *out = NULL;
     p = xcalloc(1, sizeof(*p));
     p->base.be = &store_pg_backend;

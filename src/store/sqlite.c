@@ -210,6 +210,7 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
     bnc_status rc;
     int src, stop = 0, first = 1;
     size_t i, ncols = 0;
+    sqlite3_int64 total_before;
 
     if ((rc = store_check_params(params, nparams, s->err, sizeof(s->err))) != BNC_OK) {
         return rc;
@@ -227,6 +228,7 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
         return BNC_EINVAL;
     }
     stmt = ps->stmt;
+    total_before = sqlite3_total_changes64(s->db);
     for (i = 0; i < nparams; i++) {
         int idx = ps->map[i];
         const struct store_value *v = &params[i];
@@ -309,7 +311,10 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
         }
     }
     if (changes_out != NULL) {
-        *changes_out = ps->readonly ? 0 : (int64_t)sqlite3_changes64(s->db);
+        /* sqlite3_changes64() keeps the count of the last DML: DDL must not report it */
+        *changes_out = ps->readonly || sqlite3_total_changes64(s->db) == total_before
+                           ? 0
+                           : (int64_t)sqlite3_changes64(s->db);
     }
     sqlite3_reset(stmt);
     return BNC_OK;

@@ -283,6 +283,15 @@ test_returning_and_changes(void **state)
     assert_int_equal(store_exec(st, del, p, 1, NULL, NULL, &changes), BNC_OK);
     assert_int_equal(changes, 3);
     assert_int_equal(count_rows(st), 2);
+    /* DDL changes no rows (SQLite must not repeat the last DML's count) */
+    {
+        static const char ddl[] = "CREATE TABLE t_sb2 (x BIGINT)";
+        static const char drop[] = "DROP TABLE t_sb2";
+        assert_int_equal(store_exec(st, ddl, NULL, 0, NULL, NULL, &changes), BNC_OK);
+        assert_int_equal(changes, 0);
+        assert_int_equal(store_exec(st, drop, NULL, 0, NULL, NULL, &changes), BNC_OK);
+        assert_int_equal(changes, 0);
+    }
     store_close(st);
 }
 

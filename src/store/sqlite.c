@@ -421,9 +421,13 @@ sq_check_dir(const char *path, char *err, size_t errlen)
     }
     memcpy(dir, path, n);
     dir[n] = '\0';
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        snprintf(err, errlen, "sqlite: directory '%s' for the database '%s' does not exist%s", dir,
-                 path, errno == EACCES ? " or is not accessible" : " (create it first)");
+    if (stat(dir, &sb) != 0) {
+        snprintf(err, errlen, "sqlite: directory '%s' for the database '%s' %s", dir, path,
+                 errno == ENOENT ? "does not exist (create it first)" : strerror(errno));
+        return BNC_ESTORE;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "sqlite: '%s' (for the database '%s') is not a directory", dir, path);
         return BNC_ESTORE;
     }
     return BNC_OK;

@@ -88,13 +88,16 @@ store_open_ex(const char *url, const struct bnc_config *cfg, unsigned flags, str
               char *err, size_t errlen)
 {
     const struct store_backend *be;
-    const char *target = url;
+    const char *target = url, *scheme_end;
     struct store *st = NULL;
+    char dummy[8];
     bnc_status rc;
 
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
     }
+    err[0] = '\0';
     *out = NULL;
     if (url == NULL || url[0] == '\0') {
         snprintf(err, errlen, "store: empty store URL (set store.url or --db)");
@@ -108,11 +111,12 @@ store_open_ex(const char *url, const struct bnc_config *cfg, unsigned flags, str
     } else if (has_prefix(url, "sqlite:")) {
         be = &store_sqlite_backend;
         target = url + strlen("sqlite:");
-    } else if (strstr(url, "://") != NULL) {
+    } else if ((scheme_end = strstr(url, "://")) != NULL) {
+        /* the scheme only: the rest may hold a password */
         snprintf(err, errlen,
-                 "store: unsupported store URL scheme in '%s' (a path for SQLite, "
-                 "or postgresql://...)",
-                 url);
+                 "store: unsupported store URL scheme '%.*s://' (a path for SQLite, or "
+                 "postgresql://...)",
+                 (int)(scheme_end - url < 32 ? scheme_end - url : 32), url);
         return BNC_ECONFIG;
     } else {
         be = &store_sqlite_backend;

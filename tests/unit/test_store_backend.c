@@ -730,13 +730,45 @@ test_migrations(void **state)
     }
 }
 
+/* The URL of a new, empty store named after tag (a database next to ours on PG). */
+static void
+fresh_store_url(const char *tag, char *url, size_t urllen)
+{
+    char sql[160], name[96], *at;
+
+    if (!g_pg) {
+        snprintf(url, urllen, "%s/fresh_%s.db", g_tmpdir, tag);
+        return;
+    }
+    snprintf(name, sizeof(name), "%s_%s", g_dbname, tag);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+    assert_int_equal(admin_exec(sql), 0);
+    snprintf(url, urllen, "%s", g_url);
+    at = strstr(url, g_dbname);
+    assert_non_null(at);
+    assert_true(strlen(url) + strlen(tag) + 2 < urllen);
+    memmove(at + strlen(name), at + strlen(g_dbname), strlen(at + strlen(g_dbname)) + 1);
+    memcpy(at, name, strlen(name));
+}
+
+static void
+fresh_store_drop(const char *tag)
+{
+    char sql[200];
+
+    if (g_pg) {
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s_%s WITH (FORCE)", g_dbname, tag);
+        assert_int_equal(admin_exec(sql), 0);
+    }
+}
+
 /* Several processes opening one fresh store at once apply each migration exactly once. */
 static void
 test_migrations_concurrent(void **state)
 {
     static const char cnt[] = "SELECT count(*) FROM schema_migrations";
     const struct bnc_embedded *m = g_pg ? bnc_pg_migrations : bnc_sqlite_migrations;
-    char url[1100], err[512], sql[160], name[64];
+    char url[1100], err[512];
     struct store *st = NULL;
     pid_t kids[4];
     int i, status, nfiles = 0;
@@ -746,21 +778,7 @@ test_migrations_concurrent(void **state)
     for (; m->name != NULL; m++) {
         nfiles++;
     }
-    if (g_pg) {
-        /* a fresh database next to ours */
-        char *slash;
-        snprintf(name, sizeof(name), "%s_mc", g_dbname);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-        assert_int_equal(admin_exec(sql), 0);
-        snprintf(url, sizeof(url), "%s", g_url);
-        slash = strstr(url, g_dbname);
-        assert_non_null(slash);
-        memmove(slash + strlen(name), slash + strlen(g_dbname),
-                strlen(slash + strlen(g_dbname)) + 1);
-        memcpy(slash, name, strlen(name));
-    } else {
-        snprintf(url, sizeof(url), "%s/concurrent.db", g_tmpdir);
-    }
+    fresh_store_url("mc", url, sizeof(url));
     for (i = 0; i < 4; i++) {
         kids[i] = fork();
         assert_true(kids[i] >= 0);
@@ -782,10 +800,48 @@ test_migrations_concurrent(void **state)
     assert_int_equal(store_query_int(st, cnt, NULL, 0, &rows), BNC_OK);
     assert_int_equal(rows, nfiles);
     store_close(st);
-    if (g_pg) {
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-        assert_int_equal(admin_exec(sql), 0);
+    fresh_store_drop("mc");
+}
+
+/* A migration that fails half-way leaves neither its tables nor its version row. */
+static void
+test_migration_failure_rolls_back(void **state)
+{
+    static const char cnt[] = "SELECT count(*) FROM schema_migrations";
+    static const char tables[] = "SELECT count(*) FROM contacts";
+    const struct bnc_embedded *m = g_pg ? bnc_pg_migrations : bnc_sqlite_migrations;
+    struct store *inner = NULL, *st = NULL;
+    char url[1100], err[512];
+    int64_t rows = -1;
+    int applied = -1, nfiles = 0;
+    (void)state;
+
+    for (; m->name != NULL; m++) {
+        nfiles++;
     }
+    if (nfiles == 0 || strncmp(g_pg ? bnc_pg_migrations[0].name : bnc_sqlite_migrations[0].name,
+                               "0001_", 5) != 0) {
+        skip();
+    }
+    fresh_store_url("mf", url, sizeof(url));
+    assert_int_equal(store_open_ex(url, &g_cfg, STORE_OPEN_NO_MIGRATE, &inner, err, sizeof(err)),
+                     BNC_OK);
+    assert_int_equal(store_fault_wrap(inner, &st), BNC_OK);
+    /* execs: create schema_migrations, check, re-check in the transaction, INSERT version */
+    store_fault_fail_at(st, 4, BNC_EIO);
+    assert_int_equal(store_migrate_n(st, &applied, err, sizeof(err)), BNC_EIO);
+    assert_non_null(strstr(err, "0001_"));
+    assert_int_equal(store_query_int(st, cnt, NULL, 0, &rows), BNC_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(store_exec(st, tables, NULL, 0, NULL, NULL, NULL), BNC_ESTORE); /* gone */
+    /* unarmed, everything applies */
+    store_fault_fail_at(st, 0, BNC_OK);
+    assert_int_equal(store_migrate_n(st, &applied, err, sizeof(err)), BNC_OK);
+    assert_int_equal(applied, nfiles);
+    assert_int_equal(store_query_int(st, tables, NULL, 0, &rows), BNC_OK);
+    assert_int_equal(rows, 0);
+    store_close(st);
+    fresh_store_drop("mf");
 }
 
 /* Run `bounced --db URL migrate ARGS`; returns the exit code, output in out. */
@@ -1041,6 +1097,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_migrations_concurrent),
         cmocka_unit_test(test_cli_migrate),
         cmocka_unit_test(test_read_transactions),
+        cmocka_unit_test(test_migration_failure_rolls_back),
     };
     int rc;
 

@@ -556,6 +556,58 @@ version_of(const char *name, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+struct applied_list {
+    char (*v)[STORE_VERSION_MAX];
+    int64_t *at;
+    size_t n, alloc;
+};
+
+static int
+applied_cb(void *ud, const struct store_row *row)
+{
+    struct applied_list *l = ud;
+    size_t len;
+
+    if (row->ncols < 2 || row->cols[0].type != SV_TEXT) {
+        return 0;
+    }
+    if (l->n == l->alloc) {
+        l->alloc = l->alloc ? l->alloc * 2 : 16;
+        l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
+        l->at = xrealloc(l->at, l->alloc * sizeof(*l->at));
+    }
+    len = row->cols[0].len < STORE_VERSION_MAX - 1 ? row->cols[0].len : STORE_VERSION_MAX - 1;
+    memcpy(l->v[l->n], row->cols[0].s, len);
+    l->v[l->n][len] = '\0';
+    l->at[l->n] = row->cols[1].type == SV_INT ? row->cols[1].i : 0;
+    l->n++;
+    return 0;
+}
+
+/* Fast path of every open: one read shows that nothing is pending (no locks, no writes). */
+static bool
+all_applied(struct store *st)
+{
+    const struct bnc_embedded *m = cbase_of(st)->be->migrations(st);
+    struct applied_list l = {NULL, NULL, 0, 0};
+    char version[STORE_VERSION_MAX];
+    bool all = true;
+    size_t i;
+
+    if (store_exec(st, SQL_MIGRATION_LIST, NULL, 0, applied_cb, &l, NULL) != BNC_OK) {
+        all = false; /* no schema_migrations yet */
+    }
+    for (; all && m != NULL && m->name != NULL; m++) {
+        version_of(m->name, version, sizeof(version));
+        for (i = 0; i < l.n && strcmp(l.v[i], version) != 0; i++) {
+        }
+        all = i < l.n;
+    }
+    free(l.v);
+    free(l.at);
+    return all;
+}
+
 static bnc_status
 migration_applied(struct store *st, const char *version, bool *applied)
 {
@@ -635,6 +687,9 @@ store_migrate_n(struct store *st, int *applied_out, char *err, size_t errlen)
         snprintf(err, errlen, "store: migrations cannot run inside a transaction");
         return BNC_EINVAL;
     }
+    if (all_applied(st)) {
+        return BNC_OK;
+    }
     if (be->migrate_lock != NULL && (rc = be->migrate_lock(st, true)) != BNC_OK) {
         snprintf(err, errlen, "store: migration lock: %s", store_errmsg(st));
         return rc;
@@ -663,34 +718,6 @@ bnc_status
 store_migrate(struct store *st, char *err, size_t errlen)
 {
     return store_migrate_n(st, NULL, err, errlen);
-}
-
-struct applied_list {
-    char (*v)[STORE_VERSION_MAX];
-    int64_t *at;
-    size_t n, alloc;
-};
-
-static int
-applied_cb(void *ud, const struct store_row *row)
-{
-    struct applied_list *l = ud;
-    size_t len;
-
-    if (row->ncols < 2 || row->cols[0].type != SV_TEXT) {
-        return 0;
-    }
-    if (l->n == l->alloc) {
-        l->alloc = l->alloc ? l->alloc * 2 : 16;
-        l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
-        l->at = xrealloc(l->at, l->alloc * sizeof(*l->at));
-    }
-    len = row->cols[0].len < STORE_VERSION_MAX - 1 ? row->cols[0].len : STORE_VERSION_MAX - 1;
-    memcpy(l->v[l->n], row->cols[0].s, len);
-    l->v[l->n][len] = '\0';
-    l->at[l->n] = row->cols[1].type == SV_INT ? row->cols[1].i : 0;
-    l->n++;
-    return 0;
 }
 
 bnc_status

@@ -827,9 +827,11 @@ test_migration_failure_rolls_back(void **state)
     assert_int_equal(store_open_ex(url, &g_cfg, STORE_OPEN_NO_MIGRATE, &inner, err, sizeof(err)),
                      BNC_OK);
     assert_int_equal(store_fault_wrap(inner, &st), BNC_OK);
-    /* execs: create schema_migrations, check, re-check in the transaction, INSERT version */
-    store_fault_fail_at(st, 4, BNC_EIO);
+    /* the runner's execs: list applied (fails: no table yet), create schema_migrations,
+     * check 0001, re-check it in its transaction, after its script INSERT its version */
+    store_fault_fail_at(st, 5, BNC_EIO);
     assert_int_equal(store_migrate_n(st, &applied, err, sizeof(err)), BNC_EIO);
+    assert_int_equal(store_fault_exec_count(st), 5);
     assert_non_null(strstr(err, "0001_"));
     assert_int_equal(store_query_int(st, cnt, NULL, 0, &rows), BNC_OK);
     assert_int_equal(rows, 0);

@@ -379,7 +379,7 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
 {
     struct pg_store *p = (struct pg_store *)(void *)st;
     struct store_row row;
-    struct pg_stmt *ps;
+    struct pg_stmt *ps = NULL;
     PGresult *res;
     ExecStatusType es;
     bnc_status rc;

@@ -295,7 +295,9 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
         text = slice_trim(text);
         rc->diagnostic = report_diag(r, text.p, text.len);
         status_code_from_text(text.p, text.len, dst, drc);
-        if (drc[0] != '\0' && rc->replycode[0] == '\0') {
+        /* an X-Unix diagnostic carries a program's exit status, not an SMTP reply */
+        if (drc[0] != '\0' && rc->replycode[0] == '\0' &&
+            !slice_eq_ci(slice_make(rc->diagnostic_type, strlen(rc->diagnostic_type)), "x-unix")) {
             memcpy(rc->replycode, drc, 4);
         }
     }
@@ -309,6 +311,10 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
         }
     } else if (dst[0] != '\0' && rc->status[0] == '\0') {
         memcpy(rc->status, dst, sizeof(rc->status));
+    }
+    /* a reply code of another class than the Status belongs to another step */
+    if (rc->status[0] != '\0' && rc->replycode[0] != '\0' && rc->status[0] != rc->replycode[0]) {
+        rc->replycode[0] = '\0';
     }
     if (rc->remote_mta[0] == '\0' && g->remote_mta.len) {
         rc->remote_mta = dsn_typed_value(r, g->remote_mta);

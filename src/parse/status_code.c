@@ -60,13 +60,33 @@ status_code_parse(const char *s, size_t len, char out[16], size_t *consumed_out)
     return true;
 }
 
-/* A reply code at s[i]: [245][0-5][0-9] not part of a longer number, word or dotted
- * quad; followed by space, '-', end, or punctuation other than '.'. */
+/* Reply codes seen in real SMTP conversations (RFC 5321 §4.2.3, RFC 3207, RFC 4954,
+ * RFC 7504 and common vendor use); other three-digit numbers are not taken as replies. */
+static bool
+reply_known(char a, char b, char c)
+{
+    static const char *const known[] = {
+        "211", "214", "220", "221", "235", "250", "251", "252", "253", "421", "422", "430",
+        "432", "441", "442", "446", "447", "449", "450", "451", "452", "453", "454", "455",
+        "458", "459", "500", "501", "502", "503", "504", "521", "523", "525", "530", "534",
+        "535", "538", "550", "551", "552", "553", "554", "555", "556", "557", "571",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (known[i][0] == a && known[i][1] == b && known[i][2] == c) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A reply code at s[i]: a known code not part of a longer number, word or dotted quad;
+ * followed by space, '-', end, or punctuation other than '.'. */
 static bool
 reply_at(const char *s, size_t len, size_t i)
 {
-    if (i + 3 > len || (s[i] != '2' && s[i] != '4' && s[i] != '5') || s[i + 1] < '0' ||
-        s[i + 1] > '5' || !is_digit(s[i + 2])) {
+    if (i + 3 > len || !reply_known(s[i], s[i + 1], s[i + 2])) {
         return false;
     }
     if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-' || s[i - 1] == ':' ||
@@ -82,64 +102,90 @@ reply_at(const char *s, size_t len, size_t i)
     return true;
 }
 
+#define SC_MAX_CAND 8
+
 void
 status_code_from_text(const char *s, size_t len, char status_out[16], char reply_out[4])
 {
-    size_t i;
-    bool have_st = false, have_rc = false;
-    char first_st[16] = "";
+    char sts[SC_MAX_CAND][16], rps[SC_MAX_CAND][4];
+    size_t i, k, nst = 0, nrp = 0;
+    const char *st = NULL, *rp = NULL;
 
     status_out[0] = '\0';
     reply_out[0] = '\0';
     if (s == NULL) {
         return;
     }
-    for (i = 0; i < len; i++) {
+    for (i = 0; i < len && (nst < SC_MAX_CAND || nrp < SC_MAX_CAND); i++) {
         char c = s[i];
         if (c != '2' && c != '4' && c != '5') {
             continue;
         }
         if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-' || s[i - 1] == '/' ||
                       s[i - 1] == '=' || s[i - 1] == '_')) {
-            /* "#5.1.1" and "(5.1.1)" are fine; "x5.1.1" and "1.5.1.1" are not */
+            /* "#5.1.1" and "(5.1.1)" are fine; "x5.1.1" and "1.5.1.1" are not; "550-5.1.1" is */
             if (!(s[i - 1] == '-' && i >= 4 && reply_at(s, len, i - 4))) {
                 continue;
             }
         }
         if (i + 1 < len && s[i + 1] == '.') {
-            char st[16];
             size_t used;
-            if (!have_st && status_code_parse(s + i, len - i, st, &used)) {
-                if (first_st[0] == '\0') {
-                    memcpy(first_st, st, strlen(st) + 1);
-                }
-                /* prefer a code whose class agrees with the reply code */
-                if (!have_rc || reply_out[0] == st[0]) {
-                    memcpy(status_out, st, strlen(st) + 1);
-                    have_st = true;
-                }
+            if (nst < SC_MAX_CAND && status_code_parse(s + i, len - i, sts[nst], &used)) {
+                nst++;
                 i += used - 1;
             }
             continue;
         }
-        if (!have_rc && reply_at(s, len, i)) {
-            /* a reply code comes before its enhanced code; one found after an enhanced
-             * code of another class belongs to something else (a remote host's echo) */
-            if (!have_st || status_out[0] == c) {
-                reply_out[0] = c;
-                reply_out[1] = s[i + 1];
-                reply_out[2] = s[i + 2];
-                reply_out[3] = '\0';
-                have_rc = true;
-            }
+        if (nrp < SC_MAX_CAND && reply_at(s, len, i)) {
+            memcpy(rps[nrp], s + i, 3);
+            rps[nrp][3] = '\0';
+            nrp++;
             i += 2;
         }
-        if (have_st && have_rc) {
-            break;
-        }
     }
-    /* an enhanced code of another class than the reply code describes something else */
-    if (!have_st && first_st[0] != '\0' && (!have_rc || first_st[0] == reply_out[0])) {
-        memcpy(status_out, first_st, strlen(first_st) + 1);
+    if (nst > 0) {
+        /* the first enhanced code, unless the first failure reply names another class and
+         * a code of that class follows ("550 ... 4.4.1 ... 5.1.1") */
+        st = sts[0];
+        for (k = 0; k < nrp; k++) {
+            if (rps[k][0] != '2') {
+                break;
+            }
+        }
+        if (k < nrp && rps[k][0] != st[0]) {
+            for (i = 1; i < nst; i++) {
+                if (sts[i][0] == rps[k][0]) {
+                    st = sts[i];
+                    break;
+                }
+            }
+        }
+        /* the reply of the same class; another class describes something else */
+        for (k = 0; k < nrp; k++) {
+            if (rps[k][0] == st[0]) {
+                rp = rps[k];
+                break;
+            }
+        }
+        if (rp == NULL && nrp > 0 && st[0] != rps[0][0]) {
+            /* "550 ... 4.4.1": the code contradicts the reply; keep the reply only */
+            for (k = 0; k < nrp && rps[k][0] == '2'; k++) {
+            }
+            if (k < nrp) {
+                rp = rps[k];
+                st = NULL;
+            }
+        }
+    } else if (nrp > 0) {
+        /* a failure reply before a greeting or a "250 ok" of another step */
+        for (k = 0; k < nrp && rps[k][0] == '2'; k++) {
+        }
+        rp = k < nrp ? rps[k] : rps[0];
+    }
+    if (st != NULL) {
+        memcpy(status_out, st, strlen(st) + 1);
+    }
+    if (rp != NULL) {
+        memcpy(reply_out, rp, 4);
     }
 }

@@ -3,7 +3,7 @@
  *
  * create prints the token once (it is stored only as its SHA-256); list shows ids, names,
  * scopes and use times, never a token; revoke takes an id or a name (every active token of
- * that name). It does not talk to a running server: a revoked token stops working there
+ * that name); bootstrap creates the first admin token. It does not talk to a running server: a revoked token stops working there
  * within a few seconds (the server's token cache lifetime).
  * Exit: 0 done, 1 revoke found nothing to revoke, 2 usage error, 3 configuration or store
  * failure.
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/api.h"
 #include "api/auth.h"
 #include "cli.h"
 #include "store/api_store.h"
@@ -23,10 +24,13 @@ token_usage(FILE *fp)
 {
     fprintf(fp, "usage: bounced token create --name NAME --scopes LIST\n"
                 "       bounced token list\n"
-                "       bounced token revoke ID|NAME\n\n"
+                "       bounced token revoke ID|NAME\n"
+                "       bounced token bootstrap\n\n"
                 "Manage bearer tokens of the HTTP API. Scopes (comma list): contact:read,\n"
                 "contact:write, bounce:write, admin (admin implies every scope).\n"
-                "create prints the token once; only its SHA-256 is stored.\n");
+                "create prints the token once; only its SHA-256 is stored.\n"
+                "bootstrap creates an admin token named \"admin\" only when no token exists yet\n"
+                "(what `serve` does on first start); exit 1 when one exists.\n");
 }
 
 static struct store *
@@ -189,6 +193,27 @@ token_revoke(struct cli_globals *g, const char *what)
 }
 
 static int
+token_bootstrap(struct cli_globals *g)
+{
+    struct store *st = token_open(g);
+    char tok[AUTH_TOKEN_LEN + 1];
+    bool made;
+
+    if (st == NULL) {
+        return CLI_EXIT_CONFIG;
+    }
+    made = api_bootstrap_admin_token(st, tok, sizeof(tok));
+    store_close(st);
+    if (!made) {
+        fprintf(stderr, "bounced token: tokens exist already; nothing created\n");
+        return CLI_EXIT_NEG;
+    }
+    fprintf(stderr, "admin token created; it is shown only now:\n");
+    printf("%s\n", tok);
+    return CLI_EXIT_OK;
+}
+
+static int
 token_run(struct cli_globals *g, int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -200,6 +225,9 @@ token_run(struct cli_globals *g, int argc, char **argv)
     }
     if (strcmp(argv[1], "list") == 0 && argc == 2) {
         return token_list(g);
+    }
+    if (strcmp(argv[1], "bootstrap") == 0 && argc == 2) {
+        return token_bootstrap(g);
     }
     if (strcmp(argv[1], "revoke") == 0 && argc == 3) {
         return token_revoke(g, argv[2]);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "model.h"
 #include "store.h"
 
 #define API_RULES_MAX 10000
@@ -237,6 +238,50 @@ api_verif_consume(struct store *st, const char *hash_hex, int64_t now, int64_t *
     }
     *contact_id_out = v.contact_id;
     return BNC_OK;
+}
+
+static int
+api_check_cb(void *ud, const struct store_row *row)
+{
+    struct model_check *c = ud;
+
+    if (row->ncols < 6) {
+        return 1;
+    }
+    if (row->cols[0].type != SV_NULL) { /* a suppression row */
+        c->sendable = false;
+        api_copy(c->reason, sizeof(c->reason), &row->cols[0]);
+        api_copy(c->source, sizeof(c->source), &row->cols[1]);
+        c->since = api_int(&row->cols[2]);
+    }
+    if (row->cols[3].type != SV_NULL) { /* a contact */
+        c->known = true;
+        api_copy(c->status, sizeof(c->status), &row->cols[3]);
+        if (c->sendable &&
+            (strcmp(c->status, "BOUNCED_HARD") == 0 || strcmp(c->status, "COMPLAINED") == 0)) {
+            c->sendable = false;
+            api_copy(c->reason, sizeof(c->reason), &row->cols[4]);
+            memcpy(c->source, "contact", sizeof("contact"));
+            c->since = api_int(&row->cols[5]);
+        }
+    }
+    return 1;
+}
+
+bnc_status
+api_check_lookup(struct store *st, const char *address, struct model_check *out)
+{
+    /* CAST gives PostgreSQL the parameter's type; both sides are unique indexes. */
+    static const char sql[] =
+        "SELECT s.reason, s.source, s.created_at, c.hygiene_status, c.last_reason, "
+        "c.last_bounce_at FROM (SELECT CAST($1 AS TEXT) AS a) q "
+        "LEFT JOIN suppressions s ON s.address = q.a LEFT JOIN contacts c ON c.email = q.a";
+    struct store_value p[1];
+
+    memset(out, 0, sizeof(*out));
+    out->sendable = true;
+    p[0] = sv_text(address);
+    return store_exec(st, sql, p, 1, api_check_cb, out, NULL);
 }
 
 bnc_status

@@ -5,8 +5,8 @@
  * comments, "mailto:", quotes around the whole address, trailing punctuation, and VERP forms
  * ("bounces+user=example.com@return.example.net" gives user@example.com). The result is
  * lower-cased (ASCII) for comparison and storage.
- * Does not validate domains against DNS or decode RFC 6533 xtext/unitext escapes beyond
- * "\x{HHHH}" being kept as is.
+ * RFC 6533 "\x{HHHH}" escapes are decoded to UTF-8. Does not validate domains against DNS
+ * or convert IDNA forms.
  * STANDARDS: RFC 5322 §3.4 (addr-spec, angle-addr, comments), RFC 3464 §2.3.2
  * (address-type;address), RFC 6533 §3 (utf-8 address type).
  * LIMITS: addresses longer than ADDR_MAX bytes are rejected (RFC 5321 §4.5.3.1 allows 256
@@ -60,6 +60,52 @@ addr_verp(char *s, size_t n)
     return ll + 1 + dl;
 }
 
+/* RFC 6533 §3: "\\x{HHHH}" embedded Unicode in utf-8 address types, decoded to UTF-8 into
+ * out (at least n bytes); returns the new length. */
+static size_t
+addr_unescape(const char *p, size_t n, char *out)
+{
+    size_t i = 0, o = 0;
+
+    while (i < n) {
+        if (p[i] == '\\' && i + 3 < n && p[i + 1] == 'x' && p[i + 2] == '{') {
+            size_t j = i + 3;
+            unsigned long cp = 0;
+            while (j < n && j - i < 10 && p[j] != '}') {
+                char c = p[j];
+                int v = (c >= '0' && c <= '9')   ? c - '0'
+                        : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                        : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                 : -1;
+                if (v < 0) {
+                    break;
+                }
+                cp = cp * 16 + (unsigned long)v;
+                j++;
+            }
+            if (j < n && p[j] == '}' && j > i + 3 && cp >= 0x80 && cp <= 0x10FFFF &&
+                !(cp >= 0xD800 && cp <= 0xDFFF)) {
+                /* "\\x{HHHH}" is at least 6 bytes, its UTF-8 form at most 4 */
+                if (cp < 0x800) {
+                    out[o++] = (char)(0xC0 | (cp >> 6));
+                } else if (cp < 0x10000) {
+                    out[o++] = (char)(0xE0 | (cp >> 12));
+                    out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                } else {
+                    out[o++] = (char)(0xF0 | (cp >> 18));
+                    out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                    out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                }
+                out[o++] = (char)(0x80 | (cp & 0x3F));
+                i = j + 1;
+                continue;
+            }
+        }
+        out[o++] = p[i++];
+    }
+    return o;
+}
+
 const char *
 addr_normalize(struct bnc_report *r, const char *p, size_t n)
 {
@@ -71,6 +117,15 @@ addr_normalize(struct bnc_report *r, const char *p, size_t n)
 
     if (p == NULL || n == 0) {
         return NULL;
+    }
+    if (n <= 4 * ADDR_MAX && text_find_ci(p, n, "\\x{", 3) != NULL) {
+        char *u = arena_alloc(r->arena, n);
+        if (u == NULL) {
+            r->flags |= BNC_PF_TRUNCATED;
+            return NULL;
+        }
+        n = addr_unescape(p, n, u);
+        p = u;
     }
     end = p + n;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {

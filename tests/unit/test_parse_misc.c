@@ -45,6 +45,8 @@ test_addr(void **state)
         {"user+tag@example.com", "user+tag@example.com"},
         {"rfc822; \"quoted name\"@example.com", "\"quoted name\"@example.com"},
         {"unknown user: neko@example.org", "neko@example.org"},
+        {"utf-8; \\x{732B}@example.jp", "\xe7\x8c\xab@example.jp"},
+        {"utf-8; caf\\x{E9}@example.fr", "caf\xc3\xa9@example.fr"},
     };
     static const char *const bad[] = {
         "", "rfc822;", "no address here", "@example.com", "neko@", "neko@localhost", "<>"};

@@ -24,7 +24,7 @@ ses_value(const char *p, const char *end, const char *key, struct bnc_slice *v_o
 {
     size_t kl = strlen(key);
     while (p < end) {
-        const char *k = mem_find_ci(p, (size_t)(end - p), key, kl);
+        const char *k = fmt_find_ci(p, (size_t)(end - p), key, kl);
         const char *q, *vs;
         if (k == NULL) {
             return NULL;
@@ -82,7 +82,7 @@ static size_t
 ses_array(struct bnc_report *r, const char *p, const char *end, const char *key,
           struct bnc_rcpt **first)
 {
-    const char *k = mem_find_ci(p, (size_t)(end - p), key, strlen(key));
+    const char *k = fmt_find_ci(p, (size_t)(end - p), key, strlen(key));
     const char *close;
     size_t n = 0;
     if (k == NULL) {
@@ -130,8 +130,8 @@ ses_json_apply(struct bnc_report *r)
             break;
         }
     }
-    if (t.len == 0 || mem_find_ci(t.p, t.len, "notificationType", 16) == NULL) {
-        if (t.len == 0 || mem_find_ci(t.p, t.len, "eventType", 9) == NULL) {
+    if (t.len == 0 || fmt_find_ci(t.p, t.len, "notificationType", 16) == NULL) {
+        if (t.len == 0 || fmt_find_ci(t.p, t.len, "eventType", 9) == NULL) {
             return false;
         }
     }
@@ -142,12 +142,12 @@ ses_json_apply(struct bnc_report *r)
         return false;
     }
     if (slice_eq_ci(type, "Bounce")) {
-        const char *b = mem_find_ci(p, t.len, "bouncedRecipients", 17);
+        const char *b = fmt_find_ci(p, t.len, "bouncedRecipients", 17);
         const char *stop;
         if (b == NULL) {
             return false;
         }
-        stop = mem_find_ci(b, (size_t)(end - b), "]", 1);
+        stop = fmt_find_ci(b, (size_t)(end - b), "]", 1);
         stop = stop ? stop : end;
         p = b;
         while (p < stop) {
@@ -193,9 +193,9 @@ ses_json_apply(struct bnc_report *r)
         }
     } else if (slice_eq_ci(type, "Delivery")) {
         struct bnc_rcpt *rc = NULL;
-        const char *d = mem_find_ci(p, t.len, "\"delivery\"", 10);
+        const char *d = fmt_find_ci(p, t.len, "\"delivery\"", 10);
         if (d == NULL) {
-            d = mem_find_ci(p, t.len, "delivery\\\"", 10);
+            d = fmt_find_ci(p, t.len, "delivery\\\"", 10);
         }
         if (d == NULL) {
             return false;

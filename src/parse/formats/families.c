@@ -89,16 +89,32 @@ static const struct fmt_family families[] = {
 };
 /* clang-format on */
 
+const struct fmt_family *
+fmt_families(size_t *n_out)
+{
+    *n_out = sizeof(families) / sizeof(families[0]);
+    return families;
+}
+
+/* Does the bounce text (before the returned message) hold family i's sentence? */
+static bool
+fmt_body_has(const struct fmt_msg *m, size_t i)
+{
+    return i + FMT_SCAN_FAMILY < FMT_NEEDLES_MAX && m->scan.at[FMT_SCAN_FAMILY + i] >= 0 &&
+           (size_t)m->scan.at[FMT_SCAN_FAMILY + i] < m->text.len;
+}
+
 static bool
 fmt_has(const char *hay, const char *needle)
 {
-    return hay != NULL && mem_find_ci(hay, strlen(hay), needle, strlen(needle)) != NULL;
+    return hay != NULL && fmt_find_ci(hay, strlen(hay), needle, strlen(needle)) != NULL;
 }
 
 /* "Name" (present) or "Name: value" (present and holding value). */
 static bool
-fmt_header_sig(const struct bnc_report *r, const char *sig)
+fmt_header_sig(const struct fmt_msg *m, size_t idx, const char *sig)
 {
+    const struct bnc_report *r = m->r;
     const char *colon = strchr(sig, ':');
     char name[64];
     size_t n = colon ? (size_t)(colon - sig) : strlen(sig);
@@ -106,6 +122,12 @@ fmt_header_sig(const struct bnc_report *r, const char *sig)
 
     if (n == 0 || n >= sizeof(name)) {
         return false;
+    }
+    if (idx + FMT_SCAN_HEADER < FMT_NEEDLES_MAX && m->hscan.at[FMT_SCAN_HEADER + idx] < 0) {
+        return false; /* the one-pass scan saw no such field */
+    }
+    if (colon == NULL) {
+        return true;
     }
     memcpy(name, sig, n);
     name[n] = '\0';
@@ -119,7 +141,7 @@ fmt_header_sig(const struct bnc_report *r, const char *sig)
     while (*colon == ' ') {
         colon++;
     }
-    return mem_find_ci(v.p, v.len, colon, strlen(colon)) != NULL;
+    return fmt_find_ci(v.p, v.len, colon, strlen(colon)) != NULL;
 }
 
 const struct fmt_family *
@@ -148,15 +170,13 @@ fmt_pick_family(const struct fmt_msg *m)
             any = true;
         }
         if (f->header != NULL) {
-            if (!fmt_header_sig(r, f->header)) {
+            if (!fmt_header_sig(m, i, f->header)) {
                 continue;
             }
             any = true;
         }
-        if (f->body != NULL) {
-            if (mem_find_ci(m->text.p, m->text.len, f->body, strlen(f->body)) == NULL) {
-                continue;
-            }
+        if (f->body != NULL && !fmt_body_has(m, i)) {
+            continue;
         }
         if (any) {
             return f;
@@ -168,7 +188,7 @@ fmt_pick_family(const struct fmt_msg *m)
         if (f->from != NULL || f->subject != NULL || f->header != NULL || f->body == NULL) {
             continue;
         }
-        if (mem_find_ci(m->text.p, m->text.len, f->body, strlen(f->body)) != NULL) {
+        if (fmt_body_has(m, i)) {
             return f;
         }
     }

@@ -29,6 +29,62 @@
 #define FMT_TEXT_MAX  (256u * 1024u)
 #define FMT_BLOCK_MAX 2048u
 
+const char *
+fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    unsigned char f0, f1;
+    const char *a = NULL, *b = NULL, *end;
+    size_t i = 0, j;
+
+    if (nlen == 0) {
+        return hay;
+    }
+    if (hay == NULL || nlen > hlen) {
+        return NULL;
+    }
+    f0 = (unsigned char)needle[0];
+    f0 = (f0 >= 'A' && f0 <= 'Z') ? (unsigned char)(f0 + 32) : f0;
+    f1 = (f0 >= 'a' && f0 <= 'z') ? (unsigned char)(f0 - 32) : f0;
+    end = hay + (hlen - nlen + 1); /* last start position + 1 */
+    /* Both case candidates are looked up lazily and kept until passed, so the whole search
+     * is linear in hlen whatever the letter frequencies. */
+    while (hay + i < end) {
+        const char *p;
+        if (a != (const char *)1 && (a == NULL || a < hay + i)) {
+            a = memchr(hay + i, f0, (size_t)(end - (hay + i)));
+            if (a == NULL) {
+                a = (const char *)1;
+            }
+        }
+        if (f1 != f0 && b != (const char *)1 && (b == NULL || b < hay + i)) {
+            b = memchr(hay + i, f1, (size_t)(end - (hay + i)));
+            if (b == NULL) {
+                b = (const char *)1;
+            }
+        }
+        if (f1 == f0) {
+            b = (const char *)1;
+        }
+        if (a == (const char *)1 && b == (const char *)1) {
+            return NULL;
+        }
+        p = a == (const char *)1 ? b : b == (const char *)1 ? a : (a < b ? a : b);
+        for (j = 1; j < nlen; j++) {
+            unsigned char x = (unsigned char)p[j], y = (unsigned char)needle[j];
+            x = (x >= 'A' && x <= 'Z') ? (unsigned char)(x + 32) : x;
+            y = (y >= 'A' && y <= 'Z') ? (unsigned char)(y + 32) : y;
+            if (x != y) {
+                break;
+            }
+        }
+        if (j == nlen) {
+            return p;
+        }
+        i = (size_t)(p - hay) + 1;
+    }
+    return NULL;
+}
+
 static bool
 fmt_is_addr_char(unsigned char c)
 {
@@ -123,7 +179,7 @@ static bool
 fmt_hdr_has(const char *hdr, const char *addr)
 {
     size_t n = strlen(addr);
-    return hdr != NULL && n > 0 && mem_find_ci(hdr, strlen(hdr), addr, n) != NULL;
+    return hdr != NULL && n > 0 && fmt_find_ci(hdr, strlen(hdr), addr, n) != NULL;
 }
 
 bool
@@ -202,7 +258,7 @@ fmt_smtp_command(const char *p, size_t n)
     };
     size_t i;
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        if (mem_find_ci(p, n, cmds[i].needle, strlen(cmds[i].needle)) != NULL) {
+        if (fmt_find_ci(p, n, cmds[i].needle, strlen(cmds[i].needle)) != NULL) {
             return cmds[i].cmd;
         }
     }
@@ -228,7 +284,7 @@ fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
     if (rc->replycode[0] == '\0' && rp[0] != '\0' && rp[0] != '2') {
         memcpy(rc->replycode, rp, sizeof(rc->replycode));
     }
-    cmd = fmt_smtp_command(p, n);
+    cmd = fmt_smtp_command(p, n > 1024 ? 1024 : n);
     if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
         rc->smtp_command = cmd;
     }
@@ -249,46 +305,15 @@ fmt_inside_returned(const struct mime_msg *mm, size_t i)
     return false;
 }
 
-/* Lines that start the returned copy of the original message. */
-static const char *const fmt_cut_markers[] = {
-    "--- Below this line is a copy of the message",
-    "------ This is a copy of the message",
-    "----- Original message -----",
-    "------ Original message ------",
-    "--- Original message follows",
-    "----- Original message follows",
-    "Original message follows",
-    "----- Unsent message follows -----",
-    "----- Transcript of session follows -----", /* not a cut: handled below */
-    "--- The header of the original message is following",
-    "------ Message header follows ------",
-    "Original message headers:",
-    "Undelivered Message Headers",
-    "----- The following is a copy of the message",
-    "--- Returned message ---",
-    "Content-Type: message/rfc822",
-    "Content-Type: text/rfc822-headers",
-};
-
+/* Where the bounce text ends: the first returned-message marker, or an inline copy's first
+ * "Received:"/"Return-Path:" line after the first paragraph. */
 static struct bnc_slice
-fmt_cut_text(struct bnc_slice t)
+fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
 {
-    size_t k;
-    const char *cut = t.p + t.len;
+    int32_t at = fmt_scan_first(sc, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), (int32_t)t.len);
+    const char *cut = at >= 0 ? t.p + at : t.p + t.len;
     const char *p, *end = t.p + t.len;
 
-    for (k = 0; k < sizeof(fmt_cut_markers) / sizeof(fmt_cut_markers[0]); k++) {
-        const char *hit;
-        if (strstr(fmt_cut_markers[k], "Transcript") != NULL) {
-            continue;
-        }
-        hit = mem_find_ci(t.p, (size_t)(cut - t.p), fmt_cut_markers[k], strlen(fmt_cut_markers[k]));
-        if (hit != NULL && hit < cut) {
-            cut = hit;
-        }
-    }
-    /* an inline copy without a marker: the first "Received:"/"Return-Path:" at a line start
-     * after the first paragraph */
     for (p = t.p; p < cut;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (p > t.p && (cut - p > 9) &&
@@ -401,41 +426,22 @@ fmt_bounce_text(struct bnc_report *r)
     if (t.len > FMT_TEXT_MAX) {
         t.len = FMT_TEXT_MAX;
     }
-    return fmt_cut_text(t);
+    return t;
 }
 
 /* ------------------------------------------------------------- bounce signals ---- */
 
 /* A warning that delivery is still being tried (the message is not lost yet). */
 static bool
-fmt_is_delay_notice(const struct bnc_report *r, struct bnc_slice t)
+fmt_is_delay_notice(const struct fmt_msg *m)
 {
-    static const char *const says[] = {
-        "has not yet been delivered",
-        "has been delayed",
-        "WARNING MESSAGE ONLY",
-        "Delay reason:",
-        "delivery is delayed",
-        "will be retried",
-        "still trying",
-        "will continue trying",
-        "will keep trying",
-        "not been delivered yet",
-        "Warning: message",
-        "delivery temporarily suspended",
-    };
-    size_t i;
-    const char *subj = r->subject;
-    if (mem_find_ci(subj, strlen(subj), "delayed", 7) != NULL ||
-        mem_find_ci(subj, strlen(subj), "warning", 7) != NULL) {
+    const char *subj = m->r->subject;
+    if (fmt_find_ci(subj, strlen(subj), "delayed", 7) != NULL ||
+        fmt_find_ci(subj, strlen(subj), "warning", 7) != NULL) {
         return true;
     }
-    for (i = 0; i < sizeof(says) / sizeof(says[0]); i++) {
-        if (mem_find_ci(t.p, t.len, says[i], strlen(says[i])) != NULL) {
-            return true;
-        }
-    }
-    return false;
+    return fmt_scan_first(&m->scan, FMT_SCAN_DELAY, fmt_scan_count(FMT_SCAN_DELAY),
+                          (int32_t)m->text.len) >= 0;
 }
 
 static int
@@ -488,13 +494,13 @@ fmt_bounce_score(const struct bnc_report *r)
     const char *from = r->from, *subj = r->subject;
 
     for (i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
-        if (mem_find_ci(from, strlen(from), senders[i], strlen(senders[i])) != NULL) {
+        if (fmt_find_ci(from, strlen(from), senders[i], strlen(senders[i])) != NULL) {
             score += 2;
             break;
         }
     }
     for (i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
-        if (mem_find_ci(subj, strlen(subj), subjects[i], strlen(subjects[i])) != NULL) {
+        if (fmt_find_ci(subj, strlen(subj), subjects[i], strlen(subjects[i])) != NULL) {
             score += 2;
             break;
         }
@@ -627,28 +633,6 @@ fmt_has_error(const char *p, size_t n, size_t addrlen)
     return letters > addrlen + 12;
 }
 
-/* A line announcing a list of failed recipients. */
-static bool
-fmt_list_intro(const char *p, size_t n)
-{
-    static const char *const intro[] = {
-        "following recipient",
-        "following address",
-        "did not reach the following",
-        "was not delivered to:",
-        "could not be delivered to:",
-        "delivery to the following",
-        "undeliverable to the following",
-        "failed to the following",
-    };
-    size_t k;
-    for (k = 0; k < sizeof(intro) / sizeof(intro[0]); k++) {
-        if (mem_find_ci(p, n, intro[k], strlen(intro[k])) != NULL) {
-            return true;
-        }
-    }
-    return false;
-}
 
 size_t
 fmt_generic(struct fmt_msg *m)
@@ -662,6 +646,8 @@ fmt_generic(struct fmt_msg *m)
     } blk[64];
     size_t nb = 0, i, added = 0;
     bool list_mode = false;
+    int32_t intro = fmt_scan_first(&m->scan, FMT_SCAN_INTRO, fmt_scan_count(FMT_SCAN_INTRO),
+                                   (int32_t)m->text.len);
 
     /* 1: recipient lines and their blocks */
     while (p < end && nb < sizeof(blk) / sizeof(blk[0])) {
@@ -670,13 +656,14 @@ fmt_generic(struct fmt_msg *m)
         const char *a;
         size_t an;
         bool is_rcpt = fmt_rcpt_line(p, (size_t)(le - p), &a, &an);
-        if (!is_rcpt && fmt_list_intro(p, (size_t)(le - p))) {
+        if (!is_rcpt && intro >= 0 && intro >= (int32_t)(p - m->text.p) &&
+            intro < (int32_t)(le - m->text.p)) {
             /* "did not reach the following recipient(s):" - the lines after it name them,
              * possibly after a prefix (an X.400 address, a date) */
             list_mode = true;
         } else if (!is_rcpt && list_mode && p < le && *p != ' ' && *p != '\t' &&
                    fmt_find_addr(p, le, &a, &an) && a - p < 80 &&
-                   mem_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL) {
+                   fmt_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL) {
             size_t k;
             is_rcpt = true;
             for (k = 0; k < nb; k++) {
@@ -771,7 +758,7 @@ fmt_generic(struct fmt_msg *m)
 static bool
 fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
 {
-    const char *hit = mem_find_ci(m->text.p, m->text.len, addr, strlen(addr));
+    const char *hit = fmt_find_ci(m->text.p, m->text.len, addr, strlen(addr));
     const char *s, *e, *end = m->text.p + m->text.len;
     if (hit == NULL) {
         return false;
@@ -798,7 +785,7 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
             }
             /* the next recipient's line ends this one's block */
             if (fmt_rcpt_line(e, (size_t)(le - e), &a2, &an2) &&
-                mem_find_ci(a2, an2, addr, strlen(addr)) == NULL) {
+                fmt_find_ci(a2, an2, addr, strlen(addr)) == NULL) {
                 break;
             }
         }
@@ -858,17 +845,22 @@ formats_apply(struct bnc_report *r)
     if (arf_apply(r)) {
         return;
     }
-    if (r->nrcpts == 0 && ses_json_apply(r)) {
+    memset(&m, 0, sizeof(m));
+    m.r = r;
+    m.text = fmt_bounce_text(r);
+    fmt_scan_text(m.text.p, m.text.len, &m.scan);
+    if (r->nrcpts == 0 &&
+        fmt_scan_first(&m.scan, FMT_SCAN_JSON, fmt_scan_count(FMT_SCAN_JSON), INT32_MAX) >= 0 &&
+        ses_json_apply(r)) {
         return;
     }
     if (r->nrcpts == 0 && autoreply_apply(r)) {
         return;
     }
-    memset(&m, 0, sizeof(m));
-    m.r = r;
-    m.text = fmt_bounce_text(r);
+    fmt_scan_text(r->mime.parts[0].header.p, r->mime.parts[0].header.len, &m.hscan);
+    m.text = fmt_cut_text(m.text, &m.scan);
     m.bounce_score = fmt_bounce_score(r);
-    m.delayed = fmt_is_delay_notice(r, m.text);
+    m.delayed = fmt_is_delay_notice(&m);
     m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {

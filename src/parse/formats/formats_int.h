@@ -12,10 +12,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parse/parse.h"
 
 struct fmt_family;
+
+/* Phrase ids of the one-pass scan (scan.c): groups at fixed bases. */
+#define FMT_SCAN_CUT    0   /* lines that start the returned message */
+#define FMT_SCAN_DELAY  32  /* delay warnings */
+#define FMT_SCAN_INTRO  64  /* "the following recipients" lines */
+#define FMT_SCAN_JSON   88  /* keys of ESP notifications in JSON */
+#define FMT_SCAN_FAMILY 96  /* family signature sentences, by index in the family table */
+#define FMT_SCAN_HEADER 176 /* "\\nName:" of each family's header signature, same index */
+#define FMT_NEEDLES_MAX 256
+
+struct fmt_scan {
+    int32_t at[FMT_NEEDLES_MAX]; /* first offset of each phrase in the text, -1 if absent */
+};
 
 struct fmt_msg {
     struct bnc_report *r;
@@ -24,6 +38,8 @@ struct fmt_msg {
     bool delayed;          /* the text is a delay warning, not a final failure */
     int bounce_score;      /* > 0: looks like a bounce (sender, subject, structure) */
     const char *origin;    /* "format:<family>" or "format:heuristic" */
+    struct fmt_scan scan;  /* phrase offsets in the (uncut) text */
+    struct fmt_scan hscan; /* the same over the top header block (header signatures) */
     const char *bounce_to; /* the bounce's own To (the original sender), or NULL */
 };
 
@@ -40,6 +56,8 @@ struct fmt_family {
 };
 
 /* ---- formats.c: helpers the family extractors share ---- */
+/* Case-insensitive (ASCII) search, linear in hlen; NULL when absent. */
+const char *fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
 /* Find the next address in [p, end): s_out and n_out give the addr-spec; false when none. */
 bool fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out);
 /* Add (or find, when already present) a recipient; NULL past the limit or for a bad address. */
@@ -53,6 +71,14 @@ size_t fmt_generic(struct fmt_msg *m);
 
 /* ---- families.c ---- */
 const struct fmt_family *fmt_pick_family(const struct fmt_msg *m);
+const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
+
+/* ---- scan.c ---- */
+/* One pass over p[0..n): fills s->at for every phrase. Thread-safe. */
+void fmt_scan_text(const char *p, size_t n, struct fmt_scan *s);
+/* Lowest offset below limit among ids [base, base+count), or -1. */
+int32_t fmt_scan_first(const struct fmt_scan *s, size_t base, size_t count, int32_t limit);
+size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO or _JSON */
 
 /* ---- amazonses.c ---- */
 /* True when the message is an Amazon SES JSON notification (bounce, complaint, delivery);

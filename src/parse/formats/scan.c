@@ -1,0 +1,226 @@
+/*
+ * scan.c - one pass over a bounce text for every fixed phrase the recognizers look for: the
+ * lines that start the returned message, the sentences of delay warnings, the lines that
+ * announce a recipient list, and each family's signature sentence.
+ *
+ * The phrases are compiled once per process into a Vectorscan literal database (caseless,
+ * single match, block mode; the same engine and flags as the classification rules), so a
+ * message costs one scan instead of one search per phrase. The scan records where each
+ * phrase first occurs. Scratch space is per thread.
+ * Doesn't: decide anything; formats.c and families.c read the offsets. When the database
+ * cannot be built (it can only fail on a programming error) each phrase is searched one by
+ * one instead, with the same results.
+ * STANDARDS: none.
+ * LIMITS: FMT_NEEDLES_MAX phrases; the text is at most the bounce-text cap of formats.c.
+ * Ownership: the database is process-global and immutable after the first use.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "parse/formats/formats_int.h"
+
+/* Lines that start the returned copy of the original message. */
+static const char *const scan_cut[] = {
+    "--- Below this line is a copy of the message",
+    "------ This is a copy of the message",
+    "----- Original message -----",
+    "------ Original message ------",
+    "--- Original message follows",
+    "----- Original message follows",
+    "Original message follows",
+    "----- Unsent message follows -----",
+    "--- The header of the original message is following",
+    "------ Message header follows ------",
+    "Original message headers:",
+    "Undelivered Message Headers",
+    "----- The following is a copy of the message",
+    "--- Returned message ---",
+    "Content-Type: message/rfc822",
+    "Content-Type: text/rfc822-headers",
+};
+
+/* A warning that delivery is still being tried. */
+static const char *const scan_delay[] = {
+    "has not yet been delivered",
+    "has been delayed",
+    "WARNING MESSAGE ONLY",
+    "Delay reason:",
+    "delivery is delayed",
+    "will be retried",
+    "still trying",
+    "will continue trying",
+    "will keep trying",
+    "not been delivered yet",
+    "Warning: message",
+    "delivery temporarily suspended",
+};
+
+/* A line announcing a list of failed recipients. */
+static const char *const scan_intro[] = {
+    "following recipient",
+    "following address",
+    "did not reach the following",
+    "was not delivered to:",
+    "could not be delivered to:",
+    "delivery to the following",
+    "undeliverable to the following",
+    "failed to the following",
+};
+
+/* Keys of ESP notifications sent as JSON. */
+static const char *const scan_json[] = {"notificationType", "eventType"};
+
+#define SCAN_NJSON  (sizeof(scan_json) / sizeof(scan_json[0]))
+#define SCAN_NCUT   (sizeof(scan_cut) / sizeof(scan_cut[0]))
+#define SCAN_NDELAY (sizeof(scan_delay) / sizeof(scan_delay[0]))
+#define SCAN_NINTRO (sizeof(scan_intro) / sizeof(scan_intro[0]))
+
+static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
+static size_t scan_nids;
+static hs_database_t *scan_db;
+static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
+static _Thread_local hs_scratch_t *scan_scratch;
+
+static char *
+scan_literal_expr(const char *s)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x80 &&
+            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+            buf_printf(&b, "\\x%02x", c);
+        } else {
+            buf_addc(&b, (char)c);
+        }
+    }
+    return buf_take(&b);
+}
+
+static void
+scan_build(void)
+{
+    char *exprs[FMT_NEEDLES_MAX];
+    unsigned flags[FMT_NEEDLES_MAX], ids[FMT_NEEDLES_MAX];
+    size_t i, nf = 0, ne = 0;
+    const struct fmt_family *fam = fmt_families(&nf);
+    hs_compile_error_t *ce = NULL;
+
+    for (i = 0; i < SCAN_NCUT; i++) {
+        scan_text_of[FMT_SCAN_CUT + i] = scan_cut[i];
+    }
+    for (i = 0; i < SCAN_NDELAY; i++) {
+        scan_text_of[FMT_SCAN_DELAY + i] = scan_delay[i];
+    }
+    for (i = 0; i < SCAN_NINTRO; i++) {
+        scan_text_of[FMT_SCAN_INTRO + i] = scan_intro[i];
+    }
+    for (i = 0; i < SCAN_NJSON; i++) {
+        scan_text_of[FMT_SCAN_JSON + i] = scan_json[i];
+    }
+    for (i = 0; i < nf && FMT_SCAN_FAMILY + i < FMT_NEEDLES_MAX; i++) {
+        scan_text_of[FMT_SCAN_FAMILY + i] = fam[i].body;
+    }
+    scan_nids = FMT_SCAN_FAMILY +
+                (nf < FMT_NEEDLES_MAX - FMT_SCAN_FAMILY ? nf : FMT_NEEDLES_MAX - FMT_SCAN_FAMILY);
+    for (i = 0; i < scan_nids; i++) {
+        if (scan_text_of[i] == NULL || scan_text_of[i][0] == '\0') {
+            continue;
+        }
+        exprs[ne] = scan_literal_expr(scan_text_of[i]);
+        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[ne] = (unsigned)i;
+        ne++;
+    }
+    if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne, HS_MODE_BLOCK, NULL,
+                         &scan_db, &ce) != HS_SUCCESS) {
+        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
+        hs_free_compile_error(ce);
+        scan_db = NULL;
+    }
+    for (i = 0; i < ne; i++) {
+        free(exprs[i]);
+    }
+}
+
+static int
+scan_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int fl,
+              void *ctx)
+{
+    struct fmt_scan *s = ctx;
+    size_t len;
+    (void)from;
+    (void)fl;
+    if (id < FMT_NEEDLES_MAX && scan_text_of[id] != NULL) {
+        len = strlen(scan_text_of[id]);
+        if (to >= len && (s->at[id] < 0 || (long long)(to - len) < s->at[id])) {
+            s->at[id] = (int32_t)(to - len);
+        }
+    }
+    return 0;
+}
+
+void
+fmt_scan_text(const char *p, size_t n, struct fmt_scan *s)
+{
+    size_t i;
+
+    (void)pthread_once(&scan_once, scan_build);
+    for (i = 0; i < FMT_NEEDLES_MAX; i++) {
+        s->at[i] = -1;
+    }
+    if (n > INT32_MAX) {
+        n = INT32_MAX;
+    }
+    if (scan_db != NULL &&
+        (scan_scratch != NULL || hs_alloc_scratch(scan_db, &scan_scratch) == HS_SUCCESS) &&
+        hs_scan(scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match, s) == HS_SUCCESS) {
+        return;
+    }
+    /* fallback: one search per phrase */
+    for (i = 0; i < scan_nids; i++) {
+        const char *t = scan_text_of[i], *hit;
+        if (t == NULL || t[0] == '\0') {
+            continue;
+        }
+        hit = fmt_find_ci(p, n, t, strlen(t));
+        s->at[i] = hit ? (int32_t)(hit - p) : -1;
+    }
+}
+
+int32_t
+fmt_scan_first(const struct fmt_scan *s, size_t base, size_t count, int32_t limit)
+{
+    int32_t best = -1;
+    size_t i;
+    for (i = base; i < base + count && i < FMT_NEEDLES_MAX; i++) {
+        if (s->at[i] >= 0 && s->at[i] < limit && (best < 0 || s->at[i] < best)) {
+            best = s->at[i];
+        }
+    }
+    return best;
+}
+
+size_t
+fmt_scan_count(int group)
+{
+    switch (group) {
+    case FMT_SCAN_CUT:
+        return SCAN_NCUT;
+    case FMT_SCAN_DELAY:
+        return SCAN_NDELAY;
+    case FMT_SCAN_INTRO:
+        return SCAN_NINTRO;
+    case FMT_SCAN_JSON:
+        return SCAN_NJSON;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,519 @@
+/*
+ * events.c - normalise ESP webhooks and MTA logs into verdicts (see events.h).
+ *
+ * Every format parser adds verdicts with ev_add(), recording the vendor's own judgement
+ * (permanent, transient, complaint, ...). Then the verdicts go through the same classifier
+ * as bounce messages (user rules, built-in rules, status code, reply code), and last the
+ * vendor's judgement is applied where it knows more than the text:
+ *   - complaint and delivered are taken as they are;
+ *   - transient never becomes hard, whatever the code says (SES Transient/MailboxFull with a
+ *     5.2.2 is a full mailbox, not a dead address);
+ *   - permanent makes the address dead unless the classifier found a sender-side reason (a
+ *     5xx for our IP or content is the sender's problem: suppressing the address would be a
+ *     false positive, DESIGN §5);
+ *   - undetermined goes to review.
+ * STANDARDS: RFC 3463 (status codes), RFC 8259 (JSON), RFC 4180 (CSV, pmta.c).
+ * LIMITS: body size limits.webhook_body (webhooks) or limits.message_size (logs); JSON
+ * nesting limits.json_depth, checked on the raw bytes before jansson sees them; verdicts per
+ * input limits.dsn_recipients.
+ */
+#include "ingest/events.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "classify/classify.h"
+#include "core/cfg.h"
+#include "core/xmalloc.h"
+#include "ingest/events_int.h"
+
+static const struct {
+    const char *name;
+    const char *origin;
+} formats[EVENTS__COUNT] = {
+    [EVENTS_SES] = {"ses", "webhook:ses"},
+    [EVENTS_SENDGRID] = {"sendgrid", "webhook:sendgrid"},
+    [EVENTS_MAILGUN] = {"mailgun", "webhook:mailgun"},
+    [EVENTS_POSTMARK] = {"postmark", "webhook:postmark"},
+    [EVENTS_SPARKPOST] = {"sparkpost", "webhook:sparkpost"},
+    [EVENTS_PMTA] = {"pmta", "log:pmta"},
+    [EVENTS_MAILLOG] = {"maillog", "log:maillog"},
+};
+
+bool
+events_format_from_name(const char *name, enum events_format *out)
+{
+    int i;
+    for (i = 0; i < EVENTS__COUNT; i++) {
+        if (strcasecmp(name, formats[i].name) == 0) {
+            *out = (enum events_format)i;
+            return true;
+        }
+    }
+    if (strcasecmp(name, "powermta") == 0) {
+        *out = EVENTS_PMTA;
+        return true;
+    }
+    if (strcasecmp(name, "postfix") == 0) {
+        *out = EVENTS_MAILLOG;
+        return true;
+    }
+    return false;
+}
+
+const char *
+events_format_name(enum events_format f)
+{
+    return (unsigned)f < EVENTS__COUNT ? formats[f].name : "?";
+}
+
+const char *
+events_format_origin(enum events_format f)
+{
+    return (unsigned)f < EVENTS__COUNT ? formats[f].origin : "";
+}
+
+struct bnc_rcpt *
+ev_add(struct ev_state *st, const char *s, size_t n, enum ev_vendor v, const char *why)
+{
+    const char *addr = addr_normalize(st->r, s, n);
+    struct bnc_rcpt *rc;
+    size_t i;
+
+    if (addr == NULL || addr[0] == '\0') {
+        return NULL;
+    }
+    if (st->r->nrcpts >= st->cap) {
+        st->r->flags |= BNC_PF_TOO_MANY_RCPTS;
+        return NULL;
+    }
+    i = st->r->nrcpts;
+    if ((rc = report_add_rcpt(st->r)) == NULL) {
+        return NULL;
+    }
+    rc->recipient = addr;
+    rc->origin = events_format_origin(st->f);
+    rc->action = v == EV_V_TRANSIENT     ? BNC_ACTION_DELAYED
+                 : v == EV_V_DELIVERED   ? BNC_ACTION_DELIVERED
+                 : v == EV_V_COMPLAINT   ? BNC_ACTION_NONE
+                                         : BNC_ACTION_FAILED;
+    st->vendor[i] = (unsigned char)v;
+    st->vendor_why[i] = why ? report_strndup(st->r, why, strlen(why)) : "";
+    return rc;
+}
+
+void
+ev_status(struct bnc_rcpt *rc, const char *s)
+{
+    char code[16];
+    size_t used;
+
+    if (s != NULL && status_code_parse(s, strlen(s), code, &used)) {
+        memcpy(rc->status, code, sizeof(rc->status));
+    }
+}
+
+void
+ev_diag(struct ev_state *st, struct bnc_rcpt *rc, const char *text)
+{
+    char status[16] = "", reply[4] = "";
+
+    if (text == NULL || text[0] == '\0') {
+        return;
+    }
+    rc->diagnostic = report_diag(st->r, text, strlen(text));
+    status_code_from_text(rc->diagnostic, strlen(rc->diagnostic), status, reply);
+    if (rc->status[0] == '\0' && status[0] != '\0') {
+        memcpy(rc->status, status, sizeof(rc->status));
+    }
+    if (rc->replycode[0] == '\0' && reply[0] != '\0') {
+        memcpy(rc->replycode, reply, sizeof(rc->replycode));
+    }
+}
+
+void
+ev_time(struct ev_state *st, struct bnc_rcpt *rc, int64_t t)
+{
+    char buf[32];
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
+        return;
+    }
+    rc->time = t;
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rc->date = report_strndup(st->r, buf, strlen(buf));
+}
+
+int
+ev_parse_iso8601(const char *s, int64_t *out)
+{
+    struct tm tm;
+    const char *p;
+    int64_t t, off = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL) {
+        memset(&tm, 0, sizeof(tm));
+        p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    if (p == NULL) {
+        return -1;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, hh, mm;
+        p++;
+        if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9')) {
+            return -1;
+        }
+        hh = (p[0] - '0') * 10 + (p[1] - '0');
+        p += 2;
+        if (*p == ':') {
+            p++;
+        }
+        mm = (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9')
+                 ? (p[0] - '0') * 10 + (p[1] - '0')
+                 : 0;
+        off = sign * (hh * 3600 + mm * 60);
+    }
+    t = (int64_t)timegm(&tm);
+    if (t < 0) {
+        return -1;
+    }
+    *out = t - off;
+    return 0;
+}
+
+const char *
+ev_jstr(const json_t *o, const char *key)
+{
+    const json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    return s ? s : "";
+}
+
+int64_t
+ev_jint(const json_t *o, const char *key)
+{
+    const json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    if (json_is_integer(v)) {
+        return (int64_t)json_integer_value(v);
+    }
+    if (json_is_real(v)) {
+        return (int64_t)json_real_value(v);
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        long long ll = strtoll(s, &end, 10);
+        if (end != s && (*end == '\0' || *end == '.')) {
+            return (int64_t)ll;
+        }
+    }
+    return 0;
+}
+
+/* Nesting depth of JSON text, outside strings; the input is not trusted to be JSON. */
+static size_t
+ev_json_depth(const char *p, size_t n)
+{
+    size_t i, depth = 0, max = 0;
+    bool in_str = false;
+
+    for (i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_str = false;
+            }
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max) {
+                max = depth;
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+json_t *
+ev_json_load(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *j;
+
+    if (ev_json_depth(data, len) > st->json_depth) {
+        snprintf(err, errlen, "JSON nested deeper than %zu levels", st->json_depth);
+        return NULL;
+    }
+    j = json_loadb(data, len, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &je);
+    if (j == NULL) {
+        snprintf(err, errlen, "bad JSON at line %d column %d: %.200s", je.line, je.column,
+                 je.text);
+    }
+    return j;
+}
+
+/* Apply the vendor's judgement after classification (see the file comment). */
+static void
+ev_apply_vendor(struct ev_state *st, size_t i)
+{
+    struct bnc_rcpt *rc = &st->r->rcpts[i];
+    enum ev_vendor v = (enum ev_vendor)st->vendor[i];
+    bnc_side side = bnc_reason_side(rc->reason);
+    char why[160];
+
+    snprintf(why, sizeof(why), "vendor:%s:%s", events_format_name(st->f), st->vendor_why[i]);
+    switch (v) {
+    case EV_V_NONE:
+        return;
+    case EV_V_COMPLAINT:
+        rc->reason = BNC_R_FEEDBACK;
+        rc->kind = BNC_KIND_COMPLAINT;
+        rc->hard = 0;
+        rc->status[0] = '\0';
+        break;
+    case EV_V_DELIVERED:
+        rc->reason = BNC_R_DELIVERED;
+        rc->kind = BNC_KIND_DELIVERED;
+        rc->hard = 0;
+        break;
+    case EV_V_TRANSIENT:
+        if (rc->kind == BNC_KIND_HARD || rc->kind == BNC_KIND_UNKNOWN) {
+            rc->kind = BNC_KIND_SOFT;
+            rc->hard = 0; /* not final: the reason stays, the address is not dead yet */
+        } else {
+            return;
+        }
+        break;
+    case EV_V_PERMANENT:
+        if (side == BNC_SIDE_SENDER || side == BNC_SIDE_REPORT) {
+            return; /* our problem, not the address's: never suppress for it */
+        }
+        if (rc->kind == BNC_KIND_HARD) {
+            return;
+        }
+        if (side != BNC_SIDE_DEAD && rc->reason != BNC_R_SUPPRESSED) {
+            /* the vendor's subtype (NoEmail, Suppressed, bad-domain, ...) when it gave one */
+            rc->reason = rc->reason_hint != BNC_R_UNDEFINED &&
+                                 (bnc_reason_side(rc->reason_hint) == BNC_SIDE_DEAD ||
+                                  rc->reason_hint == BNC_R_SUPPRESSED)
+                             ? rc->reason_hint
+                             : BNC_R_USERUNKNOWN;
+        }
+        rc->kind = BNC_KIND_HARD;
+        rc->hard = 1;
+        break;
+    case EV_V_UNDETERMINED:
+        if (rc->kind != BNC_KIND_HARD && rc->kind != BNC_KIND_SOFT) {
+            rc->kind = BNC_KIND_UNKNOWN;
+            rc->hard = -1;
+        }
+        return;
+    }
+    rc->decided_by = report_strndup(st->r, why, strlen(why));
+    if (strncmp(rc->status + 1, ".0.9", 4) == 0) {
+        rc->status[0] = '\0'; /* a pseudo code of the reason before the vendor's judgement */
+    }
+    if (rc->status[0] == '\0' && v != EV_V_COMPLAINT) {
+        reason_pseudo_status(rc->reason, v == EV_V_TRANSIENT, rc->status);
+    }
+}
+
+bnc_status
+events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, bnc_report **out,
+             char *err, size_t errlen)
+{
+    static bnc_status (*const parsers[EVENTS__COUNT])(struct ev_state *, const char *, size_t,
+                                                      char *, size_t) = {
+        [EVENTS_SES] = ev_ses,           [EVENTS_SENDGRID] = ev_sendgrid,
+        [EVENTS_MAILGUN] = ev_mailgun,   [EVENTS_POSTMARK] = ev_postmark,
+        [EVENTS_SPARKPOST] = ev_sparkpost, [EVENTS_PMTA] = ev_pmta,
+        [EVENTS_MAILLOG] = ev_maillog,
+    };
+    const struct bnc_config *cfg;
+    struct parse_limits lim;
+    struct ev_state st;
+    bnc_report *r;
+    bnc_status rc;
+    size_t i, cap;
+
+    *out = NULL;
+    err[0] = '\0';
+    if (ctx == NULL || (unsigned)f >= EVENTS__COUNT || (data == NULL && len != 0)) {
+        return BNC_EINVAL;
+    }
+    cfg = bnc_ctx_config(ctx);
+    cap = (f == EVENTS_PMTA || f == EVENTS_MAILLOG) ? cfg->limit_message_size
+                                                     : cfg->limit_webhook_body;
+    if (len > cap) {
+        snprintf(err, errlen, "input of %zu bytes is over the limit of %zu", len, cap);
+        return BNC_ELIMIT;
+    }
+    /* An empty message gives an empty report with its own arena: the container for the
+     * verdicts, classified like those of any bounce. */
+    parse_limits_from_config(&lim, cfg);
+    if ((rc = parse_message(&lim, "", 0, &r)) != BNC_OK) {
+        return rc;
+    }
+    r->flags = 0;
+    memset(&st, 0, sizeof(st));
+    st.r = r;
+    st.f = f;
+    st.cap = lim.dsn_rcpts;
+    st.json_depth = (size_t)cfg->limit_json_depth;
+    st.vendor = arena_calloc(r->arena, st.cap);
+    st.vendor_why = arena_calloc(r->arena, st.cap * sizeof(*st.vendor_why));
+    if (st.vendor == NULL || st.vendor_why == NULL) {
+        bnc_report_free(r);
+        return BNC_ELIMIT;
+    }
+    rc = parsers[f](&st, data, len, err, errlen);
+    if (rc != BNC_OK) {
+        bnc_report_free(r);
+        return rc;
+    }
+    classify_report(ctx->rules, r);
+    for (i = 0; i < r->nrcpts; i++) {
+        ev_apply_vendor(&st, i);
+    }
+    *out = r;
+    return BNC_OK;
+}
+
+/* ---- signatures ---- */
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+bool
+events_mailgun_verify(const char *signing_key, const char *timestamp, const char *token,
+                      const char *signature_hex)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE], want[32];
+    unsigned int maclen = 0;
+    char msg[512];
+    size_t i;
+    unsigned char diff = 0;
+    int n;
+
+    if (signing_key == NULL || timestamp == NULL || token == NULL || signature_hex == NULL ||
+        strlen(signature_hex) != 64) {
+        return false;
+    }
+    n = snprintf(msg, sizeof(msg), "%s%s", timestamp, token);
+    if (n < 0 || (size_t)n >= sizeof(msg)) {
+        return false;
+    }
+    for (i = 0; i < 32; i++) {
+        int hi = hexval(signature_hex[2 * i]), lo = hexval(signature_hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        want[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (HMAC(EVP_sha256(), signing_key, (int)strlen(signing_key), (const unsigned char *)msg,
+             (size_t)n, mac, &maclen) == NULL ||
+        maclen != 32) {
+        return false;
+    }
+    for (i = 0; i < 32; i++) {
+        diff |= (unsigned char)(mac[i] ^ want[i]);
+    }
+    return diff == 0;
+}
+
+/* Decode base64 (standard alphabet, padding optional, no white space); caller frees. */
+static unsigned char *
+b64_decode(const char *s, size_t *out_len)
+{
+    size_t n = strlen(s), cap = n / 4 * 3 + 3;
+    unsigned char *out = xmalloc(cap);
+    EVP_ENCODE_CTX *c = EVP_ENCODE_CTX_new();
+    int l1 = 0, l2 = 0;
+
+    if (c == NULL) {
+        free(out);
+        return NULL;
+    }
+    EVP_DecodeInit(c);
+    if (EVP_DecodeUpdate(c, out, &l1, (const unsigned char *)s, (int)n) < 0 ||
+        EVP_DecodeFinal(c, out + l1, &l2) < 0) {
+        EVP_ENCODE_CTX_free(c);
+        free(out);
+        return NULL;
+    }
+    EVP_ENCODE_CTX_free(c);
+    *out_len = (size_t)(l1 + l2);
+    return out;
+}
+
+bool
+events_sendgrid_verify(const char *pubkey_b64, const char *timestamp, const char *body,
+                       size_t body_len, const char *signature_b64)
+{
+    unsigned char *der = NULL, *sig = NULL;
+    const unsigned char *dp;
+    size_t der_len = 0, sig_len = 0;
+    EVP_PKEY *key = NULL;
+    EVP_MD_CTX *md = NULL;
+    bool ok = false;
+
+    if (pubkey_b64 == NULL || timestamp == NULL || signature_b64 == NULL ||
+        (body == NULL && body_len != 0)) {
+        return false;
+    }
+    if ((der = b64_decode(pubkey_b64, &der_len)) == NULL ||
+        (sig = b64_decode(signature_b64, &sig_len)) == NULL) {
+        goto out;
+    }
+    dp = der;
+    if ((key = d2i_PUBKEY(NULL, &dp, (long)der_len)) == NULL) {
+        goto out;
+    }
+    if ((md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestVerifyUpdate(md, timestamp, strlen(timestamp)) != 1 ||
+        EVP_DigestVerifyUpdate(md, body, body_len) != 1) {
+        goto out;
+    }
+    ok = EVP_DigestVerifyFinal(md, sig, sig_len) == 1;
+out:
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    free(der);
+    free(sig);
+    return ok;
+}

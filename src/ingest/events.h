@@ -1,0 +1,59 @@
+/*
+ * events.h - synchronous bounces and complaints that do not arrive as mail: ESP webhooks
+ * (Amazon SES via SNS or event publishing, SendGrid, Mailgun, Postmark, SparkPost) and MTA
+ * logs (PowerMTA accounting/FBL CSV, Postfix maillog), normalised into the same verdicts
+ * (struct bnc_rcpt) that bounce messages produce.
+ *
+ * events_parse() is pure: bytes in, a report of verdicts out, no I/O. Each verdict carries
+ * the vendor's own judgement (permanent/transient, bounce class, bounce category) as a hint
+ * and is then classified by the ctx's rules like any diagnostic, so one rule set decides
+ * reasons everywhere. Events that are not deliverability facts (opens, clicks, processed,
+ * SNS subscription handshakes) yield no verdict.
+ * Ownership: the returned report owns every string; free it with bnc_report_free().
+ * Thread-safety: as bnc_parse(): many threads may share one ctx.
+ */
+#ifndef BNC_INGEST_EVENTS_H
+#define BNC_INGEST_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounced.h"
+
+enum events_format {
+    EVENTS_SES = 0,
+    EVENTS_SENDGRID,
+    EVENTS_MAILGUN,
+    EVENTS_POSTMARK,
+    EVENTS_SPARKPOST,
+    EVENTS_PMTA,
+    EVENTS_MAILLOG,
+    EVENTS__COUNT
+};
+
+/* "ses", "sendgrid", "mailgun", "postmark", "sparkpost", "pmta", "maillog". */
+bool events_format_from_name(const char *name, enum events_format *out);
+const char *events_format_name(enum events_format f);
+/* origin of its verdicts: "webhook:ses", ..., "log:pmta", "log:maillog" */
+const char *events_format_origin(enum events_format f);
+
+/*
+ * Parse one webhook body or one chunk of log text. Returns BNC_OK with a report (possibly
+ * with no verdicts), BNC_EPARSE when the input is not of that format at all (err says why),
+ * BNC_ELIMIT when it exceeds the webhook body limit (webhooks) or message size (logs).
+ */
+bnc_status events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len,
+                        bnc_report **out, char *err, size_t errlen);
+
+/*
+ * Webhook authenticity. Each returns true only when the signature verifies.
+ *  - Mailgun: HMAC-SHA256(signing_key, timestamp || token) == hex signature.
+ *  - SendGrid: ECDSA P-256 / SHA-256 over (timestamp || body), base64 DER signature, with
+ *    the base64 DER SubjectPublicKeyInfo public key shown in the SendGrid settings.
+ */
+bool events_mailgun_verify(const char *signing_key, const char *timestamp, const char *token,
+                           const char *signature_hex);
+bool events_sendgrid_verify(const char *pubkey_b64, const char *timestamp, const char *body,
+                            size_t body_len, const char *signature_b64);
+
+#endif

@@ -25,7 +25,7 @@ release: deps
 	@cmake --build --preset release -j $(JOBS)
 
 run: build
-	@sh scripts/run.sh build/dev/bounced
+	@sh scripts/run.sh build/dev/bounced $(ARGS)
 
 test-dev: build
 	cd build/dev && ctest -j $(JOBS) $(CTEST_ARGS)

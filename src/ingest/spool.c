@@ -19,6 +19,7 @@
  *
  * Ownership: the struct spool owns its path and directory descriptors.
  */
+#define _GNU_SOURCE /* syncfs(2): Linux */
 #include "ingest/spool.h"
 
 #include <dirent.h>
@@ -50,6 +51,8 @@ static bnc_status mkdir_p(const char *path, char *err, size_t errlen);
 static void path_of(const struct spool *sp, const char *sub, const char *id, char *out,
                     size_t outlen);
 static void add_trace_value(struct buf *b, const char *s);
+static void add_trace(struct buf *hdr, const struct spool_envelope *env, int64_t now,
+                      const char *id);
 static int cmp_str(const void *a, const void *b);
 
 bnc_status
@@ -127,14 +130,15 @@ spool_id_valid(const char *s)
     return true;
 }
 
-bnc_status
-spool_write(struct spool *sp, const struct spool_envelope *env, const char *data, size_t len,
-            int64_t now, char id_out[SPOOL_ID_MAX])
+/* Write tmp/<new id> with the trace headers and the message; fsync it when sync is set. */
+static bnc_status
+stage_tmp(struct spool *sp, const struct spool_envelope *env, const char *data, size_t len,
+          int64_t now, bool sync, char id_out[SPOOL_ID_MAX])
 {
     static char empty[1];
     struct timespec ts;
     struct buf hdr;
-    char tmp[4096], dst[4096];
+    char tmp[4096];
     struct iovec iov[2];
     size_t total, done = 0;
     unsigned seq;
@@ -148,44 +152,9 @@ spool_write(struct spool *sp, const struct spool_envelope *env, const char *data
 
     buf_init(&hdr, 0);
     if (env != NULL) {
-        char date[64];
-        struct tm tm;
-        time_t t = (time_t)(now ? now : ts.tv_sec);
-        size_t i;
-
-        if (env->mail_from != NULL) {
-            (void)buf_adds(&hdr, "Return-Path: <");
-            add_trace_value(&hdr, env->mail_from);
-            (void)buf_adds(&hdr, ">\r\n");
-        }
-        for (i = 0; i < env->nrcpts; i++) {
-            (void)buf_adds(&hdr, "X-Original-To: <");
-            add_trace_value(&hdr, env->rcpts[i]);
-            (void)buf_adds(&hdr, ">\r\n");
-        }
-        gmtime_r(&t, &tm);
-        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-        (void)buf_adds(&hdr, "Received: from ");
-        add_trace_value(&hdr, env->helo != NULL && env->helo[0] != '\0' ? env->helo : "unknown");
-        if (env->peer != NULL) {
-            (void)buf_adds(&hdr, " ([");
-            add_trace_value(&hdr, env->peer);
-            (void)buf_adds(&hdr, "])");
-        }
-        (void)buf_adds(&hdr, "\r\n\tby ");
-        add_trace_value(&hdr, env->hostname != NULL ? env->hostname : "localhost");
-        (void)buf_printf(&hdr, " (bounced) with %s id %s", env->proto != NULL ? env->proto : "SMTP",
-                         id_out);
-        if (env->nrcpts == 1) {
-            (void)buf_adds(&hdr, "\r\n\tfor <");
-            add_trace_value(&hdr, env->rcpts[0]);
-            (void)buf_adds(&hdr, ">");
-        }
-        (void)buf_printf(&hdr, "; %s\r\n", date);
+        add_trace(&hdr, env, now ? now : (int64_t)ts.tv_sec, id_out);
     }
-
     path_of(sp, "tmp", id_out, tmp, sizeof(tmp));
-    path_of(sp, "new", id_out, dst, sizeof(dst));
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         buf_free(&hdr);
@@ -219,19 +188,11 @@ spool_write(struct spool *sp, const struct spool_envelope *env, const char *data
         done += (size_t)w;
     }
     /* The data and the file size must be on disk before the name appears in new/. */
-    if (fdatasync(fd) != 0) {
+    if (sync && fdatasync(fd) != 0) {
         goto fail;
     }
     if (close(fd) != 0) {
         fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, dst) != 0) {
-        goto fail;
-    }
-    if (fsync(sp->newfd) != 0) {
-        (void)unlink(dst);
         goto fail;
     }
     buf_free(&hdr);
@@ -244,6 +205,69 @@ fail:
     (void)unlink(tmp);
     buf_free(&hdr);
     return BNC_EIO;
+}
+
+bnc_status
+spool_write(struct spool *sp, const struct spool_envelope *env, const char *data, size_t len,
+            int64_t now, char id_out[SPOOL_ID_MAX])
+{
+    char tmp[4096], dst[4096];
+    bnc_status rc;
+
+    if ((rc = stage_tmp(sp, env, data, len, now, true, id_out)) != BNC_OK) {
+        return rc;
+    }
+    path_of(sp, "tmp", id_out, tmp, sizeof(tmp));
+    path_of(sp, "new", id_out, dst, sizeof(dst));
+    if (rename(tmp, dst) != 0) {
+        (void)unlink(tmp);
+        return BNC_EIO;
+    }
+    if (fsync(sp->newfd) != 0) {
+        (void)unlink(dst);
+        return BNC_EIO;
+    }
+    return BNC_OK;
+}
+
+void
+spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n)
+{
+    char tmp[4096], dst[4096];
+    size_t i, staged = 0;
+    bool synced;
+
+    for (i = 0; i < n; i++) {
+        msgs[i].rc =
+            stage_tmp(sp, msgs[i].env, msgs[i].data, msgs[i].len, msgs[i].now, false, msgs[i].id);
+        staged += msgs[i].rc == BNC_OK;
+    }
+    if (staged == 0) {
+        return;
+    }
+    /* One writeback + journal commit for the whole batch: every tmp/ file is on disk... */
+    synced = syncfs(sp->newfd) == 0;
+    for (i = 0; i < n; i++) {
+        if (msgs[i].rc != BNC_OK) {
+            continue;
+        }
+        path_of(sp, "tmp", msgs[i].id, tmp, sizeof(tmp));
+        path_of(sp, "new", msgs[i].id, dst, sizeof(dst));
+        if (!synced || rename(tmp, dst) != 0) {
+            (void)unlink(tmp);
+            msgs[i].rc = BNC_EIO;
+        }
+    }
+    /* ... and then the renames, in one directory fsync. */
+    if (fsync(sp->newfd) != 0) {
+        for (i = 0; i < n; i++) {
+            if (msgs[i].rc == BNC_OK) {
+                path_of(sp, "new", msgs[i].id, dst, sizeof(dst));
+                (void)unlink(dst);
+                msgs[i].rc = BNC_EIO;
+            }
+        }
+    }
 }
 
 bnc_status
@@ -471,6 +495,45 @@ path_of(const struct spool *sp, const char *sub, const char *id, char *out, size
     } else {
         snprintf(out, outlen, "%s/%s", sp->dir, sub);
     }
+}
+
+/* Return-Path, X-Original-To and Received from the envelope (RFC 5321 4.4). */
+static void
+add_trace(struct buf *hdr, const struct spool_envelope *env, int64_t now, const char *id)
+{
+    char date[64];
+    struct tm tm;
+    time_t t = (time_t)now;
+    size_t i;
+
+    if (env->mail_from != NULL) {
+        (void)buf_adds(hdr, "Return-Path: <");
+        add_trace_value(hdr, env->mail_from);
+        (void)buf_adds(hdr, ">\r\n");
+    }
+    for (i = 0; i < env->nrcpts; i++) {
+        (void)buf_adds(hdr, "X-Original-To: <");
+        add_trace_value(hdr, env->rcpts[i]);
+        (void)buf_adds(hdr, ">\r\n");
+    }
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    (void)buf_adds(hdr, "Received: from ");
+    add_trace_value(hdr, env->helo != NULL && env->helo[0] != '\0' ? env->helo : "unknown");
+    if (env->peer != NULL) {
+        (void)buf_adds(hdr, " ([");
+        add_trace_value(hdr, env->peer);
+        (void)buf_adds(hdr, "])");
+    }
+    (void)buf_adds(hdr, "\r\n\tby ");
+    add_trace_value(hdr, env->hostname != NULL ? env->hostname : "localhost");
+    (void)buf_printf(hdr, " (bounced) with %s id %s", env->proto != NULL ? env->proto : "SMTP", id);
+    if (env->nrcpts == 1) {
+        (void)buf_adds(hdr, "\r\n\tfor <");
+        add_trace_value(hdr, env->rcpts[0]);
+        (void)buf_adds(hdr, ">");
+    }
+    (void)buf_printf(hdr, "; %s\r\n", date);
 }
 
 /* A header value from the envelope: bounded, no CR/LF (no header injection). */

@@ -46,6 +46,24 @@ const char *spool_dir(const struct spool *sp);
 bnc_status spool_write(struct spool *sp, const struct spool_envelope *env, const char *data,
                        size_t len, int64_t now, char id_out[SPOOL_ID_MAX] /* OUT */);
 
+/* One message of a group commit (spool_write_batch). */
+struct spool_msg {
+    const struct spool_envelope *env; /* may be NULL */
+    const char *data;
+    size_t len;
+    int64_t now;
+    char id[SPOOL_ID_MAX]; /* OUT */
+    bnc_status rc;         /* OUT: BNC_OK = durable in new/ */
+};
+
+/*
+ * Group commit: write every message to tmp/, make them all durable with one syncfs(2), rename
+ * them into new/ and fsync new/ once. The cost of a batch is about that of one spool_write(),
+ * which is what lets the listener keep up with many clients on a slow disk. Each message gets
+ * its own rc; a failed sync fails every message of the batch and leaves nothing in new/.
+ */
+void spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n);
+
 /* Read new/<id> whole; *data_out is NUL-terminated (not counted) and freed by the caller. */
 bnc_status spool_read(struct spool *sp, const char *id, char **data_out /* OUT */,
                       size_t *len_out /* OUT */);

@@ -59,6 +59,7 @@
 #include "store/store.h"
 
 #define SERVE_MAX_ATTEMPTS 5
+#define SERVE_BATCH        64
 #define SERVE_PURGE_EVERY  3600
 
 /* Optional parts: the build links without them (the feature is then off, and says so). */
@@ -105,7 +106,8 @@ struct serve {
 
     pthread_t *workers;
     int nworkers;
-    struct store **stores; /* one per worker, then housekeeping, then reloads */
+    pthread_mutex_t store_mu; /* SQLite: workers write in turn */
+    struct store **stores;    /* one per worker, then housekeeping, then reloads */
 
     pthread_t hk;
     bool hk_started;
@@ -120,7 +122,7 @@ struct serve {
 };
 
 static void wq_push(struct serve *sv, const char *id, const char *proto, int attempts);
-static bool wq_pop(struct serve *sv, struct wq_item *out);
+static size_t wq_pop_batch(struct serve *sv, struct wq_item *out, size_t max);
 static void on_spooled(void *ud, const char *id, const char *proto);
 static void rescan_cb(void *ud, const char *id);
 static void *worker_main(void *arg);
@@ -153,6 +155,7 @@ serve_run(const struct serve_options *o)
     pthread_mutex_init(&sv.ctx_mu, NULL);
     pthread_mutex_init(&sv.reload_mu, NULL);
     pthread_mutex_init(&sv.q_mu, NULL);
+    pthread_mutex_init(&sv.store_mu, NULL);
     pthread_cond_init(&sv.q_cv, NULL);
     pthread_mutex_init(&sv.hk_mu, NULL);
     pthread_cond_init(&sv.hk_cv, NULL);
@@ -350,6 +353,7 @@ out:
     pthread_mutex_destroy(&sv.ctx_mu);
     pthread_mutex_destroy(&sv.reload_mu);
     pthread_mutex_destroy(&sv.q_mu);
+    pthread_mutex_destroy(&sv.store_mu);
     pthread_cond_destroy(&sv.q_cv);
     pthread_mutex_destroy(&sv.hk_mu);
     pthread_cond_destroy(&sv.hk_cv);
@@ -389,24 +393,25 @@ wq_push(struct serve *sv, const char *id, const char *proto, int attempts)
     pthread_mutex_unlock(&sv->q_mu);
 }
 
-/* Blocks until an item or the queue is closed and empty (false). */
-static bool
-wq_pop(struct serve *sv, struct wq_item *out)
+/* Blocks until at least one item, then takes up to max without waiting; 0 when the queue
+ * is closed and empty. */
+static size_t
+wq_pop_batch(struct serve *sv, struct wq_item *out, size_t max)
 {
+    size_t n = 0;
+
     pthread_mutex_lock(&sv->q_mu);
     while (sv->len == 0 && !sv->q_closed) {
         pthread_cond_wait(&sv->q_cv, &sv->q_mu);
     }
-    if (sv->len == 0) {
-        pthread_mutex_unlock(&sv->q_mu);
-        return false;
+    while (sv->len > 0 && n < max) {
+        out[n++] = sv->ring[sv->head];
+        sv->head = (sv->head + 1) % sv->cap;
+        sv->len--;
     }
-    *out = sv->ring[sv->head];
-    sv->head = (sv->head + 1) % sv->cap;
-    sv->len--;
     metrics_gauge_set("bounced_queue_depth", NULL, (int64_t)sv->len);
     pthread_mutex_unlock(&sv->q_mu);
-    return true;
+    return n;
 }
 
 static void
@@ -453,6 +458,124 @@ count_kinds(const char *proto, const struct pipeline_result *r)
     }
 }
 
+/* One spooled message in a worker's batch. */
+struct job {
+    struct wq_item it;
+    char *data;
+    size_t len;
+    struct pipeline_result res;
+    double seconds;
+    bnc_status rc;
+};
+
+struct worker {
+    struct serve *sv;
+    struct store *st;
+    struct pipeline *p;
+    unsigned gen;
+    bool serial; /* SQLite: one writer at a time, taken in turn instead of busy-waiting */
+};
+
+static double
+elapsed(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+job_run(struct worker *w, struct job *j)
+{
+    struct pipeline_input in;
+    struct timespec t0;
+
+    memset(&in, 0, sizeof(in));
+    memset(&j->res, 0, sizeof(j->res));
+    in.data = j->data;
+    in.len = j->len;
+    /* One source for every spooled message, so a reprocessed file is the same ingest. */
+    in.source = "smtp";
+    in.ref = j->it.id;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    j->rc = pipeline_process(w->p, &in, &j->res);
+    j->seconds = elapsed(&t0);
+}
+
+/* After the commit: move the spool file, count, log. Or retry / hold on failure. */
+static void
+job_finish(struct worker *w, struct job *j)
+{
+    struct serve *sv = w->sv;
+    struct wq_item *it = &j->it;
+
+    if (j->rc == BNC_OK) {
+        bool keep;
+        pthread_mutex_lock(&sv->ctx_mu);
+        keep = sv->cur->cfg->spool_keep_days > 0;
+        sv->processed++;
+        pthread_mutex_unlock(&sv->ctx_mu);
+        (void)spool_done(sv->spool, it->id, keep);
+        count_kinds(it->proto, &j->res);
+        metrics_observe("bounced_processing_seconds", NULL, j->seconds);
+        log_info("event=processed id=%s source=%s verdicts=%zu hard=%zu soft=%zu "
+                 "complaint=%zu duplicate=%s not_bounce=%s contacts_changed=%zu",
+                 it->id, it->proto, j->res.verdicts, j->res.by_kind[BNC_KIND_HARD],
+                 j->res.by_kind[BNC_KIND_SOFT], j->res.by_kind[BNC_KIND_COMPLAINT],
+                 j->res.duplicate ? "yes" : "no", j->res.not_bounce ? "yes" : "no",
+                 j->res.contacts_changed);
+        return;
+    }
+    if ((j->rc == BNC_EBUSY || j->rc == BNC_ESTORE || j->rc == BNC_EIO || j->rc == BNC_ECONFLICT) &&
+        it->attempts + 1 < SERVE_MAX_ATTEMPTS) {
+        log_warnx("event=retry id=%s attempt=%d status=%s detail=\"%s\"", it->id, it->attempts + 1,
+                  bnc_strerror(j->rc), pipeline_errmsg(w->p));
+        usleep(100000u * (unsigned)(it->attempts + 1));
+        wq_push(sv, it->id, it->proto, it->attempts + 1);
+        return;
+    }
+    log_warnx("event=held id=%s status=%s detail=\"%s\"", it->id, bnc_strerror(j->rc),
+              pipeline_errmsg(w->p));
+    metrics_counter_add("bounced_held_total", NULL, 1);
+    (void)spool_hold(sv->spool, it->id);
+}
+
+/*
+ * Process a batch: all messages inside one outer store transaction (store.h nests them, so
+ * each pipeline_process() still is all-or-nothing, and the batch costs one commit). Spool
+ * files move to done/ only after that commit. If anything in the batch fails, the batch is
+ * rolled back and every message is run again on its own, so one bad message never takes
+ * the others with it.
+ */
+static void
+batch_run(struct worker *w, struct job *jobs, size_t n)
+{
+    size_t i;
+    bool ok = true;
+
+    if (n > 1 && store_begin(w->st) == BNC_OK) {
+        for (i = 0; i < n && ok; i++) {
+            job_run(w, &jobs[i]);
+            ok = jobs[i].rc == BNC_OK;
+        }
+        if (ok) {
+            ok = store_commit(w->st) == BNC_OK;
+        } else {
+            (void)store_rollback(w->st);
+        }
+        if (ok) {
+            for (i = 0; i < n; i++) {
+                job_finish(w, &jobs[i]);
+            }
+            return;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        job_run(w, &jobs[i]);
+        job_finish(w, &jobs[i]);
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -460,89 +583,60 @@ worker_main(void *arg)
         struct serve *sv;
         int idx;
     } *wa = arg;
-    struct serve *sv = wa->sv;
-    struct store *st = sv->stores[wa->idx];
-    struct pipeline *p = NULL;
-    unsigned gen = 0;
-    struct wq_item it;
+    struct worker w;
+    struct wq_item items[SERVE_BATCH];
+    struct job jobs[SERVE_BATCH];
+    size_t n, i, nj;
 
+    memset(&w, 0, sizeof(w));
+    w.sv = wa->sv;
+    w.st = w.sv->stores[wa->idx];
+    w.serial = strcmp(store_backend_name(w.st), "sqlite") == 0;
     free(wa);
-    while (wq_pop(sv, &it)) {
-        struct pipeline_input in;
-        struct pipeline_result res;
-        struct timespec t0, t1;
-        unsigned g = atomic_load(&sv->gen);
-        char *data;
-        size_t len;
-        bnc_status rc;
+    while ((n = wq_pop_batch(w.sv, items, SERVE_BATCH)) > 0) {
+        unsigned g = atomic_load(&w.sv->gen);
 
-        if (p == NULL || g != gen) {
-            struct ctx_node *n = ctx_current(sv, &gen);
-            pipeline_free(p);
-            p = NULL;
-            if (pipeline_new(n->ctx, st, &p) != BNC_OK) {
-                log_warnx("event=worker_error what=pipeline_new id=%s", it.id);
-                wq_push(sv, it.id, it.proto, it.attempts);
+        if (w.p == NULL || g != w.gen) {
+            struct ctx_node *cn = ctx_current(w.sv, &w.gen);
+            pipeline_free(w.p);
+            w.p = NULL;
+            if (pipeline_new(cn->ctx, w.st, &w.p) != BNC_OK) {
+                log_warnx("event=worker_error what=pipeline_new");
+                for (i = 0; i < n; i++) {
+                    wq_push(w.sv, items[i].id, items[i].proto, items[i].attempts);
+                }
                 sleep(1);
                 continue;
             }
-            if (sv->o->now != 0) {
-                pipeline_set_now(p, sv->o->now);
+            if (w.sv->o->now != 0) {
+                pipeline_set_now(w.p, w.sv->o->now);
             }
         }
-        rc = spool_read(sv->spool, it.id, &data, &len);
-        if (rc == BNC_ENOTFOUND) {
-            continue; /* already processed (queued twice: rescan and listener) */
+        for (i = 0, nj = 0; i < n; i++) {
+            bnc_status rc = spool_read(w.sv->spool, items[i].id, &jobs[nj].data, &jobs[nj].len);
+            if (rc == BNC_ENOTFOUND) {
+                continue; /* already processed (queued twice: rescan and listener) */
+            }
+            if (rc != BNC_OK) {
+                log_warnx("event=spool_read_failed id=%s status=%s", items[i].id, bnc_strerror(rc));
+                (void)spool_hold(w.sv->spool, items[i].id);
+                continue;
+            }
+            jobs[nj].it = items[i];
+            nj++;
         }
-        if (rc != BNC_OK) {
-            log_warnx("event=spool_read_failed id=%s status=%s", it.id, bnc_strerror(rc));
-            (void)spool_hold(sv->spool, it.id);
-            continue;
+        if (w.serial) {
+            pthread_mutex_lock(&w.sv->store_mu);
         }
-        memset(&in, 0, sizeof(in));
-        memset(&res, 0, sizeof(res));
-        in.data = data;
-        in.len = len;
-        /* One source for every spooled message, so a reprocessed file is the same ingest */
-        in.source = "smtp";
-        in.ref = it.id;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = pipeline_process(p, &in, &res);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        free(data);
-        if (rc == BNC_OK) {
-            bool keep;
-            pthread_mutex_lock(&sv->ctx_mu);
-            keep = sv->cur->cfg->spool_keep_days > 0;
-            sv->processed++;
-            pthread_mutex_unlock(&sv->ctx_mu);
-            (void)spool_done(sv->spool, it.id, keep);
-            count_kinds(it.proto, &res);
-            metrics_observe("bounced_processing_seconds", NULL,
-                            (double)(t1.tv_sec - t0.tv_sec) +
-                                (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-            log_info("event=processed id=%s source=%s verdicts=%zu hard=%zu soft=%zu "
-                     "complaint=%zu duplicate=%s not_bounce=%s contacts_changed=%zu",
-                     it.id, it.proto, res.verdicts, res.by_kind[BNC_KIND_HARD],
-                     res.by_kind[BNC_KIND_SOFT], res.by_kind[BNC_KIND_COMPLAINT],
-                     res.duplicate ? "yes" : "no", res.not_bounce ? "yes" : "no",
-                     res.contacts_changed);
-            continue;
+        batch_run(&w, jobs, nj);
+        if (w.serial) {
+            pthread_mutex_unlock(&w.sv->store_mu);
         }
-        if ((rc == BNC_EBUSY || rc == BNC_ESTORE || rc == BNC_EIO || rc == BNC_ECONFLICT) &&
-            it.attempts + 1 < SERVE_MAX_ATTEMPTS) {
-            log_warnx("event=retry id=%s attempt=%d status=%s detail=\"%s\"", it.id,
-                      it.attempts + 1, bnc_strerror(rc), pipeline_errmsg(p));
-            usleep(100000u * (unsigned)(it.attempts + 1));
-            wq_push(sv, it.id, it.proto, it.attempts + 1);
-            continue;
+        for (i = 0; i < nj; i++) {
+            free(jobs[i].data);
         }
-        log_warnx("event=held id=%s status=%s detail=\"%s\"", it.id, bnc_strerror(rc),
-                  pipeline_errmsg(p));
-        metrics_counter_add("bounced_held_total", NULL, 1);
-        (void)spool_hold(sv->spool, it.id);
     }
-    pipeline_free(p);
+    pipeline_free(w.p);
     return NULL;
 }
 

@@ -157,6 +157,48 @@ test_scan_hold_purge(void **state)
 }
 
 static void
+test_write_batch(void **state)
+{
+    char dir[400], err[200];
+    const char *rcpts[] = {"a@bounce.example"};
+    struct spool_envelope env = {"ESMTP", "c", NULL, "mx.test", "", rcpts, 1};
+    struct spool_msg msgs[3];
+    struct spool *sp;
+    char *data;
+    size_t len, i;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/sp", root);
+    assert_int_equal(spool_open(dir, &sp, err, sizeof(err)), BNC_OK);
+    memset(msgs, 0, sizeof(msgs));
+    for (i = 0; i < 3; i++) {
+        msgs[i].env = i == 1 ? NULL : &env;
+        msgs[i].data = i == 2 ? "third" : "m";
+        msgs[i].len = i == 2 ? 5 : 1;
+    }
+    spool_write_batch(sp, msgs, 3);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(msgs[i].rc, BNC_OK);
+        assert_true(exists("new", msgs[i].id));
+        assert_false(exists("tmp", msgs[i].id));
+    }
+    assert_string_not_equal(msgs[0].id, msgs[1].id);
+    assert_int_equal(spool_count_new(sp), 3);
+    assert_int_equal(spool_read(sp, msgs[1].id, &data, &len), BNC_OK);
+    assert_string_equal(data, "m"); /* no envelope: no trace headers */
+    free(data);
+    assert_int_equal(spool_read(sp, msgs[2].id, &data, &len), BNC_OK);
+    assert_non_null(strstr(data, "Return-Path: <>\r\n"));
+    assert_non_null(strstr(data, "\r\nthird"));
+    free(data);
+    /* a batch of one works the same way */
+    spool_write_batch(sp, msgs, 1);
+    assert_int_equal(msgs[0].rc, BNC_OK);
+    assert_int_equal(spool_count_new(sp), 4);
+    spool_close(sp);
+}
+
+static void
 test_id_valid(void **state)
 {
     char longid[SPOOL_ID_MAX + 2];
@@ -200,6 +242,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_read_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_hold_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_batch, setup, teardown),
         cmocka_unit_test(test_id_valid),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };

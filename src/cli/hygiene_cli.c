@@ -1,0 +1,94 @@
+/*
+ * hygiene_cli.c - helpers shared by the hygiene subcommands: store opening, time and
+ * JSON/CSV output. What it does not do: parse arguments (each cmd_<name>.c does).
+ * STANDARDS: RFC 4180 (CSV quoting), RFC 8259 (JSON strings), RFC 3339 (times).
+ * LIMITS: none beyond the store's. Ownership: see hygiene_cli.h.
+ */
+#include "hygiene_cli.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+
+int
+hcli_open(struct cli_globals *g, struct store **st)
+{
+    char err[512];
+    bnc_status rc;
+
+    rc = store_open(g->cfg.store_url, &g->cfg, st, err, sizeof(err));
+    if (rc != BNC_OK) {
+        fprintf(stderr, "bounced: store %s: %s\n", g->cfg.store_url,
+                err[0] ? err : bnc_strerror(rc));
+        *st = NULL;
+        return CLI_EXIT_CONFIG;
+    }
+    return CLI_EXIT_OK;
+}
+
+void
+hcli_policy(const struct cli_globals *g, struct policy_cfg *pc)
+{
+    policy_cfg_from_config(pc, &g->cfg);
+}
+
+const char *
+hcli_time(int64_t t, char buf[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL) {
+        buf[0] = '-';
+        buf[1] = '\0';
+        return buf;
+    }
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+void
+hcli_json_str(FILE *fp, const char *s)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    if (buf_add_json_str(&b, s ? s : "", s ? strlen(s) : 0) == BNC_OK) {
+        fwrite(b.p, 1, b.len, fp);
+    } else {
+        fputs("\"\"", fp);
+    }
+    buf_free(&b);
+}
+
+void
+hcli_csv_field(FILE *fp, const char *s)
+{
+    const char *p;
+
+    if (s == NULL) {
+        return;
+    }
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (p = s; *p; p++) {
+        if (*p == '"') {
+            fputc('"', fp);
+        }
+        fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+void
+hcli_store_err(struct store *st, const char *cmd, const char *what, bnc_status rc)
+{
+    const char *d = st ? store_errmsg(st) : "";
+    fprintf(stderr, "bounced: %s: %s: %s%s%s\n", cmd, what, bnc_strerror(rc),
+            d && d[0] && rc != BNC_ENOTFOUND && rc != BNC_EINVAL && rc != BNC_ECONFLICT ? ": " : "",
+            d && d[0] && rc != BNC_ENOTFOUND && rc != BNC_EINVAL && rc != BNC_ECONFLICT ? d : "");
+}

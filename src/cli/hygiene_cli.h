@@ -1,0 +1,28 @@
+/*
+ * hygiene_cli.h - helpers shared by the hygiene subcommands (process, check, contacts,
+ * suppress, unsuppress, review, audit, stats, sweep): opening the store named by the
+ * configuration, time formatting and JSON/CSV output.
+ * Ownership: the caller closes what hcli_open() returns with store_close().
+ */
+#ifndef BNC_CLI_HYGIENE_CLI_H
+#define BNC_CLI_HYGIENE_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "hygiene/policy.h"
+#include "store/store.h"
+
+/* Open store.url (migrating it); prints the error and returns CLI_EXIT_CONFIG on failure. */
+int hcli_open(struct cli_globals *g, struct store **st);
+void hcli_policy(const struct cli_globals *g, struct policy_cfg *pc);
+/* "2026-11-23T10:00:00Z", or "-" for 0. */
+const char *hcli_time(int64_t t, char buf[32]);
+/* Write s as a JSON string literal / as one RFC 4180 CSV field. */
+void hcli_json_str(FILE *fp, const char *s);
+void hcli_csv_field(FILE *fp, const char *s);
+/* Print "bounced: <cmd>: <what>: <status>" with the store's detail. */
+void hcli_store_err(struct store *st, const char *cmd, const char *what, bnc_status rc);
+
+#endif

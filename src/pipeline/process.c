@@ -1,0 +1,328 @@
+/*
+ * process.c - one input through parse, classify and the hygiene policy into the store, in
+ * one transaction (the contract is in process.h).
+ *
+ * Order of work for a raw message:
+ *   1. SHA-256 of the bytes; the input's ref defaults to "sha256:<hex>";
+ *   2. BEGIN; if (source, ref) or the hash is in `ingested`, it is a duplicate: stop;
+ *   3. bnc_parse() (parse + classify);
+ *   4. per verdict: event time = the DSN's Arrival/Last-Attempt date, else the message Date,
+ *      else received_at, else now; dedupe key = source | original Message-ID (else content
+ *      hash) | recipient | status; model_apply_verdict();
+ *   5. the `ingested` row (a concurrent node that got there first turns this into a
+ *      duplicate and everything is rolled back); COMMIT.
+ * A failure anywhere rolls the whole input back, so a crash between COMMIT and the caller's
+ * spool cleanup is harmless: the retry is a duplicate.
+ * Not-a-bounce mail (no verdicts, or BNC_PF_NOT_BOUNCE) is recorded in `ingested` with
+ * not_bounce = 1 and never penalises a contact: only auto-reply and delivery verdicts of
+ * such mail are kept, as events that change nothing.
+ * What it does not do: read files or sockets (callers do), or retry on BNC_EBUSY (callers
+ * decide; the transaction is gone when this returns).
+ * STANDARDS: RFC 3464 §2.2.5, §2.3.5 (Arrival-Date, Last-Attempt-Date), RFC 5322 §3.6.1.
+ * LIMITS: message size is bounded by bnc_parse (limits.message_size); dedupe keys are cut at
+ * DEDUPE_MAX bytes (the hash part keeps them unique).
+ * Ownership: a pipeline borrows its ctx and store; one pipeline per thread.
+ */
+#include "pipeline/process.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classify/classify.h"
+#include "core/xmalloc.h"
+#include "parse/parse.h"
+#include "store/model.h"
+#include "store/store.h"
+
+#define DEDUPE_MAX 1024
+#define HASH_HEX   65
+
+struct pipeline {
+    bnc_ctx *ctx;
+    struct store *st;
+    struct policy_cfg pc;
+    int64_t now;
+    char err[512];
+};
+
+bnc_status
+pipeline_new(bnc_ctx *ctx, struct store *st, struct pipeline **out)
+{
+    struct pipeline *p;
+
+    *out = NULL;
+    if (ctx == NULL || st == NULL) {
+        return BNC_EINVAL;
+    }
+    p = xcalloc(1, sizeof(*p));
+    p->ctx = ctx;
+    p->st = st;
+    policy_cfg_from_config(&p->pc, bnc_ctx_config(ctx));
+    *out = p;
+    return BNC_OK;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+    free(p);
+}
+
+void
+pipeline_set_now(struct pipeline *p, int64_t now)
+{
+    p->now = now;
+}
+
+const char *
+pipeline_errmsg(const struct pipeline *p)
+{
+    return p ? p->err : "no pipeline";
+}
+
+static int64_t
+pl_now(const struct pipeline *p)
+{
+    return p->now ? p->now : (int64_t)time(NULL);
+}
+
+static void
+sha256_hex(const void *data, size_t len, const char *prefix, char out[HASH_HEX + 16])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    static const char hx[] = "0123456789abcdef";
+    size_t off = 0, i;
+
+    if (prefix != NULL) {
+        off = (size_t)snprintf(out, 16, "%s", prefix);
+    }
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+        mdlen = 0;
+    }
+    for (i = 0; i < mdlen && off + 2 < HASH_HEX + 16; i++) {
+        out[off++] = hx[md[i] >> 4];
+        out[off++] = hx[md[i] & 15];
+    }
+    out[off] = '\0';
+}
+
+static void
+set_err(struct pipeline *p, bnc_status rc, const char *what)
+{
+    const char *detail = store_errmsg(p->st);
+    snprintf(p->err, sizeof(p->err), "%s: %s%s%s", what, bnc_strerror(rc),
+             detail && detail[0] ? ": " : "", detail ? detail : "");
+}
+
+static void
+dedupe_key(char *out, size_t outlen, const char *source, const struct bnc_rcpt *v, const char *hash)
+{
+    const char *mid =
+        v->original_message_id && v->original_message_id[0] ? v->original_message_id : hash;
+    snprintf(out, outlen, "%s|%s|%s|%s", source, mid, v->recipient ? v->recipient : "", v->status);
+}
+
+static void
+count_outcome(struct pipeline_result *res, const struct bnc_rcpt *v, const struct model_outcome *o)
+{
+    if (o->duplicate) {
+        return;
+    }
+    res->verdicts++;
+    if ((unsigned)v->kind < sizeof(res->by_kind) / sizeof(res->by_kind[0])) {
+        res->by_kind[v->kind]++;
+    }
+    res->contacts_changed += o->contact_changed ? 1 : 0;
+    res->review_items += o->review_created ? 1 : 0;
+}
+
+/* Verdict kinds kept for mail that is not a bounce: they change nothing. */
+static bool
+harmless_kind(bnc_kind k)
+{
+    return k == BNC_KIND_AUTOREPLY || k == BNC_KIND_DELIVERED;
+}
+
+bnc_status
+pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
+{
+    char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32], key[DEDUPE_MAX];
+    const char *source, *ref;
+    struct model_outcome o;
+    bnc_report *r = NULL;
+    int64_t now = pl_now(p), t;
+    size_t i, n;
+    bool found = false, not_bounce;
+    bnc_status rc;
+
+    memset(out, 0, sizeof(*out));
+    p->err[0] = '\0';
+    if (in == NULL || (in->data == NULL && in->len > 0)) {
+        return BNC_EINVAL;
+    }
+    sha256_hex(in->data ? in->data : "", in->len, NULL, hash);
+    source = in->source && in->source[0] ? in->source : "file";
+    if (in->ref && in->ref[0]) {
+        ref = in->ref;
+    } else {
+        snprintf(refbuf, sizeof(refbuf), "sha256:%s", hash);
+        ref = refbuf;
+    }
+    if ((rc = store_begin(p->st)) != BNC_OK) {
+        set_err(p, rc, "begin");
+        return rc;
+    }
+    if ((rc = model_ingested_find(p->st, source, ref, hash, &found)) != BNC_OK) {
+        set_err(p, rc, "ingested lookup");
+        goto fail;
+    }
+    if (found) {
+        out->duplicate = true;
+        return store_commit(p->st);
+    }
+    rc = bnc_parse(p->ctx, in->data ? in->data : "", in->len, &r);
+    if (rc != BNC_OK) {
+        snprintf(p->err, sizeof(p->err), "parse: %s", bnc_strerror(rc));
+        goto fail;
+    }
+    n = bnc_report_rcpt_count(r);
+    not_bounce = n == 0 || (bnc_report_flags(r) & BNC_PF_NOT_BOUNCE) != 0;
+    for (i = 0; i < n; i++) {
+        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
+        if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
+            continue;
+        }
+        t = v->time ? v->time : r->time ? r->time : in->received_at ? in->received_at : now;
+        dedupe_key(key, sizeof(key), source, v, hash);
+        rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
+        if (rc != BNC_OK) {
+            set_err(p, rc, "apply verdict");
+            goto fail;
+        }
+        count_outcome(out, v, &o);
+    }
+    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)out->verdicts, not_bounce, now);
+    if (rc == BNC_ECONFLICT) {
+        /* another worker or node committed this input first */
+        store_rollback(p->st);
+        bnc_report_free(r);
+        memset(out, 0, sizeof(*out));
+        out->duplicate = true;
+        return BNC_OK;
+    }
+    if (rc != BNC_OK) {
+        set_err(p, rc, "ingested record");
+        goto fail;
+    }
+    if ((rc = store_commit(p->st)) != BNC_OK) {
+        set_err(p, rc, "commit");
+        bnc_report_free(r);
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    out->not_bounce = not_bounce;
+    bnc_report_free(r);
+    return BNC_OK;
+fail:
+    store_rollback(p->st);
+    bnc_report_free(r);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+bnc_status
+pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n,
+                          const char *source, const char *ref, struct pipeline_result *out)
+{
+    char hash[HASH_HEX + 16], key[DEDUPE_MAX];
+    struct model_outcome o;
+    int64_t now = pl_now(p);
+    bool found = false;
+    bnc_status rc;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    p->err[0] = '\0';
+    if (v == NULL && n > 0) {
+        return BNC_EINVAL;
+    }
+    source = source && source[0] ? source : "api";
+    {
+        /* the input's identity: its source and ref, or the verdicts themselves */
+        struct buf_lite {
+            char s[DEDUPE_MAX * 2];
+            size_t len;
+        } b;
+        b.len = (size_t)snprintf(b.s, sizeof(b.s), "verdicts|%s|%s", source, ref ? ref : "");
+        for (i = 0; i < n && !(ref && ref[0]) && b.len < sizeof(b.s) - 1; i++) {
+            int w = snprintf(b.s + b.len, sizeof(b.s) - b.len, "|%s|%s|%s|%lld",
+                             v[i].recipient ? v[i].recipient : "", v[i].status,
+                             bnc_reason_name(v[i].reason), (long long)v[i].time);
+            if (w < 0) {
+                break;
+            }
+            b.len += (size_t)w;
+            if (b.len >= sizeof(b.s)) {
+                b.len = sizeof(b.s) - 1;
+            }
+        }
+        sha256_hex(b.s, b.len, NULL, hash);
+    }
+    if (ref == NULL || ref[0] == '\0') {
+        ref = hash;
+    }
+    if ((rc = store_begin(p->st)) != BNC_OK) {
+        set_err(p, rc, "begin");
+        return rc;
+    }
+    if ((rc = model_ingested_find(p->st, source, ref, hash, &found)) != BNC_OK) {
+        set_err(p, rc, "ingested lookup");
+        goto fail;
+    }
+    if (found) {
+        out->duplicate = true;
+        return store_commit(p->st);
+    }
+    for (i = 0; i < n; i++) {
+        const struct bnc_rcpt *x = &v[i];
+        char id[HASH_HEX + 16];
+        snprintf(id, sizeof(id), "%s",
+                 x->original_message_id && x->original_message_id[0] ? x->original_message_id
+                                                                     : hash);
+        snprintf(key, sizeof(key), "%s|%s|%s|%s|%s", source, ref, id,
+                 x->recipient ? x->recipient : "", x->status);
+        rc = model_apply_verdict(p->st, &p->pc, x, source, ref, key, x->time ? x->time : now,
+                                 "bounce", now, &o);
+        if (rc != BNC_OK) {
+            set_err(p, rc, "apply verdict");
+            goto fail;
+        }
+        count_outcome(out, x, &o);
+    }
+    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)out->verdicts, n == 0, now);
+    if (rc == BNC_ECONFLICT) {
+        store_rollback(p->st);
+        memset(out, 0, sizeof(*out));
+        out->duplicate = true;
+        return BNC_OK;
+    }
+    if (rc != BNC_OK) {
+        set_err(p, rc, "ingested record");
+        goto fail;
+    }
+    if ((rc = store_commit(p->st)) != BNC_OK) {
+        set_err(p, rc, "commit");
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    out->not_bounce = n == 0;
+    return BNC_OK;
+fail:
+    store_rollback(p->st);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}

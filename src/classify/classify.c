@@ -26,6 +26,10 @@
 #include "classify/rules.h"
 #include "parse/parse.h"
 
+/* Rules see at most this much of a diagnostic (the parse layer caps it at limits.diagnostic,
+ * 4 KiB by default; a larger configured limit is matched on its first CLASSIFY_DIAG_MAX). */
+#define CLASSIFY_DIAG_MAX 8192
+
 struct status_map {
     const char *sd; /* subject.detail */
     bnc_reason r;
@@ -44,7 +48,7 @@ static const struct status_map status_table[] = {
     {"3.0", BNC_R_SYSTEMERROR},  {"3.1", BNC_R_SYSTEMFULL},   {"3.2", BNC_R_SYSTEMERROR},
     {"3.3", BNC_R_SYSTEMERROR},  {"3.4", BNC_R_MESGTOOBIG},   {"3.5", BNC_R_SYSTEMERROR},
     {"4.0", BNC_R_NETWORKERROR}, {"4.1", BNC_R_NETWORKERROR}, {"4.2", BNC_R_NETWORKERROR},
-    {"4.3", BNC_R_NETWORKERROR}, {"4.4", BNC_R_NETWORKERROR},  {"4.5", BNC_R_NETWORKERROR},
+    {"4.3", BNC_R_SYSTEMERROR}, {"4.4", BNC_R_NETWORKERROR},  {"4.5", BNC_R_NETWORKERROR},
     {"4.6", BNC_R_NETWORKERROR}, {"4.7", BNC_R_EXPIRED},
     {"5.0", BNC_R_SYNTAXERROR},  {"5.1", BNC_R_SYNTAXERROR},  {"5.2", BNC_R_SYNTAXERROR},
     {"5.3", BNC_R_SYNTAXERROR},  {"5.4", BNC_R_SYNTAXERROR},  {"5.5", BNC_R_SYNTAXERROR},
@@ -177,6 +181,49 @@ classify_origin_name(const char *origin)
     return slash ? slash + 1 : origin;
 }
 
+static bool
+classify_addr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '+' || c == '=' || c == '%' || c >= 0x80;
+}
+
+/* Copy the diagnostic with every e-mail address blanked out ('_'), so that rules see the
+ * words of the error and not those of a local part ("filtered@", "spam-reports@"). Returns
+ * the length written (the copy is cut at cap - 1). */
+static size_t
+classify_mask_addrs(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in), i, k;
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(out, in, n);
+    out[n] = '\0';
+    for (i = 0; i < n; i++) {
+        size_t s, e;
+        if (out[i] != '@') {
+            continue;
+        }
+        s = i;
+        while (s > 0 && classify_addr_char((unsigned char)out[s - 1])) {
+            s--;
+        }
+        e = i + 1;
+        while (e < n && classify_addr_char((unsigned char)out[e])) {
+            e++;
+        }
+        if (s == i || e == i + 1) {
+            continue;
+        }
+        for (k = s; k < e; k++) {
+            out[k] = '_';
+        }
+        i = e;
+    }
+    return n;
+}
+
 /* The diagnostic's own enhanced code is more specific than a Status field that only names
  * the class (x.0.0) or that a relay filled in; when they differ, the remote's words win. */
 static void
@@ -223,7 +270,9 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                                                       : "format";
     } else {
         if (rc->diagnostic != NULL && rc->diagnostic[0] != '\0') {
-            (void)rules_match(rs, rc->diagnostic, strlen(rc->diagnostic), &m);
+            char masked[CLASSIFY_DIAG_MAX];
+            size_t n = classify_mask_addrs(rc->diagnostic, masked, sizeof(masked));
+            (void)rules_match(rs, masked, n, &m);
         }
         st_reason = classify_reason_from_status(rc->status);
         rp_reason = classify_reason_from_reply(rc->replycode);
@@ -232,6 +281,15 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = m.rule->reason;
             decided =
                 classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
+        }
+        if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
+            (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
+             strcmp(rc->diagnostic_type, "X-Unix") == 0)) {
+            /* RFC 3464 x-unix: the exit status of the local delivery program */
+            reason = BNC_R_MAILERERROR;
+            if (m.rule == NULL) {
+                decided = "diagnostic-type:x-unix";
+            }
         }
         if (reason == BNC_R_UNDEFINED && st_reason != BNC_R_UNDEFINED) {
             reason = st_reason;
@@ -248,15 +306,6 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                 if (strncmp(rc->origin, "format:", 7) == 0) {
                     decided = classify_decided(r, "", rc->origin, 0);
                 }
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
-            (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
-             strcmp(rc->diagnostic_type, "X-Unix") == 0)) {
-            /* RFC 3464 x-unix: the exit status of the local delivery program */
-            reason = BNC_R_MAILERERROR;
-            if (m.rule == NULL) {
-                decided = "diagnostic-type:x-unix";
             }
         }
         if (reason == BNC_R_UNDEFINED && rp_reason != BNC_R_UNDEFINED) {
@@ -277,8 +326,10 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
 
     /* An address or domain refused in answer to MAIL FROM is our sender's, and a refusal of
      * HELO or of the connection is about our host: not the recipient's problem. */
-    if ((reason == BNC_R_USERUNKNOWN || reason == BNC_R_HOSTUNKNOWN) && rc->smtp_command != NULL) {
-        if (strcmp(rc->smtp_command, "MAIL") == 0) {
+    if ((reason == BNC_R_USERUNKNOWN || reason == BNC_R_HOSTUNKNOWN || reason == BNC_R_REJECTED ||
+         reason == BNC_R_ONHOLD) &&
+        rc->smtp_command != NULL) {
+        if (strcmp(rc->smtp_command, "MAIL") == 0 && reason != BNC_R_ONHOLD) {
             reason = BNC_R_REJECTED;
         } else if (strcmp(rc->smtp_command, "HELO") == 0 || strcmp(rc->smtp_command, "EHLO") == 0 ||
                    strcmp(rc->smtp_command, "CONN") == 0) {

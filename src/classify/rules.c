@@ -510,6 +510,22 @@ rules_build(const struct bnc_config *cfg, const struct rule_src *extra, size_t n
 }
 
 bnc_status
+rules_build_text(const char *text, size_t len, const char *origin, rules_err_cb cb, void *ud,
+                 struct bnc_ruleset **out)
+{
+    struct bnc_ruleset *rs = xcalloc(1, sizeof(*rs));
+    bnc_status st;
+
+    rs->gen = atomic_fetch_add(&rules_gen_counter, 1);
+    if (text != NULL && len > 0) {
+        rules_add_text(rs, text, len, origin ? origin : "text", RULES_TIER_USER, cb, ud);
+    }
+    st = rules_compile(rs, cb, ud);
+    *out = rs;
+    return st;
+}
+
+bnc_status
 rules_src_file(const char *path, struct rule_src *out, char *err, size_t errlen)
 {
     size_t len = 0;

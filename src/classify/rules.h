@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "bounced.h"
+#include "classify/classify.h"
 
 struct bnc_ruleset;
 
@@ -49,6 +50,12 @@ const struct rule_info *rules_get(const struct bnc_ruleset *rs, size_t i); /* bo
  * Returns BNC_OK (with m->rule NULL when nothing matched) or BNC_EINTERNAL. */
 bnc_status rules_match(const struct bnc_ruleset *rs, const char *text, size_t len,
                        struct rule_match *m);
+
+/* A ruleset from one text only (no built-in rules, no config): tests and the fuzzer. The
+ * text need not be NUL-terminated; NUL bytes inside a line make that line an error. Same
+ * reporting and ownership as rules_build(). */
+bnc_status rules_build_text(const char *text, size_t len, const char *origin, rules_err_cb cb,
+                            void *ud, struct bnc_ruleset **out);
 
 /* Split "hard:reason" etc.; false when it is not a valid verdict. */
 bool rules_parse_verdict(const char *s, size_t n, bnc_reason *reason_out, int *hard_out);

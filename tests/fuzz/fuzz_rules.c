@@ -1,0 +1,58 @@
+/*
+ * fuzz_rules.c - libFuzzer target for the rule loader: the input is a rules file (any bytes,
+ * any lines); it is loaded with rules_build_text() (every bad line reported and skipped),
+ * each line is also validated alone with rules_check_line(), and the input is then matched
+ * against the set it produced. Any crash, leak or sanitizer report is a bug.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+#include "classify/rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fz_err(void *ud, const char *where, const char *msg)
+{
+    size_t *n = ud;
+    *n += strlen(where) + strlen(msg);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct bnc_ruleset *rs = NULL;
+    struct rule_match m;
+    size_t errs = 0, i, start = 0;
+    char err[256];
+
+    if (size > 16384) {
+        return 0; /* compile time grows with the rules; keep iterations fast */
+    }
+    (void)rules_build_text((const char *)data, size, "fuzz.rules", fz_err, &errs, &rs);
+    (void)rules_match(rs, (const char *)data, size, &m);
+    for (i = 0; i < rules_count(rs); i++) {
+        const struct rule_info *ri = rules_get(rs, i);
+        errs += ri->line + strlen(ri->pattern) + strlen(ri->origin);
+    }
+    rules_free(rs);
+    /* each line alone, NUL-terminated, through the validator the API uses */
+    for (i = 0; i <= size && i < 4096; i++) {
+        if (i == size || data[i] == '\n') {
+            size_t n = i - start;
+            char *line = malloc(n + 1);
+            if (line == NULL) {
+                return 0;
+            }
+            memcpy(line, data + start, n);
+            line[n] = '\0';
+            (void)rules_check_line(line, err, sizeof(err));
+            free(line);
+            start = i + 1;
+        }
+    }
+    return errs == (size_t)-1;
+}

@@ -1,0 +1,422 @@
+/*
+ * test_formats.c - the non-RFC recognizers, ARF and auto-replies on small hand-written
+ * messages, one per layout: qmail, Postfix plain text, Exim, Sendmail transcript lines,
+ * Exchange recipient lists (X.400 prefix), a Gmail-style separate error paragraph, a delay
+ * warning, Amazon SES JSON (bounce and delivery), ARF, auto-replies (English, Japanese), a
+ * DSN whose diagnostic is only in the text part, and an ordinary reply (not a bounce).
+ * Each checks recipients, reason and hard through the public bnc_parse().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bounced.h"
+#include "classify/classify.h"
+#include "core/cfg.h"
+
+static bnc_ctx *ctx;
+
+static int
+setup(void **state)
+{
+    struct bnc_config cfg;
+    (void)state;
+    cfg_init(&cfg);
+    free(cfg.rules_dir);
+    cfg.rules_dir = NULL; /* no user rules from the working directory */
+    if (bnc_ctx_new_config(&cfg, &ctx) != BNC_OK) {
+        cfg_free(&cfg);
+        return -1;
+    }
+    cfg_free(&cfg);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    bnc_ctx_free(ctx);
+    return 0;
+}
+
+static bnc_report *
+parse(const char *msg)
+{
+    bnc_report *r = NULL;
+    assert_int_equal(bnc_parse(ctx, msg, strlen(msg), &r), BNC_OK);
+    assert_non_null(r);
+    return r;
+}
+
+/* The verdict for addr, or a test failure. */
+static const struct bnc_rcpt *
+rcpt(const bnc_report *r, const char *addr)
+{
+    size_t i;
+    for (i = 0; i < bnc_report_rcpt_count(r); i++) {
+        const struct bnc_rcpt *rc = bnc_report_rcpt(r, i);
+        if (strcmp(rc->recipient, addr) == 0) {
+            return rc;
+        }
+    }
+    fail_msg("no verdict for %s (%zu verdicts)", addr, bnc_report_rcpt_count(r));
+    return NULL;
+}
+
+static void
+expect(const bnc_report *r, const char *addr, bnc_reason reason, int hard)
+{
+    const struct bnc_rcpt *rc = rcpt(r, addr);
+    if (rc->reason != reason || rc->hard != hard) {
+        fail_msg("%s: got %s hard=%d (diag '%s', by %s); want %s hard=%d", addr,
+                 bnc_reason_name(rc->reason), rc->hard, rc->diagnostic, rc->decided_by,
+                 bnc_reason_name(reason), hard);
+    }
+}
+
+static void
+test_qmail(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mx.example.net\n"
+              "Subject: failure notice\n"
+              "To: sender@example.org\n"
+              "\n"
+              "Hi. This is the qmail-send program at mx.example.net.\n"
+              "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+              "This is a permanent error; I've given up. Sorry it didn't work out.\n"
+              "\n"
+              "<gone@example.com>:\n"
+              "203.0.113.5 does not like recipient.\n"
+              "Remote host said: 550 5.1.1 <gone@example.com>: no such user here\n"
+              "Giving up on 203.0.113.5.\n"
+              "\n"
+              "<full@example.com>:\n"
+              "Remote host said: 552 5.2.2 <full@example.com>: mailbox is full\n"
+              "\n"
+              "--- Below this line is a copy of the message.\n"
+              "\n"
+              "Return-Path: <sender@example.org>\n"
+              "To: gone@example.com, full@example.com\n"
+              "Subject: hi\n"
+              "\n"
+              "hello\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 2);
+    expect(r, "gone@example.com", BNC_R_USERUNKNOWN, 1);
+    expect(r, "full@example.com", BNC_R_MAILBOXFULL, 0);
+    assert_string_equal(rcpt(r, "gone@example.com")->status, "5.1.1");
+    assert_string_equal(rcpt(r, "gone@example.com")->origin, "format:qmail");
+    bnc_report_free(r);
+}
+
+static void
+test_postfix_plain(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+              "Subject: Undelivered Mail Returned to Sender\n"
+              "To: sender@example.org\n"
+              "\n"
+              "This is the mail system at host mx.example.net.\n"
+              "\n"
+              "<blocked@example.com>: host mx.example.com[203.0.113.4] said: 554 5.7.1\n"
+              "    Service unavailable; Client host [198.51.100.2] blocked using\n"
+              "    zen.example.org (in reply to RCPT TO command)\n"
+              "\n"
+              "<sender-bad@example.com>: host mx.example.com[203.0.113.4] said: 550 5.1.1\n"
+              "    <sender@example.org>: Sender address rejected: not owned by user\n"
+              "    (in reply to RCPT TO command)\n");
+    expect(r, "blocked@example.com", BNC_R_BLOCKED, 0);
+    /* a 5.1.1 whose words name the sender is not a dead recipient */
+    expect(r, "sender-bad@example.com", BNC_R_REJECTED, 0);
+    assert_string_equal(rcpt(r, "blocked@example.com")->smtp_command, "RCPT");
+    bnc_report_free(r);
+}
+
+static void
+test_exim_after_mail_from(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+              "Subject: Mail delivery failed: returning message to sender\n"
+              "To: sender@example.org\n"
+              "\n"
+              "This message was created automatically by mail delivery software.\n"
+              "\n"
+              "A message that you sent could not be delivered to one or more of its\n"
+              "recipients. This is a permanent error. The following address(es) failed:\n"
+              "\n"
+              "  someone@example.com\n"
+              "    host mx.example.com [203.0.113.7]\n"
+              "    SMTP error from remote mail server after MAIL FROM:<sender@example.org>:\n"
+              "    550 5.1.8 Domain of sender address does not exist\n"
+              "\n"
+              "------ This is a copy of the message, including all the headers. ------\n");
+    expect(r, "someone@example.com", BNC_R_REJECTED, 0);
+    assert_string_equal(rcpt(r, "someone@example.com")->origin, "format:exim");
+    bnc_report_free(r);
+}
+
+static void
+test_sendmail_code_lines(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "550 <nohost@example.invalid>... 550 Host unknown\n"
+              "554 <nohost2@example.invalid>... Host unknown (Authoritative answer)\n"
+              "\n"
+              "   ----- Unsent message follows -----\n");
+    expect(r, "nohost@example.invalid", BNC_R_HOSTUNKNOWN, 1);
+    expect(r, "nohost2@example.invalid", BNC_R_HOSTUNKNOWN, 1);
+    bnc_report_free(r);
+}
+
+static void
+test_exchange_list(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: System Administrator <postmaster@example.com>\n"
+              "Subject: Undeliverable: report\n"
+              "\n"
+              "Your message\n"
+              "\n"
+              "  To:      person@example.com\n"
+              "  Subject: report\n"
+              "\n"
+              "did not reach the following recipient(s):\n"
+              "\n"
+              "c=US;a= ;p=ORG;o=X;dda:SMTP=person@example.com; on Mon, 2 Mar 2026\n"
+              "    The recipient name is not recognized\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "person@example.com", BNC_R_USERUNKNOWN, 1);
+    assert_string_equal(rcpt(r, "person@example.com")->status, "5.0.911");
+    bnc_report_free(r);
+}
+
+static void
+test_separate_paragraph_and_delay(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+              "Subject: Delivery Status Notification (Failure)\n"
+              "\n"
+              "Delivery to the following recipient failed permanently:\n"
+              "\n"
+              "     over@example.com\n"
+              "\n"
+              "Technical details of permanent failure:\n"
+              "The error that the other server returned was:\n"
+              "552 5.2.2 The email account that you tried to reach is over quota.\n");
+    expect(r, "over@example.com", BNC_R_MAILBOXFULL, 0);
+    assert_string_equal(rcpt(r, "over@example.com")->status, "5.2.2");
+    bnc_report_free(r);
+
+    r = parse("From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+              "Subject: Delivery Status Notification (Delay)\n"
+              "\n"
+              "THIS IS A WARNING MESSAGE ONLY.\n"
+              "\n"
+              "Delivery to the following recipient has been delayed:\n"
+              "\n"
+              "     slow@example.com\n"
+              "\n"
+              "Message will be retried for 2 more day(s)\n");
+    expect(r, "slow@example.com", BNC_R_EXPIRED, 0);
+    assert_int_equal(rcpt(r, "slow@example.com")->action, BNC_ACTION_DELAYED);
+    assert_string_equal(rcpt(r, "slow@example.com")->status, "4.0.947");
+    bnc_report_free(r);
+}
+
+static void
+test_ses_json(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: no-reply@sns.amazonaws.com\n"
+              "Subject: AWS Notification Message\n"
+              "Content-Type: text/plain; charset=UTF-8\n"
+              "\n"
+              "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\","
+              "\"bouncedRecipients\":[{\"emailAddress\":\"a@example.com\",\"action\":\"failed\","
+              "\"status\":\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user unknown\"}]},"
+              "\"mail\":{\"source\":\"s@example.org\"}}\n");
+    expect(r, "a@example.com", BNC_R_USERUNKNOWN, 1);
+    bnc_report_free(r);
+    r = parse("From: no-reply@sns.amazonaws.com\n"
+              "Subject: AWS Notification Message\n"
+              "\n"
+              "{\"notificationType\":\"Delivery\",\"mail\":{\"source\":\"s@example.org\"},"
+              "\"delivery\":{\"recipients\":[\"ok@example.com\"],"
+              "\"smtpResponse\":\"250 2.6.0 Message received\"}}\n");
+    expect(r, "ok@example.com", BNC_R_DELIVERED, 0);
+    assert_int_equal(rcpt(r, "ok@example.com")->kind, BNC_KIND_DELIVERED);
+    bnc_report_free(r);
+}
+
+static void
+test_arf(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: feedback@isp.example\n"
+              "Subject: FW: report\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\n"
+              "\n"
+              "--b\n"
+              "Content-Type: text/plain\n"
+              "\n"
+              "This is an abuse report.\n"
+              "--b\n"
+              "Content-Type: message/feedback-report\n"
+              "\n"
+              "Feedback-Type: abuse\n"
+              "User-Agent: test/1.0\n"
+              "Version: 1\n"
+              "Original-Rcpt-To: <complainer@example.com>\n"
+              "Original-Rcpt-To: second@example.com\n"
+              "\n"
+              "--b\n"
+              "Content-Type: message/rfc822\n"
+              "\n"
+              "From: sender@example.org\n"
+              "To: complainer@example.com\n"
+              "Subject: offer\n"
+              "\n"
+              "buy\n"
+              "--b--\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 2);
+    expect(r, "complainer@example.com", BNC_R_FEEDBACK, 0);
+    expect(r, "second@example.com", BNC_R_FEEDBACK, 0);
+    assert_string_equal(rcpt(r, "complainer@example.com")->feedback_type, "abuse");
+    assert_int_equal(rcpt(r, "complainer@example.com")->kind, BNC_KIND_COMPLAINT);
+    bnc_report_free(r);
+}
+
+static void
+test_autoreply(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Person <person@example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Automatic reply: hello\n"
+              "Auto-Submitted: auto-replied\n"
+              "\n"
+              "I am out of the office until Monday.\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "person@example.com", BNC_R_VACATION, 0);
+    assert_int_equal(rcpt(r, "person@example.com")->kind, BNC_KIND_AUTOREPLY);
+    bnc_report_free(r);
+    /* Japanese subject (UTF-8, RFC 2047 B-encoded): 不在のお知らせ */
+    r = parse("From: taro@example.jp\n"
+              "To: sender@example.org\n"
+              "Subject: =?UTF-8?B?5LiN5Zyo44Gu44GK55+l44KJ44Gb?=\n"
+              "\n"
+              "only text\n");
+    expect(r, "taro@example.jp", BNC_R_VACATION, 0);
+    bnc_report_free(r);
+}
+
+static void
+test_dsn_enriched_from_text(void **state)
+{
+    bnc_report *r;
+    const struct bnc_rcpt *rc;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mx.example.net\n"
+              "Subject: Undelivered Mail Returned to Sender\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n"
+              "\n"
+              "--b\n"
+              "Content-Type: text/plain\n"
+              "\n"
+              "<weak@example.com>: host mx.example.com said: 550 5.7.1 Message rejected as\n"
+              "    spam by Content Filtering (in reply to end of DATA command)\n"
+              "\n"
+              "--b\n"
+              "Content-Type: message/delivery-status\n"
+              "\n"
+              "Reporting-MTA: dns; mx.example.net\n"
+              "\n"
+              "Final-Recipient: rfc822; weak@example.com\n"
+              "Action: failed\n"
+              "Status: 5.0.0\n"
+              "\n"
+              "--b--\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1); /* enriched, not duplicated */
+    rc = rcpt(r, "weak@example.com");
+    assert_int_equal(rc->reason, BNC_R_SPAMDETECTED);
+    assert_string_equal(rc->smtp_command, "DATA");
+    assert_non_null(strstr(rc->diagnostic, "spam"));
+    bnc_report_free(r);
+}
+
+static void
+test_not_a_bounce(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Friend <friend@example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Re: lunch\n"
+              "\n"
+              "Sure, see you at noon. Write to other@example.net if I am late.\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 0);
+    assert_true(bnc_report_flags(r) & BNC_PF_NOT_BOUNCE);
+    bnc_report_free(r);
+}
+
+static void
+test_heuristic_unknown_mta(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: postmaster@mail.example.net\n"
+              "Subject: Nondeliverable mail\n"
+              "Return-Path: <>\n"
+              "\n"
+              "Delivery failed for the following address.\n"
+              "Recipient: lost@example.com\n"
+              "Reason: 550 5.1.1 mailbox not found\n");
+    expect(r, "lost@example.com", BNC_R_USERUNKNOWN, 1);
+    assert_true(bnc_report_flags(r) & BNC_PF_HEURISTIC);
+    bnc_report_free(r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qmail),
+        cmocka_unit_test(test_postfix_plain),
+        cmocka_unit_test(test_exim_after_mail_from),
+        cmocka_unit_test(test_sendmail_code_lines),
+        cmocka_unit_test(test_exchange_list),
+        cmocka_unit_test(test_separate_paragraph_and_delay),
+        cmocka_unit_test(test_ses_json),
+        cmocka_unit_test(test_arf),
+        cmocka_unit_test(test_autoreply),
+        cmocka_unit_test(test_dsn_enriched_from_text),
+        cmocka_unit_test(test_not_a_bounce),
+        cmocka_unit_test(test_heuristic_unknown_mta),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -23,6 +23,7 @@
 #include "core/embedded.h"
 #include "store/fault.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 static int g_pg;               /* testing PostgreSQL */
 static char g_tmpdir[256];     /* SQLite: per-run temporary directory */
@@ -899,6 +900,72 @@ test_cli_migrate(void **state)
 }
 
 static void
+test_sql_param_scan(void **state)
+{
+    static const struct {
+        const char *sql;
+        long want;
+    } cases[] = {
+        {"SELECT 1", 0},
+        {"SELECT $1", 1},
+        {"SELECT $10, $2", 10},
+        {"SELECT '$5', $2", 2},
+        {"SELECT 'it''s $4'", 0},
+        {"SELECT \"$9\" FROM t WHERE a = $1", 1},
+        {"SELECT $1 -- $7\n", 1},
+        {"SELECT /* $8 */ $2", 2},
+        {"SELECT x::text FROM t WHERE y = $3", 3},
+        {"SELECT $$ body $$", 0},
+        {"SELECT ?", -1},
+        {"SELECT :name", -1},
+        {"SELECT @p", -1},
+        {"SELECT 'unterminated $3", 0},
+        {"SELECT /* unterminated $3", 0},
+    };
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long got = store_sql_max_param(cases[i].sql);
+        if (got != cases[i].want) {
+            fail_msg("case %zu (%s): got %ld, want %ld", i, cases[i].sql, got, cases[i].want);
+        }
+    }
+}
+
+static void
+test_param_checks(void **state)
+{
+    static const char nul[] = "a\0b";
+    static const struct {
+        struct store_value v;
+        bnc_status want;
+    } cases[] = {
+        {{SV_NULL, 0, NULL, 0}, BNC_OK},
+        {{SV_INT, -1, NULL, 0}, BNC_OK},
+        {{SV_TEXT, 0, "", 0}, BNC_OK},
+        {{SV_TEXT, 0, NULL, 0}, BNC_OK},               /* empty */
+        {{SV_TEXT, 0, NULL, 3}, BNC_EINVAL},           /* no pointer */
+        {{SV_TEXT, 0, nul, 3}, BNC_EINVAL},            /* NUL inside */
+        {{SV_TEXT, 0, nul, 1}, BNC_OK},                /* the slice before it */
+        {{SV_TEXT, 0, "\xc3\xa9", 2}, BNC_OK},         /* U+00E9 */
+        {{SV_TEXT, 0, "\xc3\xa9", 1}, BNC_EINVAL},     /* cut in the middle */
+        {{SV_TEXT, 0, "\xed\xa0\x80", 3}, BNC_EINVAL}, /* surrogate */
+        {{(enum store_vtype)7, 0, NULL, 0}, BNC_EINVAL},
+    };
+    char err[128];
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bnc_status got = store_check_params(&cases[i].v, 1, err, sizeof(err));
+        if (got != cases[i].want) {
+            fail_msg("case %zu: got %d, want %d", i, (int)got, (int)cases[i].want);
+        }
+    }
+}
+
+static void
 test_migration_sets_match(void **state)
 {
     const struct bnc_embedded *a = bnc_sqlite_migrations, *b = bnc_pg_migrations;
@@ -1100,6 +1167,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_cli_migrate),
         cmocka_unit_test(test_read_transactions),
         cmocka_unit_test(test_migration_failure_rolls_back),
+        cmocka_unit_test(test_sql_param_scan),
+        cmocka_unit_test(test_param_checks),
     };
     int rc;
 

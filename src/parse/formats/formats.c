@@ -437,7 +437,9 @@ fmt_is_delay_notice(const struct fmt_msg *m)
 {
     const char *subj = m->r->subject;
     if (fmt_find_ci(subj, strlen(subj), "delayed", 7) != NULL ||
-        fmt_find_ci(subj, strlen(subj), "warning", 7) != NULL) {
+        fmt_find_ci(subj, strlen(subj), "delay)", 6) != NULL ||
+        fmt_find_ci(subj, strlen(subj), "delivery warning", 16) != NULL ||
+        fmt_find_ci(subj, strlen(subj), "warning: could not", 18) != NULL) {
         return true;
     }
     return fmt_scan_first(&m->scan, FMT_SCAN_DELAY, fmt_scan_count(FMT_SCAN_DELAY),
@@ -447,9 +449,9 @@ fmt_is_delay_notice(const struct fmt_msg *m)
 static int
 fmt_bounce_score(const struct bnc_report *r)
 {
-    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery",
-                                          "mail-daemon",   "maildaemon", "mailer_daemon",
-                                          "delivery",      "bounce",     "nobody@"};
+    static const char *const senders[] = {
+        "mailer-daemon", "postmaster", "mail delivery", "mail-daemon", "maildaemon",
+        "mailer_daemon", "mdaemon",    "delivery",      "bounce",      "nobody@"};
     static const char *const subjects[] = {
         "undeliver",
         "undelivered",
@@ -479,6 +481,7 @@ fmt_bounce_score(const struct bnc_report *r)
         "error sending",
         "nondeliverable",
         "undeliverable",
+        "user unknown",
         "mail failure",
         "delivery has failed",
         "failed delivery",

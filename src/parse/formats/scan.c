@@ -59,6 +59,11 @@ static const char *const scan_delay[] = {
     "not been delivered yet",
     "Warning: message",
     "delivery temporarily suspended",
+    "attempts will continue",
+    "will continue to try",
+    "has been postponed",
+    "advisory-only",
+    "WARNING ONLY",
 };
 
 /* A line announcing a list of failed recipients. */

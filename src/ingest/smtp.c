@@ -4,8 +4,8 @@
  * One connection = one bufferevent + one smtp_session (the protocol lives in
  * smtp_session.c). Input is fed to the session as it arrives; replies are written back;
  * SMTP_EV_MESSAGE hands a copy of the message and envelope to a few writer threads; each
- * takes every message waiting and makes them durable together (spool_write_batch: one
- * syncfs and one directory fsync per batch, a group commit), and only when the writer reports
+ * takes every message waiting and makes them durable together (spool_write_batch: about two
+ * journal commits per batch, a group commit), and only when the writer reports
  * back through an event on the loop does the session say 250. Reading from that connection
  * pauses meanwhile, so a pipelining client cannot run ahead of durability. With one fsync'd
  * file per message a busy disk manages a few hundred messages/s; with group commit the cost
@@ -57,7 +57,7 @@
 #include "ingest/spool.h"
 
 #define SMTP_READ_HIGH    (256 * 1024)
-#define SMTP_WRITERS_DEF  2
+#define SMTP_WRITERS_DEF  4
 #define SMTP_BATCH_MAX    256
 #define SMTP_ADDR_MAX     300
 #define SMTP_HOSTNAME_MAX 256

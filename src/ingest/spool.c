@@ -19,7 +19,7 @@
  *
  * Ownership: the struct spool owns its path and directory descriptors.
  */
-#define _GNU_SOURCE /* syncfs(2): Linux */
+#define _GNU_SOURCE /* sync_file_range(2): Linux */
 #include "ingest/spool.h"
 
 #include <dirent.h>
@@ -133,7 +133,7 @@ spool_id_valid(const char *s)
 /* Write tmp/<new id> with the trace headers and the message; fsync it when sync is set. */
 static bnc_status
 stage_tmp(struct spool *sp, const struct spool_envelope *env, const char *data, size_t len,
-          int64_t now, bool sync, char id_out[SPOOL_ID_MAX])
+          int64_t now, bool sync, char id_out[SPOOL_ID_MAX], int *fd_out)
 {
     static char empty[1];
     struct timespec ts;
@@ -187,8 +187,15 @@ stage_tmp(struct spool *sp, const struct spool_envelope *env, const char *data, 
         }
         done += (size_t)w;
     }
+    if (!sync) {
+        /* start the writeback now; the caller waits for it with fdatasync(fd_out) */
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        *fd_out = fd;
+        buf_free(&hdr);
+        return BNC_OK;
+    }
     /* The data and the file size must be on disk before the name appears in new/. */
-    if (sync && fdatasync(fd) != 0) {
+    if (fdatasync(fd) != 0) {
         goto fail;
     }
     if (close(fd) != 0) {
@@ -214,7 +221,7 @@ spool_write(struct spool *sp, const struct spool_envelope *env, const char *data
     char tmp[4096], dst[4096];
     bnc_status rc;
 
-    if ((rc = stage_tmp(sp, env, data, len, now, true, id_out)) != BNC_OK) {
+    if ((rc = stage_tmp(sp, env, data, len, now, true, id_out, NULL)) != BNC_OK) {
         return rc;
     }
     path_of(sp, "tmp", id_out, tmp, sizeof(tmp));
@@ -234,31 +241,42 @@ void
 spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n)
 {
     char tmp[4096], dst[4096];
-    size_t i, staged = 0;
-    bool synced;
+    size_t i;
+    int fd;
 
-    for (i = 0; i < n; i++) {
-        msgs[i].rc =
-            stage_tmp(sp, msgs[i].env, msgs[i].data, msgs[i].len, msgs[i].now, false, msgs[i].id);
-        staged += msgs[i].rc == BNC_OK;
-    }
-    if (staged == 0) {
+    if (n == 1) {
+        msgs[0].rc =
+            spool_write(sp, msgs[0].env, msgs[0].data, msgs[0].len, msgs[0].now, msgs[0].id);
         return;
     }
-    /* One writeback + journal commit for the whole batch: every tmp/ file is on disk... */
-    synced = syncfs(sp->newfd) == 0;
+    /* Write every file and start its writeback... */
+    for (i = 0; i < n; i++) {
+        msgs[i].fd = -1;
+        msgs[i].rc = stage_tmp(sp, msgs[i].env, msgs[i].data, msgs[i].len, msgs[i].now, false,
+                               msgs[i].id, &msgs[i].fd);
+    }
+    /* ...then wait for each: the first fdatasync commits the journal transaction that holds
+     * the whole batch's inodes, so the others mostly find their work done. */
     for (i = 0; i < n; i++) {
         if (msgs[i].rc != BNC_OK) {
             continue;
         }
+        fd = msgs[i].fd;
+        msgs[i].fd = -1;
         path_of(sp, "tmp", msgs[i].id, tmp, sizeof(tmp));
+        if (fdatasync(fd) != 0) {
+            msgs[i].rc = BNC_EIO;
+        }
+        if (close(fd) != 0) {
+            msgs[i].rc = BNC_EIO;
+        }
         path_of(sp, "new", msgs[i].id, dst, sizeof(dst));
-        if (!synced || rename(tmp, dst) != 0) {
+        if (msgs[i].rc != BNC_OK || rename(tmp, dst) != 0) {
             (void)unlink(tmp);
             msgs[i].rc = BNC_EIO;
         }
     }
-    /* ... and then the renames, in one directory fsync. */
+    /* All the renames in one directory fsync. */
     if (fsync(sp->newfd) != 0) {
         for (i = 0; i < n; i++) {
             if (msgs[i].rc == BNC_OK) {

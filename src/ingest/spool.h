@@ -54,13 +54,15 @@ struct spool_msg {
     int64_t now;
     char id[SPOOL_ID_MAX]; /* OUT */
     bnc_status rc;         /* OUT: BNC_OK = durable in new/ */
+    int fd;                /* internal */
 };
 
 /*
- * Group commit: write every message to tmp/, make them all durable with one syncfs(2), rename
- * them into new/ and fsync new/ once. The cost of a batch is about that of one spool_write(),
- * which is what lets the listener keep up with many clients on a slow disk. Each message gets
- * its own rc; a failed sync fails every message of the batch and leaves nothing in new/.
+ * Group commit: write every message to tmp/ and start its writeback, then fdatasync each
+ * (the first commit covers the batch), rename them into new/ and fsync new/ once. A batch
+ * costs about two journal commits, like one spool_write(), which is what lets the listener
+ * keep up with many clients on a slow disk. Each message gets its own rc; a message whose
+ * sync failed is not left in new/.
  */
 void spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n);
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""End-to-end SMTP benchmark driver for bench/run_smtp.sh: start `bounced serve` (SQLite, temp
+dir, loopback), flood it with DSNs from P client processes x C connections x M messages
+(smtp_flood.py, PIPELINING), wait until the store has them all, print the rates.
+
+env: BNC_BENCH_SMTP_PROCS (2), BNC_BENCH_SMTP_CONNS (per process, 50),
+     BNC_BENCH_SMTP_MSGS (per connection, 50)"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "tests", "it"))
+from smtp_harness import Daemon  # noqa: E402
+
+procs = int(os.environ.get("BNC_BENCH_SMTP_PROCS", "2"))
+conns = int(os.environ.get("BNC_BENCH_SMTP_CONNS", "50"))
+msgs = int(os.environ.get("BNC_BENCH_SMTP_MSGS", "50"))
+total = procs * conns * msgs
+
+d = Daemon()
+try:
+    d.start()
+    t0 = time.time()
+    ps = [
+        subprocess.Popen(
+            [sys.executable, os.path.join(here, "smtp_flood.py"), str(d.port), str(conns), str(msgs), str(k * conns * msgs)],
+            stdout=subprocess.PIPE,
+        )
+        for k in range(procs)
+    ]
+    accepted = failed = 0
+    for p in ps:
+        out = p.communicate(timeout=900)[0].decode()
+        m = re.search(r"accepted=(\d+) failed=(\d+)", out)
+        if m:
+            accepted += int(m.group(1))
+            failed += int(m.group(2))
+        else:
+            print("client error:", out.strip())
+    t_acc = time.time() - t0
+    deadline = time.time() + 600
+    done = 0
+    while time.time() < deadline:
+        done = d.q("select count(*) from ingested")[0][0]
+        if done >= accepted:
+            break
+        time.sleep(0.05)
+    t_all = time.time() - t0
+    events = d.q("select count(*) from bounce_events")[0][0]
+    rc = d.stop()
+    print("   %d DSNs over %d connections (%d client processes), SQLite store, loopback" % (total, procs * conns, procs))
+    print("   accepted (250 after fsync):  %6d in %6.2fs = %7.0f DSNs/s   (failed %d)" % (accepted, t_acc, accepted / t_acc, failed))
+    print("   processed end to end:        %6d in %6.2fs = %7.0f DSNs/s   (%d verdicts stored)" % (done, t_all, done / t_all, events))
+    print("   clean shutdown: %s" % ("yes" if rc == 0 else "no (exit %s)" % rc))
+    sys.exit(0 if done == accepted == total else 1)
+finally:
+    d.cleanup()

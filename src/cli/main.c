@@ -21,6 +21,7 @@ CLI_CMD(parse);
 CLI_CMD(process);
 CLI_CMD(serve);
 CLI_CMD(scan);
+CLI_CMD(ingest);
 CLI_CMD(check);
 CLI_CMD(contacts);
 CLI_CMD(suppress);
@@ -42,6 +43,7 @@ struct cli_entry {
 static const struct cli_entry commands[] = {
     {"parse", &cli_cmd_parse},       {"process", &cli_cmd_process},
     {"serve", &cli_cmd_serve},       {"scan", &cli_cmd_scan},
+    {"ingest", &cli_cmd_ingest},
     {"check", &cli_cmd_check},       {"contacts", &cli_cmd_contacts},
     {"suppress", &cli_cmd_suppress}, {"unsuppress", &cli_cmd_unsuppress},
     {"review", &cli_cmd_review},     {"rules", &cli_cmd_rules},

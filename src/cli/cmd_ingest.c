@@ -1,0 +1,235 @@
+/*
+ * cmd_ingest.c - `bounced ingest FORMAT FILE|-`: ESP webhook payloads (ses, sendgrid,
+ * mailgun, postmark, sparkpost) and MTA logs (pmta accounting CSV, postfix maillog) into the
+ * same verdicts as bounce mail, then through the hygiene policy into the store.
+ *
+ * Each verdict is applied in its own transaction and deduplicated by its content (recipient,
+ * status, reason, event time), so feeding a log file again, or a longer version of it, only
+ * adds what is new. `--dry-run` prints the verdicts as JSON lines (the `parse` format) and
+ * touches no store.
+ * Exit: 0 all inputs read, 1 some could not be read or were not of that format, 2 usage,
+ * 3 configuration or store failure.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+#include "cli.h"
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "hygiene_cli.h"
+#include "ingest/events.h"
+#include "pipeline/process.h"
+
+struct ingest_run {
+    bnc_ctx *ctx;
+    struct pipeline *pl;
+    enum events_format fmt;
+    bool dry_run;
+    size_t inputs, failed, verdicts, duplicates, by_kind[6], changed, review;
+};
+
+static void
+ingest_usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: bounced ingest [--dry-run] FORMAT FILE|-...\n\n"
+            "Read ESP webhook payloads or MTA logs, turn them into verdicts and apply the\n"
+            "hygiene policy (or, with --dry-run, print the verdicts as JSON lines).\n\n"
+            "FORMAT: ses (SNS notifications or SES event records), sendgrid (Event Webhook\n"
+            "        batches), mailgun, postmark, sparkpost (message-event batches),\n"
+            "        pmta (PowerMTA accounting CSV with header), maillog (Postfix log lines)\n\n"
+            "  -n, --dry-run  print verdicts, change nothing\n\n"
+            "Exit: 0 done, 1 some inputs unreadable or not of FORMAT, 2 usage, 3 store failure.\n");
+}
+
+static bool
+ingest_read(FILE *fp, size_t limit, char **out, size_t *len)
+{
+    struct buf b;
+    char tmp[65536];
+    size_t n;
+
+    buf_init(&b, limit);
+    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0) {
+        if (buf_add(&b, tmp, n) != BNC_OK) {
+            buf_free(&b);
+            errno = EFBIG;
+            return false;
+        }
+    }
+    if (ferror(fp)) {
+        buf_free(&b);
+        return false;
+    }
+    *len = b.len;
+    *out = buf_take(&b);
+    return true;
+}
+
+static void
+ingest_print(const char *name, const struct bnc_rcpt *v)
+{
+    struct buf b;
+    const char *hard = v->hard == 1 ? "true" : v->hard == 0 ? "false" : "null";
+
+    buf_init(&b, 0);
+    buf_adds(&b, "{\"file\":");
+    buf_add_json_str(&b, name, strlen(name));
+    buf_adds(&b, ",\"recipient\":");
+    buf_add_json_str(&b, v->recipient, strlen(v->recipient));
+    buf_printf(&b, ",\"status\":\"%s\",\"replycode\":\"%s\",\"reason\":\"%s\",\"hard\":%s,"
+                   "\"kind\":\"%s\",\"action\":\"%s\",\"diagnostic\":",
+               v->status, v->replycode, bnc_reason_name(v->reason), hard,
+               bnc_kind_name(v->kind), bnc_action_name(v->action));
+    buf_add_json_str(&b, v->diagnostic, strlen(v->diagnostic));
+    buf_adds(&b, ",\"origin\":");
+    buf_add_json_str(&b, v->origin, strlen(v->origin));
+    buf_adds(&b, ",\"date\":");
+    buf_add_json_str(&b, v->date, strlen(v->date));
+    buf_adds(&b, ",\"original_message_id\":");
+    buf_add_json_str(&b, v->original_message_id, strlen(v->original_message_id));
+    buf_adds(&b, ",\"feedback_type\":");
+    buf_add_json_str(&b, v->feedback_type, strlen(v->feedback_type));
+    buf_adds(&b, ",\"decided_by\":");
+    buf_add_json_str(&b, v->decided_by, strlen(v->decided_by));
+    buf_adds(&b, "}\n");
+    fwrite(b.p, 1, b.len, stdout);
+    buf_free(&b);
+}
+
+static void
+ingest_one(struct ingest_run *ir, const char *name, const char *data, size_t len)
+{
+    bnc_report *r = NULL;
+    char err[512];
+    bnc_status rc;
+    size_t i, n;
+
+    ir->inputs++;
+    rc = events_parse(ir->ctx, ir->fmt, data, len, &r, err, sizeof(err));
+    if (rc != BNC_OK) {
+        fprintf(stderr, "bounced: ingest: %s: %s\n", name, err[0] ? err : bnc_strerror(rc));
+        ir->failed++;
+        return;
+    }
+    n = bnc_report_rcpt_count(r);
+    for (i = 0; i < n; i++) {
+        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
+        struct pipeline_result res;
+        if (ir->dry_run) {
+            ingest_print(name, v);
+            ir->verdicts++;
+            ir->by_kind[v->kind]++;
+            continue;
+        }
+        rc = pipeline_process_verdicts(ir->pl, v, 1, events_format_origin(ir->fmt), NULL, &res);
+        if (rc != BNC_OK) {
+            fprintf(stderr, "bounced: ingest: %s: %s\n", name, pipeline_errmsg(ir->pl));
+            ir->failed++;
+            break;
+        }
+        if (res.duplicate) {
+            ir->duplicates++;
+            continue;
+        }
+        ir->verdicts += res.verdicts;
+        ir->by_kind[v->kind]++;
+        ir->changed += res.contacts_changed;
+        ir->review += res.review_items;
+    }
+    bnc_report_free(r);
+}
+
+static int
+ingest_run(struct cli_globals *g, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct ingest_run ir;
+    struct store *st = NULL;
+    size_t limit;
+    int c, i, ex;
+
+    memset(&ir, 0, sizeof(ir));
+    while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            ir.dry_run = true;
+            break;
+        case 'h':
+            ingest_usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            ingest_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (argc - optind < 2) {
+        ingest_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!events_format_from_name(argv[optind], &ir.fmt)) {
+        fprintf(stderr, "bounced: ingest: unknown format '%s' (see bounced ingest --help)\n",
+                argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    if (bnc_ctx_new_config(&g->cfg, &ir.ctx) != BNC_OK) {
+        fprintf(stderr, "bounced: ingest: %s\n", bnc_ctx_errmsg(ir.ctx));
+        bnc_ctx_free(ir.ctx);
+        return CLI_EXIT_CONFIG;
+    }
+    if (!ir.dry_run) {
+        if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+            bnc_ctx_free(ir.ctx);
+            return ex;
+        }
+        pipeline_new(ir.ctx, st, &ir.pl);
+        pipeline_set_now(ir.pl, g->now);
+    }
+    limit = (ir.fmt == EVENTS_PMTA || ir.fmt == EVENTS_MAILLOG) ? g->cfg.limit_message_size
+                                                                : g->cfg.limit_webhook_body;
+    for (i = optind + 1; i < argc; i++) {
+        FILE *fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
+        char *data = NULL;
+        size_t len = 0;
+        if (fp == NULL || !ingest_read(fp, limit, &data, &len)) {
+            fprintf(stderr, "bounced: ingest: %s: %s\n", argv[i],
+                    errno == EFBIG ? "larger than the input limit" : strerror(errno));
+            ir.inputs++;
+            ir.failed++;
+        } else {
+            ingest_one(&ir, argv[i], data, len);
+        }
+        free(data);
+        if (fp != NULL && fp != stdin) {
+            fclose(fp);
+        }
+    }
+    if (!ir.dry_run) {
+        printf("inputs: %zu (failed %zu)\n", ir.inputs, ir.failed);
+        printf("verdicts: %zu new, %zu duplicates (hard %zu, soft %zu, complaint %zu, "
+               "delivered %zu, unknown %zu)\n",
+               ir.verdicts, ir.duplicates, ir.by_kind[BNC_KIND_HARD], ir.by_kind[BNC_KIND_SOFT],
+               ir.by_kind[BNC_KIND_COMPLAINT], ir.by_kind[BNC_KIND_DELIVERED],
+               ir.by_kind[BNC_KIND_UNKNOWN]);
+        printf("contacts changed: %zu\nnew review items: %zu\n", ir.changed, ir.review);
+    }
+    pipeline_free(ir.pl);
+    store_close(st);
+    bnc_ctx_free(ir.ctx);
+    return ir.failed ? CLI_EXIT_NEG : CLI_EXIT_OK;
+}
+
+const struct cli_cmd cli_cmd_ingest = {
+    "ingest",
+    "apply ESP webhook payloads or MTA logs (ses, sendgrid, mailgun, postmark, sparkpost, "
+    "pmta, maillog)",
+    ingest_run,
+};

@@ -339,7 +339,9 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
      * content filter pretending the user does not exist, not from the directory. */
     if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&
-        (strcmp(rc->smtp_command, "DATA") == 0 || strcmp(rc->smtp_command, "data") == 0)) {
+        (strcmp(rc->smtp_command, "DATA") == 0 || strcmp(rc->smtp_command, "data") == 0) &&
+        strncmp(rc->status + 1, ".1.", 3) != 0) {
+        /* (an explicit x.1.y address status still says the mailbox is the problem) */
         reason = BNC_R_FILTERED;
     }
     rc->reason = reason;

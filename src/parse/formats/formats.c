@@ -770,6 +770,16 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
     while (s > m->text.p && s[-1] != '\n') {
         s--;
     }
+    /* a session transcript names the command on the line before the reply (">>> DATA") */
+    if (s > m->text.p + 1) {
+        const char *ps = s - 1;
+        while (ps > m->text.p && ps[-1] != '\n') {
+            ps--;
+        }
+        if (s - ps > 4 && strncmp(ps, ">>> ", 4) == 0) {
+            s = ps;
+        }
+    }
     e = hit;
     while (e < end) {
         const char *nl = memchr(e, '\n', (size_t)(end - e));
@@ -800,6 +810,45 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
     return true;
 }
 
+/* The command of a session transcript (">>> DATA" / ">>> RCPT To:<a>") answered by a reply
+ * line that names addr, anywhere in the text; "" when there is none. */
+static const char *
+fmt_transcript_command(const struct fmt_msg *m, const char *addr)
+{
+    const char *p = m->text.p, *end = m->text.p + m->text.len;
+    size_t al = strlen(addr);
+    int guard = 0;
+
+    while (p < end && guard++ < 32) {
+        const char *hit = fmt_find_ci(p, (size_t)(end - p), addr, al);
+        const char *ls, *ps;
+        if (hit == NULL) {
+            break;
+        }
+        ls = hit;
+        while (ls > m->text.p && ls[-1] != '\n') {
+            ls--;
+        }
+        if (ls - m->text.p > 1 && strncmp(ls, "<<< ", 4) == 0) {
+            ps = ls - 1;
+            while (ps > m->text.p && ps[-1] != '\n') {
+                ps--;
+            }
+            if (ls - ps > 8 && strncmp(ps, ">>> ", 4) == 0) {
+                const char *cmd = fmt_smtp_command(ps, (size_t)(ls - ps));
+                if (slice_prefix_ci(slice_make(ps + 4, (size_t)(ls - ps - 4)), "DATA")) {
+                    return "DATA";
+                }
+                if (cmd[0] != '\0') {
+                    return cmd;
+                }
+            }
+        }
+        p = hit + al;
+    }
+    return "";
+}
+
 static void
 fmt_enrich(struct fmt_msg *m)
 {
@@ -826,6 +875,9 @@ fmt_enrich(struct fmt_msg *m)
         } else {
             /* keep the DSN's own fields; only learn the SMTP command */
             const char *cmd = fmt_smtp_command(b.p, b.len);
+            if (cmd[0] == '\0') {
+                cmd = fmt_transcript_command(m, rc->recipient);
+            }
             if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
                 rc->smtp_command = cmd;
             }

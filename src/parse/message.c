@@ -121,7 +121,7 @@ message_dsn_part(struct bnc_report *r, const struct mime_part *p)
     struct bnc_slice d;
     size_t added;
 
-    if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
+    if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK) {
         r->flags |= BNC_PF_TRUNCATED;
     }
     added = dsn_parse_fields(r, d.p, d.len);
@@ -173,7 +173,7 @@ message_walk_dsn(struct bnc_report *r)
             text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
             continue;
         }
-        if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
+        if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK) {
             r->flags |= BNC_PF_TRUNCATED;
         }
         added += dsn_parse_fields(r, d.p, d.len);

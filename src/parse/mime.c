@@ -868,6 +868,13 @@ qp_decode(const char *in, size_t n, char *out, bool *bad)
 bnc_status
 mime_part_decoded(struct arena *a, const struct mime_part *p, struct bnc_slice *out)
 {
+    return mime_part_decoded_flags(a, p, out, NULL);
+}
+
+bnc_status
+mime_part_decoded_flags(struct arena *a, const struct mime_part *p, struct bnc_slice *out,
+                        unsigned *flags)
+{
     bool b64, qp, bad = false;
     char *buf;
 
@@ -886,6 +893,9 @@ mime_part_decoded(struct arena *a, const struct mime_part *p, struct bnc_slice *
         out->len = b64_decode(p->body.p, p->body.len, buf, &bad);
     } else {
         out->len = qp_decode(p->body.p, p->body.len, buf, &bad);
+    }
+    if (bad && flags != NULL) {
+        *flags |= BNC_PF_BAD_ENCODING;
     }
     buf[out->len] = '\0';
     out->p = buf;

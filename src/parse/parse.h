@@ -112,6 +112,9 @@ bool mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice
 bnc_status mime_part_text(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
 /* Body transfer-decoded only (binary-safe). */
 bnc_status mime_part_decoded(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
+/* The same, adding BNC_PF_BAD_ENCODING to *flags when the base64/QP data is broken. */
+bnc_status mime_part_decoded_flags(struct arena *a, const struct mime_part *p,
+                                   struct bnc_slice *out, unsigned *flags);
 bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
 /* Unfold and RFC 2047-decode a raw header value (as from mime_header_raw) into the arena,
  * NUL-terminated UTF-8; NULL when the arena is exhausted. */

@@ -167,6 +167,13 @@ test_decoding(void **state)
     assert_slice(d, "hello world");
     assert_int_equal(mime_part_decoded(s.a, &s.m.parts[3], &d), BNC_OK);
     assert_slice(d, "hi");
+    {
+        unsigned flags = 0;
+        assert_int_equal(mime_part_decoded_flags(s.a, &s.m.parts[2], &d, &flags), BNC_OK);
+        assert_int_equal(flags, 0);
+        assert_int_equal(mime_part_decoded_flags(s.a, &s.m.parts[3], &d, &flags), BNC_OK);
+        assert_int_equal(flags, BNC_PF_BAD_ENCODING);
+    }
     scan_free(&s);
 }
 

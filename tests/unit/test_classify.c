@@ -16,6 +16,7 @@
 #include "classify/classify.h"
 #include "classify/rules.h"
 #include "core/arena.h"
+#include "core/cfg.h"
 #include "parse/parse.h"
 
 static struct bnc_ruleset *builtin, *withuser;
@@ -241,6 +242,40 @@ test_tables(void **state)
     assert_string_equal(st, "");
 }
 
+static void
+test_ctx_reload(void **state)
+{
+    static const char msg[] = "From: MAILER-DAEMON@mx.example.net\n"
+                              "Subject: Undelivered Mail Returned to Sender\n"
+                              "\n"
+                              "<x@example.com>: host mx.example.com said: 550 5.7.1 zorglub\n"
+                              "    refused this (in reply to RCPT TO command)\n";
+    struct bnc_config cfg;
+    bnc_ctx *ctx = NULL;
+    bnc_report *r = NULL;
+    struct rule_src bad_and_good = {"zorglub ==> nonsense\nzorglub ==> soft:policyviolation\n",
+                                    "db"};
+    (void)state;
+    cfg_init(&cfg);
+    free(cfg.rules_dir);
+    cfg.rules_dir = NULL;
+    assert_int_equal(bnc_ctx_new_config(&cfg, &ctx), BNC_OK);
+    cfg_free(&cfg);
+    assert_int_equal(bnc_parse(ctx, msg, sizeof(msg) - 1, &r), BNC_OK);
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    assert_int_not_equal(bnc_report_rcpt(r, 0)->reason, BNC_R_POLICYVIOLATION);
+    bnc_report_free(r);
+    /* a reload adds the database's rules; the bad one is reported, the good one works */
+    ctx->quiet = true;
+    assert_int_equal(bnc_ctx_reload_rules(ctx, &bad_and_good, 1), BNC_OK);
+    assert_non_null(strstr(bnc_ctx_errmsg(ctx), "db:1"));
+    assert_int_equal(bnc_parse(ctx, msg, sizeof(msg) - 1, &r), BNC_OK);
+    assert_int_equal(bnc_report_rcpt(r, 0)->reason, BNC_R_POLICYVIOLATION);
+    assert_string_equal(bnc_report_rcpt(r, 0)->decided_by, "rule:db:2");
+    bnc_report_free(r);
+    bnc_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -253,6 +288,7 @@ main(void)
         cmocka_unit_test(test_reports_and_hints),
         cmocka_unit_test(test_user_unknown_after_data),
         cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_ctx_reload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -370,6 +370,33 @@ test_dsn_enriched_from_text(void **state)
 }
 
 static void
+test_iso2022jp_body(void **state)
+{
+    bnc_report *r;
+    const struct bnc_rcpt *rc;
+    (void)state;
+    /* a Japanese carrier's notice: the error sentence exists only in ISO-2022-JP */
+    r = parse("From: no-reply@mail.example.ne.jp\n"
+              "Subject: Mail System Error - Returned Mail\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: text/plain; charset=\"ISO-2022-JP\"\n"
+              "Content-Transfer-Encoding: 7bit\n"
+              "\n"
+              "\x1b"
+              "$BAw?.@h$N%a!<%k%\x5c"
+              "%C%/%9$,0lGU$N$?$a!\x22"
+              "Aw?.$G$-$^$;$s$G$7$?!#\x1b"
+              "(B\n"
+              "\n"
+              "     Could not be delivered to: <full@example.ne.jp>\n");
+    rc = rcpt(r, "full@example.ne.jp");
+    assert_int_equal(rc->reason, BNC_R_MAILBOXFULL);
+    /* the diagnostic is UTF-8: U+30E1 KATAKANA LETTER ME is e3 83 a1 */
+    assert_non_null(strstr(rc->diagnostic, "\xe3\x83\xa1"));
+    bnc_report_free(r);
+}
+
+static void
 test_not_a_bounce(void **state)
 {
     bnc_report *r;
@@ -415,6 +442,7 @@ main(void)
         cmocka_unit_test(test_arf),
         cmocka_unit_test(test_autoreply),
         cmocka_unit_test(test_dsn_enriched_from_text),
+        cmocka_unit_test(test_iso2022jp_body),
         cmocka_unit_test(test_not_a_bounce),
         cmocka_unit_test(test_heuristic_unknown_mta),
     };

@@ -2,6 +2,9 @@
  * cmd_process.c - `bounced process FILE|DIR|-`: parse, classify and apply the hygiene policy
  * to the store, one transaction per message (pipeline/process.c), then print a summary.
  *
+ * Messages are committed in groups (--batch, default 64: group commit); a message that fails
+ * rolls its group back and the group is redone one transaction per message, so every message
+ * is all-or-nothing and a bad one costs only itself.
  * A directory is walked recursively in name order (hidden entries skipped); each regular
  * file is one message whose reference is its absolute path, so processing the same directory
  * twice is a no-op (every message is a duplicate the second time). `-` reads one message
@@ -26,8 +29,19 @@
 #include "hygiene_cli.h"
 #include "pipeline/process.h"
 
+#define GROUP_BYTES (16u * 1024 * 1024) /* a group holds at most this much input */
+
+struct pending {
+    char *data;
+    size_t len;
+    char *ref; /* NULL: content hash */
+    char *name;
+};
+
 struct proc_run {
     struct pipeline *pl;
+    struct pending *pend;
+    size_t npend, pend_bytes, batch;
     const char *source;
     size_t limit;
     int64_t received_at;
@@ -39,10 +53,13 @@ struct proc_run {
 static void
 process_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounced process [--source NAME] [--quiet] FILE|DIR|-\n\n"
-                "Parse bounces, classify them and apply the hygiene policy to the store, one\n"
-                "transaction per message. Processing the same input again changes nothing.\n\n"
+    fprintf(fp, "usage: bounced process [--source NAME] [--batch N] [--quiet] FILE|DIR|-\n\n"
+                "Parse bounces, classify them and apply the hygiene policy to the store; each\n"
+                "message is all-or-nothing. Processing the same input again changes nothing.\n\n"
                 "  --source NAME  source recorded with the events (default: file, or stdin)\n"
+                "  --batch N      messages per commit (default 64; a failing message rolls\n"
+                "                 its group back, which is then redone one message per\n"
+                "                 transaction); 1 = one commit per message\n"
                 "  -q, --quiet    no per-file errors on stderr, only the summary\n\n"
                 "Exit: 0 done, 1 some inputs could not be read or processed, 3 store failure.\n");
 }
@@ -80,39 +97,84 @@ read_all(FILE *fp, size_t limit, char **out, size_t *len)
 }
 
 static void
-process_one(struct proc_run *pr, const char *data, size_t len, const char *ref, const char *name)
+account(struct proc_run *pr, const struct pending *pe, bnc_status rc,
+        const struct pipeline_result *res)
 {
-    struct pipeline_input in;
-    struct pipeline_result res;
-    bnc_status rc;
     size_t k;
 
-    memset(&in, 0, sizeof(in));
-    in.data = data;
-    in.len = len;
-    in.source = pr->source;
-    in.ref = ref;
-    in.received_at = pr->received_at;
     pr->messages++;
-    rc = pipeline_process(pr->pl, &in, &res);
     if (rc != BNC_OK) {
         pr->failed++;
         if (!pr->quiet) {
-            fprintf(stderr, "bounced: process: %s: %s\n", name, pipeline_errmsg(pr->pl));
+            fprintf(stderr, "bounced: process: %s: %s\n", pe->name, pipeline_errmsg(pr->pl));
         }
         return;
     }
-    if (res.duplicate) {
+    if (res->duplicate) {
         pr->duplicates++;
         return;
     }
-    pr->not_bounce += res.not_bounce ? 1 : 0;
-    pr->verdicts += res.verdicts;
+    pr->not_bounce += res->not_bounce ? 1 : 0;
+    pr->verdicts += res->verdicts;
     for (k = 0; k < 6; k++) {
-        pr->by_kind[k] += res.by_kind[k];
+        pr->by_kind[k] += res->by_kind[k];
     }
-    pr->changed += res.contacts_changed;
-    pr->review += res.review_items;
+    pr->changed += res->contacts_changed;
+    pr->review += res->review_items;
+}
+
+/* Process the queued inputs as one group (group commit; each input all-or-nothing). */
+static void
+flush(struct proc_run *pr)
+{
+    struct pipeline_input *in;
+    struct pipeline_result *res;
+    bnc_status *rcs;
+    size_t i;
+
+    if (pr->npend == 0) {
+        return;
+    }
+    in = xcalloc(pr->npend, sizeof(*in));
+    res = xcalloc(pr->npend, sizeof(*res));
+    rcs = xcalloc(pr->npend, sizeof(*rcs));
+    for (i = 0; i < pr->npend; i++) {
+        in[i].data = pr->pend[i].data;
+        in[i].len = pr->pend[i].len;
+        in[i].source = pr->source;
+        in[i].ref = pr->pend[i].ref;
+        in[i].received_at = pr->received_at;
+    }
+    pipeline_process_group(pr->pl, in, pr->npend, res, rcs);
+    for (i = 0; i < pr->npend; i++) {
+        account(pr, &pr->pend[i], rcs[i], &res[i]);
+        free(pr->pend[i].data);
+        free(pr->pend[i].ref);
+        free(pr->pend[i].name);
+    }
+    free(in);
+    free(res);
+    free(rcs);
+    pr->npend = 0;
+    pr->pend_bytes = 0;
+}
+
+/* Queue one input (takes data); flushes when the group is full. */
+static void
+process_one(struct proc_run *pr, char *data, size_t len, const char *ref, const char *name)
+{
+    if (pr->npend > 0 && pr->pend_bytes + len > GROUP_BYTES) {
+        flush(pr);
+    }
+    pr->pend[pr->npend].data = data;
+    pr->pend[pr->npend].len = len;
+    pr->pend[pr->npend].ref = ref ? xstrdup(ref) : NULL;
+    pr->pend[pr->npend].name = xstrdup(name);
+    pr->npend++;
+    pr->pend_bytes += len;
+    if (pr->npend >= pr->batch) {
+        flush(pr);
+    }
 }
 
 static void
@@ -139,7 +201,6 @@ process_file(struct proc_run *pr, const char *path)
         snprintf(abs, sizeof(abs), "%s", path);
     }
     process_one(pr, data, len, abs, path);
-    free(data);
 }
 
 static int
@@ -207,6 +268,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
     static const struct option opts[] = {
         {"source", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
+        {"batch", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -217,8 +279,19 @@ process_run(struct cli_globals *g, int argc, char **argv)
     int c, i, ex;
 
     memset(&pr, 0, sizeof(pr));
-    while ((c = getopt_long(argc, argv, "s:qh", opts, NULL)) != -1) {
+    pr.batch = 64;
+    while ((c = getopt_long(argc, argv, "s:qb:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 1 || v > 1000) {
+                fprintf(stderr, "bounced: process: --batch wants 1..1000\n");
+                return CLI_EXIT_USAGE;
+            }
+            pr.batch = (size_t)v;
+            break;
+        }
         case 's':
             pr.source = optarg;
             break;
@@ -248,6 +321,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
         return CLI_EXIT_CONFIG;
     }
     pipeline_new(ctx, st, &pr.pl);
+    pr.pend = xcalloc(pr.batch, sizeof(*pr.pend));
     pipeline_set_now(pr.pl, g->now);
     pr.received_at = cli_now(g);
     pr.limit = g->cfg.limit_message_size;
@@ -265,7 +339,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
                 pr.failed++;
             } else {
                 process_one(&pr, data, len, NULL, "stdin");
-                free(data);
+                flush(&pr);
             }
             pr.source = src;
         } else {
@@ -274,6 +348,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
                 pr.source = "file";
             }
             process_path(&pr, argv[i], 0);
+            flush(&pr);
             pr.source = src;
         }
     }
@@ -286,6 +361,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
            pr.by_kind[BNC_KIND_DELIVERED], pr.by_kind[BNC_KIND_UNKNOWN]);
     printf("contacts changed: %zu\n", pr.changed);
     printf("new review items: %zu\n", pr.review);
+    free(pr.pend);
     pipeline_free(pr.pl);
     bnc_ctx_free(ctx);
     store_close(st);

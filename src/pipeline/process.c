@@ -4,13 +4,13 @@
  *
  * Order of work for a raw message:
  *   1. SHA-256 of the bytes; the input's ref defaults to "sha256:<hex>";
- *   2. BEGIN; if (source, ref) or the hash is in `ingested`, it is a duplicate: stop;
- *   3. bnc_parse() (parse + classify);
+ *   2. bnc_parse() (parse + classify), before any lock is taken;
+ *   3. BEGIN; the `ingested` row (source, ref, hash) goes in first: if either unique key
+ *      exists the input was committed before (or by a concurrent node): a duplicate, stop;
  *   4. per verdict: event time = the DSN's Arrival/Last-Attempt date, else the message Date,
  *      else received_at, else now; dedupe key = source | original Message-ID (else content
  *      hash) | recipient | status; model_apply_verdict();
- *   5. the `ingested` row (a concurrent node that got there first turns this into a
- *      duplicate and everything is rolled back); COMMIT.
+ *   5. COMMIT.
  * A failure anywhere rolls the whole input back, so a crash between COMMIT and the caller's
  * spool cleanup is harmless: the retry is a duplicate.
  * Not-a-bounce mail (no verdicts, or BNC_PF_NOT_BOUNCE) is recorded in `ingested` with
@@ -155,8 +155,8 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     struct model_outcome o;
     bnc_report *r = NULL;
     int64_t now = pl_now(p), t;
-    size_t i, n;
-    bool found = false, not_bounce;
+    size_t i, n, counted;
+    bool not_bounce;
     bnc_status rc;
 
     memset(out, 0, sizeof(*out));
@@ -172,25 +172,35 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         snprintf(refbuf, sizeof(refbuf), "sha256:%s", hash);
         ref = refbuf;
     }
-    if ((rc = store_begin(p->st)) != BNC_OK) {
-        set_err(p, rc, "begin");
-        return rc;
-    }
-    if ((rc = model_ingested_find(p->st, source, ref, hash, &found)) != BNC_OK) {
-        set_err(p, rc, "ingested lookup");
-        goto fail;
-    }
-    if (found) {
-        out->duplicate = true;
-        return store_commit(p->st);
-    }
+    /* parse and classify first: pure work, no locks held */
     rc = bnc_parse(p->ctx, in->data ? in->data : "", in->len, &r);
     if (rc != BNC_OK) {
         snprintf(p->err, sizeof(p->err), "parse: %s", bnc_strerror(rc));
-        goto fail;
+        return rc;
     }
     n = bnc_report_rcpt_count(r);
     not_bounce = n == 0 || (bnc_report_flags(r) & BNC_PF_NOT_BOUNCE) != 0;
+    for (i = 0, counted = 0; i < n; i++) {
+        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
+        counted += v != NULL && (!not_bounce || harmless_kind(v->kind)) ? 1 : 0;
+    }
+    if ((rc = store_begin(p->st)) != BNC_OK) {
+        set_err(p, rc, "begin");
+        bnc_report_free(r);
+        return rc;
+    }
+    /* the idempotency record first: if (source, ref) or the content hash is there, the
+     * input was committed before (or by a concurrent node) and nothing is written */
+    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)counted, not_bounce, now);
+    if (rc == BNC_ECONFLICT) {
+        bnc_report_free(r);
+        out->duplicate = true;
+        return store_commit(p->st); /* nothing written; commit keeps an outer batch alive */
+    }
+    if (rc != BNC_OK) {
+        set_err(p, rc, "ingested record");
+        goto fail;
+    }
     for (i = 0; i < n; i++) {
         const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
         if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
@@ -204,19 +214,6 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
             goto fail;
         }
         count_outcome(out, v, &o);
-    }
-    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)out->verdicts, not_bounce, now);
-    if (rc == BNC_ECONFLICT) {
-        /* another worker or node committed this input first */
-        store_rollback(p->st);
-        bnc_report_free(r);
-        memset(out, 0, sizeof(*out));
-        out->duplicate = true;
-        return BNC_OK;
-    }
-    if (rc != BNC_OK) {
-        set_err(p, rc, "ingested record");
-        goto fail;
     }
     if ((rc = store_commit(p->st)) != BNC_OK) {
         set_err(p, rc, "commit");
@@ -241,7 +238,6 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
     char hash[HASH_HEX + 16], key[DEDUPE_MAX];
     struct model_outcome o;
     int64_t now = pl_now(p);
-    bool found = false;
     bnc_status rc;
     size_t i;
 
@@ -279,13 +275,14 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
         set_err(p, rc, "begin");
         return rc;
     }
-    if ((rc = model_ingested_find(p->st, source, ref, hash, &found)) != BNC_OK) {
-        set_err(p, rc, "ingested lookup");
-        goto fail;
-    }
-    if (found) {
+    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)n, n == 0, now);
+    if (rc == BNC_ECONFLICT) {
         out->duplicate = true;
-        return store_commit(p->st);
+        return store_commit(p->st); /* nothing written */
+    }
+    if (rc != BNC_OK) {
+        set_err(p, rc, "ingested record");
+        goto fail;
     }
     for (i = 0; i < n; i++) {
         const struct bnc_rcpt *x = &v[i];
@@ -303,17 +300,6 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
         }
         count_outcome(out, x, &o);
     }
-    rc = model_ingested_add(p->st, source, ref, hash, (int64_t)out->verdicts, n == 0, now);
-    if (rc == BNC_ECONFLICT) {
-        store_rollback(p->st);
-        memset(out, 0, sizeof(*out));
-        out->duplicate = true;
-        return BNC_OK;
-    }
-    if (rc != BNC_OK) {
-        set_err(p, rc, "ingested record");
-        goto fail;
-    }
     if ((rc = store_commit(p->st)) != BNC_OK) {
         set_err(p, rc, "commit");
         memset(out, 0, sizeof(*out));
@@ -325,4 +311,34 @@ fail:
     store_rollback(p->st);
     memset(out, 0, sizeof(*out));
     return rc;
+}
+
+size_t
+pipeline_process_group(struct pipeline *p, const struct pipeline_input *in, size_t n,
+                       struct pipeline_result *res, bnc_status *rcs)
+{
+    size_t i, failed = 0;
+    bool ok = true;
+
+    if (n == 0) {
+        return 0;
+    }
+    if (n > 1 && store_begin(p->st) == BNC_OK) {
+        for (i = 0; i < n && ok; i++) {
+            rcs[i] = pipeline_process(p, &in[i], &res[i]);
+            ok = rcs[i] == BNC_OK;
+        }
+        if (ok && store_commit(p->st) == BNC_OK) {
+            return 0;
+        }
+        if (!ok) {
+            store_rollback(p->st);
+        }
+    }
+    /* one at a time: the inputs before a failure were rolled back with the group */
+    for (i = 0; i < n; i++) {
+        rcs[i] = pipeline_process(p, &in[i], &res[i]);
+        failed += rcs[i] != BNC_OK ? 1 : 0;
+    }
+    return failed;
 }

@@ -35,8 +35,8 @@ struct pipeline_result {
     size_t by_kind[6]; /* indexed by bnc_kind */
     size_t contacts_changed;
     size_t review_items;
-    bool duplicate;    /* the whole input had been processed before */
-    bool not_bounce;   /* recognised as not a bounce (reply, spam, ...) and recorded */
+    bool duplicate;  /* the whole input had been processed before */
+    bool not_bounce; /* recognised as not a bounce (reply, spam, ...) and recorded */
 };
 
 bnc_status pipeline_new(bnc_ctx *ctx, struct store *st, struct pipeline **out);
@@ -52,5 +52,16 @@ bnc_status pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *
                                      const char *source, const char *ref,
                                      struct pipeline_result *out);
 const char *pipeline_errmsg(const struct pipeline *p);
+
+/*
+ * Group commit: n inputs in one outer transaction (one commit for all), each still
+ * all-or-nothing: when any input (or the group's commit) fails, the group is rolled back and
+ * every input of it is processed again in a transaction of its own, so a bad input costs only
+ * itself. rcs[i] and res[i] are the outcome of input i. Returns the number of inputs that
+ * failed. pipeline_errmsg() describes the last failure.
+ */
+size_t pipeline_process_group(struct pipeline *p, const struct pipeline_input *in, size_t n,
+                              struct pipeline_result *res, /* OUT: n results */
+                              bnc_status *rcs);            /* OUT: n status codes */
 
 #endif

@@ -543,29 +543,27 @@ model_contact_lists(struct store *st, int64_t contact_id, char *out, size_t outl
 /* ---- check and suppressions ---- */
 
 static int
-check_supp_cb(void *ud, const struct store_row *r)
+check_cb(void *ud, const struct store_row *r)
 {
     struct model_check *c = ud;
-    c->sendable = false;
-    mcopy(c->reason, sizeof(c->reason), mrow_text(r, 0));
-    mcopy(c->source, sizeof(c->source), mrow_text(r, 1));
-    c->since = mrow_int(r, 2);
-    return 1;
-}
 
-static int
-check_contact_cb(void *ud, const struct store_row *r)
-{
-    struct model_check *c = ud;
-    c->known = true;
-    mcopy(c->status, sizeof(c->status), mrow_text(r, 0));
-    if ((strcmp(c->status, "BOUNCED_HARD") == 0 || strcmp(c->status, "COMPLAINED") == 0) &&
-        c->sendable) {
-        /* defensive: a suppressed status without a suppression row is not sendable */
+    if (r->cols[0].type != SV_NULL) {
         c->sendable = false;
         mcopy(c->reason, sizeof(c->reason), mrow_text(r, 1));
-        mcopy(c->source, sizeof(c->source), "contact");
-        c->since = mrow_int(r, 2);
+        mcopy(c->source, sizeof(c->source), mrow_text(r, 2));
+        c->since = mrow_int(r, 3);
+    }
+    if (r->cols[4].type != SV_NULL) {
+        c->known = true;
+        mcopy(c->status, sizeof(c->status), mrow_text(r, 4));
+        if (c->sendable &&
+            (strcmp(c->status, "BOUNCED_HARD") == 0 || strcmp(c->status, "COMPLAINED") == 0)) {
+            /* defensive: a suppressed status without a suppression row is not sendable */
+            c->sendable = false;
+            mcopy(c->reason, sizeof(c->reason), mrow_text(r, 5));
+            mcopy(c->source, sizeof(c->source), "contact");
+            c->since = mrow_int(r, 6);
+        }
     }
     return 1;
 }
@@ -573,13 +571,13 @@ check_contact_cb(void *ud, const struct store_row *r)
 bnc_status
 model_check(struct store *st, const char *address, struct model_check *out)
 {
-    static const char *q_supp =
-        "SELECT reason, source, created_at FROM suppressions WHERE address = $1";
-    static const char *q_contact =
-        "SELECT hygiene_status, last_reason, last_bounce_at FROM contacts WHERE email = $1";
+    /* one statement (one read transaction): this is the hot path before every send */
+    static const char *q =
+        "SELECT s.id, s.reason, s.source, s.created_at, c.hygiene_status, c.last_reason, "
+        "c.last_bounce_at FROM (SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN suppressions s ON "
+        "s.address = x.a LEFT JOIN contacts c ON c.email = x.a";
     char addr[MODEL_EMAIL_MAX + 1];
     struct store_value p[1];
-    bnc_status rc;
 
     memset(out, 0, sizeof(*out));
     out->sendable = true;
@@ -587,10 +585,7 @@ model_check(struct store *st, const char *address, struct model_check *out)
         return BNC_EINVAL;
     }
     p[0] = sv_text(addr);
-    if ((rc = store_exec(st, q_supp, p, 1, check_supp_cb, out, NULL)) != BNC_OK) {
-        return rc;
-    }
-    return store_exec(st, q_contact, p, 1, check_contact_cb, out, NULL);
+    return store_exec(st, q, p, 1, check_cb, out, NULL);
 }
 
 static int64_t

@@ -53,27 +53,72 @@ safe_text(const char *s, char **own)
     return o;
 }
 
+struct plan_load {
+    struct hyg_plan *plan;
+    bool row;
+};
+
+static int
+plan_row_cb(void *ud, const struct store_row *r)
+{
+    struct plan_load *pl = ud;
+    struct snap *sn = &pl->plan->before;
+    enum hyg_status hs;
+    bnc_reason rs;
+
+    pl->row = true;
+    if (r->cols[0].type != SV_NULL) {
+        pl->plan->contact_id = mrow_int(r, 0);
+        sn->contact = true;
+        sn->cs.status = hyg_status_from_name(mrow_text(r, 1), &hs) ? hs : HYG_ACTIVE;
+        sn->cs.soft_count = mrow_int(r, 2);
+        sn->cs.last_soft_day = mrow_int(r, 3);
+        sn->cs.last_bounce_at = mrow_int(r, 4);
+        sn->cs.last_reason = bnc_reason_from_name(mrow_text(r, 5), &rs) ? rs : BNC_R_UNDEFINED;
+        mcopy(sn->last_status, sizeof(sn->last_status), mrow_text(r, 6));
+    }
+    if (r->cols[7].type != SV_NULL) {
+        sn->suppressed = true;
+        mcopy(sn->supp_reason, sizeof(sn->supp_reason), mrow_text(r, 8));
+        mcopy(sn->supp_source, sizeof(sn->supp_source), mrow_text(r, 9));
+        sn->supp_ref = xstrdup(mrow_text(r, 10));
+        sn->supp_since = mrow_int(r, 11);
+    }
+    return 1;
+}
+
 bnc_status
 hyg_plan_make(struct store *st, const struct policy_cfg *pc, const char *address,
               const struct policy_verdict *pv, int64_t now, struct hyg_plan *plan)
 {
-    struct model_contact c;
+    /* the contact's state and the address suppression in one statement */
+    static const char *q =
+        "SELECT c.id, c.hygiene_status, c.soft_bounce_count, c.last_soft_day, c.last_bounce_at, "
+        "c.last_reason, c.last_status, s.id, s.reason, s.source, s.ref, s.created_at FROM "
+        "(SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN contacts c ON c.email = x.a LEFT JOIN "
+        "suppressions s ON s.address = x.a";
+    struct plan_load pl = {plan, false};
+    struct store_value p[1];
     bnc_status rc;
 
     memset(plan, 0, sizeof(*plan));
     plan->valid = model_normalize_email(address, plan->address);
     if (plan->valid) {
-        rc = model_contact_find(st, NULL, plan->address, now, &c);
-        if (rc == BNC_OK) {
-            plan->contact_id = c.id;
-            model_contact_state(&c, &plan->in);
-            model_contact_free(&c);
-        } else if (rc != BNC_ENOTFOUND) {
+        p[0] = sv_text(plan->address);
+        if ((rc = store_exec(st, q, p, 1, plan_row_cb, &pl, NULL)) != BNC_OK) {
+            hyg_plan_free(plan);
             return rc;
         }
+        plan->in = plan->before.cs;
     }
     policy_apply(pc, &plan->in, pv, now, &plan->out, &plan->acts);
     return BNC_OK;
+}
+
+void
+hyg_plan_free(struct hyg_plan *plan)
+{
+    snap_free(&plan->before);
 }
 
 const char *
@@ -115,7 +160,7 @@ unsubscribe_all(struct store *st, int64_t contact_id, int64_t now, int64_t *chan
 }
 
 bnc_status
-hyg_plan_carry_out(struct store *st, const struct hyg_plan *plan, const char *reason_name,
+hyg_plan_carry_out(struct store *st, struct hyg_plan *plan, const char *reason_name,
                    const char *status_code, const char *supp_source, const char *ref,
                    const char *decided_by, const char *actor, int64_t event_id, int64_t now,
                    bool *changed_out)
@@ -127,8 +172,10 @@ hyg_plan_carry_out(struct store *st, const struct hyg_plan *plan, const char *re
     bool contact_changed = plan->contact_id > 0 && (a & POLICY_A_CHANGED);
     int64_t supp_changes = 0, unsub_changes = 0;
     struct store_value p[5];
-    struct snap before;
-    bnc_status rc;
+    struct snap after;
+    char *bj, *aj;
+    bnc_status rc = BNC_OK;
+    size_t i;
 
     if (changed_out != NULL) {
         *changed_out = false;
@@ -136,7 +183,9 @@ hyg_plan_carry_out(struct store *st, const struct hyg_plan *plan, const char *re
     if (!plan->valid || !(contact_changed || (a & (POLICY_A_SUPPRESS | POLICY_A_UNSUBSCRIBE)))) {
         return BNC_OK;
     }
-    if ((rc = snap_load(st, plan->contact_id, plan->address, &before)) != BNC_OK) {
+    /* the "before" snapshot was loaded with the plan; only the lists are still missing */
+    if (plan->contact_id > 0 &&
+        (rc = snap_load_lists(st, plan->contact_id, &plan->before)) != BNC_OK) {
         return rc;
     }
     if (contact_changed) {
@@ -150,17 +199,43 @@ hyg_plan_carry_out(struct store *st, const struct hyg_plan *plan, const char *re
         p[4] = sv_int(now);
         rc = store_exec(st, q_supp, p, 5, NULL, NULL, &supp_changes);
     }
-    if (rc == BNC_OK && (a & POLICY_A_UNSUBSCRIBE) && plan->contact_id > 0) {
+    if (rc == BNC_OK && (a & POLICY_A_UNSUBSCRIBE) && plan->contact_id > 0 &&
+        plan->before.nlists > 0) {
         rc = unsubscribe_all(st, plan->contact_id, now, &unsub_changes);
     }
-    if (rc == BNC_OK && (contact_changed || supp_changes > 0 || unsub_changes > 0)) {
-        rc = audit_change(st, plan->contact_id, plan->address, &before, actor, "bounce",
-                          reason_name, decided_by, ref, event_id, now, NULL);
-        if (rc == BNC_OK && changed_out != NULL) {
-            *changed_out = true;
-        }
+    if (rc != BNC_OK || !(contact_changed || supp_changes > 0 || unsub_changes > 0)) {
+        return rc;
     }
-    snap_free(&before);
+    /* "after" is "before" with what was just written: no second round of reads */
+    snap_copy(&after, &plan->before);
+    if (contact_changed) {
+        after.cs = plan->out;
+        mcopy(after.last_status, sizeof(after.last_status), status_code);
+    }
+    if (supp_changes > 0) {
+        after.suppressed = true;
+        mcopy(after.supp_reason, sizeof(after.supp_reason), reason_name);
+        mcopy(after.supp_source, sizeof(after.supp_source), supp_source);
+        free(after.supp_ref);
+        after.supp_ref = xstrdup(ref ? ref : "");
+        after.supp_since = now;
+    }
+    if (unsub_changes > 0) {
+        for (i = 0; i < after.nlists; i++) {
+            free(after.lists[i]);
+        }
+        after.nlists = 0;
+    }
+    bj = snap_json(&plan->before);
+    aj = snap_json(&after);
+    rc = audit_add(st, plan->contact_id, plan->address, actor, "bounce", reason_name, decided_by,
+                   ref, event_id, bj, aj, now, NULL);
+    free(bj);
+    free(aj);
+    snap_free(&after);
+    if (rc == BNC_OK && changed_out != NULL) {
+        *changed_out = true;
+    }
     return rc;
 }
 
@@ -282,6 +357,7 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
         out->review_created = rc == BNC_OK;
     }
 done:
+    hyg_plan_free(&plan);
     for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
         free(own[i]);
     }
@@ -521,6 +597,7 @@ model_review_resolve(struct store *st, const struct policy_cfg *pc, int64_t id,
         }
         rc = hyg_plan_carry_out(st, &plan, one.reason, one.status, "review", one.ref, decided,
                                 actor ? actor : "review", one.event_id, now, &changed);
+        hyg_plan_free(&plan);
         if (rc != BNC_OK) {
             goto fail;
         }

@@ -75,14 +75,20 @@ struct hyg_plan {
     int64_t contact_id; /* 0 = no contact */
     struct contact_state in, out;
     unsigned acts;
+    struct snap before; /* as loaded (carry_out adds the lists when needed); owned */
 };
 bnc_status hyg_plan_make(struct store *st, const struct policy_cfg *pc, const char *address,
                          const struct policy_verdict *pv, int64_t now, struct hyg_plan *plan);
 const char *hyg_plan_word(const struct hyg_plan *plan, bnc_kind kind);
+void hyg_plan_free(struct hyg_plan *plan);
+/* Load the subscribed lists of a contact into a snapshot. */
+bnc_status snap_load_lists(struct store *st, int64_t contact_id, struct snap *s);
+/* Deep copy. */
+void snap_copy(struct snap *dst, const struct snap *src);
 /* Carry out a plan (contact, suppression, unsubscribe, audit); review items are the caller's. */
-bnc_status hyg_plan_carry_out(struct store *st, const struct hyg_plan *plan,
-                              const char *reason_name, const char *status_code,
-                              const char *supp_source, const char *ref, const char *decided_by,
-                              const char *actor, int64_t event_id, int64_t now, bool *changed_out);
+bnc_status hyg_plan_carry_out(struct store *st, struct hyg_plan *plan, const char *reason_name,
+                              const char *status_code, const char *supp_source, const char *ref,
+                              const char *decided_by, const char *actor, int64_t event_id,
+                              int64_t now, bool *changed_out);
 
 #endif

@@ -237,15 +237,36 @@ snap_list_cb(void *ud, const struct store_row *r)
 }
 
 bnc_status
+snap_load_lists(struct store *st, int64_t contact_id, struct snap *s)
+{
+    static const char *q_lists = "SELECT l.name FROM list_members m JOIN lists l ON l.id = "
+                                 "m.list_id WHERE m.contact_id = $1 AND m.status = 'subscribed' "
+                                 "ORDER BY l.name";
+    struct store_value p[1] = {sv_int(contact_id)};
+    return store_exec(st, q_lists, p, 1, snap_list_cb, s, NULL);
+}
+
+void
+snap_copy(struct snap *dst, const struct snap *src)
+{
+    size_t i;
+
+    *dst = *src;
+    dst->supp_ref = src->supp_ref ? xstrdup(src->supp_ref) : NULL;
+    dst->lists = NULL;
+    dst->nlists = 0;
+    for (i = 0; i < src->nlists; i++) {
+        snap_add_list(dst, src->lists[i]);
+    }
+}
+
+bnc_status
 snap_load(struct store *st, int64_t contact_id, const char *address, struct snap *s)
 {
     static const char *q_contact =
         "SELECT " MODEL_CONTACT_COLS " FROM " MODEL_CONTACT_FROM " WHERE c.id = $1";
     static const char *q_supp =
         "SELECT reason, source, ref, created_at FROM suppressions WHERE address = $1";
-    static const char *q_lists = "SELECT l.name FROM list_members m JOIN lists l ON l.id = "
-                                 "m.list_id WHERE m.contact_id = $1 AND m.status = 'subscribed' "
-                                 "ORDER BY l.name";
     struct store_value p[1];
     bnc_status rc;
 
@@ -255,7 +276,7 @@ snap_load(struct store *st, int64_t contact_id, const char *address, struct snap
         if ((rc = store_exec(st, q_contact, p, 1, snap_contact_cb, s, NULL)) != BNC_OK) {
             return rc;
         }
-        if (s->contact && (rc = store_exec(st, q_lists, p, 1, snap_list_cb, s, NULL)) != BNC_OK) {
+        if (s->contact && (rc = snap_load_lists(st, contact_id, s)) != BNC_OK) {
             snap_free(s);
             return rc;
         }

@@ -237,6 +237,9 @@ message_find_orig(struct bnc_report *r)
     const struct mime_msg *m = &r->mime;
     size_t i, k;
 
+    if (r->orig_headers.len != 0) {
+        return;
+    }
     for (i = 0; i < m->nparts; i++) {
         const struct mime_part *p = &m->parts[i];
         if ((mime_part_is(p, "message", NULL) && !is_dsn_part(p)) ||

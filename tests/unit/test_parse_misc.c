@@ -190,6 +190,18 @@ test_find_ci(void **state)
     assert_null(text_find_ci(hay, sizeof(hay) - 1, "aab", 3));
     assert_ptr_equal(text_find_ci(hay, sizeof(hay) - 1, "", 0), hay);
     assert_null(text_find_ci("ab", 2, "abc", 3));
+    /* the anchor (least common byte) is inside the needle: matches at both ends */
+    {
+        static const char h2[] = "Copy of the message follows";
+        struct guard_buf g;
+        guard_init(&g, h2, sizeof(h2) - 1);
+        assert_ptr_equal(text_find_ci(g.p, g.len, "COPY OF", 7), g.p);
+        assert_ptr_equal(text_find_ci(g.p, g.len, "Follows", 7), g.p + g.len - 7);
+        assert_ptr_equal(text_find_ci(g.p, g.len, "message follows", 15), g.p + g.len - 15);
+        assert_null(text_find_ci(g.p, g.len, "follows!", 8));
+        assert_null(text_find_ci(g.p + 1, g.len - 1, "copy", 4));
+        guard_free(&g);
+    }
 }
 
 int

@@ -182,6 +182,8 @@ fmt_hdr_has(const char *hdr, const char *addr)
     return hdr != NULL && n > 0 && fmt_find_ci(hdr, strlen(hdr), addr, n) != NULL;
 }
 
+static bool fmt_rcpt_strong(const char *rest, const char *le);
+
 bool
 fmt_is_self(const struct fmt_msg *m, const char *addr)
 {
@@ -194,12 +196,35 @@ fmt_is_self(const struct fmt_msg *m, const char *addr)
         (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr))) {
         return true;
     }
-    if ((ll == 13 && strncmp(addr, "mailer-daemon", 13) == 0) ||
-        (ll == 10 && strncmp(addr, "postmaster", 10) == 0) ||
-        (ll == 13 && strncmp(addr, "mail-delivery", 13) == 0)) {
-        return true;
+    (void)ll;
+    return fmt_is_daemon(addr);
+}
+
+bool
+fmt_is_daemon(const char *addr)
+{
+    const char *at = strchr(addr, '@');
+    size_t ll = at ? (size_t)(at - addr) : 0;
+    return (ll == 13 && strncmp(addr, "mailer-daemon", 13) == 0) ||
+           (ll == 10 && strncmp(addr, "postmaster", 10) == 0) ||
+           (ll == 13 && strncmp(addr, "mail-delivery", 13) == 0);
+}
+
+/* A line that is only the address ("<a@b>:" or "a@b"): a recipient even when it is also the
+ * sender (mail sent to oneself bounces too). rest is what follows the addr-spec. */
+static bool
+fmt_rcpt_strong(const char *rest, const char *le)
+{
+    if (rest < le && *rest == '>') {
+        rest++;
     }
-    return false;
+    if (rest < le && *rest == ':') {
+        rest++;
+    }
+    while (rest < le && (*rest == ' ' || *rest == '\t' || *rest == '\r')) {
+        rest++;
+    }
+    return rest == le;
 }
 
 struct bnc_rcpt *
@@ -648,11 +673,13 @@ fmt_generic(struct fmt_msg *m)
         const char *be; /* block end */
     } blk[64];
     size_t nb = 0, i, added = 0;
-    bool list_mode = false;
+    bool list_mode = false, allow_self = false;
     int32_t intro = fmt_scan_first(&m->scan, FMT_SCAN_INTRO, fmt_scan_count(FMT_SCAN_INTRO),
                                    (int32_t)m->text.len);
 
-    /* 1: recipient lines and their blocks */
+    /* 1: recipient lines and their blocks; when none is found, once more accepting a line
+     * that is only the sender's own address (mail sent to oneself bounces too) */
+again:
     while (p < end && nb < sizeof(blk) / sizeof(blk[0])) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
@@ -684,7 +711,9 @@ fmt_generic(struct fmt_msg *m)
                 memcpy(tmp, a, an);
                 tmp[an] = '\0';
                 norm = addr_normalize(m->r, a, an);
-                if (norm != NULL && !fmt_is_self(m, norm)) {
+                if (norm != NULL &&
+                    ((allow_self && fmt_rcpt_strong(a + an, le)) ? !fmt_is_daemon(norm)
+                                                                 : !fmt_is_self(m, norm))) {
                     for (k = 0; k < nb; k++) {
                         if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
                             dup = true;
@@ -711,6 +740,12 @@ fmt_generic(struct fmt_msg *m)
             }
         }
         p = nl ? nl + 1 : end;
+    }
+    if (nb == 0 && !allow_self) {
+        allow_self = true;
+        list_mode = false;
+        p = m->text.p;
+        goto again;
     }
     if (nb > 0 && blk[nb - 1].be == NULL) {
         blk[nb - 1].be = end;

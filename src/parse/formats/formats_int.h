@@ -66,6 +66,8 @@ struct bnc_rcpt *fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n);
 void fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n);
 /* Is this address one of the sender's or the bounce's own (never a failed recipient)? */
 bool fmt_is_self(const struct fmt_msg *m, const char *addr);
+/* MAILER-DAEMON, postmaster and the like: never a failed recipient. */
+bool fmt_is_daemon(const char *addr);
 /* The generic extractor (also the heuristic for unknown MTAs). */
 size_t fmt_generic(struct fmt_msg *m);
 

@@ -132,7 +132,12 @@ test_kind_by_status(void **state)
         }
         /* a review never touches the contact */
         if (acts & POLICY_A_REVIEW) {
-            assert_memory_equal(&in, &out, sizeof(in));
+            /* field by field: the structs' padding bytes are indeterminate */
+            assert_int_equal(in.status, out.status);
+            assert_int_equal(in.soft_count, out.soft_count);
+            assert_int_equal(in.last_soft_day, out.last_soft_day);
+            assert_int_equal(in.last_bounce_at, out.last_bounce_at);
+            assert_int_equal(in.last_reason, out.last_reason);
         }
     }
 }

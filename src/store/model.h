@@ -120,6 +120,12 @@ struct model_check {
 };
 /* One indexed lookup: is the address suppressed? (the hot path before every send) */
 bnc_status model_check(struct store *st, const char *address, struct model_check *out);
+/* Bulk check (POST /api/v1/check): n addresses in one read-only transaction (far cheaper
+ * per address on SQLite). rcs[i] is model_check's status for address i (BNC_EINVAL for an
+ * unusable address); returns BNC_OK unless the store failed. */
+bnc_status model_check_many(struct store *st, const char *const *addresses, size_t n,
+                            struct model_check *out, /* OUT: n results */
+                            bnc_status *rcs);        /* OUT: n status codes */
 
 struct model_suppression {
     int64_t id;

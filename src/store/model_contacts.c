@@ -588,6 +588,30 @@ model_check(struct store *st, const char *address, struct model_check *out)
     return store_exec(st, q, p, 1, check_cb, out, NULL);
 }
 
+bnc_status
+model_check_many(struct store *st, const char *const *addresses, size_t n, struct model_check *out,
+                 bnc_status *rcs)
+{
+    bnc_status rc;
+    size_t i;
+
+    if ((rc = store_begin_read(st)) != BNC_OK) {
+        return rc;
+    }
+    for (i = 0; i < n; i++) {
+        rcs[i] = model_check(st, addresses[i], &out[i]);
+        if (rcs[i] != BNC_OK && rcs[i] != BNC_EINVAL) {
+            rc = rcs[i];
+            break;
+        }
+    }
+    if (rc != BNC_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st);
+}
+
 static int64_t
 contact_id_of(struct store *st, const char *addr)
 {

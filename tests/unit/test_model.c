@@ -194,6 +194,23 @@ test_suppression_without_contact(void **state)
     assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
                      BNC_ENOTFOUND);
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 2);
+
+    /* bulk: one read transaction, per-address results */
+    {
+        const char *addrs[3] = {"nobody@example.org", "bad address", "gone@example.org"};
+        struct model_check out[3];
+        bnc_status rcs[3];
+        assert_int_equal(model_suppress(f->st, "gone@example.org", "userunknown", "bounce",
+                                        "bounce", "", T0, NULL),
+                         BNC_OK);
+        assert_int_equal(model_check_many(f->st, addrs, 3, out, rcs), BNC_OK);
+        assert_int_equal(rcs[0], BNC_OK);
+        assert_true(out[0].sendable);
+        assert_int_equal(rcs[1], BNC_EINVAL);
+        assert_int_equal(rcs[2], BNC_OK);
+        assert_false(out[2].sendable);
+        assert_string_equal(out[2].reason, "userunknown");
+    }
 }
 
 static void

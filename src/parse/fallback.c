@@ -78,18 +78,14 @@ fb_text_end(const char *p, const char *end)
         "undelivered message headers",  "header of the original message",
         "original message headers",
     };
-    const char *best = end, *q;
-    size_t i;
+    static const char *const keys[] = {"message", "rfc822", "returned mail", "below this line",
+                                       "headers of the original"};
+    const char *best, *q;
 
-    for (i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
-        const char *hit = text_find_ci(p, (size_t)(best - p), markers[i], strlen(markers[i]));
-        if (hit != NULL && hit < best) {
-            /* back to the start of the line */
-            while (hit > p && hit[-1] != '\n') {
-                hit--;
-            }
-            best = hit;
-        }
+    best = text_find_marker_line(p, (size_t)(end - p), keys, sizeof(keys) / sizeof(keys[0]),
+                                 markers, sizeof(markers) / sizeof(markers[0]));
+    if (best == NULL) {
+        best = end;
     }
     /* a header block of the returned message without any marker */
     for (q = p; q < best;) {

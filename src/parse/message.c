@@ -234,6 +234,7 @@ message_find_orig(struct bnc_report *r)
         "----- Unsent message follows -----",
         "------ Message header follows ------",
     };
+    static const char *const keys[] = {"message", "rfc822", "returned mail"};
     const struct mime_msg *m = &r->mime;
     size_t i, k;
 
@@ -254,30 +255,34 @@ message_find_orig(struct bnc_report *r)
     /* an inline copy after a marker line in a text part */
     for (i = 0; i < m->nparts; i++) {
         const struct mime_part *p = &m->parts[i];
+        const char *q, *end, *line;
         if (!mime_part_is(p, "text", NULL) && !(p->flags & BNC_PF_NO_BOUNDARY)) {
             continue;
         }
-        for (k = 0; k < sizeof(markers) / sizeof(markers[0]); k++) {
-            const char *hit = text_find_ci(p->body.p, p->body.len, markers[k], strlen(markers[k]));
-            const char *end = p->body.p + p->body.len, *nl;
+        q = p->body.p;
+        end = p->body.p + p->body.len;
+        for (k = 0; k < 8 && q < end; k++) {
+            const char *nl;
             struct bnc_slice h;
-            if (hit == NULL) {
-                continue;
+            line = text_find_marker_line(q, (size_t)(end - q), keys, sizeof(keys) / sizeof(keys[0]),
+                                         markers, sizeof(markers) / sizeof(markers[0]));
+            if (line == NULL) {
+                break;
             }
-            nl = memchr(hit, '\n', (size_t)(end - hit));
+            nl = memchr(line, '\n', (size_t)(end - line));
             if (nl == NULL) {
-                continue;
+                break;
             }
             h = message_header_at(r, nl + 1, end);
-            if (h.len > 0 && text_find_ci(h.p, h.len, "content-type", 12) == h.p &&
-                (k == 7 || k == 8)) {
-                /* a MIME part header: the message follows after it */
+            if (h.len > 0 && text_find_ci(h.p, h.len < 8 ? h.len : 8, "content-", 8) == h.p) {
+                /* the rest of a MIME part header: the message follows after it */
                 h = message_header_at(r, h.p + h.len, end);
             }
             if (h.len > 0) {
                 message_set_orig(r, h);
                 return;
             }
+            q = nl + 1;
         }
     }
 }

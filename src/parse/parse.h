@@ -150,6 +150,11 @@ size_t dsn_parse_fields(struct bnc_report *r, const char *p, size_t n);
 /* First ASCII case-insensitive occurrence of needle in hay, or NULL; linear time (each byte
  * is passed at most twice however many partial matches there are). */
 const char *text_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
+/* Start of the first line of p[0..n) that contains one of `markers` (case-insensitive),
+ * or NULL. Only lines holding one of `keys` are examined (every marker must contain a
+ * key), so a few linear passes replace one pass per marker. */
+const char *text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
+                                  const char *const *markers, size_t nmarkers);
 
 /* ---- fallback.c ---- */
 /* Last resort when nothing found a recipient: X-Failed-Recipients and addresses named in

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#define TEXT_LINE_MAX 512 /* bytes looked at either side of a key when matching markers */
+
 static unsigned char
 fold(unsigned char c)
 {
@@ -83,4 +85,42 @@ text_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
         }
     }
     return NULL;
+}
+
+const char *
+text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
+                      const char *const *markers, size_t nmarkers)
+{
+    const char *end = p + n, *best = NULL;
+    size_t i, k;
+
+    for (i = 0; i < nkeys; i++) {
+        size_t kl = strlen(keys[i]);
+        const char *q = p, *hit;
+        while (q < end && (hit = text_find_ci(q, (size_t)(end - q), keys[i], kl)) != NULL) {
+            const char *ls = hit, *le = hit + kl;
+            if (best != NULL && hit >= best) {
+                break;
+            }
+            while (ls > p && ls[-1] != '\n' && hit - ls < TEXT_LINE_MAX) {
+                ls--;
+            }
+            while (le < end && *le != '\n' && le - hit < TEXT_LINE_MAX) {
+                le++;
+            }
+            for (k = 0; k < nmarkers; k++) {
+                if (text_find_ci(ls, (size_t)(le - ls), markers[k], strlen(markers[k])) != NULL) {
+                    break;
+                }
+            }
+            if (k < nmarkers) {
+                if (best == NULL || ls < best) {
+                    best = ls;
+                }
+                break;
+            }
+            q = hit + 1;
+        }
+    }
+    return best;
 }

@@ -43,7 +43,7 @@ static const struct status_map status_table[] = {
     {"1.3", BNC_R_USERUNKNOWN},  {"1.4", BNC_R_USERUNKNOWN},  {"1.5", BNC_R_USERUNKNOWN},
     {"1.6", BNC_R_HASMOVED},     {"1.7", BNC_R_REJECTED},     {"1.8", BNC_R_REJECTED},
     {"1.9", BNC_R_NORELAYING},   {"1.10", BNC_R_NOTACCEPT},
-    {"2.0", BNC_R_SUSPEND},      {"2.1", BNC_R_SUSPEND},      {"2.2", BNC_R_MAILBOXFULL},
+          {"2.1", BNC_R_SUSPEND},      {"2.2", BNC_R_MAILBOXFULL},
     {"2.3", BNC_R_EXCEEDLIMIT},  {"2.4", BNC_R_SYSTEMERROR},
     {"3.0", BNC_R_SYSTEMERROR},  {"3.1", BNC_R_SYSTEMFULL},   {"3.2", BNC_R_SYSTEMERROR},
     {"3.3", BNC_R_SYSTEMERROR},  {"3.4", BNC_R_MESGTOOBIG},   {"3.5", BNC_R_SYSTEMERROR},

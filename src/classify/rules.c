@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <hs.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,21 @@ rules_xfree(const void *p)
 /* Per-thread scratch; regrown when a thread meets a ruleset it has not scanned with yet. */
 static _Thread_local hs_scratch_t *rules_tls_scratch;
 static _Thread_local unsigned long rules_tls_gen;
+/* Frees a thread's scratch when the thread exits (daemon workers, HTTP pool threads). */
+static pthread_key_t rules_tls_key;
+static pthread_once_t rules_tls_once = PTHREAD_ONCE_INIT;
+
+static void
+rules_tls_free(void *p)
+{
+    hs_free_scratch(p);
+}
+
+static void
+rules_tls_init(void)
+{
+    (void)pthread_key_create(&rules_tls_key, rules_tls_free);
+}
 
 static void
 rules_report(rules_err_cb cb, void *ud, const char *origin, unsigned line, const char *msg)
@@ -626,6 +642,8 @@ rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct r
             return BNC_EINTERNAL;
         }
         rules_tls_gen = rs->gen;
+        (void)pthread_once(&rules_tls_once, rules_tls_init);
+        (void)pthread_setspecific(rules_tls_key, rules_tls_scratch);
     }
     if (len > UINT32_MAX) {
         len = UINT32_MAX;

@@ -21,6 +21,7 @@
  * callbacks (valid during the callback only).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,16 +434,26 @@ sq_check_dir(const char *path, char *err, size_t errlen)
     return BNC_OK;
 }
 
+/* Process-wide, before SQLite initialises: no global mutex around every allocation for
+ * memory statistics nobody reads. Harmless when SQLite was initialised elsewhere first. */
+static void
+sq_global_init(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static bnc_status
 sq_open(const char *path, const struct bnc_config *cfg, struct store **out, char *err,
         size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sq_store *s;
     char *msg = NULL;
     int rc;
     bnc_status st;
 
     *out = NULL;
+    (void)pthread_once(&once, sq_global_init);
     if (path[0] == '\0') {
         snprintf(err, errlen, "sqlite: empty database path");
         return BNC_ECONFIG;

@@ -26,12 +26,22 @@
 #include "core/buf.h"
 #include "core/xmalloc.h"
 #include "parse/mbox.h"
+#include "store/store.h"
 
 #define RULES_DIR_DEPTH 64
-#define RULES_MAX_EXTRA 16
+#define RULES_MAX_EXTRA 256
 
 /* Implemented by the store side (cmd_rules_db.c); absent in a build without it. */
 int cli_rules_db(struct cli_globals *g, int argc, char **argv) __attribute__((weak));
+
+/* The rules stored through the API (api/api.h); weak so this file builds without the API. */
+struct api_rule_line {
+    char *text;
+    char *origin;
+};
+bnc_status api_rules_load(struct store *st, struct api_rule_line **rules_out, size_t *n_out)
+    __attribute__((weak));
+void api_rules_free(struct api_rule_line *rules, size_t n) __attribute__((weak));
 
 struct rules_run {
     bnc_ctx *ctx;
@@ -54,6 +64,7 @@ rules_usage(FILE *fp)
                 "  test    parse and classify; print for each verdict what decided it\n"
                 "  check   validate one rule line (syntax, reason, the pattern compiles)\n"
                 "  --rules FILE   add a rules file (repeatable)\n"
+                "  --with-db      add the rules stored in the database (rules add)\n"
                 "  --json         JSON lines instead of a table (test)\n");
 }
 
@@ -277,12 +288,16 @@ rules_run(struct cli_globals *g, int argc, char **argv)
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
+        {"with-db", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct rule_src extra[RULES_MAX_EXTRA];
     size_t nextra = 0, i;
     struct rules_run rr;
+    struct api_rule_line *dbr = NULL;
+    size_t ndbr = 0;
+    bool with_db = false;
     const char *sub;
     int c, ret = CLI_EXIT_OK;
 
@@ -296,7 +311,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
             fprintf(stderr, "bounced rules %s: not part of this build\n", sub);
             return CLI_EXIT_USAGE;
         }
-        return cli_rules_db(g, argc - 1, argv + 1);
+        return cli_rules_db(g, argc, argv);
     }
     if (strcmp(sub, "check") == 0) {
         return rules_check(argc - 1, argv + 1);
@@ -310,7 +325,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
     argc--;
     argv++;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:jdh", opts, NULL)) != -1) {
         switch (c) {
         case 'r': {
             char err[512];
@@ -330,6 +345,9 @@ rules_run(struct cli_globals *g, int argc, char **argv)
         case 'j':
             rr.json = true;
             break;
+        case 'd':
+            with_db = true;
+            break;
         case 'h':
             rules_usage(stdout);
             goto out;
@@ -343,6 +361,35 @@ rules_run(struct cli_globals *g, int argc, char **argv)
         rules_usage(stderr);
         ret = CLI_EXIT_USAGE;
         goto out;
+    }
+    if (with_db) {
+        struct store *st = NULL;
+        char err[512];
+        if (api_rules_load == NULL) {
+            fprintf(stderr, "bounced rules: --with-db: not part of this build\n");
+            ret = CLI_EXIT_USAGE;
+            goto out;
+        }
+        if (store_open(g->cfg.store_url, &g->cfg, &st, err, sizeof(err)) != BNC_OK) {
+            fprintf(stderr, "bounced rules: cannot open the store %s: %s\n", g->cfg.store_url, err);
+            ret = CLI_EXIT_CONFIG;
+            goto out;
+        }
+        if (api_rules_load(st, &dbr, &ndbr) != BNC_OK) {
+            fprintf(stderr, "bounced rules: cannot read the stored rules\n");
+            store_close(st);
+            ret = CLI_EXIT_CONFIG;
+            goto out;
+        }
+        store_close(st);
+        for (i = 0; i < ndbr && nextra < RULES_MAX_EXTRA; i++) {
+            extra[nextra].text = xstrdup(dbr[i].text);
+            extra[nextra].origin = xstrdup(dbr[i].origin);
+            nextra++;
+        }
+        if (i < ndbr) {
+            fprintf(stderr, "bounced rules: only the first %zu stored rules are used here\n", i);
+        }
     }
     if (bnc_ctx_new_config(&g->cfg, &rr.ctx) != BNC_OK ||
         (nextra > 0 && bnc_ctx_reload_rules(rr.ctx, extra, nextra) != BNC_OK)) {
@@ -369,6 +416,9 @@ rules_run(struct cli_globals *g, int argc, char **argv)
 out:
     for (i = 0; i < nextra; i++) {
         rules_src_free(&extra[i]);
+    }
+    if (dbr != NULL && api_rules_free != NULL) {
+        api_rules_free(dbr, ndbr);
     }
     bnc_ctx_free(rr.ctx);
     return ret;

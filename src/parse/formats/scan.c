@@ -91,6 +91,35 @@ static size_t scan_nids;
 static hs_database_t *scan_db;
 static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
 static _Thread_local hs_scratch_t *scan_scratch;
+/* Frees a thread's scratch when the thread exits (daemon workers, HTTP pool threads). */
+static pthread_key_t scan_tls_key;
+static pthread_once_t scan_tls_once = PTHREAD_ONCE_INIT;
+
+static void
+scan_tls_free(void *p)
+{
+    hs_free_scratch(p);
+}
+
+static void
+scan_tls_init(void)
+{
+    (void)pthread_key_create(&scan_tls_key, scan_tls_free);
+}
+
+static bool
+scan_scratch_get(void)
+{
+    if (scan_scratch != NULL) {
+        return true;
+    }
+    if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS) {
+        return false;
+    }
+    (void)pthread_once(&scan_tls_once, scan_tls_init);
+    (void)pthread_setspecific(scan_tls_key, scan_scratch);
+    return true;
+}
 
 static char *
 scan_literal_expr(const char *s)
@@ -184,8 +213,7 @@ fmt_scan_text(const char *p, size_t n, struct fmt_scan *s)
     if (n > INT32_MAX) {
         n = INT32_MAX;
     }
-    if (scan_db != NULL &&
-        (scan_scratch != NULL || hs_alloc_scratch(scan_db, &scan_scratch) == HS_SUCCESS) &&
+    if (scan_db != NULL && scan_scratch_get() &&
         hs_scan(scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match, s) == HS_SUCCESS) {
         return;
     }

@@ -469,15 +469,18 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     struct smtp_server *s = ud;
     struct smtp_session_opts so;
     struct conn *c;
-    (void)salen;
 
     c = xcalloc(1, sizeof(*c));
     c->srv = s;
     c->lmtp = l == s->lis[1];
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
-    } else if (sa->sa_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof(c->peer));
+    if (sa->sa_family == AF_INET && (size_t)salen >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in a4;
+        memcpy(&a4, sa, sizeof(a4));
+        inet_ntop(AF_INET, &a4.sin_addr, c->peer, sizeof(c->peer));
+    } else if (sa->sa_family == AF_INET6 && (size_t)salen >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 a6;
+        memcpy(&a6, sa, sizeof(a6));
+        inet_ntop(AF_INET6, &a6.sin6_addr, c->peer, sizeof(c->peer));
     } else {
         snprintf(c->peer, sizeof(c->peer), "local");
     }

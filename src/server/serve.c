@@ -115,7 +115,10 @@ struct serve {
     pthread_cond_t hk_cv;
     bool hk_stop;
 
-    struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+    struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reloaded_ev;
+    pthread_t reloader; /* SIGHUP builds the new ctx off the loop (rules compile takes time) */
+    bool reloading;
+    bool reload_ok;
     bool stopping;
     time_t stop_deadline;
     int64_t processed;
@@ -136,6 +139,8 @@ static bnc_ctx *api_get_ctx(void *ud);
 static bnc_status api_reload_rules(void *ud);
 static void signal_cb(evutil_socket_t sig, short what, void *ud);
 static void stop_timer_cb(evutil_socket_t fd, short what, void *ud);
+static void reloaded_cb(evutil_socket_t fd, short what, void *ud);
+static void *reload_main(void *arg);
 static int make_parent_dirs(const char *path);
 static int64_t now_of(const struct serve *sv);
 
@@ -269,6 +274,7 @@ serve_run(const struct serve_options *o)
     sv.sig_int = evsignal_new(sv.base, SIGINT, signal_cb, &sv);
     sv.sig_hup = evsignal_new(sv.base, SIGHUP, signal_cb, &sv);
     sv.stop_timer = event_new(sv.base, -1, EV_PERSIST, stop_timer_cb, &sv);
+    sv.reloaded_ev = event_new(sv.base, -1, 0, reloaded_cb, &sv);
     evsignal_add(sv.sig_term, NULL);
     evsignal_add(sv.sig_int, NULL);
     evsignal_add(sv.sig_hup, NULL);
@@ -322,7 +328,11 @@ out:
         pthread_mutex_unlock(&sv.hk_mu);
         pthread_join(sv.hk, NULL);
     }
+    if (sv.reloading) {
+        pthread_join(sv.reloader, NULL);
+    }
     if (sv.sig_term != NULL) {
+        event_free(sv.reloaded_ev);
         event_free(sv.sig_term);
         event_free(sv.sig_int);
         event_free(sv.sig_hup);
@@ -871,9 +881,15 @@ signal_cb(evutil_socket_t sig, short what, void *ud)
     (void)what;
 
     if (sig == SIGHUP) {
-        if (reload(sv, true) == BNC_OK) {
-            smtp_server_reload(sv->smtp, ctx_current(sv, NULL)->cfg);
-            log_info("event=reloaded generation=%u", atomic_load(&sv->gen));
+        if (sv->reloading) {
+            log_info("event=reload_pending");
+            return;
+        }
+        log_info("event=reloading");
+        sv->reloading = true;
+        if (pthread_create(&sv->reloader, NULL, reload_main, sv) != 0) {
+            sv->reloading = false;
+            log_warnx("event=reload_failed detail=\"cannot start a thread\"");
         }
         return;
     }
@@ -888,6 +904,33 @@ signal_cb(evutil_socket_t sig, short what, void *ud)
     log_info("event=shutdown signal=%d sessions=%zu", (int)sig, smtp_server_sessions(sv->smtp));
     smtp_server_drain(sv->smtp);
     event_add(sv->stop_timer, &tick);
+}
+
+/* Off the loop: build the new ctx, then tell the loop. */
+static void *
+reload_main(void *arg)
+{
+    struct serve *sv = arg;
+
+    sv->reload_ok = reload(sv, true) == BNC_OK;
+    event_active(sv->reloaded_ev, 0, 0);
+    return NULL;
+}
+
+/* On the loop: the listener takes the new smtp.* settings for new sessions. */
+static void
+reloaded_cb(evutil_socket_t fd, short what, void *ud)
+{
+    struct serve *sv = ud;
+    (void)fd;
+    (void)what;
+
+    pthread_join(sv->reloader, NULL);
+    sv->reloading = false;
+    if (sv->reload_ok) {
+        smtp_server_reload(sv->smtp, ctx_current(sv, NULL)->cfg);
+        log_info("event=reloaded generation=%u", atomic_load(&sv->gen));
+    }
 }
 
 static void

@@ -92,7 +92,7 @@ class Daemon:
         self.proc = None
         self.port = None
 
-    def start(self, timeout=30):
+    def start(self, timeout=180):
         cmd = [
             self.bin,
             "--db",

@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-#define TEXT_LINE_MAX 512 /* bytes looked at either side of a key when matching markers */
-
 static unsigned char
 fold(unsigned char c)
 {
@@ -87,6 +85,19 @@ text_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
     return NULL;
 }
 
+static bool
+eq_ci(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *
 text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
                       const char *const *markers, size_t nmarkers)
@@ -98,22 +109,28 @@ text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t n
         size_t kl = strlen(keys[i]);
         const char *q = p, *hit;
         while (q < end && (hit = text_find_ci(q, (size_t)(end - q), keys[i], kl)) != NULL) {
-            const char *ls = hit, *le = hit + kl;
+            const char *ls = hit;
             if (best != NULL && hit >= best) {
                 break;
             }
-            while (ls > p && ls[-1] != '\n' && hit - ls < TEXT_LINE_MAX) {
-                ls--;
-            }
-            while (le < end && *le != '\n' && le - hit < TEXT_LINE_MAX) {
-                le++;
-            }
+            /* does a marker holding this key sit around the hit? */
             for (k = 0; k < nmarkers; k++) {
-                if (text_find_ci(ls, (size_t)(le - ls), markers[k], strlen(markers[k])) != NULL) {
+                size_t ml = strlen(markers[k]);
+                const char *at = text_find_ci(markers[k], ml, keys[i], kl);
+                size_t off;
+                if (at == NULL) {
+                    continue;
+                }
+                off = (size_t)(at - markers[k]);
+                if ((size_t)(hit - p) >= off && (size_t)(end - (hit - off)) >= ml &&
+                    eq_ci(hit - off, markers[k], ml)) {
                     break;
                 }
             }
             if (k < nmarkers) {
+                while (ls > p && ls[-1] != '\n') {
+                    ls--;
+                }
                 if (best == NULL || ls < best) {
                     best = ls;
                 }

@@ -451,10 +451,31 @@ store_cache_free(struct store_cache *c, void (*fin)(void *ud, void *h), void *ud
     c->ents = NULL;
 }
 
+/* Length of the leading run of ASCII bytes without NUL, a word at a time: most parameters
+ * (addresses, status codes, JSON) are plain ASCII and need no further check. */
+static size_t
+ascii_prefix(const char *s, size_t len)
+{
+    const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+    size_t i = 0;
+    uint64_t w;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        if (((w | ((w - ones) & ~w)) & high) != 0) {
+            break; /* a byte >= 0x80 or a zero byte in this word */
+        }
+    }
+    while (i < len && (unsigned char)s[i] < 0x80 && s[i] != '\0') {
+        i++;
+    }
+    return i;
+}
+
 bnc_status
 store_check_params(const struct store_value *params, size_t nparams, char *err, size_t errlen)
 {
-    size_t i;
+    size_t i, n;
 
     for (i = 0; i < nparams; i++) {
         const struct store_value *v = &params[i];
@@ -463,11 +484,14 @@ store_check_params(const struct store_value *params, size_t nparams, char *err, 
                 snprintf(err, errlen, "parameter $%zu: NULL text pointer", i + 1);
                 return BNC_EINVAL;
             }
-            if (v->len > 0 && memchr(v->s, '\0', v->len) != NULL) {
+            if (v->len == 0 || (n = ascii_prefix(v->s, v->len)) == v->len) {
+                continue;
+            }
+            if (memchr(v->s + n, '\0', v->len - n) != NULL) {
                 snprintf(err, errlen, "parameter $%zu: text contains a NUL byte", i + 1);
                 return BNC_EINVAL;
             }
-            if (v->len > 0 && !utf8_valid(v->s, v->len)) {
+            if (!utf8_valid(v->s + n, v->len - n)) {
                 snprintf(err, errlen, "parameter $%zu: text is not valid UTF-8", i + 1);
                 return BNC_EINVAL;
             }

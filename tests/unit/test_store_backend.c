@@ -952,6 +952,16 @@ test_param_checks(void **state)
         {{SV_TEXT, 0, "\xc3\xa9", 1}, BNC_EINVAL},     /* cut in the middle */
         {{SV_TEXT, 0, "\xed\xa0\x80", 3}, BNC_EINVAL}, /* surrogate */
         {{(enum store_vtype)7, 0, NULL, 0}, BNC_EINVAL},
+        /* the word-at-a-time ASCII scan: bad bytes at every position of a word and after */
+        {{SV_TEXT, 0, "abcdefghijklmnop", 16}, BNC_OK},
+        {{SV_TEXT, 0, "abcdefg\0ijklmnop", 16}, BNC_EINVAL},
+        {{SV_TEXT, 0, "abcdefghijklmno\0", 16}, BNC_EINVAL},
+        {{SV_TEXT, 0, "\0bcdefghijklmnop", 16}, BNC_EINVAL},
+        {{SV_TEXT, 0, "abcdefghi\xffklmnop", 16}, BNC_EINVAL},
+        {{SV_TEXT, 0, "abcdefghijklmnopq\x80", 18}, BNC_EINVAL},
+        {{SV_TEXT, 0, "abcdefghijklmnopq\xc3\xa9", 19}, BNC_OK},
+        {{SV_TEXT, 0, "abcdefgh\xc3\xa9jklmnop\0", 18}, BNC_EINVAL},
+        {{SV_TEXT, 0, "\x7f\x01\x7f\x01\x7f\x01\x7f\x01\x7f", 9}, BNC_OK},
     };
     char err[128];
     size_t i;

@@ -74,7 +74,7 @@ static const char *const ar_bodies[] = {
 static bool
 ar_has(const char *hay, size_t n, const char *needle)
 {
-    return mem_find_ci(hay, n, needle, strlen(needle)) != NULL;
+    return fmt_find_ci(hay, n, needle, strlen(needle)) != NULL;
 }
 
 static bool
@@ -84,7 +84,7 @@ ar_header_is(struct bnc_slice hdr, const char *name, const char *value)
     if (!mime_header_raw(hdr, name, &v)) {
         return false;
     }
-    return value == NULL || mem_find_ci(v.p, v.len, value, strlen(value)) != NULL;
+    return value == NULL || fmt_find_ci(v.p, v.len, value, strlen(value)) != NULL;
 }
 
 bool
@@ -97,6 +97,14 @@ autoreply_apply(struct bnc_report *r)
     struct bnc_rcpt *rc;
     const char *a;
 
+    bouncy = ar_has(from, strlen(from), "mailer-daemon") ||
+             ar_has(from, strlen(from), "postmaster") || ar_has(subj, strlen(subj), "undeliver") ||
+             ar_has(subj, strlen(subj), "failure") ||
+             ar_has(subj, strlen(subj), "delivery status") ||
+             (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report"));
+    if (bouncy) {
+        return false; /* checked first: it is cheap and settles most messages */
+    }
     header_sig =
         ar_header_is(hdr, "Auto-Submitted", "auto-replied") ||
         ar_header_is(hdr, "X-Autoreply", NULL) || ar_header_is(hdr, "X-Autorespond", NULL) ||
@@ -108,14 +116,7 @@ autoreply_apply(struct bnc_report *r)
             break;
         }
     }
-    bouncy = ar_has(from, strlen(from), "mailer-daemon") ||
-             ar_has(from, strlen(from), "postmaster") || ar_has(subj, strlen(subj), "undeliver") ||
-             ar_has(subj, strlen(subj), "failure") ||
-             ar_has(subj, strlen(subj), "delivery status") ||
-             (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report"));
-    if (bouncy) {
-        return false;
-    }
+
     if (!header_sig && !subject_sig) {
         /* the body alone: only for a message whose first lines say so */
         for (i = 0; i < r->mime.nparts; i++) {
@@ -132,7 +133,7 @@ autoreply_apply(struct bnc_report *r)
                 t.len = AR_BODY_SCAN;
             }
             for (k = 0; k < sizeof(ar_bodies) / sizeof(ar_bodies[0]); k++) {
-                if (mem_find_ci(t.p, t.len, ar_bodies[k], strlen(ar_bodies[k])) != NULL) {
+                if (fmt_find_ci(t.p, t.len, ar_bodies[k], strlen(ar_bodies[k])) != NULL) {
                     body_sig = true;
                     break;
                 }

@@ -18,7 +18,8 @@
  *   6. a message that has no bounce signal at all is flagged BNC_PF_NOT_BOUNCE.
  * Doesn't: classify (classify/ weighs the text, codes and hints), or decode MIME itself.
  * STANDARDS: RFC 5321 §4.2 (reply codes quoted in bounce texts), RFC 3463, RFC 3834 §3.1.
- * LIMITS: the text considered is at most FMT_TEXT_MAX bytes; a block at most FMT_BLOCK_MAX;
+ * LIMITS: the text considered is at most FMT_TEXT_MAX bytes (the part of a bounce written by
+ * the MTA is short; what follows is the returned message); a block at most FMT_BLOCK_MAX;
  * recipients are bounded by report_add_rcpt (dsn_rcpts); diagnostics by report_diag.
  * Ownership: all strings are allocated from the report's arena.
  */
@@ -26,7 +27,7 @@
 
 #include <string.h>
 
-#define FMT_TEXT_MAX  (256u * 1024u)
+#define FMT_TEXT_MAX  (32u * 1024u)
 #define FMT_BLOCK_MAX 2048u
 
 const char *
@@ -669,8 +670,10 @@ fmt_generic(struct fmt_msg *m)
     struct {
         const char *a;
         size_t an;
-        const char *bs; /* block start (the address line) */
-        const char *be; /* block end */
+        const char *bs;      /* block start (the address line) */
+        const char *be;      /* block end */
+        const char *scanned; /* the block holds a code before this point (incremental) */
+        bool code;
     } blk[64];
     size_t nb = 0, i, added = 0;
     bool list_mode = false, allow_self = false;
@@ -727,15 +730,24 @@ again:
                         blk[nb].an = an;
                         blk[nb].bs = p;
                         blk[nb].be = NULL;
+                        blk[nb].scanned = p;
+                        blk[nb].code = false;
                         nb++;
                     }
                 }
             }
         } else if (nb > 0 && blk[nb - 1].be == NULL && fmt_blank(p, (size_t)(le - p)) &&
                    le > blk[nb - 1].bs) {
-            /* a blank line ends the block once it holds a reply or status code */
+            /* a blank line ends the block once it holds a reply or status code; only the
+             * lines added since the last blank line are looked at (codes do not span a
+             * paragraph break) */
             const char *bs = blk[nb - 1].bs;
-            if (fmt_has_code(bs, (size_t)(p - bs)) || (size_t)(p - bs) > FMT_BLOCK_MAX) {
+            if (!blk[nb - 1].code) {
+                blk[nb - 1].code =
+                    fmt_has_code(blk[nb - 1].scanned, (size_t)(p - blk[nb - 1].scanned));
+                blk[nb - 1].scanned = p;
+            }
+            if (blk[nb - 1].code || (size_t)(p - bs) > FMT_BLOCK_MAX) {
                 blk[nb - 1].be = p;
             }
         }

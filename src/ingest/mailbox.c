@@ -58,10 +58,6 @@
 
 #define MAILBOX_IMAP_MAX 100000
 
-/* The offsets table is optional in a build (idempotency alone is then the guarantee). */
-#pragma weak model_offset_get
-#pragma weak model_offset_set
-
 struct progress {
     bool on;
     size_t total;
@@ -194,7 +190,7 @@ scan_mbox(struct pipeline *p, struct store *st, const struct mailbox_opts *o, co
     }
     base = map;
     snprintf(source, sizeof(source), "mbox:%s", path);
-    if (st != NULL && model_offset_get != NULL && model_offset_get(st, source, &start) == BNC_OK &&
+    if (st != NULL && model_offset_get(st, source, &start) == BNC_OK &&
         (start < 0 || start > (int64_t)sb.st_size)) {
         start = 0; /* the file was rewritten */
     }
@@ -225,7 +221,7 @@ scan_mbox(struct pipeline *p, struct store *st, const struct mailbox_opts *o, co
             advance = false; /* this one must be seen again next pass */
         } else if (advance) {
             committed = (int64_t)(it.p - base);
-            if (st != NULL && model_offset_set != NULL && store_begin(st) == BNC_OK) {
+            if (st != NULL && store_begin(st) == BNC_OK) {
                 if (model_offset_set(st, source, committed, (int64_t)time(NULL)) == BNC_OK) {
                     (void)store_commit(st);
                 } else {

@@ -62,15 +62,6 @@
 #define SERVE_BATCH        64
 #define SERVE_PURGE_EVERY  3600
 
-/* Optional parts: the build links without them (the feature is then off, and says so). */
-#pragma weak api_server_start
-#pragma weak api_server_stop
-#pragma weak api_server_port
-#pragma weak api_bootstrap_admin_token
-#pragma weak api_rules_load
-#pragma weak api_rules_free
-#pragma weak model_sweep
-
 struct wq_item {
     char id[SPOOL_ID_MAX];
     char proto[8];
@@ -251,9 +242,7 @@ serve_run(const struct serve_options *o)
         }
     }
     if (sv.cur->cfg->http_listen[0] != '\0') {
-        if (api_server_start == NULL) {
-            log_warnx("event=http_off reason=\"the HTTP API is not part of this build\"");
-        } else {
+        {
             struct api_options ao;
             memset(&ao, 0, sizeof(ao));
             ao.cfg = sv.cur->cfg;
@@ -283,7 +272,7 @@ serve_run(const struct serve_options *o)
         const char *sa = smtp_server_address(sv.smtp, false);
         const char *la = smtp_server_address(sv.smtp, true);
         char http[300];
-        if (sv.api != NULL && api_server_port != NULL && api_server_port(sv.api) > 0) {
+        if (sv.api != NULL && api_server_port(sv.api) > 0) {
             const char *hl = sv.cur->cfg->http_listen;
             const char *colon = strrchr(hl, ':');
             snprintf(http, sizeof(http), "%.*s:%d", colon ? (int)(colon - hl) : 0, hl,
@@ -298,7 +287,7 @@ serve_run(const struct serve_options *o)
                la[0] ? la : "off", http);
         printf("bounced serve: store %s, spool %s, %d workers\n", sv.cur->cfg->store_url,
                spool_dir(sv.spool), sv.nworkers);
-        if (sv.api != NULL && api_bootstrap_admin_token != NULL &&
+        if (sv.api != NULL &&
             api_bootstrap_admin_token(sv.stores[sv.nworkers + 1], token, sizeof(token))) {
             printf("bounced serve: admin API token (shown once, keep it): %s\n", token);
         }
@@ -688,7 +677,7 @@ housekeeping_main(void *arg)
 
         if (cfg->sweep_interval > 0 && now >= next_sweep) {
             next_sweep = now + cfg->sweep_interval;
-            if (model_sweep != NULL) {
+            {
                 struct policy_cfg pc;
                 size_t k = 0;
                 bnc_status rc;
@@ -776,7 +765,7 @@ ctx_build(struct serve *sv, struct bnc_config *cfg, struct store *st, struct ctx
         bnc_ctx_free(ctx);
         return rc;
     }
-    if (api_rules_load != NULL && st != NULL) {
+    if (st != NULL) {
         struct api_rule_line *rl = NULL;
         size_t nr = 0, i;
         if (api_rules_load(st, &rl, &nr) == BNC_OK && nr > 0) {
@@ -788,9 +777,7 @@ ctx_build(struct serve *sv, struct bnc_config *cfg, struct store *st, struct ctx
             (void)bnc_ctx_reload_rules(ctx, src, nr);
             free(src);
         }
-        if (api_rules_free != NULL) {
-            api_rules_free(rl, nr);
-        }
+        api_rules_free(rl, nr);
     }
     n = xcalloc(1, sizeof(*n));
     n->ctx = ctx;

@@ -123,6 +123,8 @@ void apij_str(struct buf *b, const char *s);
 void apij_key(struct buf *b, bool *first, const char *key);
 /* Append a jansson value compactly. */
 void apij_dump(struct buf *b, const json_t *v);
+/* RFC 7386 MergePatch(target, patch): a new reference; target (borrowed) may be NULL. */
+json_t *apij_merge_patch(json_t *target, json_t *patch);
 /* Parse a non-negative decimal integer; false if not one or out of range. */
 bool apij_parse_i64(const char *s, int64_t *out);
 

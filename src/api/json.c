@@ -107,6 +107,28 @@ apij_dump(struct buf *b, const json_t *v)
     json_dump_callback(v, apij_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+json_t *
+apij_merge_patch(json_t *target, json_t *patch)
+{
+    json_t *res, *v;
+    const char *key;
+
+    if (!json_is_object(patch)) {
+        return json_incref(patch);
+    }
+    res = json_is_object(target) ? json_copy(target) : json_object();
+    json_object_foreach(patch, key, v)
+    {
+        if (json_is_null(v)) {
+            json_object_del(res, key);
+        } else {
+            /* recursion depth is bounded by the patch's depth (limits.json_depth) */
+            json_object_set_new(res, key, apij_merge_patch(json_object_get(res, key), v));
+        }
+    }
+    return res;
+}
+
 bool
 apij_parse_i64(const char *s, int64_t *out)
 {

@@ -482,28 +482,6 @@ h_contacts_create(struct api_req *r)
     return api_contact_reply(r, st, id, 201);
 }
 
-/* RFC 7386 MergePatch(target, patch): a new reference. */
-static json_t *
-api_merge_patch(json_t *target, json_t *patch)
-{
-    json_t *res, *v;
-    const char *key;
-
-    if (!json_is_object(patch)) {
-        return json_incref(patch);
-    }
-    res = json_is_object(target) ? json_copy(target) : json_object();
-    json_object_foreach(patch, key, v)
-    {
-        if (json_is_null(v)) {
-            json_object_del(res, key);
-        } else {
-            json_object_set_new(res, key, api_merge_patch(json_object_get(res, key), v));
-        }
-    }
-    return res;
-}
-
 /* PUT (merge = top-level merge of attributes) and PATCH (RFC 7386 on attributes). */
 static int
 api_contact_update(struct api_req *r, bool patch)
@@ -561,7 +539,7 @@ api_contact_update(struct api_req *r, bool patch)
         if (patch) {
             json_error_t jerr;
             json_t *cur = json_loads(c.attributes != NULL ? c.attributes : "{}", 0, &jerr);
-            json_t *merged = api_merge_patch(cur, attrs);
+            json_t *merged = apij_merge_patch(cur, attrs);
             if (!json_is_object(merged)) {
                 json_decref(merged);
                 merged = json_object();
@@ -1157,6 +1135,11 @@ h_review_resolve(struct api_req *r)
     api_actor(r, actor, sizeof(actor));
     memset(&out, 0, sizeof(out));
     rc = model_review_resolve(st, &pc, id, res, actor, api_now(r), &out);
+    if (rc == BNC_OK) {
+        buf_printf(&r->out, "{\"id\":%lld,\"state\":\"resolved\",\"resolution\":", (long long)id);
+        apij_str(&r->out, res); /* res lives in body: write before releasing it */
+        buf_printf(&r->out, ",\"contact_changed\":%s}\n", out.contact_changed ? "true" : "false");
+    }
     json_decref(body);
     if (rc == BNC_ECONFLICT) {
         return api_error(r, 409, "conflict", "this review item is already resolved");
@@ -1164,9 +1147,6 @@ h_review_resolve(struct api_req *r)
     if (rc != BNC_OK) {
         return api_error_status(r, rc, "review item");
     }
-    buf_printf(&r->out, "{\"id\":%lld,\"state\":\"resolved\",\"resolution\":", (long long)id);
-    apij_str(&r->out, res);
-    buf_printf(&r->out, ",\"contact_changed\":%s}\n", out.contact_changed ? "true" : "false");
     return 200;
 }
 

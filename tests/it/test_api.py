@@ -52,8 +52,10 @@ class Server:
             "BOUNCED_LOG_LEVEL": "warn",
         })
         self.env = env
+        self.errpath = os.path.join(self.dir, "serve.err")
+        self.errf = open(self.errpath, "w")
         self.p = subprocess.Popen([BIN, "--db", self.db, "serve"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env, text=True)
+                                  stderr=self.errf, env=env, text=True)
         self.http = self.smtp = self.token = None
         self.lines = queue.Queue()
         threading.Thread(target=self._reader, daemon=True).start()
@@ -76,7 +78,7 @@ class Server:
             if m:
                 self.token = m.group(1)
         if self.p.poll() is not None or not self.http or self.http == "off":
-            err = self.p.stderr.read() if self.p.poll() is not None else ""
+            err = self.errtail()
             self.stop()
             if "not part of this build" in err + out or self.http == "off":
                 print("skip: serve or the HTTP API is not part of this build")
@@ -85,7 +87,7 @@ class Server:
             sys.exit(1)
         host, port = self.http.rsplit(":", 1)
         self.host, self.port = host, int(port)
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
 
     def _reader(self):
         for line in self.p.stdout:
@@ -140,7 +142,7 @@ class Server:
                 break
             except (http.client.HTTPException, ConnectionError, OSError):
                 self.conn.close()
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
                 if attempt == 1:
                     raise
         doc = None
@@ -150,6 +152,15 @@ class Server:
             except ValueError:
                 doc = None
         return resp.status, doc, payload, resp
+
+    def errtail(self):
+        try:
+            with open(self.errpath) as f:
+                data = f.read()
+                i = data.find("==ERROR")
+                return data[i:i + 6000] if i >= 0 else data[-6000:]
+        except OSError:
+            return ""
 
     def stop(self):
         if self.p.poll() is None:
@@ -211,7 +222,12 @@ def main():
     s = Server()
     try:
         run(s)
+    except Exception:
+        print("serve stderr (tail):\n" + s.errtail())
+        raise
     finally:
+        if failures:
+            print("serve stderr (tail):\n" + s.errtail())
         s.stop()
     if failures:
         print("%d failure(s)" % len(failures))

@@ -335,7 +335,8 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
     struct report_holder *h;
     struct bnc_report *r;
     char *raw;
-    size_t i;
+    const char *scan_p;
+    size_t i, scan_n;
 
     *out = NULL;
     if (lim == NULL || (msg == NULL && len != 0)) {
@@ -362,7 +363,17 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
     r->rawlen = len;
     r->from = r->subject = r->message_id = r->date = r->return_path = "";
     r->orig_message_id = r->orig_to = r->orig_from = r->orig_subject = "";
-    if (mime_scan(a, lim, raw, len, &r->mime) != BNC_OK || r->mime.nparts == 0) {
+    /* an mbox "From " envelope line before the header (RFC 4155) is not part of it */
+    scan_p = raw;
+    scan_n = len;
+    if (len > 5 && memcmp(raw, "From ", 5) == 0) {
+        const char *nl = memchr(raw, '\n', len);
+        if (nl != NULL) {
+            scan_n = len - (size_t)(nl + 1 - raw);
+            scan_p = nl + 1;
+        }
+    }
+    if (mime_scan(a, lim, scan_p, scan_n, &r->mime) != BNC_OK || r->mime.nparts == 0) {
         memset(&h->top, 0, sizeof(h->top));
         h->top.parent = -1;
         h->top.header = slice_make(raw, 0);

@@ -174,6 +174,20 @@ test_no_dsn_part(void **state)
 }
 
 static void
+test_from_line(void **state)
+{
+    /* a leading mbox envelope line does not hide the header */
+    struct bnc_report *r = parse_str(
+        "From MAILER-DAEMON Mon Nov 23 01:00:00 2026\n" HEAD
+        "Final-Recipient: rfc822; f@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n" TAIL);
+    (void)state;
+    assert_int_equal(r->nrcpts, 1);
+    assert_string_equal(r->rcpts[0].recipient, "f@example.com");
+    assert_string_equal(r->subject, "Undelivered Mail Returned to Sender");
+    bnc_report_free(r);
+}
+
+static void
 test_direct_fields(void **state)
 {
     struct parse_limits lim;
@@ -204,6 +218,7 @@ main(void)
         cmocka_unit_test(test_quirks),
         cmocka_unit_test(test_global_and_inline),
         cmocka_unit_test(test_no_dsn_part),
+        cmocka_unit_test(test_from_line),
         cmocka_unit_test(test_direct_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,10 +84,12 @@ struct conn {
     struct smtp_session *sess;
     char peer[64];
     bool lmtp;
-    bool pending;  /* a spool job is in flight */
-    bool dead;     /* the client went away while a job was in flight */
-    bool closing;  /* flush the output, then free */
-    bool refusing; /* over the connection limit: 421 and close */
+    bool pending;           /* a spool job is in flight */
+    bool dead;              /* the client went away while a job was in flight */
+    bool closing;           /* flush the output, then free */
+    bool refusing;          /* over the connection limit: 421 and close */
+    struct event *close_ev; /* TLS: polls until the encrypted output is out, then frees */
+    int close_polls;
 };
 
 struct smtp_server {
@@ -137,6 +139,8 @@ static void conn_pump(struct conn *c);
 static void conn_flush(struct conn *c);
 static void conn_close_when_flushed(struct conn *c);
 static void conn_free(struct conn *c);
+static size_t conn_pending_out(struct conn *c);
+static void close_poll_cb(evutil_socket_t fd, short what, void *ud);
 static void conn_starttls(struct conn *c);
 static void conn_submit(struct conn *c);
 static void *writer_main(void *arg);
@@ -553,7 +557,8 @@ write_cb(struct bufferevent *bev, void *ud)
 {
     struct conn *c = ud;
 
-    if (c->closing && !c->pending && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    (void)bev;
+    if (c->closing && !c->pending && c->close_ev == NULL && conn_pending_out(c) == 0) {
         conn_free(c);
     }
 }
@@ -650,11 +655,53 @@ conn_flush(struct conn *c)
 static void
 conn_close_when_flushed(struct conn *c)
 {
+    struct timeval tick = {0, 20000};
+
     c->closing = true;
     bufferevent_disable(c->bev, EV_READ);
-    if (!c->pending && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        conn_free(c);
+    if (c->pending) {
+        return;
     }
+    if (conn_pending_out(c) == 0) {
+        conn_free(c);
+        return;
+    }
+    /* A TLS filter hands its output to the socket bufferevent below it at once, so its own
+     * write callback cannot tell when the bytes are out: poll (bounded, about 5 s). */
+    if (bufferevent_get_underlying(c->bev) != NULL && c->close_ev == NULL) {
+        c->close_ev = evtimer_new(c->srv->base, close_poll_cb, c);
+        if (c->close_ev != NULL) {
+            evtimer_add(c->close_ev, &tick);
+        }
+    }
+}
+
+/* Bytes not yet handed to the kernel, including those under a TLS filter. */
+static size_t
+conn_pending_out(struct conn *c)
+{
+    struct bufferevent *u = bufferevent_get_underlying(c->bev);
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+    if (u != NULL) {
+        n += evbuffer_get_length(bufferevent_get_output(u));
+    }
+    return n;
+}
+
+static void
+close_poll_cb(evutil_socket_t fd, short what, void *ud)
+{
+    struct conn *c = ud;
+    struct timeval tick = {0, 20000};
+    (void)fd;
+    (void)what;
+
+    if (conn_pending_out(c) == 0 || ++c->close_polls > 250) {
+        conn_free(c);
+        return;
+    }
+    evtimer_add(c->close_ev, &tick);
 }
 
 static void
@@ -676,6 +723,9 @@ conn_free(struct conn *c)
     }
     log_debug("event=disconnect peer=%s commands=%zu messages=%zu", c->peer,
               smtp_session_commands(c->sess), smtp_session_accepted(c->sess));
+    if (c->close_ev != NULL) {
+        event_free(c->close_ev);
+    }
     bufferevent_free(c->bev);
     smtp_session_free(c->sess);
     free(c);

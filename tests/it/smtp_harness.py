@@ -91,6 +91,7 @@ class Daemon:
         self.workers = workers
         self.proc = None
         self.port = None
+        self.http = None
 
     def start(self, timeout=180):
         cmd = [
@@ -127,6 +128,8 @@ class Daemon:
             m = re.search(r"SMTP on 127\.0\.0\.1:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                h = re.search(r"HTTP on ([0-9.]+:\d+)", line)
+                self.http = h.group(1) if h else None
                 return self
         self.kill()
         raise RuntimeError("serve did not start; log:\n" + self.logtext())

@@ -27,8 +27,9 @@
 
 #include <string.h>
 
-#define FMT_TEXT_MAX  (32u * 1024u)
-#define FMT_BLOCK_MAX 2048u
+#define FMT_TEXT_MAX   (32u * 1024u)
+#define FMT_BLOCK_MAX  2048u
+#define FMT_SCAN_FIRST 4096u
 
 const char *
 fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
@@ -282,10 +283,35 @@ fmt_smtp_command(const char *p, size_t n)
         {"RCPT TO", "RCPT"},
         {"MAIL FROM", "MAIL"},
     };
-    size_t i;
-    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        if (fmt_find_ci(p, n, cmds[i].needle, strlen(cmds[i].needle)) != NULL) {
-            return cmds[i].cmd;
+    enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };
+    bool found[NCMDS] = {false};
+    size_t i, k;
+
+    /* one pass: at each byte only the phrases starting with that letter are compared; the
+     * answer is the first phrase of the table (most specific) found anywhere */
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        c = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+        if (c != 'e' && c != 'a' && c != 'r' && c != 'd' && c != 'i' && c != 'b' && c != '>' &&
+            c != 'm') {
+            continue;
+        }
+        for (k = 0; k < NCMDS; k++) {
+            unsigned char f = (unsigned char)cmds[k].needle[0];
+            size_t l;
+            f = (f >= 'A' && f <= 'Z') ? (unsigned char)(f + 32) : f;
+            if (found[k] || f != c) {
+                continue;
+            }
+            l = strlen(cmds[k].needle);
+            if (l <= n - i && fmt_find_ci(p + i, l, cmds[k].needle, l) != NULL) {
+                found[k] = true;
+            }
+        }
+    }
+    for (k = 0; k < NCMDS; k++) {
+        if (found[k]) {
+            return cmds[k].cmd;
         }
     }
     return "";
@@ -950,7 +976,14 @@ formats_apply(struct bnc_report *r)
     memset(&m, 0, sizeof(m));
     m.r = r;
     m.text = fmt_bounce_text(r);
-    fmt_scan_text(m.text.p, m.text.len, &m.scan);
+    /* The MTA's own text is short: scan its first FMT_SCAN_FIRST bytes, and the rest only
+     * when the returned message did not start within them (every phrase that matters lies
+     * before that cut, so nothing is missed). */
+    fmt_scan_text(m.text.p, m.text.len < FMT_SCAN_FIRST ? m.text.len : FMT_SCAN_FIRST, &m.scan);
+    if (m.text.len > FMT_SCAN_FIRST &&
+        fmt_scan_first(&m.scan, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), INT32_MAX) < 0) {
+        fmt_scan_text(m.text.p, m.text.len, &m.scan);
+    }
     if (r->nrcpts == 0 &&
         fmt_scan_first(&m.scan, FMT_SCAN_JSON, fmt_scan_count(FMT_SCAN_JSON), INT32_MAX) >= 0 &&
         ses_json_apply(r)) {

@@ -5,10 +5,12 @@
  *   - the loop (main thread): libevent base with the SMTP/LMTP listeners, signals and the
  *     shutdown timer;
  *   - spool writers (owned by smtp.c): fsync messages into spool/new/, then queue their ids;
- *   - workers (spool.workers, 0 = one per core): take ids from the queue, read the spool file,
- *     run pipeline_process() with ref = spool id (one transaction; a duplicate is skipped),
- *     then move the file to done/ (or delete it). A crash between the commit and the move
- *     reprocesses the file on restart, which the pipeline recognises as a duplicate;
+ *   - workers (spool.workers, 0 = one per core): take a batch of ids from the queue, read the
+ *     spool files, run pipeline_process() on each with ref = spool id inside one outer store
+ *     transaction (each message is still all-or-nothing; a duplicate is skipped), then move the
+ *     files to done/ (or delete them). A crash between the commit and the move reprocesses
+ *     the files on restart, which the pipeline recognises as duplicates. With SQLite the
+ *     workers write in turn (a mutex) instead of sleeping in SQLite's busy handler;
  *   - housekeeping: decay sweep (sweep.interval), spool purge (spool.keep_days) and mailbox
  *     scans (mailbox.source every mailbox.interval);
  *   - the HTTP API's own pool (api.c), when http.listen is set.

@@ -3,9 +3,10 @@
  *
  * A family is recognised by the signals its bounces always carry: the sender (From), the
  * Subject, a top-level header (X-Mailer, X-SES-Outgoing, ...) or one fixed sentence at the
- * start of the bounce text. The pick looks at the headers first (already decoded, short) and
- * scans the text for at most one needle per family, so a message costs a few short searches
- * and is never run through every recognizer. The family names the origin ("format:qmail")
+ * start of the bounce text. The pick looks at the decoded From and Subject first, then at
+ * the offsets the one-pass phrase scan (scan.c) recorded for the header signatures and the
+ * sentences, so picking costs no extra pass over the text and a message is never run
+ * through every recognizer. The family names the origin ("format:qmail")
  * and, when its layout needs it, its own extractor; most families share the generic block
  * extractor of formats.c, which understands their "address line + error text" layout.
  * Doesn't: classify; a family's hint is used only when neither text nor codes decide.

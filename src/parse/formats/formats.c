@@ -5,9 +5,11 @@
  * formats_apply() runs once per message after the standard DSN walk:
  *   1. ARF feedback reports (arf.c) and auto-replies (autoreply.c) are decided first;
  *   2. the human-readable bounce text is taken (first text part outside the returned
- *      message, cut at the "copy of the message follows" line);
- *   3. a family is picked by cheap signals (From, Subject, top headers, then one substring of
- *      the text) so that a message is not scanned by every recognizer (families.c);
+ *      message) and scanned ONCE for every fixed phrase (scan.c: one Vectorscan literal
+ *      database), which gives where the returned copy starts (the cut), delay-warning and
+ *      recipient-list sentences, the family signatures and the ESP JSON keys;
+ *   3. a family is picked by cheap signals (From, Subject, header signatures, then the
+ *      scan's offsets) so that a message is not searched by every recognizer (families.c);
  *   4. when the DSN walk found recipients, their missing diagnostic, status, reply code and
  *      SMTP command are filled from the text block that names them (never a new recipient);
  *   5. otherwise the family's extractor, or the generic one, adds recipients from the text:

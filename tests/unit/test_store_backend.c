@@ -899,6 +899,160 @@ test_cli_migrate(void **state)
     assert_non_null(strstr(out, "does not exist"));
 }
 
+/* Several writers (processes, as several nodes or workers would be) upsert the same keys in
+ * transactions; BNC_EBUSY (lock timeout, deadlock) is retried. No update may be lost. */
+static void
+test_concurrent_writers(void **state)
+{
+    static const char up[] = "INSERT INTO t_sb (id, name, n) VALUES ($1, NULL, 1) "
+                             "ON CONFLICT (id) DO UPDATE SET n = t_sb.n + 1";
+    static const char total[] = "SELECT sum(n) FROM t_sb";
+    enum { WRITERS = 4, TXNS = 60, PER = 5 };
+    struct store *st = open_store();
+    char url[1100];
+    pid_t kids[WRITERS];
+    int i, status;
+    int64_t sum = 0;
+    (void)state;
+
+    if (g_pg) {
+        snprintf(url, sizeof(url), "%s", g_url);
+    } else {
+        snprintf(url, sizeof(url), "%s/t%d.db", g_tmpdir, g_seq);
+    }
+    for (i = 0; i < WRITERS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            struct store *w = NULL;
+            char err[256];
+            unsigned seed = (unsigned)i * 7919u + 1u;
+            int t, k, tries = 0, ok = 1;
+            if (store_open(url, &g_cfg, &w, err, sizeof(err)) != BNC_OK) {
+                fprintf(stderr, "writer %d: %s\n", i, err);
+                _exit(1);
+            }
+            for (t = 0; t < TXNS && ok; t++) {
+                bnc_status rc;
+                int64_t keys[PER];
+                for (k = 0; k < PER; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    keys[k] = (int64_t)((seed >> 16) % 8); /* few keys: real contention */
+                }
+                /* ascending key order, as the model locks rows: waits, but no deadlocks */
+                for (k = 1; k < PER; k++) {
+                    int64_t x = keys[k];
+                    int j = k;
+                    for (; j > 0 && keys[j - 1] > x; j--) {
+                        keys[j] = keys[j - 1];
+                    }
+                    keys[j] = x;
+                }
+                do {
+                    rc = store_begin(w);
+                    for (k = 0; k < PER && rc == BNC_OK; k++) {
+                        struct store_value p[1] = {sv_int(keys[k])};
+                        rc = store_exec(w, up, p, 1, NULL, NULL, NULL);
+                    }
+                    if (rc == BNC_OK) {
+                        rc = store_commit(w);
+                    } else if (store_rollback(w) != BNC_OK && rc == BNC_OK) {
+                        rc = BNC_ESTORE;
+                    }
+                } while (rc == BNC_EBUSY && ++tries < 10000);
+                if (rc != BNC_OK) {
+                    fprintf(stderr, "writer %d: %s: %s\n", i, bnc_strerror(rc), store_errmsg(w));
+                    ok = 0;
+                }
+            }
+            store_close(w);
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (i = 0; i < WRITERS; i++) {
+        assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(store_query_int(st, total, NULL, 0, &sum), BNC_OK);
+    assert_int_equal(sum, WRITERS * TXNS * PER);
+    store_close(st);
+}
+
+/* PostgreSQL: two transactions locking two rows in opposite order; the server breaks the
+ * deadlock by failing one of them, which must come back as BNC_EBUSY. (SQLite cannot
+ * deadlock: BEGIN IMMEDIATE takes the one write lock up front.) */
+static void
+test_deadlock_is_busy(void **state)
+{
+    static const char upd[] = "UPDATE t_sb SET n = n + 1 WHERE id = $1";
+    struct store *a;
+    struct store_value k1[1] = {sv_int(1)}, k2[1] = {sv_int(2)};
+    bnc_status rc;
+    pid_t kid;
+    int status, child_busy, parent_busy, sync[2];
+    char c;
+    (void)state;
+
+    if (!g_pg) {
+        skip();
+    }
+    a = open_store();
+    assert_int_equal(insert(a, 1, "one", 0), BNC_OK);
+    assert_int_equal(insert(a, 2, "two", 0), BNC_OK);
+    assert_int_equal(store_begin(a), BNC_OK);
+    assert_int_equal(store_exec(a, upd, k1, 1, NULL, NULL, NULL), BNC_OK);
+    assert_int_equal(pipe(sync), 0);
+    kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        struct store *b = NULL;
+        char err[256];
+        bnc_status r;
+        close(sync[0]);
+        if (store_open(g_url, &g_cfg, &b, err, sizeof(err)) != BNC_OK) {
+            _exit(3);
+        }
+        r = store_begin(b);
+        if (r == BNC_OK) {
+            r = store_exec(b, upd, k2, 1, NULL, NULL, NULL);
+        }
+        /* row 2 is ours: from here on the two orders must deadlock, whatever the timing */
+        if (write(sync[1], "x", 1) != 1) {
+            _exit(4);
+        }
+        if (r == BNC_OK) {
+            r = store_exec(b, upd, k1, 1, NULL, NULL, NULL); /* waits for a */
+        }
+        if (r == BNC_OK) {
+            r = store_commit(b);
+        } else {
+            (void)store_rollback(b);
+        }
+        store_close(b);
+        _exit(r == BNC_OK ? 0 : r == BNC_EBUSY ? 1 : 2);
+    }
+    close(sync[1]);
+    assert_int_equal(read(sync[0], &c, 1), 1);
+    close(sync[0]);
+    usleep(100000); /* usually b is waiting for row 1 by now; the deadlock happens either way */
+    rc = store_exec(a, upd, k2, 1, NULL, NULL, NULL);
+    parent_busy = rc == BNC_EBUSY;
+    if (rc == BNC_OK) {
+        assert_int_equal(store_commit(a), BNC_OK);
+    } else {
+        assert_int_equal(rc, BNC_EBUSY);
+        assert_non_null(strstr(store_errmsg(a), "deadlock"));
+        assert_int_equal(store_rollback(a), BNC_OK);
+    }
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status));
+    assert_true(WEXITSTATUS(status) <= 1);
+    child_busy = WEXITSTATUS(status) == 1;
+    assert_int_equal(parent_busy + child_busy, 1); /* exactly one victim */
+    store_close(a);
+}
+
 static void
 test_sql_param_scan(void **state)
 {
@@ -1179,6 +1333,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_migration_failure_rolls_back),
         cmocka_unit_test(test_sql_param_scan),
         cmocka_unit_test(test_param_checks),
+        cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_deadlock_is_busy),
     };
     int rc;
 

@@ -89,13 +89,19 @@ reply_at(const char *s, size_t len, size_t i)
     if (i + 3 > len || !reply_known(s[i], s[i + 1], s[i + 2])) {
         return false;
     }
-    if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-' || s[i - 1] == ':' ||
-                  s[i - 1] == '/' || s[i - 1] == '=' || s[i - 1] == '+')) {
+    /* ":550" (a label such as "ERROR_CODE :550") is fine; "12:550" (a time, a port) is not */
+    if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-' || s[i - 1] == '/' ||
+                  s[i - 1] == '=' || s[i - 1] == '+' ||
+                  (s[i - 1] == ':' && i > 1 && (is_alnum(s[i - 2]) || s[i - 2] == '.')))) {
         return false;
     }
     if (i + 3 < len) {
         char c = s[i + 3];
-        if (is_alnum(c) || c == '.' || c == ':' || c == '/' || c == '@' || c == '_' || c == '%') {
+        if (is_alnum(c) || c == '.' || c == '/' || c == '@' || c == '_' || c == '%') {
+            return false;
+        }
+        /* "550: 5.2.2" is a reply; "550:25" is not */
+        if (c == ':' && i + 4 < len && s[i + 4] != ' ' && s[i + 4] != '\t') {
             return false;
         }
     }

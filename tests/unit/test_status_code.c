@@ -77,6 +77,14 @@ test_from_text(void **state)
         {"550 user unknown (in reply to RCPT TO command) 4.4.1", "", "550"},
         {"", "", ""},
         {"5.1.10 Recipient not found 550", "5.1.10", "550"},
+        {"<a@b>: 550: 5.2.2 <a@b>... Mailbox Full", "5.2.2", "550"},
+        {"Invalid Address, ERROR_CODE :550, ERROR_CODE :5.2.1 <a@b>", "5.2.1", "550"},
+        {"connect to 192.0.2.1:550: refused", "", ""},
+        {"at 10:550 said 5.1.1", "5.1.1", ""},
+        {"host said 550:25 x", "", ""},
+        {"220-greeting 421 4.2.1 Service refused", "4.2.1", "421"},
+        {"554 4.4.7 Message expired", "", "554"},
+        {"Diagnostic 522 5.2.0 over quota", "5.2.0", ""},
     };
     size_t i;
     (void)state;

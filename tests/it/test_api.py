@@ -437,6 +437,23 @@ def run(s):
     st, _, _, _ = s.req("DELETE", "/api/v1/rules/%d" % rid, token=admin)
     check(st == 404, "deleting again -> 404")
 
+    # --- a rule added through the API takes effect without a restart ---
+    st, doc, _, _ = s.req("POST", "/api/v1/rules",
+                          {"rule": "zebra quota marker 4242 ==> soft:blocked"}, token=admin)
+    check(st == 201, "rule for the reload test added")
+    zid = doc["id"] if doc else 0
+    st, doc, _, _ = s.req("POST", "/api/v1/bounces",
+                          raw=dsn("ruled@example.org", text="zebra quota marker 4242").encode(),
+                          ctype="message/rfc822", token=bouncer)
+    check(st == 201, "bounce matching the new rule processed")
+    st, doc, _, _ = s.req("GET", "/api/v1/events?recipient=ruled@example.org", token=reader)
+    ev = doc["data"][0] if doc and doc["data"] else {}
+    check(ev.get("reason") == "blocked" and "db:rules:%d" % zid in ev.get("decided_by", ""),
+          "the API rule decided the verdict without a restart: %r" % (ev.get("decided_by"),))
+    st, doc, _, _ = s.req("GET", "/api/v1/check/ruled@example.org", token=reader)
+    check(st == 200 and doc["sendable"] is True, "sender-side verdict: no suppression")
+    s.req("DELETE", "/api/v1/rules/%d" % zid, token=admin)
+
     # --- suppressions ---
     st, doc, _, _ = s.req("POST", "/api/v1/suppressions", {"address": "block@example.com"},
                           token=admin)
@@ -477,6 +494,10 @@ def run(s):
     check(st == 200 and "bounced_http_requests_total{route=\"/api/v1/check/{address}\"" in text,
           "metrics count HTTP requests by route and status")
     check("bounced_http_request_seconds_bucket" in text, "metrics have a latency histogram")
+    check('bounced_ingested_total{source="smtp",kind="hard"}' in text,
+          "metrics count ingested messages by source and kind")
+    check("bounced_queue_depth" in text and "bounced_processing_seconds_bucket" in text,
+          "metrics have the queue depth and the processing latency histogram")
     st, _, body, resp = s.req("GET", "/")
     check(st == 200 and b"<html" in body and "text/html" in resp.getheader("Content-Type"),
           "GET / serves the dashboard")

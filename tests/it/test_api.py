@@ -7,6 +7,8 @@ a hard bounce sent over SMTP turns check into sendable:false with the reason, ma
 is 400 (never 500), limits (depth, body size, bulk check), unknown route 404, wrong method
 405, rules CRUD, reverify, metrics, and that every route of docs/openapi.yaml answers.
 Python standard library only. Exit 77 (skipped) when this build has no serve or no HTTP API.
+With BNC_BACKEND=pg (CTest it/test_api_pg, URL from BNC_PG_URL or BNC_PG_URL_FILE) the same
+checks run on a fresh PostgreSQL database; skipped when no server is reachable (outside CI).
 """
 import http.client
 import json
@@ -37,10 +39,36 @@ def check(cond, what):
         failures.append(what)
 
 
+def pg_database():
+    """A fresh database on the test PostgreSQL server: (url, admin url, name) or exit 77."""
+    url = os.environ.get("BNC_PG_URL", "")
+    path = os.environ.get("BNC_PG_URL_FILE", "")
+    if not url and path and os.path.exists(path):
+        with open(path) as f:
+            url = f.read().strip()
+    ok = bool(url) and shutil.which("psql") is not None and subprocess.run(
+        ["psql", "-q", url, "-c", "SELECT 1"], capture_output=True).returncode == 0
+    if not ok:
+        if os.environ.get("CI") == "true":
+            print("FAIL: the PostgreSQL leg must run under CI, but no server is reachable")
+            sys.exit(1)
+        print("skip: no PostgreSQL server (set BNC_PG_URL or use the ctest pg fixture)")
+        sys.exit(77)
+    name = "api_it_%d_%d" % (os.getpid(), int(time.time()))
+    subprocess.run(["psql", "-q", url, "-c", "CREATE DATABASE " + name], check=True,
+                   capture_output=True)
+    db = re.sub(r"^(postgres(?:ql)?://[^/?]*)(/[^?]*)?", lambda m: m.group(1) + "/" + name, url)
+    return db, url, name
+
+
 class Server:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="bnc-api-it-")
         self.db = os.path.join(self.dir, "b.db")
+        self.pg = None
+        if os.environ.get("BNC_BACKEND") == "pg":
+            self.db, admin, name = pg_database()
+            self.pg = (admin, name)
         env = dict(os.environ)
         env.update({
             "BOUNCED_SMTP_LISTEN": "127.0.0.1:0",
@@ -170,6 +198,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.p.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg:
+            subprocess.run(["psql", "-q", self.pg[0], "-c", "DROP DATABASE IF EXISTS " + self.pg[1]],
+                           capture_output=True)
+            self.pg = None
 
 
 def dsn(rcpt, status="5.1.1", code="550", text="user unknown"):

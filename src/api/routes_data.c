@@ -649,6 +649,14 @@ h_contact_reverify(struct api_req *r)
     return 201;
 }
 
+static bool
+api_wants_html(struct api_req *r)
+{
+    const char *accept = api_header(r, "Accept");
+
+    return accept != NULL && strstr(accept, "text/html") != NULL;
+}
+
 int
 h_verify(struct api_req *r)
 {
@@ -688,6 +696,15 @@ h_verify(struct api_req *r)
         return api_error(r, 410, "gone", "this verification link has expired");
     default:
         return api_error_status(r, rc, "verification");
+    }
+    if (api_wants_html(r)) {
+        /* a person clicked the link in a mail client or browser */
+        buf_adds(&r->out, "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+                          "<title>Address confirmed</title><body><h1>Thank you</h1>"
+                          "<p>Your address is confirmed; you will receive our mail again.</p>"
+                          "</body></html>\n");
+        r->ctype = "text/html; charset=utf-8";
+        return 200;
     }
     buf_printf(&r->out, "{\"status\":\"reactivated\",\"contact_id\":%lld}\n", (long long)cid);
     return 200;

@@ -397,6 +397,13 @@ def run(s):
           "after verification the address is sendable again")
     st, _, _, _ = s.req("GET", "/verify/" + vtok)
     check(st == 410, "a verification link works once (410 after)")
+    st, doc, _, _ = s.req("POST", "/api/v1/contacts/%d/reverify" % gone_id, token=writer)
+    s.conn.request("GET", "/verify/" + doc["token"], headers={"Accept": "text/html,*/*"})
+    resp = s.conn.getresponse()
+    page = resp.read()
+    check(resp.status == 200 and b"confirmed" in page
+          and resp.getheader("Content-Type", "").startswith("text/html"),
+          "a browser following the link gets an HTML page")
 
     # --- bad input: 400 never 500; limits ---
     st, doc, _, _ = s.req("POST", "/api/v1/contacts", raw=b"{\"email\": ", token=writer)

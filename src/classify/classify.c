@@ -100,12 +100,12 @@ classify_reason_from_reply(const char *rc)
         const char *code;
         bnc_reason r;
     } map[] = {
-        {"421", BNC_R_TOOMANYCONN},   {"452", BNC_R_MAILBOXFULL},   {"500", BNC_R_SYNTAXERROR},
-        {"501", BNC_R_SYNTAXERROR},   {"502", BNC_R_SYNTAXERROR},   {"503", BNC_R_SYNTAXERROR},
-        {"504", BNC_R_SYNTAXERROR},   {"521", BNC_R_NOTACCEPT},     {"523", BNC_R_MESGTOOBIG},
-        {"530", BNC_R_SECURITYERROR}, {"534", BNC_R_SECURITYERROR}, {"535", BNC_R_SECURITYERROR},
-        {"538", BNC_R_SECURITYERROR}, {"551", BNC_R_HASMOVED},      {"552", BNC_R_MAILBOXFULL},
-        {"553", BNC_R_USERUNKNOWN},   {"556", BNC_R_NOTACCEPT},
+        {"452", BNC_R_MAILBOXFULL},   {"500", BNC_R_SYNTAXERROR},   {"501", BNC_R_SYNTAXERROR},
+        {"502", BNC_R_SYNTAXERROR},   {"503", BNC_R_SYNTAXERROR},   {"504", BNC_R_SYNTAXERROR},
+        {"521", BNC_R_NOTACCEPT},     {"523", BNC_R_MESGTOOBIG},    {"530", BNC_R_SECURITYERROR},
+        {"534", BNC_R_SECURITYERROR}, {"535", BNC_R_SECURITYERROR}, {"538", BNC_R_SECURITYERROR},
+        {"551", BNC_R_HASMOVED},      {"552", BNC_R_MAILBOXFULL},   {"553", BNC_R_USERUNKNOWN},
+        {"556", BNC_R_NOTACCEPT},
     };
     size_t i;
     if (rc == NULL || rc[0] == '\0') {

@@ -144,6 +144,12 @@ rules_phrase_expr(const char *p, size_t n)
             continue;
         }
         ws = false;
+        if (c == '\'') {
+            /* an apostrophe also matches the typographic one (U+2019) that Exchange and
+             * Gmail write in "wasn't", "doesn't" */
+            buf_adds(&b, "(?:\\x27|\\xe2\\x80\\x99)");
+            continue;
+        }
         if (c < 0x80 &&
             !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
             buf_printf(&b, "\\x%02x", c);

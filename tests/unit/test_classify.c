@@ -230,7 +230,8 @@ test_tables(void **state)
     assert_int_equal(classify_reason_from_status("5.0.911"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_status("2.0.0"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_status(""), BNC_R_UNDEFINED);
-    assert_int_equal(classify_reason_from_reply("421"), BNC_R_TOOMANYCONN);
+    assert_int_equal(classify_reason_from_reply("552"), BNC_R_MAILBOXFULL);
+    assert_int_equal(classify_reason_from_reply("421"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_reply("250"), BNC_R_UNDEFINED);
     assert_int_equal(classify_hard(BNC_R_BLOCKED, false), 0);
     assert_int_equal(classify_hard(BNC_R_HASMOVED, true), 1);

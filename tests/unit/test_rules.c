@@ -134,6 +134,13 @@ test_phrase_is_literal(void **state)
     assert_null(match(rs, "axb (c) [d]*"));
     assert_null(match(rs, "a.b c [d]"));
     rules_free(rs);
+    /* an apostrophe in a phrase matches the typographic one too */
+    src.text = "address wasn't found ==> userunknown\n";
+    assert_int_equal(rules_build(NULL, &src, 1, NULL, NULL, &rs), BNC_OK);
+    assert_non_null(match(rs, "The email address wasn't found"));
+    assert_non_null(match(rs, "The email address wasn\xe2\x80\x99t found"));
+    assert_null(match(rs, "The email address wasnt found"));
+    rules_free(rs);
 }
 
 static void

@@ -252,7 +252,7 @@ emit_text(struct parse_run *pr, const char *name, long mbox_index, const bnc_rep
     }
     for (i = 0; i < n; i++) {
         const struct bnc_rcpt *rc = bnc_report_rcpt(r, i);
-        buf_printf(b, "%-40s %-36s %-7s %-3s %-15s %-9s %s\n", label, rc->recipient,
+        buf_printf(b, "%-40s %-36s %-7s %-4s %-15s %-9s %s\n", label, rc->recipient,
                    rc->status[0] ? rc->status : "-", rc->replycode[0] ? rc->replycode : "-",
                    bnc_reason_name(rc->reason), bnc_kind_name(rc->kind),
                    bnc_action_name(rc->action));
@@ -523,6 +523,10 @@ parse_run(struct cli_globals *g, int argc, char **argv)
     }
     pr.max_size = g->cfg.limit_message_size;
     buf_init(&pr.out, 0);
+    if (pr.fmt == FMT_TEXT) {
+        buf_printf(&pr.out, "%-40s %-36s %-7s %-4s %-15s %-9s %s\n", "FILE", "RECIPIENT", "STATUS",
+                   "SMTP", "REASON", "KIND", "ACTION");
+    }
     for (i = optind; i < argc; i++) {
         struct stat st;
         const char *a = argv[i];

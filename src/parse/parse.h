@@ -95,6 +95,9 @@ struct bnc_rcpt *report_find_rcpt(struct bnc_report *r, const char *addr);
 /* Arena copy helpers that never return NULL: "" when the arena is exhausted (and the
  * report is flagged BNC_PF_TRUNCATED). */
 const char *report_strndup(struct bnc_report *r, const char *p, size_t n);
+/* A header of the returned original message (e.g. a tracking header such as X-Campaign-ID),
+ * unfolded and decoded into the report's arena; NULL when absent or no original was found. */
+const char *report_orig_header(const struct bnc_report *r, const char *name);
 /* Store a diagnostic: unfolds white space runs to one space, trims, cuts at the limit. */
 const char *report_diag(struct bnc_report *r, const char *p, size_t n);
 

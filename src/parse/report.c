@@ -235,6 +235,15 @@ bnc_report_header(const bnc_report *r, const char *name)
     return mime_header(r->arena, r->mime.parts[0].header, name);
 }
 
+const char *
+report_orig_header(const struct bnc_report *r, const char *name)
+{
+    if (r == NULL || name == NULL || r->orig_headers.len == 0) {
+        return NULL;
+    }
+    return mime_header(r->arena, r->orig_headers, name);
+}
+
 void
 bnc_report_free(bnc_report *r)
 {

@@ -85,6 +85,8 @@ test_basic(void **state)
         assert_true(mime_header_raw(r->orig_headers, "x-campaign", &v));
         assert_int_equal(v.len, 3);
         assert_memory_equal(v.p, "c42", 3);
+        assert_string_equal(report_orig_header(r, "X-CAMPAIGN"), "c42");
+        assert_null(report_orig_header(r, "X-Missing"));
     }
     bnc_report_free(r);
 }

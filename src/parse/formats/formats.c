@@ -960,6 +960,42 @@ fmt_enrich(struct fmt_msg *m)
     }
 }
 
+/* X-Failed-Recipients (Exim, Google): the failed addresses when the text names them in a
+ * form the block extractor does not know (a bare local part, "save to <file>"). */
+static size_t
+fmt_failed_recipients(struct fmt_msg *m)
+{
+    struct bnc_slice v;
+    const char *p, *end;
+    size_t added = 0;
+
+    if (!mime_header_raw(m->r->mime.parts[0].header, "X-Failed-Recipients", &v)) {
+        return 0;
+    }
+    p = v.p;
+    end = v.p + v.len;
+    while (p < end) {
+        const char *a;
+        size_t an;
+        struct bnc_rcpt *rc;
+        if (!fmt_find_addr(p, end, &a, &an)) {
+            break;
+        }
+        rc = fmt_rcpt(m, a, an);
+        if (rc != NULL) {
+            struct bnc_slice b;
+            added++;
+            if (fmt_block_for(m, rc->recipient, &b)) {
+                fmt_set_diag(m, rc, b.p, b.len);
+            } else {
+                fmt_set_diag(m, rc, m->text.p, m->text.len);
+            }
+        }
+        p = a + an;
+    }
+    return added;
+}
+
 /* ------------------------------------------------------------------ dispatch ---- */
 
 void
@@ -1029,6 +1065,9 @@ formats_apply(struct bnc_report *r)
         if (added > 0 && m.family == NULL) {
             r->flags |= BNC_PF_HEURISTIC;
         }
+    }
+    if (added == 0) {
+        added = fmt_failed_recipients(&m);
     }
     if (added == 0 && r->orig_to[0] != '\0' && m.bounce_score >= 2) {
         /* the bounce names nobody: the returned message's To is the failed recipient */

@@ -450,6 +450,9 @@ mime_entity(struct mime_scan_state *st, const char *p, const char *end, int dept
         bool close = false;
         int found = 0;
 
+        if (slice_trim(pt->body).len == 0) {
+            return idx; /* headers only (text/rfc822-headers, a truncated copy): no parts */
+        }
         if (b.len == 0 || b.len > st->lim->boundary) {
             st->m->parts[idx].flags |= BNC_PF_NO_BOUNDARY;
             st->m->flags |= BNC_PF_NO_BOUNDARY;

@@ -106,6 +106,11 @@ test_lies(void **state)
     assert_true(s.m.flags & BNC_PF_NO_BOUNDARY);
     assert_slice(s.m.parts[0].body, "--x\n\nbody\n");
     scan_free(&s);
+    /* a multipart header without a body (returned headers only): nothing is lost */
+    scan(&s, "Content-Type: multipart/mixed; boundary=zz\n\n\n");
+    assert_int_equal(s.m.nparts, 1);
+    assert_int_equal(s.m.flags, 0);
+    scan_free(&s);
     /* a boundary that never occurs */
     scan(&s, "Content-Type: multipart/mixed; boundary=nope\n\n--x\n\nbody\n");
     assert_int_equal(s.m.nparts, 1);

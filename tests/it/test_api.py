@@ -542,9 +542,33 @@ def run(s):
           "GET / serves the dashboard")
     check("default-src 'self'" in (resp.getheader("Content-Security-Policy") or ""),
           "the dashboard has a CSP")
-    for asset in ("app.js", "style.css"):
-        st, _, _, _ = s.req("GET", "/static/" + asset)
-        check(st == 200, "GET /static/" + asset)
+    html = body.decode()
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    check(sorted(assets) == ["/static/app.js", "/static/style.css"],
+          "the dashboard loads its own script and style: %r" % (assets,))
+    js = ""
+    for asset in assets:
+        st, _, abody, aresp = s.req("GET", asset)
+        ctype = aresp.getheader("Content-Type", "")
+        check(st == 200 and ("javascript" in ctype or "css" in ctype),
+              "GET %s (%s)" % (asset, ctype))
+        text = abody.decode()
+        check(not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text.split("*/", 1)[-1]),
+              "%s loads nothing from elsewhere" % asset)
+        if asset.endswith(".js"):
+            js = text
+    check(not re.search(r"https?://", html), "index.html has no external resources")
+    check("innerHTML" not in js, "the dashboard never inserts server data as HTML")
+    check("sessionStorage" in js and "localStorage" not in js,
+          "the token is kept in sessionStorage only")
+    st, _, spec, _ = s.req("GET", "/api/v1/openapi.yaml")
+    for used in sorted(set(re.findall(r'"(/api/v1/[a-z]+)', js))):
+        check(re.search(r"^  %s[:/]" % re.escape(used), spec.decode(), re.M) is not None,
+              "the dashboard calls %s, which the OpenAPI document lists" % used)
+    if shutil.which("node"):
+        r = subprocess.run(["node", "--check", os.path.join(SRC, "web", "app.js")],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "web/app.js is valid JavaScript " + r.stderr[:200])
 
     # --- every route of the OpenAPI document answers ---
     st, _, body, _ = s.req("GET", "/api/v1/openapi.yaml")

@@ -60,7 +60,7 @@ addr_verp(char *s, size_t n)
     return ll + 1 + dl;
 }
 
-/* RFC 6533 §3: "\\x{HHHH}" embedded Unicode in utf-8 address types, decoded to UTF-8 into
+/* RFC 6533 §3: "\x{HHHH}" embedded Unicode in utf-8 address types, decoded to UTF-8 into
  * out (at least n bytes); returns the new length. */
 static size_t
 addr_unescape(const char *p, size_t n, char *out)
@@ -85,7 +85,7 @@ addr_unescape(const char *p, size_t n, char *out)
             }
             if (j < n && p[j] == '}' && j > i + 3 && cp >= 0x80 && cp <= 0x10FFFF &&
                 !(cp >= 0xD800 && cp <= 0xDFFF)) {
-                /* "\\x{HHHH}" is at least 6 bytes, its UTF-8 form at most 4 */
+                /* "\x{HHHH}" is at least 6 bytes, its UTF-8 form at most 4 */
                 if (cp < 0x800) {
                     out[o++] = (char)(0xC0 | (cp >> 6));
                 } else if (cp < 0x10000) {

@@ -119,8 +119,6 @@ bool apij_depth_ok(const char *p, size_t n, int64_t max);
 json_t *apij_body(struct api_req *r);
 /* Append a JSON string value or null. */
 void apij_str(struct buf *b, const char *s);
-/* Append "key": to b (with a leading comma unless first). */
-void apij_key(struct buf *b, bool *first, const char *key);
 /* Append a jansson value compactly. */
 void apij_dump(struct buf *b, const json_t *v);
 /* RFC 7386 MergePatch(target, patch): a new reference; target (borrowed) may be NULL. */

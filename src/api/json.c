@@ -80,17 +80,6 @@ apij_str(struct buf *b, const char *s)
     buf_add_json_str(b, s, strlen(s));
 }
 
-void
-apij_key(struct buf *b, bool *first, const char *key)
-{
-    if (!*first) {
-        buf_addc(b, ',');
-    }
-    *first = false;
-    buf_add_json_str(b, key, strlen(key));
-    buf_addc(b, ':');
-}
-
 static int
 apij_dump_cb(const char *p, size_t n, void *ud)
 {

@@ -51,7 +51,7 @@ fail() {
 BPID=$!
 PORT=""
 i=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 1800 ]; do # 180 s: rule compilation is slow under ASan
     PORT=$(sed -n 's/.*SMTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/serve.out")
     [ -n "$PORT" ] && break
     kill -0 "$BPID" 2>/dev/null || fail "bounced did not start"

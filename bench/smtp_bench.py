@@ -4,12 +4,14 @@ dir, loopback), flood it with DSNs from P client processes x C connections x M m
 (smtp_flood.py, PIPELINING), wait until the store has them all, print the rates.
 
 env: BNC_BENCH_SMTP_PROCS (2), BNC_BENCH_SMTP_CONNS (per process, 50),
-     BNC_BENCH_SMTP_MSGS (per connection, 50)"""
+     BNC_BENCH_SMTP_MSGS (per connection, 50), BNC_BENCH_DIR (where the store and spool go;
+     default the system temp dir: a tmpfs such as /dev/shm shows the cost without the disk)"""
 
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -21,7 +23,32 @@ conns = int(os.environ.get("BNC_BENCH_SMTP_CONNS", "50"))
 msgs = int(os.environ.get("BNC_BENCH_SMTP_MSGS", "50"))
 total = procs * conns * msgs
 
-d = Daemon()
+
+
+def disk_probe(where, n=40):
+    """ms per durable small file (write, fdatasync, rename, fsync dir) where the spool lives."""
+    probe = tempfile.mkdtemp(prefix="bnc-probe-", dir=where)
+    os.mkdir(os.path.join(probe, "new"))
+    dfd = os.open(os.path.join(probe, "new"), os.O_RDONLY)
+    t = time.time()
+    for i in range(n):
+        p = os.path.join(probe, "t%d" % i)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, b"x" * 3000)
+        os.fdatasync(fd)
+        os.close(fd)
+        os.rename(p, os.path.join(probe, "new", "t%d" % i))
+        os.fsync(dfd)
+    ms = (time.time() - t) / n * 1000
+    os.close(dfd)
+    subprocess.call(["rm", "-rf", probe])
+    return ms
+
+
+base = os.environ.get("BNC_BENCH_DIR")
+probe_ms = disk_probe(base)
+d = Daemon(tmp=tempfile.mkdtemp(prefix="bnc-bench-", dir=base) if base else None)
+d.own_tmp = True
 try:
     d.start()
     t0 = time.time()
@@ -52,10 +79,12 @@ try:
     t_all = time.time() - t0
     events = d.q("select count(*) from bounce_events")[0][0]
     rc = d.stop()
-    print("   %d DSNs over %d connections (%d client processes), SQLite store, loopback" % (total, procs * conns, procs))
+    print("   %d DSNs over %d connections (%d client processes), SQLite store and spool in %s, loopback"
+          % (total, procs * conns, procs, os.path.dirname(d.tmp)))
     print("   accepted (250 after fsync):  %6d in %6.2fs = %7.0f DSNs/s   (failed %d)" % (accepted, t_acc, accepted / t_acc, failed))
     print("   processed end to end:        %6d in %6.2fs = %7.0f DSNs/s   (%d verdicts stored)" % (done, t_all, done / t_all, events))
-    print("   clean shutdown: %s" % ("yes" if rc == 0 else "no (exit %s)" % rc))
+    print("   clean shutdown: %s; disk at the time: %.2f ms per fsync'd file written alone (%.0f/s)"
+          % ("yes" if rc == 0 else "no (exit %s)" % rc, probe_ms, 1000 / probe_ms if probe_ms > 0 else 0))
     sys.exit(0 if done == accepted == total else 1)
 finally:
     d.cleanup()

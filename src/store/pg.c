@@ -17,7 +17,8 @@
  *
  * STANDARDS: PostgreSQL >= 12 (SQLSTATE codes: 23505 unique_violation, 40001
  * serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available).
- * LIMITS: STORE_CACHE_MAX prepared statements per connection (then DEALLOCATE ALL);
+ * LIMITS: STORE_CACHE_MAX prepared statements per connection (then DEALLOCATE ALL); row
+ * callbacks may run further statements on the same store STORE_NEST_MAX deep;
  * connect_timeout 10 s unless the URL sets one; lock_timeout = store.busy_timeout_ms unless
  * the URL sets options.
  * Ownership: the store owns the connection and the row arrays handed to row callbacks
@@ -59,18 +60,24 @@ struct pg_stmt {
     int nparams;
 };
 
+/* Row arrays handed to callbacks, grown to the widest result seen. */
+struct pg_rows {
+    struct store_value *cols;
+    const char **names;
+    Oid *types;
+    size_t alloc;
+};
+
 struct pg_store {
     struct store_base base;
     PGconn *conn;
     struct store_cache cache;
     unsigned next_id;
-    int in_txn;               /* between a successful BEGIN and COMMIT/ROLLBACK */
-    int flush;                /* cached statements went stale: flush outside a transaction */
-    char state[6];            /* SQLSTATE of the last failure */
-    struct store_value *cols; /* row arrays, grown to the widest result seen */
-    const char **names;
-    Oid *types;
-    size_t cols_alloc;
+    int in_txn;    /* between a successful BEGIN and COMMIT/ROLLBACK */
+    int flush;     /* cached statements went stale: flush outside a transaction */
+    char state[6]; /* SQLSTATE of the last failure */
+    struct pg_rows rows[STORE_NEST_MAX]; /* one per level of exec nested in row callbacks */
+    int depth;
     const char **vals; /* parameter arrays */
     Oid *ptypes;
     size_t vals_alloc;
@@ -312,15 +319,15 @@ pg_fill_params(struct pg_store *p, const struct store_value *params, size_t npar
 }
 
 static void
-pg_grow_row(struct pg_store *p, size_t ncols)
+pg_grow_row(struct pg_rows *rows, size_t ncols)
 {
-    if (ncols <= p->cols_alloc) {
+    if (ncols <= rows->alloc) {
         return;
     }
-    p->cols = xrealloc(p->cols, ncols * sizeof(*p->cols));
-    p->names = xrealloc(p->names, ncols * sizeof(*p->names));
-    p->types = xrealloc(p->types, ncols * sizeof(*p->types));
-    p->cols_alloc = ncols;
+    rows->cols = xrealloc(rows->cols, ncols * sizeof(*rows->cols));
+    rows->names = xrealloc(rows->names, ncols * sizeof(*rows->names));
+    rows->types = xrealloc(rows->types, ncols * sizeof(*rows->types));
+    rows->alloc = ncols;
 }
 
 static void
@@ -386,6 +393,11 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
     int r, nrows, attempt;
     size_t i, ncols;
 
+    if (p->depth >= STORE_NEST_MAX) {
+        snprintf(p->err, sizeof(p->err),
+                 "postgresql: statements nested deeper than %d in row callbacks", STORE_NEST_MAX);
+        return BNC_EINVAL;
+    }
     if ((rc = store_check_params(params, nparams, p->err, sizeof(p->err))) != BNC_OK) {
         return rc;
     }
@@ -418,25 +430,28 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
         }
     }
     if (cb != NULL && es == PGRES_TUPLES_OK) {
+        /* this level's arrays: a callback may run statements of its own (nested) */
+        struct pg_rows *rows = &p->rows[p->depth];
         nrows = PQntuples(res);
         ncols = (size_t)PQnfields(res);
-        pg_grow_row(p, ncols);
+        pg_grow_row(rows, ncols);
         for (i = 0; i < ncols; i++) {
-            p->names[i] = PQfname(res, (int)i);
-            p->types[i] = PQftype(res, (int)i);
+            rows->names[i] = PQfname(res, (int)i);
+            rows->types[i] = PQftype(res, (int)i);
         }
         row.ncols = ncols;
-        row.cols = p->cols;
-        row.names = p->names;
+        row.cols = rows->cols;
+        row.names = rows->names;
+        p->depth++;
         for (r = 0; r < nrows; r++) {
             for (i = 0; i < ncols; i++) {
                 if (PQgetisnull(res, r, (int)i)) {
-                    p->cols[i].type = SV_NULL;
-                    p->cols[i].i = 0;
-                    p->cols[i].s = NULL;
-                    p->cols[i].len = 0;
+                    rows->cols[i].type = SV_NULL;
+                    rows->cols[i].i = 0;
+                    rows->cols[i].s = NULL;
+                    rows->cols[i].len = 0;
                 } else {
-                    pg_value(&p->cols[i], p->types[i], PQgetvalue(res, r, (int)i),
+                    pg_value(&rows->cols[i], rows->types[i], PQgetvalue(res, r, (int)i),
                              (size_t)PQgetlength(res, r, (int)i));
                 }
             }
@@ -444,6 +459,7 @@ pg_exec(struct store *st, const char *sql, const struct store_value *params, siz
                 break;
             }
         }
+        p->depth--;
     }
     if (changes_out != NULL) {
         *changes_out = pg_changes(res);
@@ -544,12 +560,15 @@ static void
 pg_close(struct store *st)
 {
     struct pg_store *p = (struct pg_store *)(void *)st;
+    int i;
 
     store_cache_free(&p->cache, pg_stmt_free, NULL);
     PQfinish(p->conn);
-    free(p->cols);
-    free(p->names);
-    free(p->types);
+    for (i = 0; i < STORE_NEST_MAX; i++) {
+        free(p->rows[i].cols);
+        free(p->rows[i].names);
+        free(p->rows[i].types);
+    }
     free(p->vals);
     free(p->ptypes);
     free(p->scratch);

@@ -14,7 +14,8 @@
  *
  * STANDARDS: none (SQLite >= 3.35 for RETURNING).
  * LIMITS: one SQL statement per exec (trailing text is an error); STORE_CACHE_MAX cached
- * statements per connection; 999 parameters per statement.
+ * statements per connection; 999 parameters per statement; row callbacks may run further
+ * statements on the same store STORE_NEST_MAX deep.
  * Errors: SQLITE_BUSY/LOCKED -> BNC_EBUSY, UNIQUE/PRIMARY KEY constraint -> BNC_ECONFLICT,
  * others -> BNC_ESTORE; detail in errmsg.
  * Ownership: the store owns the connection, its statements and the row arrays handed to row
@@ -47,18 +48,25 @@ static const char SQ_PRAGMAS[] =
 
 struct sq_stmt {
     sqlite3_stmt *stmt;
+    int busy; /* being stepped: a nested exec of the same SQL gets its own statement */
     int readonly;
     int nparams; /* the largest N of $N */
     int map[];   /* map[N-1] = SQLite parameter index of $N, 0 when $N is not used */
+};
+
+/* Row arrays handed to callbacks, grown to the widest result seen. */
+struct sq_rows {
+    struct store_value *cols;
+    const char **names;
+    size_t alloc;
 };
 
 struct sq_store {
     struct store_base base;
     sqlite3 *db;
     struct store_cache cache;
-    struct store_value *cols; /* row arrays, grown to the widest result seen */
-    const char **names;
-    size_t cols_alloc;
+    struct sq_rows rows[STORE_NEST_MAX]; /* one per level of exec nested in row callbacks */
+    int depth;
     int read_txn; /* inside BEGIN DEFERRED from begin_read: writes are refused */
     char err[512];
 };
@@ -168,18 +176,28 @@ sq_prepare(struct sq_store *s, const char *sql, struct sq_stmt **out)
     return BNC_OK;
 }
 
+/* The statement for sql: the cached one, or (when that one is being stepped further up the
+ * stack, or the cache is full while statements are in use) a temporary one (*temp_out = 1)
+ * that the caller finalizes. */
 static bnc_status
-sq_lookup(struct sq_store *s, const char *sql, struct sq_stmt **out)
+sq_lookup(struct sq_store *s, const char *sql, struct sq_stmt **out, int *temp_out)
 {
     struct sq_stmt *ps = store_cache_get(&s->cache, sql, 0);
+    int cached_busy = ps != NULL;
     bnc_status rc;
 
-    if (ps != NULL) {
+    *temp_out = 0;
+    if (ps != NULL && !ps->busy) {
         *out = ps;
         return BNC_OK;
     }
     if ((rc = sq_prepare(s, sql, &ps)) != BNC_OK) {
         return rc;
+    }
+    if (cached_busy || (store_cache_full(&s->cache) && s->depth > 0)) {
+        *temp_out = 1;
+        *out = ps;
+        return BNC_OK;
     }
     if (store_cache_full(&s->cache)) {
         store_cache_clear(&s->cache, sq_stmt_free, NULL);
@@ -190,35 +208,29 @@ sq_lookup(struct sq_store *s, const char *sql, struct sq_stmt **out)
 }
 
 static void
-sq_grow_row(struct sq_store *s, size_t ncols)
+sq_grow_row(struct sq_rows *rows, size_t ncols)
 {
-    if (ncols <= s->cols_alloc) {
+    if (ncols <= rows->alloc) {
         return;
     }
-    s->cols = xrealloc(s->cols, ncols * sizeof(*s->cols));
-    s->names = xrealloc(s->names, ncols * sizeof(*s->names));
-    s->cols_alloc = ncols;
+    rows->cols = xrealloc(rows->cols, ncols * sizeof(*rows->cols));
+    rows->names = xrealloc(rows->names, ncols * sizeof(*rows->names));
+    rows->alloc = ncols;
 }
 
+/* Bind, step and hand rows of ps to cb, using the row arrays of this nesting level. */
 static bnc_status
-sq_exec(struct store *st, const char *sql, const struct store_value *params, size_t nparams,
-        store_row_cb cb, void *ud, int64_t *changes_out)
+sq_run(struct sq_store *s, struct sq_stmt *ps, struct sq_rows *rows,
+       const struct store_value *params, size_t nparams, store_row_cb cb, void *ud,
+       int64_t *changes_out)
 {
-    struct sq_store *s = (struct sq_store *)(void *)st;
     struct store_row row;
-    struct sq_stmt *ps;
     sqlite3_stmt *stmt;
     bnc_status rc;
     int src, stop = 0, first = 1;
     size_t i, ncols = 0;
     sqlite3_int64 total_before;
 
-    if ((rc = store_check_params(params, nparams, s->err, sizeof(s->err))) != BNC_OK) {
-        return rc;
-    }
-    if ((rc = sq_lookup(s, sql, &ps)) != BNC_OK) {
-        return rc;
-    }
     if (s->read_txn && !ps->readonly) {
         snprintf(s->err, sizeof(s->err), "sqlite: write inside a read-only transaction");
         return BNC_EINVAL;
@@ -268,14 +280,14 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
         }
         if (first) {
             ncols = (size_t)sqlite3_column_count(stmt);
-            sq_grow_row(s, ncols);
+            sq_grow_row(rows, ncols);
             for (i = 0; i < ncols; i++) {
-                s->names[i] = sqlite3_column_name(stmt, (int)i);
+                rows->names[i] = sqlite3_column_name(stmt, (int)i);
             }
             first = 0;
         }
         for (i = 0; i < ncols; i++) {
-            struct store_value *v = &s->cols[i];
+            struct store_value *v = &rows->cols[i];
             switch (sqlite3_column_type(stmt, (int)i)) {
             case SQLITE_INTEGER:
                 v->type = SV_INT;
@@ -302,8 +314,8 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
             }
         }
         row.ncols = ncols;
-        row.cols = s->cols;
-        row.names = s->names;
+        row.cols = rows->cols;
+        row.names = rows->names;
         if (cb(ud, &row) != 0) {
             stop = 1;
             if (ps->readonly) {
@@ -319,6 +331,39 @@ sq_exec(struct store *st, const char *sql, const struct store_value *params, siz
     }
     sqlite3_reset(stmt);
     return BNC_OK;
+}
+
+static bnc_status
+sq_exec(struct store *st, const char *sql, const struct store_value *params, size_t nparams,
+        store_row_cb cb, void *ud, int64_t *changes_out)
+{
+    struct sq_store *s = (struct sq_store *)(void *)st;
+    struct sq_stmt *ps;
+    bnc_status rc;
+    int temp;
+
+    if (s->depth >= STORE_NEST_MAX) {
+        snprintf(s->err, sizeof(s->err),
+                 "sqlite: statements nested deeper than %d in row "
+                 "callbacks",
+                 STORE_NEST_MAX);
+        return BNC_EINVAL;
+    }
+    if ((rc = store_check_params(params, nparams, s->err, sizeof(s->err))) != BNC_OK) {
+        return rc;
+    }
+    if ((rc = sq_lookup(s, sql, &ps, &temp)) != BNC_OK) {
+        return rc;
+    }
+    ps->busy = 1;
+    s->depth++;
+    rc = sq_run(s, ps, &s->rows[s->depth - 1], params, nparams, cb, ud, changes_out);
+    s->depth--;
+    ps->busy = 0;
+    if (temp) {
+        sq_stmt_free(NULL, ps);
+    }
+    return rc;
 }
 
 static bnc_status
@@ -395,11 +440,14 @@ static void
 sq_close(struct store *st)
 {
     struct sq_store *s = (struct sq_store *)(void *)st;
+    int i;
 
     store_cache_free(&s->cache, sq_stmt_free, NULL);
     sqlite3_close_v2(s->db);
-    free(s->cols);
-    free(s->names);
+    for (i = 0; i < STORE_NEST_MAX; i++) {
+        free(s->rows[i].cols);
+        free(s->rows[i].names);
+    }
     free(s);
 }
 

@@ -77,7 +77,8 @@ struct store_row {
     const char *const *names;
 };
 
-/* Called once per result row; return non-zero to stop early (not an error). */
+/* Called once per result row; return non-zero to stop early (not an error). A callback may
+ * run further statements on the same store (STORE_NEST_MAX levels deep, the same SQL too). */
 typedef int (*store_row_cb)(void *ud, const struct store_row *row);
 
 struct store_backend {

@@ -20,6 +20,7 @@
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 
+#define STORE_NEST_MAX    4   /* row callbacks may run statements this deep */
 #define STORE_CACHE_SLOTS 512 /* power of two */
 #define STORE_CACHE_MAX   256 /* entries before a flush: keeps probes short */
 

@@ -1053,6 +1053,92 @@ test_deadlock_is_busy(void **state)
     store_close(a);
 }
 
+/* A row callback may run statements on the same store, the same SQL included; each level's
+ * row arrays stay intact. */
+struct nest {
+    struct store *st;
+    int depth;
+    int rows; /* this level's rows and those of the levels it ran */
+    int own;  /* this level's rows */
+    int64_t sum;
+    int filler; /* run many distinct statements inside, to force a cache flush */
+};
+
+static const char SQL_NEST[] = "SELECT id, name, n FROM t_sb WHERE id <= $1 ORDER BY id";
+
+static int
+nest_cb(void *ud, const struct store_row *row)
+{
+    struct nest *n = ud;
+    int64_t id, v;
+    char name[32];
+
+    assert_int_equal(row->ncols, 3);
+    id = row->cols[0].i;
+    snprintf(name, sizeof(name), "%s", row->cols[1].s);
+    v = row->cols[2].i;
+    n->rows++;
+    n->own++;
+    if (n->depth < 2) {
+        struct nest inner = {n->st, n->depth + 1, 0, 0, 0, n->filler};
+        struct store_value p[1] = {sv_int(id)};
+        assert_int_equal(store_exec(n->st, SQL_NEST, p, 1, nest_cb, &inner, NULL), BNC_OK);
+        assert_int_equal(inner.own, (int)id);
+        n->rows += inner.rows;
+    }
+    if (n->filler > 0) {
+        int i;
+        for (i = 0; i < n->filler; i++) {
+            char sql[64];
+            int64_t got = 0;
+            snprintf(sql, sizeof(sql), "SELECT %d + n FROM t_sb WHERE id = $1", i);
+            {
+                struct store_value q[1] = {sv_int(id)};
+                assert_int_equal(store_query_int(n->st, sql, q, 1, &got), BNC_OK);
+            }
+            assert_int_equal(got, i + v);
+        }
+    }
+    /* this level's values are still ours after the nested calls */
+    assert_int_equal(row->cols[0].i, id);
+    assert_string_equal(row->cols[1].s, name);
+    assert_string_equal(row->names[1], "name");
+    assert_int_equal(row->cols[2].i, v);
+    n->sum += v;
+    return 0;
+}
+
+static void
+test_nested_exec(void **state)
+{
+    struct store *st = open_store();
+    struct store_value p[1] = {sv_int(3)};
+    struct nest n;
+    int i;
+    (void)state;
+
+    for (i = 1; i <= 3; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "r%d", i);
+        assert_int_equal(insert(st, i, name, 10 * i), BNC_OK);
+    }
+    memset(&n, 0, sizeof(n));
+    n.st = st;
+    assert_int_equal(store_exec(st, SQL_NEST, p, 1, nest_cb, &n, NULL), BNC_OK);
+    /* 3 rows at depth 0; 1+2+3 at depth 1; for id k at depth 1, k(k+1)/2 at depth 2 */
+    assert_int_equal(n.rows, 3 + 6 + (1 + 3 + 6));
+    assert_int_equal(n.sum, 60);
+
+    /* the same with a statement cache that overflows under the callbacks */
+    memset(&n, 0, sizeof(n));
+    n.st = st;
+    n.depth = 1;
+    n.filler = 300;
+    assert_int_equal(store_exec(st, SQL_NEST, p, 1, nest_cb, &n, NULL), BNC_OK);
+    assert_int_equal(n.sum, 60);
+    store_close(st);
+}
+
 static void
 test_sql_param_scan(void **state)
 {
@@ -1335,6 +1421,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_param_checks),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_deadlock_is_busy),
+        cmocka_unit_test(test_nested_exec),
     };
     int rc;
 

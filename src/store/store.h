@@ -78,7 +78,7 @@ struct store_row {
 };
 
 /* Called once per result row; return non-zero to stop early (not an error). A callback may
- * run further statements on the same store (STORE_NEST_MAX levels deep, the same SQL too). */
+ * run further statements on the same store (four levels deep, the same SQL too). */
 typedef int (*store_row_cb)(void *ud, const struct store_row *row);
 
 struct store_backend {

@@ -236,8 +236,34 @@ def main():
         check(s.sendmail("", ["bounces@bounce.example"], make_dsn("after-hup@dest.example", 40)) == {},
               "still accepting after SIGHUP")
         s.quit()
-        rc = d.stop()
+        # graceful shutdown: an idle session gets 421 at once, an open transaction may finish
+        busy = Client(d.port)
+        idle = Client(d.port)
+        busy.code()
+        idle.code()
+        busy.send("EHLO busy.example\r\nMAIL FROM:<>\r\nRCPT TO:<bounces@bounce.example>\r\nDATA\r\n")
+        idle.send("EHLO idle.example\r\n")
+        for _ in range(4):
+            busy.code()
+        idle.code()
+        body = dot_stuff(make_dsn("inflight@dest.example", 41))
+        busy.send(body[: len(body) // 2])
+        d.proc.send_signal(signal.SIGTERM)
+        code, r = idle.code()
+        check(code == 421 and "4.3.2" in r[0], "SIGTERM: an idle session gets 421 4.3.2 (%r)" % r)
+        busy.send(body[len(body) // 2:] + ".\r\n")
+        code, r = busy.code()
+        check(code == 250, "SIGTERM: the open transaction completes with 250 (%r)" % r)
+        code, r = busy.code()
+        check(code in (421, 0), "then the session is closed (%r)" % r)
+        busy.close()
+        idle.close()
+        rc = d.proc.wait(timeout=120)
+        d.proc.stdout.close()
+        d.proc = None
         check(rc == 0, "SIGTERM: exit 0")
+        check(d.q("select count(*) from bounce_events where recipient='inflight@dest.example'")[0][0] == 1,
+              "the message finished during shutdown was processed before exit")
         check(d.spool_count("new") == 0, "nothing left in spool/new after shutdown")
         check(d.q("select count(*) from bounce_events where recipient='after-hup@dest.example'")[0][0] == 1,
               "the last message was processed before exit")

@@ -37,8 +37,9 @@
 #include "store/model.h"
 #include "store/store.h"
 
-#define DEDUPE_MAX 1024
-#define HASH_HEX   65
+#define DEDUPE_MAX    1024
+#define HASH_HEX      65
+#define GROUP_RETRIES 5 /* attempts per input on BNC_EBUSY outside a group */
 
 struct pipeline {
     bnc_ctx *ctx;
@@ -335,9 +336,13 @@ pipeline_process_group(struct pipeline *p, const struct pipeline_input *in, size
             store_rollback(p->st);
         }
     }
-    /* one at a time: the inputs before a failure were rolled back with the group */
+    /* one at a time: the inputs before a failure were rolled back with the group; a busy
+     * store or a concurrent update of the same contact (BNC_EBUSY) is retried */
     for (i = 0; i < n; i++) {
-        rcs[i] = pipeline_process(p, &in[i], &res[i]);
+        int tries = 0;
+        do {
+            rcs[i] = pipeline_process(p, &in[i], &res[i]);
+        } while (rcs[i] == BNC_EBUSY && ++tries < GROUP_RETRIES);
         failed += rcs[i] != BNC_OK ? 1 : 0;
     }
     return failed;

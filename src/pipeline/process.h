@@ -56,8 +56,9 @@ const char *pipeline_errmsg(const struct pipeline *p);
 /*
  * Group commit: n inputs in one outer transaction (one commit for all), each still
  * all-or-nothing: when any input (or the group's commit) fails, the group is rolled back and
- * every input of it is processed again in a transaction of its own, so a bad input costs only
- * itself. rcs[i] and res[i] are the outcome of input i. Returns the number of inputs that
+ * every input of it is processed again in a transaction of its own (retried a few times on
+ * BNC_EBUSY: a busy store or a concurrent update of the same contact), so a bad input costs
+ * only itself. rcs[i] and res[i] are the outcome of input i. Returns the number of inputs that
  * failed. pipeline_errmsg() describes the last failure.
  */
 size_t pipeline_process_group(struct pipeline *p, const struct pipeline_input *in, size_t n,

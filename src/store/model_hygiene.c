@@ -189,7 +189,7 @@ hyg_plan_carry_out(struct store *st, struct hyg_plan *plan, const char *reason_n
         return rc;
     }
     if (contact_changed) {
-        rc = model_write_state(st, plan->contact_id, &plan->out, status_code, now);
+        rc = model_write_state_if(st, plan->contact_id, &plan->in, &plan->out, status_code, now);
     }
     if (rc == BNC_OK && (a & POLICY_A_SUPPRESS)) {
         p[0] = sv_text(plan->address);

@@ -64,6 +64,13 @@ bnc_status audit_change(struct store *st, int64_t contact_id, const char *addres
                         const char *reason, const char *decided_by, const char *ref,
                         int64_t event_id, int64_t now, int64_t *id_out);
 
+/* Write a contact's hygiene fields only if they still are `expected` (optimistic
+ * concurrency: two nodes applying verdicts to one contact at once must not lose a strike).
+ * BNC_EBUSY when the row changed meanwhile: the caller retries the whole transaction. */
+bnc_status model_write_state_if(struct store *st, int64_t contact_id,
+                                const struct contact_state *expected,
+                                const struct contact_state *cs, const char *last_status,
+                                int64_t now);
 /* Write a contact's hygiene fields. */
 bnc_status model_write_state(struct store *st, int64_t contact_id, const struct contact_state *cs,
                              const char *last_status, int64_t now);

@@ -454,3 +454,35 @@ model_write_state(struct store *st, int64_t contact_id, const struct contact_sta
     p[7] = sv_int(now);
     return store_exec(st, q, p, 8, NULL, NULL, NULL);
 }
+
+bnc_status
+model_write_state_if(struct store *st, int64_t contact_id, const struct contact_state *expected,
+                     const struct contact_state *cs, const char *last_status, int64_t now)
+{
+    static const char *q =
+        "UPDATE contacts SET hygiene_status = $2, soft_bounce_count = $3, last_soft_day = $4, "
+        "last_bounce_at = $5, last_reason = $6, last_status = $7, updated_at = $8 WHERE id = $1 "
+        "AND hygiene_status = $9 AND soft_bounce_count = $10 AND last_soft_day = $11 AND "
+        "last_bounce_at = $12";
+    struct store_value p[12];
+    int64_t changes = 0;
+    bnc_status rc;
+
+    p[0] = sv_int(contact_id);
+    p[1] = sv_text(hyg_status_name(cs->status));
+    p[2] = sv_int(cs->soft_count);
+    p[3] = sv_int(cs->last_soft_day);
+    p[4] = sv_int(cs->last_bounce_at);
+    p[5] = sv_text(cs->last_reason == BNC_R_UNDEFINED ? "" : bnc_reason_name(cs->last_reason));
+    p[6] = sv_text(last_status ? last_status : "");
+    p[7] = sv_int(now);
+    p[8] = sv_text(hyg_status_name(expected->status));
+    p[9] = sv_int(expected->soft_count);
+    p[10] = sv_int(expected->last_soft_day);
+    p[11] = sv_int(expected->last_bounce_at);
+    rc = store_exec(st, q, p, 12, NULL, NULL, &changes);
+    if (rc == BNC_OK && changes == 0) {
+        return BNC_EBUSY; /* changed by a concurrent transaction since it was read */
+    }
+    return rc;
+}

@@ -20,6 +20,7 @@
 #include "core/cfg.h"
 #include "store/fault.h"
 #include "store/model.h"
+#include "store/model_int.h"
 #include "store/store.h"
 
 #define DAY ((int64_t)86400)
@@ -513,6 +514,28 @@ test_fault_injection(void **state)
     assert_true(o.contact_changed);
 }
 
+/* A state write based on a stale read is refused (optimistic concurrency between nodes). */
+static void
+test_state_write_is_conditional(void **state)
+{
+    struct fx *f = *state;
+    struct contact_state seen = {HYG_ACTIVE, 0, 0, 0, BNC_R_UNDEFINED};
+    struct contact_state next = {HYG_SOFT_BOUNCING, 1, 20000, T0, BNC_R_MAILBOXFULL};
+    struct contact_state other = {HYG_SOFT_BOUNCING, 1, 20001, T0 + DAY, BNC_R_MAILBOXFULL};
+    struct model_contact c;
+    int64_t id = new_contact_on_list(f, "cas@example.com", "news");
+
+    /* node 1 and node 2 both read ACTIVE/0; node 2 writes first */
+    assert_int_equal(model_write_state_if(f->st, id, &seen, &other, "4.2.2", T0), BNC_OK);
+    assert_int_equal(model_write_state_if(f->st, id, &seen, &next, "4.2.2", T0), BNC_EBUSY);
+    assert_int_equal(model_contact_get(f->st, NULL, id, T0, &c), BNC_OK);
+    assert_int_equal(c.last_soft_day, 20001);
+    model_contact_free(&c);
+    /* from the fresh state it goes through */
+    next.soft_count = 2;
+    assert_int_equal(model_write_state_if(f->st, id, &other, &next, "4.2.2", T0), BNC_OK);
+}
+
 int
 main(void)
 {
@@ -525,6 +548,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_list_stats_email_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingested_and_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_write_is_conditional, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -577,12 +577,17 @@ event_cb(struct bufferevent *bev, short what, void *ud)
         return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && !(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
-        if (c->closing || (what & BEV_EVENT_WRITING)) {
-            conn_free(c); /* the client does not read what we write */
+        if (c->pending) {
+            /* a writer holds this connection's message: done_cb decides */
+            if (c->closing || (what & BEV_EVENT_WRITING)) {
+                c->dead = true;
+                c->closing = true;
+                bufferevent_disable(bev, EV_READ | EV_WRITE);
+            }
             return;
         }
-        if (c->pending) {
-            bufferevent_enable(bev, EV_READ);
+        if (c->closing || (what & BEV_EVENT_WRITING)) {
+            conn_free(c); /* the client does not read what we write */
             return;
         }
         log_info("event=timeout peer=%s", c->peer);

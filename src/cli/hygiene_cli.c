@@ -6,10 +6,33 @@
  */
 #include "hygiene_cli.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/buf.h"
+
+/* For a SQLite path, create its directory (one level, like ./var) when it is missing. */
+static void
+ensure_parent_dir(const char *url)
+{
+    char dir[1024];
+    char *slash;
+
+    if (url == NULL || strncmp(url, "postgres", 8) == 0 || strlen(url) >= sizeof(dir)) {
+        return;
+    }
+    memcpy(dir, url, strlen(url) + 1);
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) {
+        return;
+    }
+    *slash = '\0';
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        return; /* store_open reports the real problem */
+    }
+}
 
 int
 hcli_open(struct cli_globals *g, struct store **st)
@@ -17,6 +40,7 @@ hcli_open(struct cli_globals *g, struct store **st)
     char err[512];
     bnc_status rc;
 
+    ensure_parent_dir(g->cfg.store_url);
     rc = store_open(g->cfg.store_url, &g->cfg, st, err, sizeof(err));
     if (rc != BNC_OK) {
         fprintf(stderr, "bounced: store %s: %s\n", g->cfg.store_url,

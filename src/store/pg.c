@@ -47,7 +47,8 @@
 
 /* The statements this backend issues itself. */
 static const char PG_BEGIN[] = "BEGIN";
-static const char PG_BEGIN_READ[] = "BEGIN READ ONLY";
+/* one snapshot for the whole read batch, as SQLite gives; read-only RR never fails 40001 */
+static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 static const char PG_COMMIT[] = "COMMIT";
 static const char PG_ROLLBACK[] = "ROLLBACK";
 static const char PG_DEALLOCATE_ALL[] = "DEALLOCATE ALL";

@@ -414,6 +414,31 @@ test_read_transactions(void **state)
     assert_int_equal(store_begin(st), BNC_EINVAL); /* cannot upgrade */
     assert_int_equal(store_commit(st), BNC_OK);
 
+    /* one snapshot: a write committed by another connection meanwhile is not seen */
+    {
+        struct store *w = NULL;
+        char url[1100], err[256];
+        if (g_pg) {
+            snprintf(url, sizeof(url), "%s", g_url);
+        } else {
+            snprintf(url, sizeof(url), "%s/t%d.db", g_tmpdir, g_seq);
+        }
+        assert_int_equal(store_open(url, &g_cfg, &w, err, sizeof(err)), BNC_OK);
+        assert_int_equal(store_begin_read(st), BNC_OK);
+        assert_int_equal(store_query_int(st, get, p, 1, &v), BNC_OK);
+        assert_int_equal(v, 10);
+        {
+            static const char upd[] = "UPDATE t_sb SET n = 11 WHERE id = $1";
+            assert_int_equal(store_exec(w, upd, p, 1, NULL, NULL, NULL), BNC_OK);
+        }
+        assert_int_equal(store_query_int(st, get, p, 1, &v), BNC_OK);
+        assert_int_equal(v, 10);
+        assert_int_equal(store_commit(st), BNC_OK);
+        assert_int_equal(store_query_int(st, get, p, 1, &v), BNC_OK);
+        assert_int_equal(v, 11);
+        store_close(w);
+    }
+
     /* a write inside is refused and dooms the transaction */
     assert_int_equal(store_begin_read(st), BNC_OK);
     assert_int_not_equal(insert(st, 2, "b", 1), BNC_OK);

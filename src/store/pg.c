@@ -46,7 +46,11 @@
 #define PG_MAX_PARAMS 65535
 
 /* The statements this backend issues itself. */
-static const char PG_BEGIN[] = "BEGIN";
+/* Write transactions read one snapshot and fail (40001 -> BNC_EBUSY, retry) when a row they
+ * update was changed by a transaction that committed meanwhile: a read-modify-write (load
+ * the contact, apply the policy, store it) cannot lose a concurrent node's update, matching
+ * SQLite, where BEGIN IMMEDIATE runs writers one at a time. */
+static const char PG_BEGIN[] = "BEGIN ISOLATION LEVEL REPEATABLE READ";
 /* one snapshot for the whole read batch, as SQLite gives; read-only RR never fails 40001 */
 static const char PG_BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 static const char PG_COMMIT[] = "COMMIT";

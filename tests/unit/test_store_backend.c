@@ -1007,6 +1007,91 @@ test_concurrent_writers(void **state)
 /* PostgreSQL: two transactions locking two rows in opposite order; the server breaks the
  * deadlock by failing one of them, which must come back as BNC_EBUSY. (SQLite cannot
  * deadlock: BEGIN IMMEDIATE takes the one write lock up front.) */
+/* Read-modify-write from two connections: one of them is told BNC_EBUSY (SQLite: at begin,
+ * the write lock is taken; PostgreSQL: at the update, the row changed after its snapshot),
+ * and after its retry no increment is lost. */
+static void
+test_no_lost_update(void **state)
+{
+    static const char get[] = "SELECT n FROM t_sb WHERE id = $1";
+    static const char set[] = "UPDATE t_sb SET n = $2 WHERE id = $1";
+    struct bnc_config cfg;
+    struct store *a = open_store(), *b = NULL;
+    char url[1100], err[256];
+    int64_t va = 0, vb = 0;
+    bnc_status rb, ra;
+    int busy = 0, began;
+    (void)state;
+
+    assert_int_equal(insert(a, 1, "a", 10), BNC_OK);
+    cfg_init(&cfg);
+    cfg.store_busy_timeout = 100;
+    if (g_pg) {
+        snprintf(url, sizeof(url), "%s", g_url);
+    } else {
+        snprintf(url, sizeof(url), "%s/t%d.db", g_tmpdir, g_seq);
+    }
+    assert_int_equal(store_open(url, &cfg, &b, err, sizeof(err)), BNC_OK);
+    {
+        struct store_value k[1] = {sv_int(1)};
+        assert_int_equal(store_begin(a), BNC_OK);
+        assert_int_equal(store_query_int(a, get, k, 1, &va), BNC_OK);
+        assert_int_equal(va, 10);
+        /* b increments in between */
+        rb = store_begin(b);
+        began = rb == BNC_OK;
+        if (rb == BNC_OK) {
+            rb = store_query_int(b, get, k, 1, &vb);
+        }
+        if (rb == BNC_OK) {
+            struct store_value q[2] = {sv_int(1), sv_int(vb + 1)};
+            rb = store_exec(b, set, q, 2, NULL, NULL, NULL);
+        }
+        if (rb == BNC_OK) {
+            rb = store_commit(b);
+        } else if (began) {
+            assert_int_equal(store_rollback(b), BNC_OK);
+        }
+        if (rb != BNC_OK) {
+            assert_int_equal(rb, BNC_EBUSY);
+            busy++;
+        }
+        /* a writes what it computed from its snapshot */
+        {
+            struct store_value q[2] = {sv_int(1), sv_int(va + 1)};
+            ra = store_exec(a, set, q, 2, NULL, NULL, NULL);
+        }
+        if (ra == BNC_OK) {
+            ra = store_commit(a);
+        } else {
+            (void)store_rollback(a);
+        }
+        if (ra != BNC_OK) {
+            assert_int_equal(ra, BNC_EBUSY);
+            busy++;
+        }
+        assert_int_equal(busy, 1); /* exactly one loser */
+        /* the loser retries */
+        {
+            struct store *loser = ra != BNC_OK ? a : b;
+            int64_t v = 0;
+            assert_int_equal(store_begin(loser), BNC_OK);
+            assert_int_equal(store_query_int(loser, get, k, 1, &v), BNC_OK);
+            assert_int_equal(v, 11);
+            {
+                struct store_value q[2] = {sv_int(1), sv_int(v + 1)};
+                assert_int_equal(store_exec(loser, set, q, 2, NULL, NULL, NULL), BNC_OK);
+            }
+            assert_int_equal(store_commit(loser), BNC_OK);
+        }
+        assert_int_equal(store_query_int(a, get, k, 1, &va), BNC_OK);
+        assert_int_equal(va, 12);
+    }
+    store_close(b);
+    store_close(a);
+    cfg_free(&cfg);
+}
+
 static void
 test_deadlock_is_busy(void **state)
 {
@@ -1447,6 +1532,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_deadlock_is_busy),
         cmocka_unit_test(test_nested_exec),
+        cmocka_unit_test(test_no_lost_update),
     };
     int rc;
 

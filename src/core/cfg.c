@@ -142,6 +142,16 @@ static const struct cfg_param params[] = {
      "error, warn, info or debug"},
     {"log.syslog", CFG_BOOL, "no", 0, 0, OFF(log_syslog), false, false,
      "log to syslog instead of stderr"},
+
+    /* webhooks: every request must prove itself (a vendor signature or the shared token) */
+    {"webhook.token", CFG_STRING, "", 0, 0, OFF(webhook_token), true, true,
+     "shared secret for POST /webhooks/{esp}: Authorization Bearer, or the Basic-auth password"},
+    {"webhook.mailgun_signing_key", CFG_STRING, "", 0, 0, OFF(webhook_mailgun_key), true, true,
+     "Mailgun webhook signing key (HMAC check of every Mailgun call)"},
+    {"webhook.sendgrid_public_key", CFG_STRING, "", 0, 0, OFF(webhook_sendgrid_pubkey), true,
+     false, "SendGrid signed-webhook verification key (base64 DER)"},
+    {"webhook.max_age", CFG_DURATION, "10m", 1, DAY, OFF(webhook_max_age), true, false,
+     "oldest signature timestamp accepted (replay window)"},
 };
 /* clang-format on */
 

@@ -83,6 +83,12 @@ struct bnc_config {
     /* logging */
     char *log_level; /* log.level: error|warn|info|debug */
     bool log_syslog; /* log.syslog */
+
+    /* webhooks (POST /webhooks/{esp}) */
+    char *webhook_token;           /* webhook.token: shared secret (Bearer or Basic password) */
+    char *webhook_mailgun_key;     /* webhook.mailgun_signing_key */
+    char *webhook_sendgrid_pubkey; /* webhook.sendgrid_public_key: base64 DER */
+    int64_t webhook_max_age;       /* webhook.max_age: oldest signed timestamp accepted */
 };
 
 enum cfg_type { CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION, CFG_STRING, CFG_PATH };

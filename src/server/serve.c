@@ -54,6 +54,7 @@
 #include "core/xmalloc.h"
 #include "hygiene/policy.h"
 #include "ingest/mailbox.h"
+#include "ingest/webhook.h"
 #include "ingest/smtp.h"
 #include "ingest/spool.h"
 #include "pipeline/process.h"
@@ -130,6 +131,8 @@ static bnc_status reload(struct serve *sv, bool reread_config);
 static bnc_status apply_overrides(struct serve *sv, struct bnc_config *c, char *err, size_t errlen);
 static bnc_ctx *api_get_ctx(void *ud);
 static bnc_status api_reload_rules(void *ud);
+static int api_webhook(void *ud, const char *esp, const char *body, size_t len,
+                       const char *headers, char *reply, size_t replylen);
 static void signal_cb(evutil_socket_t sig, short what, void *ud);
 static void stop_timer_cb(evutil_socket_t fd, short what, void *ud);
 static void reloaded_cb(evutil_socket_t fd, short what, void *ud);
@@ -250,6 +253,7 @@ serve_run(const struct serve_options *o)
             ao.cfg = sv.cur->cfg;
             ao.get_ctx = api_get_ctx;
             ao.reload_rules = api_reload_rules;
+            ao.webhook = api_webhook;
             ao.ud = &sv;
             ao.now = o->now;
             if (api_server_start(&ao, &sv.api) != BNC_OK) {
@@ -858,6 +862,18 @@ static bnc_status
 api_reload_rules(void *ud)
 {
     return reload(ud, false);
+}
+
+/* POST /webhooks/{esp}: the current ctx (its config has the reloadable webhook.* keys) */
+static int
+api_webhook(void *ud, const char *esp, const char *body, size_t len, const char *headers,
+            char *reply, size_t replylen)
+{
+    struct serve *sv = ud;
+    bnc_ctx *ctx = ctx_current(sv, NULL)->ctx;
+
+    return webhook_receive(ctx, bnc_ctx_config(ctx), esp, body, len, headers, now_of(sv),
+                           reply, replylen);
 }
 
 /* ---- signals and shutdown ---- */

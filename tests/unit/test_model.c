@@ -1,6 +1,8 @@
 /*
  * test_model.c - the domain queries (src/store/model_*.c) against a fresh SQLite file per
- * test: contacts and attributes, check and suppressions (with and without a contact), the
+ * test (run as `test_model pg`: a fresh PostgreSQL database per test on the server named by
+ * $BNC_PG_URL or the file $BNC_PG_URL_FILE; skipped (77) without one, except under CI=true):
+ * contacts and attributes, check and suppressions (with and without a contact), the
  * hygiene path of model_apply_verdict (hard, soft strikes, sender side, review, dedupe),
  * review resolution, audit list and revert, sweep, reactivation, pagination, statistics,
  * ingest records, and fault injection: a failure at any store call of a verdict leaves
@@ -26,13 +28,53 @@
 #define DAY ((int64_t)86400)
 #define T0  ((int64_t)1763856000) /* 2025-11-23 00:00:00 UTC */
 
+static int g_pg;               /* testing PostgreSQL */
+static char g_admin_url[1024]; /* PG: the fixture's database, to create/drop ours */
+static int g_seq;
+
 struct fx {
     char dir[256];
-    char path[300];
+    char path[1100];
+    char dbname[64];
     struct bnc_config cfg;
     struct policy_cfg pc;
     struct store *st;
 };
+
+/* Run one statement on the fixture's database (CREATE/DROP DATABASE). */
+static int
+admin_exec(const char *sql)
+{
+    struct bnc_config cfg;
+    struct store *st = NULL;
+    char err[256];
+    int rc = -1;
+
+    cfg_init(&cfg);
+    if (store_open(g_admin_url, &cfg, &st, err, sizeof(err)) == BNC_OK) {
+        rc = store_exec(st, sql, NULL, 0, NULL, NULL, NULL) == BNC_OK ? 0 : -1;
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", sql, store_errmsg(st));
+        }
+        store_close(st);
+    } else {
+        fprintf(stderr, "admin store_open: %s\n", err);
+    }
+    cfg_free(&cfg);
+    return rc;
+}
+
+/* The fixture URL with its database replaced by dbname. */
+static void
+pg_url_for(const char *dbname, char *out, size_t outlen)
+{
+    const char *p = strstr(g_admin_url, "://");
+    const char *slash = p ? strchr(p + 3, '/') : NULL;
+    const char *q = slash ? strchr(slash, '?') : NULL;
+    size_t head = slash ? (size_t)(slash - g_admin_url) : strlen(g_admin_url);
+
+    snprintf(out, outlen, "%.*s/%s%s", (int)head, g_admin_url, dbname, q ? q : "");
+}
 
 static int
 setup(void **state)
@@ -41,11 +83,21 @@ setup(void **state)
     char err[256];
     const char *tmp = getenv("TMPDIR");
 
-    snprintf(f->dir, sizeof(f->dir), "%s/test_model.XXXXXX", tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
-        return -1;
+    if (g_pg) {
+        char sql[128];
+        snprintf(f->dbname, sizeof(f->dbname), "hyg_model_%d_%d", (int)getpid(), ++g_seq);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
+        if (admin_exec(sql) != 0) {
+            return -1;
+        }
+        pg_url_for(f->dbname, f->path, sizeof(f->path));
+    } else {
+        snprintf(f->dir, sizeof(f->dir), "%s/test_model.XXXXXX", tmp ? tmp : "/tmp");
+        if (mkdtemp(f->dir) == NULL) {
+            return -1;
+        }
+        snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     }
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     cfg_init(&f->cfg);
     policy_cfg_from_config(&f->pc, &f->cfg);
     if (store_open(f->path, &f->cfg, &f->st, err, sizeof(err)) != BNC_OK) {
@@ -64,6 +116,12 @@ teardown(void **state)
 
     store_close(f->st);
     cfg_free(&f->cfg);
+    if (g_pg) {
+        snprintf(p, sizeof(p), "DROP DATABASE IF EXISTS %s", f->dbname);
+        admin_exec(p);
+        free(f);
+        return 0;
+    }
     snprintf(p, sizeof(p), "%s/t.db", f->dir);
     unlink(p);
     snprintf(p, sizeof(p), "%s/t.db-wal", f->dir);
@@ -537,7 +595,7 @@ test_state_write_is_conditional(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_contacts_and_attributes, setup, teardown),
@@ -550,5 +608,31 @@ main(void)
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_write_is_conditional, setup, teardown),
     };
+    if (argc > 1 && strcmp(argv[1], "pg") == 0) {
+        const char *url = getenv("BNC_PG_URL");
+        const char *file = getenv("BNC_PG_URL_FILE");
+        const char *ci = getenv("CI");
+        g_pg = 1;
+        if ((url == NULL || url[0] == '\0') && file != NULL) {
+            FILE *fp = fopen(file, "r");
+            if (fp != NULL) {
+                if (fgets(g_admin_url, sizeof(g_admin_url), fp) == NULL) {
+                    g_admin_url[0] = '\0';
+                }
+                fclose(fp);
+                g_admin_url[strcspn(g_admin_url, "\r\n")] = '\0';
+            }
+        } else if (url != NULL) {
+            snprintf(g_admin_url, sizeof(g_admin_url), "%s", url);
+        }
+        if (g_admin_url[0] == '\0' || admin_exec("SELECT 1") != 0) {
+            if (ci != NULL && strcmp(ci, "true") == 0) {
+                fprintf(stderr, "test_model pg: no PostgreSQL server under CI\n");
+                return 1;
+            }
+            fprintf(stderr, "test_model pg: no PostgreSQL server; skipped\n");
+            return 77;
+        }
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,7 @@ arf_apply(struct bnc_report *r)
             r->flags |= BNC_PF_TRUNCATED;
         }
         /* fields may sit in the part "header" when the blank line is missing */
-        if (body.len == 0 || mem_find_ci(body.p, body.len, "Feedback-Type", 13) == NULL) {
+        if (body.len == 0 || fmt_find_ci(body.p, body.len, "Feedback-Type", 13) == NULL) {
             body = slice_make(p->header.p, (size_t)(p->body.p + p->body.len - p->header.p));
         }
         added += arf_fields(r, body);
@@ -135,7 +135,7 @@ arf_apply(struct bnc_report *r)
         slice_eq_ci(r->mime.parts[0].report_type, "feedback-report")) {
         is_arf = true;
     }
-    if (!is_arf && mem_find_ci(r->subject, strlen(r->subject), "complaint about message", 23)) {
+    if (!is_arf && fmt_find_ci(r->subject, strlen(r->subject), "complaint about message", 23)) {
         const char *to = arf_returned_to(r);
         is_arf = true;
         if (to[0] != '\0' && arf_add(r, to, strlen(to), "abuse") != NULL) {

@@ -18,6 +18,31 @@
 
 #include "parse/formats/formats_int.h"
 
+/* A list server's refusal ("you are not a member of this list <list@example.org>"): the
+ * failed recipient is the list, the first address written in angle brackets. */
+static size_t
+fmt_extract_listserver(struct fmt_msg *m)
+{
+    const char *p = m->text.p, *end = m->text.p + m->text.len;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        const char *a;
+        size_t an;
+        if (lt == NULL) {
+            break;
+        }
+        if (fmt_find_addr(lt + 1, end, &a, &an) && a == lt + 1 && a + an < end && a[an] == '>') {
+            struct bnc_rcpt *rc = fmt_rcpt(m, a, an);
+            if (rc != NULL) {
+                fmt_set_diag(m, rc, m->text.p, m->text.len);
+                return 1;
+            }
+        }
+        p = lt + 1;
+    }
+    return 0;
+}
+
 /* clang-format off */
 static const struct fmt_family families[] = {
     /* ESPs and providers: identified by headers or sender first */
@@ -65,7 +90,7 @@ static const struct fmt_family families[] = {
     {"notes",       NULL, NULL, NULL, "X-Mailer: Lotus Notes", NULL, BNC_R_UNDEFINED},
     {"domino",      NULL, NULL, "not listed in Domino Directory", NULL, NULL, BNC_R_UNDEFINED},
     {"domino",      NULL, "DELIVERY FAILURE:", NULL, NULL, NULL, BNC_R_UNDEFINED},
-    {"fml",         NULL, NULL, NULL, "X-MLServer: fml", NULL, BNC_R_REJECTED},
+    {"fml",         NULL, NULL, NULL, "X-MLServer: fml", fmt_extract_listserver, BNC_R_REJECTED},
     /* MTAs: identified by their fixed sentences */
     {"qmail",       NULL, NULL, "This is the qmail-send program", NULL, NULL, BNC_R_UNDEFINED},
     {"qmail",       NULL, NULL, "I'm afraid I wasn't able to deliver your message", NULL, NULL, BNC_R_UNDEFINED},

@@ -503,9 +503,10 @@ fmt_is_delay_notice(const struct fmt_msg *m)
 static int
 fmt_bounce_score(const struct bnc_report *r)
 {
-    static const char *const senders[] = {
-        "mailer-daemon", "postmaster", "mail delivery", "mail-daemon", "maildaemon",
-        "mailer_daemon", "mdaemon",    "delivery",      "bounce",      "nobody@"};
+    static const char *const senders[] = {"mailer-daemon", "postmaster",  "mail delivery",
+                                          "mail-daemon",   "maildaemon",  "mailer_daemon",
+                                          "mdaemon",       "post_master", "delivery",
+                                          "bounce",        "nobody@"};
     static const char *const subjects[] = {
         "undeliver",
         "undelivered",
@@ -1053,7 +1054,10 @@ formats_apply(struct bnc_report *r)
         fmt_enrich(&m);
         return;
     }
-    if (m.bounce_score < 2 && (m.family == NULL || m.bounce_score < 1)) {
+    if (m.bounce_score < 2 && (m.family == NULL || m.bounce_score < 1) &&
+        !(m.family != NULL && m.family->hint != BNC_R_UNDEFINED)) {
+        /* (a family that states its own cause, such as a list server's "not a member"
+         * notice, is a bounce by itself) */
         r->flags |= BNC_PF_NOT_BOUNCE;
         return;
     }

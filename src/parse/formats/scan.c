@@ -159,11 +159,27 @@ scan_build(void)
     for (i = 0; i < SCAN_NJSON; i++) {
         scan_text_of[FMT_SCAN_JSON + i] = scan_json[i];
     }
-    for (i = 0; i < nf && FMT_SCAN_FAMILY + i < FMT_NEEDLES_MAX; i++) {
+    for (i = 0; i < nf && FMT_SCAN_FAMILY + i < FMT_SCAN_HEADER; i++) {
         scan_text_of[FMT_SCAN_FAMILY + i] = fam[i].body;
     }
-    scan_nids = FMT_SCAN_FAMILY +
-                (nf < FMT_NEEDLES_MAX - FMT_SCAN_FAMILY ? nf : FMT_NEEDLES_MAX - FMT_SCAN_FAMILY);
+    for (i = 0; i < nf && FMT_SCAN_HEADER + i < FMT_NEEDLES_MAX; i++) {
+        /* "\nName:" - the field name of a header signature, at a line start */
+        const char *h = fam[i].header, *colon;
+        size_t n;
+        char *t;
+        if (h == NULL) {
+            continue;
+        }
+        colon = strchr(h, ':');
+        n = colon ? (size_t)(colon - h) : strlen(h);
+        t = xmalloc(n + 3); /* lives as long as the process, like the database */
+        t[0] = '\n';
+        memcpy(t + 1, h, n);
+        t[n + 1] = ':';
+        t[n + 2] = '\0';
+        scan_text_of[FMT_SCAN_HEADER + i] = t;
+    }
+    scan_nids = FMT_NEEDLES_MAX;
     for (i = 0; i < scan_nids; i++) {
         if (scan_text_of[i] == NULL || scan_text_of[i][0] == '\0') {
             continue;

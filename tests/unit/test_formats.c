@@ -397,6 +397,23 @@ test_iso2022jp_body(void **state)
 }
 
 static void
+test_family_by_header(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    /* the family is told by a header field, not by the text */
+    r = parse("From: postmaster@gw.example.net\n"
+              "Subject: Delivery Status Notification\n"
+              "X-NAI-Header: Modified by gateway\n"
+              "\n"
+              "Your message could not be delivered.\n"
+              "\n"
+              "<gone@example.com>: 550 5.1.1 mailbox unavailable\n");
+    assert_string_equal(rcpt(r, "gone@example.com")->origin, "format:mcafee");
+    bnc_report_free(r);
+}
+
+static void
 test_not_a_bounce(void **state)
 {
     bnc_report *r;
@@ -443,6 +460,7 @@ main(void)
         cmocka_unit_test(test_autoreply),
         cmocka_unit_test(test_dsn_enriched_from_text),
         cmocka_unit_test(test_iso2022jp_body),
+        cmocka_unit_test(test_family_by_header),
         cmocka_unit_test(test_not_a_bounce),
         cmocka_unit_test(test_heuristic_unknown_mta),
     };

@@ -104,13 +104,19 @@ def start_server(mb):
     ls.bind(("127.0.0.1", 0))
     ls.listen(16)
 
+    def handle(conn):
+        try:
+            serve_client(conn, mb)
+        finally:
+            conn.close()
+
     def loop():
         while True:
             try:
                 c, _ = ls.accept()
             except OSError:
                 return
-            threading.Thread(target=lambda: (serve_client(c, mb), c.close()), daemon=True).start()
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
 
     threading.Thread(target=loop, daemon=True).start()
     return ls, ls.getsockname()[1]

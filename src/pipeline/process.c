@@ -141,6 +141,22 @@ count_outcome(struct pipeline_result *res, const struct bnc_rcpt *v, const struc
     res->review_items += o->review_created ? 1 : 0;
 }
 
+/*
+ * The event's time: the bounce's own (DSN dates, else the Date header), else when it was
+ * received, else now. A time more than a day in the future (a wrong clock or a forged Date)
+ * would put strikes on days that have not happened: it is replaced by the fallback.
+ */
+static int64_t
+event_time(int64_t from_bounce, int64_t received_at, int64_t now)
+{
+    int64_t fallback = received_at > 0 ? received_at : now;
+
+    if (from_bounce <= 0 || from_bounce > now + 86400) {
+        return fallback;
+    }
+    return from_bounce;
+}
+
 /* Verdict kinds kept for mail that is not a bounce: they change nothing. */
 static bool
 harmless_kind(bnc_kind k)
@@ -207,7 +223,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
             continue;
         }
-        t = v->time ? v->time : r->time ? r->time : in->received_at ? in->received_at : now;
+        t = event_time(v->time ? v->time : r->time, in->received_at, now);
         dedupe_key(key, sizeof(key), source, v, hash);
         rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
         if (rc != BNC_OK) {
@@ -293,7 +309,7 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
                                                                      : hash);
         snprintf(key, sizeof(key), "%s|%s|%s|%s|%s", source, ref, id,
                  x->recipient ? x->recipient : "", x->status);
-        rc = model_apply_verdict(p->st, &p->pc, x, source, ref, key, x->time ? x->time : now,
+        rc = model_apply_verdict(p->st, &p->pc, x, source, ref, key, event_time(x->time, 0, now),
                                  "bounce", now, &o);
         if (rc != BNC_OK) {
             set_err(p, rc, "apply verdict");

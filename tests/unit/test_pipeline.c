@@ -23,7 +23,7 @@
 #include "store/model.h"
 #include "store/store.h"
 
-#define NOW ((int64_t)1793000000) /* 2026-10-26 */
+#define NOW ((int64_t)1794268800) /* 2026-11-10 */
 
 /* 2026-11-02 09:59:00 UTC */
 #define ARRIVAL_T ((int64_t)1793613540)
@@ -205,6 +205,19 @@ test_hard_dsn_and_dedupe(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 1);
 }
 
+/* A bounce dated more than a day after "now" takes the received time instead. */
+static void
+test_future_date_clamped(void **state)
+{
+    struct fx *f = *state;
+    struct pipeline_result res;
+
+    pipeline_set_now(f->pl, ARRIVAL_T - 3 * 86400);
+    assert_int_equal(run(f, dsn_hard, sizeof(dsn_hard) - 1, "future", &res), BNC_OK);
+    assert_int_equal(res.verdicts, 1);
+    assert_int_equal(count(f->st, "SELECT event_time FROM bounce_events"), NOW);
+}
+
 static void
 test_not_bounce_and_autoreply(void **state)
 {
@@ -346,6 +359,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hard_dsn_and_dedupe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_date_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_bounce_and_autoreply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdicts_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),

@@ -312,6 +312,14 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
     } else if (dst[0] != '\0' && rc->status[0] == '\0') {
         memcpy(rc->status, dst, sizeof(rc->status));
     }
+    /* Action is required (RFC 3464 §2.3.3); when an MTA left it out, the class says it */
+    if (rc->action == BNC_ACTION_NONE) {
+        char c = rc->status[0] ? rc->status[0] : rc->replycode[0];
+        rc->action = c == '5'   ? BNC_ACTION_FAILED
+                     : c == '4' ? BNC_ACTION_DELAYED
+                     : c == '2' ? BNC_ACTION_DELIVERED
+                                : BNC_ACTION_NONE;
+    }
     /* a reply code of another class than the Status belongs to another step */
     if (rc->status[0] != '\0' && rc->replycode[0] != '\0' && rc->status[0] != rc->replycode[0]) {
         rc->replycode[0] = '\0';

@@ -176,6 +176,22 @@ test_no_dsn_part(void **state)
 }
 
 static void
+test_missing_action(void **state)
+{
+    struct bnc_report *r =
+        parse_str(HEAD "Final-Recipient: rfc822; g@example.com\r\nStatus: 4.2.2\r\n\r\n"
+                       "Final-Recipient: rfc822; h@example.com\r\nStatus: 5.1.1\r\n\r\n"
+                       "Final-Recipient: rfc822; i@example.com\r\n"
+                       "Diagnostic-Code: smtp; 250 ok\r\n" TAIL);
+    (void)state;
+    assert_int_equal(r->nrcpts, 3);
+    assert_int_equal(r->rcpts[0].action, BNC_ACTION_DELAYED);
+    assert_int_equal(r->rcpts[1].action, BNC_ACTION_FAILED);
+    assert_int_equal(r->rcpts[2].action, BNC_ACTION_DELIVERED);
+    bnc_report_free(r);
+}
+
+static void
 test_from_line(void **state)
 {
     /* a leading mbox envelope line does not hide the header */
@@ -220,6 +236,7 @@ main(void)
         cmocka_unit_test(test_quirks),
         cmocka_unit_test(test_global_and_inline),
         cmocka_unit_test(test_no_dsn_part),
+        cmocka_unit_test(test_missing_action),
         cmocka_unit_test(test_from_line),
         cmocka_unit_test(test_direct_fields),
     };

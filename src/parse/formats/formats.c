@@ -32,6 +32,7 @@
 #define FMT_TEXT_MAX   (32u * 1024u)
 #define FMT_BLOCK_MAX  2048u
 #define FMT_SCAN_FIRST 4096u
+#define FMT_CMD_WINDOW 512u
 
 const char *
 fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
@@ -285,34 +286,15 @@ fmt_smtp_command(const char *p, size_t n)
         {"RCPT TO", "RCPT"},
         {"MAIL FROM", "MAIL"},
     };
-    enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };
-    bool found[NCMDS] = {false};
-    size_t i, k;
+    size_t k;
 
-    /* one pass: at each byte only the phrases starting with that letter are compared; the
-     * answer is the first phrase of the table (most specific) found anywhere */
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        c = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-        if (c != 'e' && c != 'a' && c != 'r' && c != 'd' && c != 'i' && c != 'b' && c != '>' &&
-            c != 'm') {
-            continue;
-        }
-        for (k = 0; k < NCMDS; k++) {
-            unsigned char f = (unsigned char)cmds[k].needle[0];
-            size_t l;
-            f = (f >= 'A' && f <= 'Z') ? (unsigned char)(f + 32) : f;
-            if (found[k] || f != c) {
-                continue;
-            }
-            l = strlen(cmds[k].needle);
-            if (l <= n - i && fmt_find_ci(p + i, l, cmds[k].needle, l) != NULL) {
-                found[k] = true;
-            }
-        }
+    /* the phrase sits next to the reply it explains: the first FMT_CMD_WINDOW bytes of a
+     * block are enough, and keep this cheap when the block is the whole bounce text */
+    if (n > FMT_CMD_WINDOW) {
+        n = FMT_CMD_WINDOW;
     }
-    for (k = 0; k < NCMDS; k++) {
-        if (found[k]) {
+    for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+        if (fmt_find_ci(p, n, cmds[k].needle, strlen(cmds[k].needle)) != NULL) {
             return cmds[k].cmd;
         }
     }
@@ -338,7 +320,7 @@ fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
     if (rc->replycode[0] == '\0' && rp[0] != '\0' && rp[0] != '2') {
         memcpy(rc->replycode, rp, sizeof(rc->replycode));
     }
-    cmd = fmt_smtp_command(p, n > 1024 ? 1024 : n);
+    cmd = fmt_smtp_command(p, n);
     if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
         rc->smtp_command = cmd;
     }

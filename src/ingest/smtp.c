@@ -6,8 +6,8 @@
  * SMTP_EV_MESSAGE hands a copy of the message and envelope to a few writer threads; each
  * takes every message waiting and makes them durable together (spool_write_batch: about two
  * journal commits per batch, a group commit), and only when the writer reports
- * back through an event on the loop does the session say 250. Reading from that connection
- * pauses meanwhile, so a pipelining client cannot run ahead of durability. With one fsync'd
+ * back through an event on the loop does the session say 250. The session is fed nothing
+ * meanwhile, so a pipelining client cannot run ahead of durability. With one fsync'd
  * file per message a busy disk manages a few hundred messages/s; with group commit the cost
  * is shared by every client waiting at that moment.
  *
@@ -765,7 +765,7 @@ conn_starttls(struct conn *c)
     bufferevent_enable(tb, EV_READ | EV_WRITE);
 }
 
-/* Hand the finished message to a spool writer; reading pauses until it comes back. */
+/* Hand the finished message to a spool writer; the session waits until it comes back. */
 static void
 conn_submit(struct conn *c)
 {
@@ -793,8 +793,9 @@ conn_submit(struct conn *c)
     j->proto = c->lmtp
                    ? "LMTP"
                    : (env.tls ? (env.esmtp ? "ESMTPS" : "SMTPS") : (env.esmtp ? "ESMTP" : "SMTP"));
+    /* Reading goes on (bounded by SMTP_READ_HIGH), but nothing more is fed to the session
+     * until the message is durable: pipelined commands wait in the input buffer. */
     c->pending = true;
-    bufferevent_disable(c->bev, EV_READ);
 
     pthread_mutex_lock(&s->mu);
     if (s->jq_tail != NULL) {

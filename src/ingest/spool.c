@@ -345,9 +345,7 @@ spool_done(struct spool *sp, const char *id, bool keep)
     if (keep) {
         path_of(sp, "done", id, dst, sizeof(dst));
         if (rename(src, dst) == 0) {
-            /* done/ ages by mtime: make it the processing time, not the arrival time */
-            (void)utimensat(AT_FDCWD, dst, NULL, 0);
-            return BNC_OK;
+            return BNC_OK; /* done/ ages by mtime, the time the message was spooled */
         }
     } else if (unlink(src) == 0) {
         return BNC_OK;

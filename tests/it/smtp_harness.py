@@ -76,7 +76,8 @@ def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example"):
 class Daemon:
     """One `bounced serve` with its own store and spool under a temporary directory."""
 
-    def __init__(self, tmp=None, args=(), env=None, lmtp=None, workers=None):
+    def __init__(self, tmp=None, args=(), env=None, lmtp=None, workers=None,
+                 domains="bounce.example,Bounce2.example", config=None):
         self.bin = bounced_bin()
         self.own_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="bnc-it-")
@@ -89,27 +90,20 @@ class Daemon:
         self.env.update(env or {})
         self.lmtp = lmtp
         self.workers = workers
+        self.domains = domains
+        self.config = config
         self.proc = None
         self.port = None
         self.http = None
 
     def start(self, timeout=180):
-        cmd = [
-            self.bin,
-            "--db",
-            self.db,
-            "serve",
-            "--smtp",
-            "127.0.0.1:0",
-            "--http",
-            "",
-            "--spool",
-            self.spool,
-            "--domains",
-            "bounce.example,Bounce2.example",
-            "--hostname",
-            "mx.test",
-        ]
+        cmd = [self.bin]
+        if self.config:
+            cmd += ["--config", self.config]
+        cmd += ["--db", self.db, "serve", "--smtp", "127.0.0.1:0", "--http", "", "--spool", self.spool,
+                "--hostname", "mx.test"]
+        if self.domains is not None:
+            cmd += ["--domains", self.domains]
         if self.lmtp:
             cmd += ["--lmtp", self.lmtp]
         if self.workers is not None:

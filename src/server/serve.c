@@ -54,9 +54,9 @@
 #include "core/xmalloc.h"
 #include "hygiene/policy.h"
 #include "ingest/mailbox.h"
-#include "ingest/webhook.h"
 #include "ingest/smtp.h"
 #include "ingest/spool.h"
+#include "ingest/webhook.h"
 #include "pipeline/process.h"
 #include "store/model.h"
 #include "store/store.h"
@@ -131,8 +131,8 @@ static bnc_status reload(struct serve *sv, bool reread_config);
 static bnc_status apply_overrides(struct serve *sv, struct bnc_config *c, char *err, size_t errlen);
 static bnc_ctx *api_get_ctx(void *ud);
 static bnc_status api_reload_rules(void *ud);
-static int api_webhook(void *ud, const char *esp, const char *body, size_t len,
-                       const char *headers, char *reply, size_t replylen);
+static int api_webhook(void *ud, const char *esp, const char *body, size_t len, const char *headers,
+                       char *reply, size_t replylen);
 static void signal_cb(evutil_socket_t sig, short what, void *ud);
 static void stop_timer_cb(evutil_socket_t fd, short what, void *ud);
 static void reloaded_cb(evutil_socket_t fd, short what, void *ud);
@@ -872,8 +872,8 @@ api_webhook(void *ud, const char *esp, const char *body, size_t len, const char 
     struct serve *sv = ud;
     bnc_ctx *ctx = ctx_current(sv, NULL)->ctx;
 
-    return webhook_receive(ctx, bnc_ctx_config(ctx), esp, body, len, headers, now_of(sv),
-                           reply, replylen);
+    return webhook_receive(ctx, bnc_ctx_config(ctx), esp, body, len, headers, now_of(sv), reply,
+                           replylen);
 }
 
 /* ---- signals and shutdown ---- */

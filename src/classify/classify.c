@@ -316,11 +316,15 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         }
         if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
             (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
-             rc->replycode[0] == '4')) {
-            /* A failure code that names no cause: decidable later, not unknown. */
+             rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
+             rc->action == BNC_ACTION_DELAYED)) {
+            /* A failure (a failure code, or a failed/delayed action) that names no cause:
+             * it is a bounce, to be decided later by a person or a new rule. */
             reason = BNC_R_ONHOLD;
             decided = rc->status[0] ? classify_decided(r, "status:", rc->status, 0)
-                                    : classify_decided(r, "reply:", rc->replycode, 0);
+                      : rc->replycode[0]
+                          ? classify_decided(r, "reply:", rc->replycode, 0)
+                          : classify_decided(r, "action:", bnc_action_name(rc->action), 0);
         }
     }
 

@@ -150,9 +150,12 @@ all=$tmp/in
 
 # ---- import a, b, c on list news; plan=gold on a -----------------------------------------
 printf 'email,name,plan\r\na@news.example,Ann,free\r\n"b@news.example","Bob, Jr.",free\r\nc@news.example,Cy,free\r\n' >"$tmp/abc.csv"
-printf 'email,name\nd@news.example,Di\ne@news.example,Ed\nr@news.example,Ro\n' >"$tmp/more.csv"
+printf 'email,name\nd@news.example,"Di ""the"" Dot\nsecond line"\ne@news.example,Ed\nr@news.example,Ro\nnot-an-address,X\n' >"$tmp/more.csv"
 b 1 contacts import "$tmp/abc.csv" --list news >/dev/null || fail "import a, b, c"
-b 1 contacts import "$tmp/more.csv" --list news >/dev/null || fail "import d, e, r"
+b 1 contacts import "$tmp/more.csv" --list news >"$tmp/imp.txt" 2>/dev/null
+expect "an unusable address is rejected, the other rows imported" "$(cat "$tmp/imp.txt")" "imported: 3 new, 0 updated, 1 rejected, list news"
+load d@news.example 1
+expect "RFC 4180: doubled quotes and a line break inside quotes" "$C_name" "$(printf 'Di "the" Dot\nsecond line')"
 load b@news.example 1
 expect "b's quoted name survives RFC 4180 quoting" "$C_name" "Bob, Jr."
 load a@news.example 1

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "classify/classify.h"
+#include "core/utf8.h"
 #include "core/xmalloc.h"
 #include "parse/parse.h"
 #include "store/model.h"
@@ -183,9 +184,11 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     }
     sha256_hex(in->data ? in->data : "", in->len, NULL, hash);
     source = in->source && in->source[0] ? in->source : "file";
-    if (in->ref && in->ref[0]) {
+    if (in->ref && in->ref[0] && utf8_valid(in->ref, strlen(in->ref))) {
         ref = in->ref;
     } else {
+        /* no ref, or one the store cannot hold as text (a file name that is not UTF-8):
+         * the content hash identifies the input instead */
         snprintf(refbuf, sizeof(refbuf), "sha256:%s", hash);
         ref = refbuf;
     }

@@ -157,6 +157,20 @@ static const struct cfg_param params[] = {
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
 
+/* The field of a row in a config; through void * so no cast changes alignment (offsetof
+ * of a correctly typed member is aligned for it). */
+static void *
+cfg_field(struct bnc_config *c, const struct cfg_param *p)
+{
+    return (char *)c + p->offset;
+}
+
+static const void *
+cfg_cfield(const struct bnc_config *c, const struct cfg_param *p)
+{
+    return (const char *)c + p->offset;
+}
+
 const struct cfg_param *
 cfg_params(size_t *n_out)
 {
@@ -277,7 +291,6 @@ static bnc_status
 cfg_apply(struct bnc_config *c, const struct cfg_param *p, const char *value, char *err,
           size_t errlen)
 {
-    char *base = (char *)c;
     int64_t v = 0;
     bool b;
     int r = 0;
@@ -288,11 +301,11 @@ cfg_apply(struct bnc_config *c, const struct cfg_param *p, const char *value, ch
             snprintf(err, errlen, "%s: expected yes or no, got '%s'", p->name, value);
             return BNC_ECONFIG;
         }
-        *(bool *)(base + p->offset) = b;
+        *(bool *)cfg_field(c, p) = b;
         return BNC_OK;
     case CFG_STRING:
     case CFG_PATH: {
-        char **sp = (char **)(base + p->offset);
+        char **sp = cfg_field(c, p);
         free(*sp);
         *sp = xstrdup(value);
         return BNC_OK;
@@ -323,9 +336,9 @@ cfg_apply(struct bnc_config *c, const struct cfg_param *p, const char *value, ch
         return BNC_ECONFIG;
     }
     if (p->type == CFG_SIZE) {
-        *(size_t *)(base + p->offset) = (size_t)v;
+        *(size_t *)cfg_field(c, p) = (size_t)v;
     } else {
-        *(int64_t *)(base + p->offset) = v;
+        *(int64_t *)cfg_field(c, p) = v;
     }
     return BNC_OK;
 }
@@ -351,7 +364,7 @@ cfg_free(struct bnc_config *c)
     size_t i;
     for (i = 0; i < NPARAMS; i++) {
         if (params[i].type == CFG_STRING || params[i].type == CFG_PATH) {
-            char **sp = (char **)((char *)c + params[i].offset);
+            char **sp = cfg_field(c, &params[i]);
             free(*sp);
             *sp = NULL;
         }
@@ -365,8 +378,8 @@ cfg_copy(struct bnc_config *dst, const struct bnc_config *src)
     memcpy(dst, src, sizeof(*dst));
     for (i = 0; i < NPARAMS; i++) {
         if (params[i].type == CFG_STRING || params[i].type == CFG_PATH) {
-            char *const *sp = (char *const *)((const char *)src + params[i].offset);
-            char **dp = (char **)((char *)dst + params[i].offset);
+            char *const *sp = cfg_cfield(src, &params[i]);
+            char **dp = cfg_field(dst, &params[i]);
             *dp = *sp ? xstrdup(*sp) : NULL;
         }
     }
@@ -464,23 +477,22 @@ cfg_load_env(struct bnc_config *c, char *err, size_t errlen)
 void
 cfg_format(const struct bnc_config *c, const struct cfg_param *p, char *out, size_t outlen)
 {
-    const char *base = (const char *)c;
     switch (p->type) {
     case CFG_BOOL:
-        snprintf(out, outlen, "%s", *(const bool *)(base + p->offset) ? "yes" : "no");
+        snprintf(out, outlen, "%s", *(const bool *)cfg_cfield(c, p) ? "yes" : "no");
         break;
     case CFG_STRING:
     case CFG_PATH: {
-        const char *s = *(char *const *)(base + p->offset);
+        const char *s = *(char *const *)cfg_cfield(c, p);
         snprintf(out, outlen, "%s", s ? s : "");
         break;
     }
     case CFG_INT:
     case CFG_DURATION:
-        snprintf(out, outlen, "%lld", (long long)*(const int64_t *)(base + p->offset));
+        snprintf(out, outlen, "%lld", (long long)*(const int64_t *)cfg_cfield(c, p));
         break;
     case CFG_SIZE:
-        snprintf(out, outlen, "%zu", *(const size_t *)(base + p->offset));
+        snprintf(out, outlen, "%zu", *(const size_t *)cfg_cfield(c, p));
         break;
     }
 }

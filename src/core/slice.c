@@ -66,7 +66,8 @@ const char *
 mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
     unsigned char f0, f1;
-    size_t i, j;
+    const char *na = NULL, *nb = NULL, *p;
+    size_t i, j, last;
 
     if (nlen == 0) {
         return hay;
@@ -76,15 +77,28 @@ mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
     }
     f0 = lc((unsigned char)needle[0]);
     f1 = (unsigned char)((f0 >= 'a' && f0 <= 'z') ? f0 - 32 : f0);
-    for (i = 0; i + nlen <= hlen; i++) {
-        const char *p;
-        /* jump to the next candidate first byte with memchr on both cases */
-        const char *a = memchr(hay + i, f0, hlen - nlen + 1 - i);
-        const char *b = (f1 != f0) ? memchr(hay + i, f1, hlen - nlen + 1 - i) : NULL;
-        if (a == NULL && b == NULL) {
+    last = hlen - nlen; /* the last start position */
+    i = 0;
+    /* Candidates for the first byte come from memchr on each case. The next position of
+     * each case is remembered and searched again only once the scan has passed it, so the
+     * whole search reads the haystack a bounded number of times (linear, not quadratic). */
+    while (i <= last) {
+        if (na == NULL || na < hay + i) {
+            na = memchr(hay + i, f0, last + 1 - i);
+            if (na == NULL) {
+                na = hay + hlen; /* none left */
+            }
+        }
+        if (f1 != f0 && (nb == NULL || nb < hay + i)) {
+            nb = memchr(hay + i, f1, last + 1 - i);
+            if (nb == NULL) {
+                nb = hay + hlen;
+            }
+        }
+        p = (f1 == f0 || na < nb) ? na : nb;
+        if (p >= hay + hlen) {
             return NULL;
         }
-        p = (a == NULL) ? b : (b == NULL ? a : (a < b ? a : b));
         i = (size_t)(p - hay);
         for (j = 1; j < nlen; j++) {
             if (lc((unsigned char)hay[i + j]) != lc((unsigned char)needle[j])) {
@@ -94,6 +108,7 @@ mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
         if (j == nlen) {
             return hay + i;
         }
+        i++;
     }
     return NULL;
 }

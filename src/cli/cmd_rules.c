@@ -53,8 +53,8 @@ struct rules_run {
 static void
 rules_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounced rules list [--rules FILE]...\n"
-                "       bounced rules test [--rules FILE]... [--json] FILE|DIR|- ...\n"
+    fprintf(fp, "usage: bounced rules list [--rules FILE]... [--with-db]\n"
+                "       bounced rules test [--rules FILE]... [--with-db] [--json] FILE|DIR|- ...\n"
                 "       bounced rules check 'RULE LINE'\n"
                 "       bounced rules add 'RULE LINE' [NOTE] | remove ID | list-db\n\n"
                 "Classification rules, one a line: 'TEXT ==> hard|soft[:reason]' or\n"

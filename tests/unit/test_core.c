@@ -57,6 +57,52 @@ test_slices(void **state)
     assert_true(slice_eq_ci(slice_trim(slice_make("  Failed \r\n", 11)), "failed"));
 }
 
+/* byte-by-byte reference for mem_find_ci */
+static const char *
+naive_find_ci(const char *h, size_t hl, const char *n, size_t nl)
+{
+    size_t i, j;
+    for (i = 0; i + nl <= hl; i++) {
+        for (j = 0; j < nl; j++) {
+            char a = h[i + j], b = n[j];
+            a = (char)((a >= 'A' && a <= 'Z') ? a + 32 : a);
+            b = (char)((b >= 'A' && b <= 'Z') ? b + 32 : b);
+            if (a != b) {
+                break;
+            }
+        }
+        if (j == nl) {
+            return h + i;
+        }
+    }
+    return nl == 0 ? h : NULL;
+}
+
+static void
+test_find_ci_random(void **state)
+{
+    static const char alpha[] = "aAbB:";
+    char h[24], n[4];
+    unsigned seed = 12345;
+    size_t hl, nl, i;
+    int t;
+    (void)state;
+    for (t = 0; t < 200000; t++) {
+        seed = seed * 1103515245u + 12345u;
+        hl = (seed >> 8) % 20;
+        nl = (seed >> 16) % 4;
+        for (i = 0; i < hl; i++) {
+            seed = seed * 1103515245u + 12345u;
+            h[i] = alpha[(seed >> 16) % 5];
+        }
+        for (i = 0; i < nl; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n[i] = alpha[(seed >> 16) % 5];
+        }
+        assert_ptr_equal(mem_find_ci(h, hl, n, nl), naive_find_ci(h, hl, n, nl));
+    }
+}
+
 static void
 test_utf8(void **state)
 {
@@ -103,6 +149,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_cap), cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_slices),    cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_find_ci_random),
         cmocka_unit_test(test_cfg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

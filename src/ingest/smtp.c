@@ -24,6 +24,7 @@
  * Ownership: the server owns its connections, jobs, listeners, TLS context and threads; it
  * borrows the event base and the spool.
  */
+#define _GNU_SOURCE /* pthread_setname_np(3) */
 #include "ingest/smtp.h"
 
 #include <arpa/inet.h>
@@ -817,6 +818,8 @@ writer_main(void *arg)
     struct spool_envelope *envs = xcalloc(SMTP_BATCH_MAX, sizeof(*envs));
     struct spool_msg *msgs = xcalloc(SMTP_BATCH_MAX, sizeof(*msgs));
     struct job **jobs = xcalloc(SMTP_BATCH_MAX, sizeof(*jobs));
+
+    (void)pthread_setname_np(pthread_self(), "bnc-spool");
 
     for (;;) {
         size_t n = 0, i;

@@ -30,6 +30,7 @@
  *
  * Ownership: serve_run owns everything it creates and frees it before returning.
  */
+#define _GNU_SOURCE /* pthread_setname_np(3): thread names in top -H, ps -L */
 #include "server/serve.h"
 
 #include <errno.h>
@@ -598,6 +599,7 @@ worker_main(void *arg)
     w.st = w.sv->stores[wa->idx];
     w.serial = strcmp(store_backend_name(w.st), "sqlite") == 0;
     free(wa);
+    (void)pthread_setname_np(pthread_self(), "bnc-worker");
     while ((n = wq_pop_batch(w.sv, items, SERVE_BATCH)) > 0) {
         unsigned g = atomic_load(&w.sv->gen);
 
@@ -657,6 +659,7 @@ housekeeping_main(void *arg)
     int64_t next_sweep, next_purge, next_mail;
     int64_t start = (int64_t)time(NULL);
 
+    (void)pthread_setname_np(pthread_self(), "bnc-housekeep");
     next_sweep = start + 5; /* a first sweep soon after startup */
     next_purge = start + 10;
     next_mail = start + 1;

@@ -50,6 +50,7 @@
 
 #include "classify/classify.h"
 #include "core/buf.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "parse/mbox.h"
 #include "pipeline/process.h"
@@ -143,9 +144,21 @@ one(struct pipeline *p, const struct mailbox_opts *o, const char *data, size_t l
     ms->verdicts += res.verdicts;
     if (res.duplicate) {
         ms->duplicates++;
-    }
-    if (res.not_bounce) {
+        metrics_counter_add("bounced_duplicates_total", "source=\"mailbox\"", 1);
+    } else if (res.not_bounce) {
         ms->not_bounce++;
+        metrics_counter_add("bounced_ingested_total", "source=\"mailbox\",kind=\"not_bounce\"", 1);
+    } else {
+        static const char *const kinds[] = {"unknown",   "hard",      "soft",
+                                            "complaint", "autoreply", "delivered"};
+        char labels[96];
+        size_t k;
+        for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            if (res.by_kind[k] > 0) {
+                snprintf(labels, sizeof(labels), "source=\"mailbox\",kind=\"%s\"", kinds[k]);
+                metrics_counter_add("bounced_ingested_total", labels, res.by_kind[k]);
+            }
+        }
     }
     return BNC_OK;
 }

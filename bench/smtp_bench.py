@@ -3,8 +3,8 @@
 dir, loopback), flood it with DSNs from P client processes x C connections x M messages
 (smtp_flood.py, PIPELINING), wait until the store has them all, print the rates.
 
-env: BNC_BENCH_SMTP_PROCS (2), BNC_BENCH_SMTP_CONNS (per process, 50),
-     BNC_BENCH_SMTP_MSGS (per connection, 50), BNC_BENCH_DIR (where the store and spool go;
+env: BNC_BENCH_SMTP_PROCS (2), BNC_BENCH_SMTP_CONNS (per process, 200),
+     BNC_BENCH_SMTP_MSGS (per connection, 25), BNC_BENCH_DIR (where the store and spool go;
      default the system temp dir: a tmpfs such as /dev/shm shows the cost without the disk)"""
 
 import os
@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.join(here, "..", "tests", "it"))
 from smtp_harness import Daemon  # noqa: E402
 
 procs = int(os.environ.get("BNC_BENCH_SMTP_PROCS", "2"))
-conns = int(os.environ.get("BNC_BENCH_SMTP_CONNS", "50"))
-msgs = int(os.environ.get("BNC_BENCH_SMTP_MSGS", "50"))
+conns = int(os.environ.get("BNC_BENCH_SMTP_CONNS", "200"))
+msgs = int(os.environ.get("BNC_BENCH_SMTP_MSGS", "25"))
 total = procs * conns * msgs
 
 
@@ -51,14 +51,20 @@ d = Daemon(tmp=tempfile.mkdtemp(prefix="bnc-bench-", dir=base) if base else None
 d.own_tmp = True
 try:
     d.start()
-    t0 = time.time()
+    env = dict(os.environ, BNC_FLOOD_WAIT="1")
     ps = [
         subprocess.Popen(
             [sys.executable, os.path.join(here, "smtp_flood.py"), str(d.port), str(conns), str(msgs), str(k * conns * msgs)],
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env,
         )
         for k in range(procs)
     ]
+    for p in ps:  # every client has built its messages
+        p.stdout.readline()
+    t0 = time.time()
+    for p in ps:
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
     accepted = failed = 0
     for p in ps:
         out = p.communicate(timeout=900)[0].decode()

@@ -2,9 +2,13 @@
  * spool.c - durable message spool: tmp/ -> new/ -> done/ (or hold/), Maildir style.
  *
  * spool_write() creates tmp/<id> (O_EXCL), writes the trace headers and the message, fsyncs
- * the file, renames it into new/ and fsyncs new/: only then does the caller reply 250. Several
- * threads may write at once; their fsyncs proceed in parallel, which is what lets the
- * listener keep up on a slow disk. Moving a processed file to done/ is not fsync'd on
+ * the file, renames it into new/ and fsyncs new/: only then does the caller reply 250.
+ * spool_write_batch() does the same for many messages at once (a group commit): every file is
+ * written and its writeback started, then each is fdatasync'd (the first call commits the
+ * journal for the whole batch), all are renamed, and new/ is fsync'd once. Each message is
+ * still fsync'd on its own (POSIX durability, no filesystem-specific shortcut), but a batch
+ * costs about one commit, which is what lets the listener keep up on a slow disk. Several
+ * threads may call either at once. Moving a processed file to done/ is not fsync'd on
  * purpose: if that rename is lost in a crash, the worker reprocesses the file and the pipeline
  * skips it as a duplicate (same spool id = same ingest ref).
  *

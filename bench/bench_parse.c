@@ -18,88 +18,12 @@
 #include "core/arena.h"
 #include "core/cfg.h"
 #include "core/xmalloc.h"
+#include "corpus.h"
 #include "parse/parse.h"
 
 #define BENCH_SECONDS 3.0
 
-struct msg {
-    char *p;
-    size_t len;
-};
-
-static struct msg *msgs;
-static size_t nmsgs, capmsgs, total_bytes;
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-load_file(const char *path, size_t max)
-{
-    FILE *fp = fopen(path, "rb");
-    struct stat st;
-    char *b;
-
-    if (fp == NULL) {
-        return;
-    }
-    if (fstat(fileno(fp), &st) != 0 || (size_t)st.st_size > max || st.st_size == 0) {
-        fclose(fp);
-        return;
-    }
-    b = xmalloc((size_t)st.st_size);
-    if (fread(b, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-        free(b);
-        fclose(fp);
-        return;
-    }
-    fclose(fp);
-    if (nmsgs == capmsgs) {
-        capmsgs = capmsgs ? capmsgs * 2 : 256;
-        msgs = xrealloc(msgs, capmsgs * sizeof(*msgs));
-    }
-    msgs[nmsgs].p = b;
-    msgs[nmsgs].len = (size_t)st.st_size;
-    nmsgs++;
-    total_bytes += (size_t)st.st_size;
-}
-
-static void
-load_dir(const char *dir, size_t max, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL || depth > 16) {
-        if (d != NULL) {
-            closedir(d);
-        }
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char path[4096];
-        struct stat st;
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            load_dir(path, max, depth + 1);
-        } else if (S_ISREG(st.st_mode) && l > 4 && strcmp(e->d_name + l - 4, ".eml") == 0) {
-            load_file(path, max);
-        }
-    }
-    closedir(d);
-}
+static struct bench_corpus corpus;
 
 int
 main(int argc, char **argv)
@@ -122,31 +46,31 @@ main(int argc, char **argv)
     }
     cfg_init(&cfg);
     parse_limits_from_config(&lim, &cfg);
-    load_dir(argv[1], lim.message_size, 0);
-    if (nmsgs == 0) {
+    bench_corpus_load(&corpus, argv[1], lim.message_size);
+    if (corpus.n == 0) {
         fprintf(stderr, "bench_parse: no .eml files under %s\n", argv[1]);
         return 1;
     }
-    printf("corpus: %zu messages, %.1f KiB\n", nmsgs, (double)total_bytes / 1024.0);
+    printf("corpus: %zu messages, %.1f KiB\n", corpus.n, (double)corpus.bytes / 1024.0);
 
     /* (a) MIME scanner alone */
     n = 0;
     bytes = 0;
-    t0 = now_s();
+    t0 = bench_now();
     do {
-        for (i = 0; i < nmsgs; i++) {
+        for (i = 0; i < corpus.n; i++) {
             struct arena *a = arena_new(lim.report_memory);
             struct mime_msg m;
-            mime_scan(a, &lim, msgs[i].p, msgs[i].len, &m);
+            mime_scan(a, &lim, corpus.msgs[i].p, corpus.msgs[i].len, &m);
             parts += m.nparts;
             arena_free(a);
-            bytes += msgs[i].len;
+            bytes += corpus.msgs[i].len;
         }
-        n += nmsgs;
-        t = now_s() - t0;
+        n += corpus.n;
+        t = bench_now() - t0;
     } while (t < secs);
     printf("mime_scan:  %10.0f messages/s  %8.1f MB/s  (%zu parts/pass)\n", (double)n / t,
-           (double)bytes / t / 1e6, parts / (n / nmsgs));
+           (double)bytes / t / 1e6, parts / (n / corpus.n));
 
     if (bnc_ctx_new_config(&cfg, &ctx) != BNC_OK) {
         fprintf(stderr, "bench_parse: %s\n", bnc_ctx_errmsg(ctx));
@@ -155,43 +79,40 @@ main(int argc, char **argv)
     /* (b) parse without classification */
     n = 0;
     bytes = 0;
-    t0 = now_s();
+    t0 = bench_now();
     do {
-        for (i = 0; i < nmsgs; i++) {
+        for (i = 0; i < corpus.n; i++) {
             bnc_report *r = NULL;
-            if (bnc_parse_only(ctx, msgs[i].p, msgs[i].len, &r) == BNC_OK) {
+            if (bnc_parse_only(ctx, corpus.msgs[i].p, corpus.msgs[i].len, &r) == BNC_OK) {
                 bnc_report_free(r);
             }
-            bytes += msgs[i].len;
+            bytes += corpus.msgs[i].len;
         }
-        n += nmsgs;
-        t = now_s() - t0;
+        n += corpus.n;
+        t = bench_now() - t0;
     } while (t < secs);
     printf("parse only: %10.0f messages/s  %8.1f MB/s\n", (double)n / t, (double)bytes / t / 1e6);
 
     /* (c) whole parse + classify */
     n = 0;
     bytes = 0;
-    t0 = now_s();
+    t0 = bench_now();
     do {
-        for (i = 0; i < nmsgs; i++) {
+        for (i = 0; i < corpus.n; i++) {
             bnc_report *r = NULL;
-            if (bnc_parse(ctx, msgs[i].p, msgs[i].len, &r) == BNC_OK) {
+            if (bnc_parse(ctx, corpus.msgs[i].p, corpus.msgs[i].len, &r) == BNC_OK) {
                 rcpts += bnc_report_rcpt_count(r);
                 bnc_report_free(r);
             }
-            bytes += msgs[i].len;
+            bytes += corpus.msgs[i].len;
         }
-        n += nmsgs;
-        t = now_s() - t0;
+        n += corpus.n;
+        t = bench_now() - t0;
     } while (t < secs);
     printf("bnc_parse:  %10.0f messages/s  %8.1f MB/s  (%zu recipients/pass)\n", (double)n / t,
-           (double)bytes / t / 1e6, rcpts / (n / nmsgs));
+           (double)bytes / t / 1e6, rcpts / (n / corpus.n));
     bnc_ctx_free(ctx);
     cfg_free(&cfg);
-    for (i = 0; i < nmsgs; i++) {
-        free(msgs[i].p);
-    }
-    free(msgs);
+    bench_corpus_free(&corpus);
     return 0;
 }

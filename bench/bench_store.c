@@ -26,25 +26,12 @@
 #include "classify/classify.h"
 #include "core/cfg.h"
 #include "core/xmalloc.h"
+#include "corpus.h"
 #include "pipeline/process.h"
 #include "store/model.h"
 #include "store/store.h"
 
-struct msg {
-    char *p;
-    size_t len;
-};
-
-static struct msg *msgs;
-static size_t nmsgs, capmsgs;
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static struct bench_corpus corpus;
 
 /* CPU time of this process: the machine may be shared, so rates are also given per CPU
  * second (what one idle core would do) next to the wall-clock rate. */
@@ -54,68 +41,6 @@ cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-load_file(const char *path, size_t max)
-{
-    FILE *fp = fopen(path, "rb");
-    struct stat st;
-    char *b;
-
-    if (fp == NULL) {
-        return;
-    }
-    if (fstat(fileno(fp), &st) != 0 || (size_t)st.st_size > max || st.st_size == 0) {
-        fclose(fp);
-        return;
-    }
-    b = xmalloc((size_t)st.st_size);
-    if (fread(b, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-        free(b);
-        fclose(fp);
-        return;
-    }
-    fclose(fp);
-    if (nmsgs == capmsgs) {
-        capmsgs = capmsgs ? capmsgs * 2 : 256;
-        msgs = xrealloc(msgs, capmsgs * sizeof(*msgs));
-    }
-    msgs[nmsgs].p = b;
-    msgs[nmsgs].len = (size_t)st.st_size;
-    nmsgs++;
-}
-
-static void
-load_dir(const char *dir, size_t max, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    if (d == NULL || depth > 16) {
-        if (d != NULL) {
-            closedir(d);
-        }
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char path[4096];
-        struct stat st;
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            load_dir(path, max, depth + 1);
-        } else if (S_ISREG(st.st_mode) && l > 4 && strcmp(e->d_name + l - 4, ".eml") == 0) {
-            load_file(path, max);
-        }
-    }
-    closedir(d);
 }
 
 static void
@@ -153,8 +78,8 @@ bench_process(const struct bnc_config *cfg, const char *path, double secs, size_
         return 1;
     }
     pipeline_new(ctx, st, &pl);
-    for (i = 0; i < nmsgs; i++) {
-        cap = msgs[i].len + 64 > cap ? msgs[i].len + 64 : cap;
+    for (i = 0; i < corpus.n; i++) {
+        cap = corpus.msgs[i].len + 64 > cap ? corpus.msgs[i].len + 64 : cap;
     }
     copies = xcalloc(group, sizeof(*copies));
     in = xcalloc(group, sizeof(*in));
@@ -163,13 +88,13 @@ bench_process(const struct bnc_config *cfg, const char *path, double secs, size_
     for (k = 0; k < group; k++) {
         copies[k] = xmalloc(cap);
     }
-    t0 = now_s();
+    t0 = bench_now();
     c0 = cpu_s();
     do {
         snprintf(src, sizeof(src), "bench-%zu", rep);
-        for (i = 0; i < nmsgs; i += k) {
-            for (k = 0; k < group && i + k < nmsgs; k++) {
-                const struct msg *m = &msgs[i + k];
+        for (i = 0; i < corpus.n; i += k) {
+            for (k = 0; k < group && i + k < corpus.n; k++) {
+                const struct bench_msg *m = &corpus.msgs[i + k];
                 int h = snprintf(copies[k], 64, "X-Bench-Seq: %zu\r\n", rep);
                 memcpy(copies[k] + h, m->p, m->len);
                 memset(&in[k], 0, sizeof(in[k]));
@@ -185,7 +110,7 @@ bench_process(const struct bnc_config *cfg, const char *path, double secs, size_
             n += k;
         }
         rep++;
-        t = now_s() - t0;
+        t = bench_now() - t0;
     } while (t < secs);
     c = cpu_s() - c0;
     printf("process into SQLite, %s: %zu messages in %.2f s = %.0f messages/s wall, %.0f per "
@@ -224,7 +149,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
         fprintf(stderr, "bench_store: %s\n", err);
         return 1;
     }
-    t0 = now_s();
+    t0 = bench_now();
     for (i = 0; i < ncontacts; i++) {
         if (i % 50000 == 0 && store_begin(st) != BNC_OK) {
             return 1;
@@ -242,8 +167,8 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
         }
     }
     printf("check setup: %ld contacts (%ld suppressed) loaded in %.1f s\n", ncontacts,
-           (ncontacts + 9) / 10, now_s() - t0);
-    t0 = now_s();
+           (ncontacts + 9) / 10, bench_now() - t0);
+    t0 = bench_now();
     c0 = cpu_s();
     do {
         for (i = 0; i < 10000; i++) {
@@ -259,7 +184,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
             suppressed += ck.sendable ? 0 : 1;
             n++;
         }
-        t = now_s() - t0;
+        t = bench_now() - t0;
     } while (t < secs);
     c = cpu_s() - c0;
     printf("check with %ld contacts, one lookup per call: %ld lookups in %.2f s = %.0f "
@@ -274,7 +199,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
         long j;
         n = 0;
         suppressed = 0;
-        t0 = now_s();
+        t0 = bench_now();
         c0 = cpu_s();
         do {
             for (i = 0; i < 100; i++) {
@@ -296,7 +221,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
                 }
                 n += 100;
             }
-            t = now_s() - t0;
+            t = bench_now() - t0;
         } while (t < secs);
         c = cpu_s() - c0;
         printf("check with %ld contacts, bulk (100 per read transaction): %ld lookups in %.2f s "
@@ -330,8 +255,8 @@ main(int argc, char **argv)
         ncontacts = strtol(argv[3], NULL, 10);
     }
     cfg_init(&cfg);
-    load_dir(argv[1], cfg.limit_message_size, 0);
-    if (nmsgs == 0) {
+    bench_corpus_load(&corpus, argv[1], cfg.limit_message_size);
+    if (corpus.n == 0) {
         fprintf(stderr, "bench_store: no .eml files under %s\n", argv[1]);
         return 1;
     }
@@ -341,7 +266,7 @@ main(int argc, char **argv)
         return 1;
     }
     snprintf(path, sizeof(path), "%s/bench.db", dir);
-    printf("corpus: %zu messages; store: SQLite in %s\n", nmsgs, dir);
+    printf("corpus: %zu messages; store: SQLite in %s\n", corpus.n, dir);
     if (only == NULL || strcmp(only, "process") == 0) {
         rc |= bench_process(&cfg, path, secs, 1);
         rm_db(dir);

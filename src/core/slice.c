@@ -62,53 +62,75 @@ slice_prefix_ci(struct bnc_slice s, const char *lit)
     return true;
 }
 
+/* How common a byte is in mail text (higher = more common); the search anchors on the
+ * needle's least common byte so memchr stops rarely. */
+static int
+find_commonness(unsigned char c)
+{
+    static const char order[] = "etaoinshrdlcumwfgypbvkjxqz";
+    const char *q;
+
+    c = lc(c);
+    if (c == ' ') {
+        return 100;
+    }
+    if (c >= 'a' && c <= 'z') {
+        q = memchr(order, c, sizeof(order) - 1);
+        return 99 - (int)(q - order);
+    }
+    if (c == '-' || c == '.' || c == '\n' || c == '\r' || c == '=') {
+        return 85;
+    }
+    return 50;
+}
+
+/* Anchored on the needle's least common byte; the next occurrence of each case of that byte
+ * is remembered, so memchr passes every byte of the haystack at most twice (linear). This is
+ * the one case-insensitive search of bounced: the parse layer's text_find_ci and the format
+ * recognizers' fmt_find_ci call it. */
 const char *
 mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-    unsigned char f0, f1;
-    const char *na = NULL, *nb = NULL, *p;
-    size_t i, j, last;
+    unsigned char lo, up;
+    const char *end, *a, *b, *p, *base;
+    size_t j, k = 0;
+    int best = 1000;
 
     if (nlen == 0) {
         return hay;
     }
-    if (nlen > hlen) {
+    if (hay == NULL || nlen > hlen) {
         return NULL;
     }
-    f0 = lc((unsigned char)needle[0]);
-    f1 = (unsigned char)((f0 >= 'a' && f0 <= 'z') ? f0 - 32 : f0);
-    last = hlen - nlen; /* the last start position */
-    i = 0;
-    /* Candidates for the first byte come from memchr on each case. The next position of
-     * each case is remembered and searched again only once the scan has passed it, so the
-     * whole search reads the haystack a bounded number of times (linear, not quadratic). */
-    while (i <= last) {
-        if (na == NULL || na < hay + i) {
-            na = memchr(hay + i, f0, last + 1 - i);
-            if (na == NULL) {
-                na = hay + hlen; /* none left */
-            }
+    for (j = 0; j < nlen && j < 64; j++) {
+        int c = find_commonness((unsigned char)needle[j]);
+        if (c < best) {
+            best = c;
+            k = j;
         }
-        if (f1 != f0 && (nb == NULL || nb < hay + i)) {
-            nb = memchr(hay + i, f1, last + 1 - i);
-            if (nb == NULL) {
-                nb = hay + hlen;
-            }
-        }
-        p = (f1 == f0 || na < nb) ? na : nb;
-        if (p >= hay + hlen) {
-            return NULL;
-        }
-        i = (size_t)(p - hay);
-        for (j = 1; j < nlen; j++) {
-            if (lc((unsigned char)hay[i + j]) != lc((unsigned char)needle[j])) {
+    }
+    lo = lc((unsigned char)needle[k]);
+    up = (lo >= 'a' && lo <= 'z') ? (unsigned char)(lo - 32) : lo;
+    /* the anchor byte of a match lies in [hay + k, end) */
+    end = hay + (hlen - nlen + 1) + k;
+    a = memchr(hay + k, lo, (size_t)(end - (hay + k)));
+    b = up != lo ? memchr(hay + k, up, (size_t)(end - (hay + k))) : NULL;
+    while (a != NULL || b != NULL) {
+        p = (a == NULL) ? b : (b == NULL ? a : (a < b ? a : b));
+        base = p - k;
+        for (j = 0; j < nlen; j++) {
+            if (lc((unsigned char)base[j]) != lc((unsigned char)needle[j])) {
                 break;
             }
         }
         if (j == nlen) {
-            return hay + i;
+            return base;
         }
-        i++;
+        if (p == a) {
+            a = p + 1 < end ? memchr(p + 1, lo, (size_t)(end - p - 1)) : NULL;
+        } else {
+            b = p + 1 < end ? memchr(p + 1, up, (size_t)(end - p - 1)) : NULL;
+        }
     }
     return NULL;
 }

@@ -37,57 +37,7 @@
 const char *
 fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-    unsigned char f0, f1;
-    const char *a = NULL, *b = NULL, *end;
-    size_t i = 0, j;
-
-    if (nlen == 0) {
-        return hay;
-    }
-    if (hay == NULL || nlen > hlen) {
-        return NULL;
-    }
-    f0 = (unsigned char)needle[0];
-    f0 = (f0 >= 'A' && f0 <= 'Z') ? (unsigned char)(f0 + 32) : f0;
-    f1 = (f0 >= 'a' && f0 <= 'z') ? (unsigned char)(f0 - 32) : f0;
-    end = hay + (hlen - nlen + 1); /* last start position + 1 */
-    /* Both case candidates are looked up lazily and kept until passed, so the whole search
-     * is linear in hlen whatever the letter frequencies. */
-    while (hay + i < end) {
-        const char *p;
-        if (a != (const char *)1 && (a == NULL || a < hay + i)) {
-            a = memchr(hay + i, f0, (size_t)(end - (hay + i)));
-            if (a == NULL) {
-                a = (const char *)1;
-            }
-        }
-        if (f1 != f0 && b != (const char *)1 && (b == NULL || b < hay + i)) {
-            b = memchr(hay + i, f1, (size_t)(end - (hay + i)));
-            if (b == NULL) {
-                b = (const char *)1;
-            }
-        }
-        if (f1 == f0) {
-            b = (const char *)1;
-        }
-        if (a == (const char *)1 && b == (const char *)1) {
-            return NULL;
-        }
-        p = a == (const char *)1 ? b : b == (const char *)1 ? a : (a < b ? a : b);
-        for (j = 1; j < nlen; j++) {
-            unsigned char x = (unsigned char)p[j], y = (unsigned char)needle[j];
-            x = (x >= 'A' && x <= 'Z') ? (unsigned char)(x + 32) : x;
-            y = (y >= 'A' && y <= 'Z') ? (unsigned char)(y + 32) : y;
-            if (x != y) {
-                break;
-            }
-        }
-        if (j == nlen) {
-            return p;
-        }
-        i = (size_t)(p - hay) + 1;
-    }
-    return NULL;
+    return mem_find_ci(hay, hlen, needle, nlen);
 }
 
 static bool

@@ -3,7 +3,6 @@
  * (the address needs no contact). Audited with actor "cli".
  * Exit: 0 suppressed (or already was), 2 usage error, 3 store failure.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,45 +22,26 @@ suppress_usage(FILE *fp)
 static int
 suppress_run(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"reason", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *reason = "manual";
+    const char *reason, *address;
     struct store *st = NULL;
     bool created = false;
     bnc_status rc;
-    int c, ex;
+    int ex;
 
-    while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            reason = optarg;
-            break;
-        case 'h':
-            suppress_usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            suppress_usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        suppress_usage(stderr);
-        return CLI_EXIT_USAGE;
+    if ((ex = hcli_reason_address(argc, argv, suppress_usage, &reason, &address)) >= 0) {
+        return ex;
     }
     if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    rc = model_suppress(st, argv[optind], reason, "manual", "cli", "", cli_now(g), &created);
+    rc = model_suppress(st, address, reason, "manual", "cli", "", cli_now(g), &created);
     if (rc != BNC_OK) {
-        hcli_store_err(st, "suppress", argv[optind], rc);
+        hcli_store_err(st, "suppress", address, rc);
         store_close(st);
         return rc == BNC_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_CONFIG;
     }
     store_close(st);
-    printf("%s: %s\n", argv[optind], created ? "suppressed" : "already suppressed");
+    printf("%s: %s\n", address, created ? "suppressed" : "already suppressed");
     return CLI_EXIT_OK;
 }
 

@@ -4,7 +4,6 @@
  * Exit: 0 done, 1 nothing to undo (not suppressed, contact already ACTIVE), 2 usage error,
  * 3 store failure.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,49 +23,30 @@ unsuppress_usage(FILE *fp)
 static int
 unsuppress_run(struct cli_globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"reason", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *reason = "manual";
+    const char *reason, *address;
     struct store *st = NULL;
     bnc_status rc;
-    int c, ex;
+    int ex;
 
-    while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            reason = optarg;
-            break;
-        case 'h':
-            unsuppress_usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            unsuppress_usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        unsuppress_usage(stderr);
-        return CLI_EXIT_USAGE;
+    if ((ex = hcli_reason_address(argc, argv, unsuppress_usage, &reason, &address)) >= 0) {
+        return ex;
     }
     if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    rc = model_unsuppress(st, argv[optind], "cli", reason, cli_now(g));
+    rc = model_unsuppress(st, address, "cli", reason, cli_now(g));
     if (rc == BNC_ENOTFOUND) {
         store_close(st);
-        printf("%s: not suppressed\n", argv[optind]);
+        printf("%s: not suppressed\n", address);
         return CLI_EXIT_NEG;
     }
     if (rc != BNC_OK) {
-        hcli_store_err(st, "unsuppress", argv[optind], rc);
+        hcli_store_err(st, "unsuppress", address, rc);
         store_close(st);
         return rc == BNC_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_CONFIG;
     }
     store_close(st);
-    printf("%s: unsuppressed, ACTIVE\n", argv[optind]);
+    printf("%s: unsuppressed, ACTIVE\n", address);
     return CLI_EXIT_OK;
 }
 

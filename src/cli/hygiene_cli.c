@@ -7,6 +7,7 @@
 #include "hygiene_cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -115,4 +116,37 @@ hcli_store_err(struct store *st, const char *cmd, const char *what, bnc_status r
     fprintf(stderr, "bounced: %s: %s: %s%s%s\n", cmd, what, bnc_strerror(rc),
             d && d[0] && rc != BNC_ENOTFOUND && rc != BNC_EINVAL && rc != BNC_ECONFLICT ? ": " : "",
             d && d[0] && rc != BNC_ENOTFOUND && rc != BNC_EINVAL && rc != BNC_ECONFLICT ? d : "");
+}
+
+int
+hcli_reason_address(int argc, char **argv, void (*usage)(FILE *), const char **reason,
+                    const char **address)
+{
+    static const struct option opts[] = {
+        {"reason", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    *reason = "manual";
+    while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            *reason = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    *address = argv[optind];
+    return -1;
 }

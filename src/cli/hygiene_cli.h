@@ -22,6 +22,11 @@ const char *hcli_time(int64_t t, char buf[32]);
 /* Write s as a JSON string literal / as one RFC 4180 CSV field. */
 void hcli_json_str(FILE *fp, const char *s);
 void hcli_csv_field(FILE *fp, const char *s);
+/* Options of the commands that take `[--reason R] ADDRESS` (suppress, unsuppress): sets
+ * *reason (default "manual") and *address. Returns -1 to go on, else the exit code (help
+ * printed, or a usage error). usage() prints the command's help to the stream given. */
+int hcli_reason_address(int argc, char **argv, void (*usage)(FILE *), const char **reason,
+                        const char **address);
 /* Print "bounced: <cmd>: <what>: <status>" with the store's detail. */
 void hcli_store_err(struct store *st, const char *cmd, const char *what, bnc_status rc);
 

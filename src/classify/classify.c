@@ -340,6 +340,21 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = BNC_R_BLOCKED;
         }
     }
+    /* The generic "user unknown" phrases (built-in rules whose verdict is a bare
+     * `userunknown`) are also what content filters and gateways answer when they refuse a
+     * message: they name a dead mailbox only when the refusal is about the recipient (an
+     * address status x.1.y or a protocol status x.5.y, the answer to RCPT TO, or the text of
+     * the recipient's own mail
+     * store). Otherwise the message, not the address, was refused: filtered, which is soft.
+     * Phrases that cannot be a filter's (`hard:userunknown`) and operator rules are taken
+     * as they are. */
+    if (reason == BNC_R_USERUNKNOWN && m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN &&
+        m.rule->hard < 0 && strncmp(rc->status + 1, ".1.", 3) != 0 &&
+        strncmp(rc->status + 1, ".5.", 3) != 0 &&
+        (rc->smtp_command == NULL || strcmp(rc->smtp_command, "RCPT") != 0) &&
+        !r->family_is_mailstore) {
+        reason = BNC_R_FILTERED;
+    }
     /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
      * content filter pretending the user does not exist, not from the directory. */
     if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&

@@ -222,6 +222,8 @@ emit_json(struct parse_run *pr, const char *name, long mbox_index, const bnc_rep
         json_key_str(b, "message_id", rc->message_id);
         json_key_str(b, "original_message_id", rc->original_message_id);
         json_key_str(b, "feedback_type", rc->feedback_type);
+        json_key_str(b, "smtp_command", rc->smtp_command);
+        json_key_str(b, "family", r->family ? r->family : "");
         json_key_str(b, "decided_by", rc->decided_by);
         add_flags_json(b, flags);
         buf_adds(b, "}\n");

@@ -78,6 +78,11 @@ struct bnc_report {
     const char *orig_from;
     const char *orig_subject;
     struct bnc_slice orig_headers; /* raw header block of the returned message */
+    /* the MTA or ESP family formats_apply() recognised ("qmail", "exchange2003"), NULL when
+     * none; and whether that family writes its own mailbox store's answers (its "user
+     * unknown" is the directory speaking, not a relay quoting a filter) */
+    const char *family;
+    bool family_is_mailstore;
 };
 
 /* Parse one message (no classification): copy into a new report's arena, scan MIME, walk

@@ -226,6 +226,9 @@ fmt_smtp_command(const char *p, size_t n)
         {"after RCPT TO", "RCPT"},
         {"reply to RCPT TO", "RCPT"},
         {"did not like our RCPT", "RCPT"},
+        {"does not like recipient", "RCPT"},
+        {"RCPT_TO", "RCPT"},
+        {"SMTP:RCPT", "RCPT"},
         {"reply to HELO", "HELO"},
         {"reply to EHLO", "EHLO"},
         {"after initial connection", "CONN"},
@@ -978,6 +981,8 @@ formats_apply(struct bnc_report *r)
         memcpy(origin + 7, m.family->name, n);
         origin[7 + n] = '\0';
         m.origin = report_strndup(r, origin, 7 + n);
+        r->family = m.family->name;
+        r->family_is_mailstore = m.family->mailstore;
     } else {
         m.origin = "format:heuristic";
     }

@@ -53,6 +53,9 @@ struct fmt_family {
     /* Add recipients from the text; returns how many. NULL: the generic extractor. */
     size_t (*extract)(struct fmt_msg *m);
     bnc_reason hint; /* a reason the format itself states for every recipient, or UNDEFINED */
+    /* the family is the recipient's own mail store (or speaks for its directory): a "user
+     * unknown" in its text is about the mailbox, not a relay's quote of a content filter */
+    bool mailstore;
 };
 
 /* ---- formats.c: helpers the family extractors share ---- */

@@ -244,6 +244,18 @@ classify_weigh_codes(struct bnc_rcpt *rc)
     }
 }
 
+/* x.y.0: "other or undefined" status of its subject (RFC 3463 §3) */
+static bool
+classify_status_is_generic(const char *st)
+{
+    const char *dot = strchr(st, '.');
+    if (dot == NULL || (st[0] != '4' && st[0] != '5')) {
+        return false;
+    }
+    dot = strchr(dot + 1, '.');
+    return dot != NULL && strcmp(dot + 1, "0") == 0;
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
@@ -289,6 +301,14 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = BNC_R_MAILERERROR;
             if (m.rule == NULL) {
                 decided = "diagnostic-type:x-unix";
+            }
+        }
+        if (reason == BNC_R_UNDEFINED && rc->action == BNC_ACTION_DELAYED &&
+            classify_status_is_generic(rc->status)) {
+            /* a delay notice whose status names no cause (x.y.0): still queued */
+            reason = BNC_R_EXPIRED;
+            if (m.rule == NULL) {
+                decided = classify_decided(r, "action:", "delayed", 0);
             }
         }
         if (reason == BNC_R_UNDEFINED && st_reason != BNC_R_UNDEFINED) {

@@ -24,6 +24,7 @@
 
 #include "classify/classify.h"
 #include "classify/rules.h"
+#include "core/slice.h"
 #include "parse/parse.h"
 
 /* Rules see at most this much of a diagnostic (the parse layer caps it at limits.diagnostic,
@@ -244,6 +245,15 @@ classify_weigh_codes(struct bnc_rcpt *rc)
     }
 }
 
+/* Exim's words for a delivery that was retried until the retry time ran out. */
+static bool
+classify_retries_exhausted(const char *diag)
+{
+    size_t n = strlen(diag);
+    return mem_find_ci(diag, n, "retry timeout exceeded", 22) != NULL ||
+           mem_find_ci(diag, n, "have been failing for a long time", 33) != NULL;
+}
+
 /* x.y.0: "other or undefined" status of its subject (RFC 3463 §3) */
 static bool
 classify_status_is_generic(const char *st)
@@ -385,6 +395,11 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     rc->reason = reason;
     rc->decided_by = decided;
+    if (rc->status[0] == '\0' && !temporary && rc->diagnostic != NULL &&
+        classify_retries_exhausted(rc->diagnostic)) {
+        /* the MTA gave up retrying: the error it kept meeting was a temporary one */
+        temporary = true;
+    }
     if (rc->status[0] == '\0') {
         reason_pseudo_status(reason, temporary, rc->status);
     }

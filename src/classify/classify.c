@@ -287,7 +287,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     } else if (rc->reason_hint == BNC_R_FEEDBACK || rc->reason_hint == BNC_R_VACATION ||
                rc->reason_hint == BNC_R_DELIVERED) {
         reason = rc->reason_hint;
-        decided = rc->reason_hint == BNC_R_FEEDBACK   ? "arf"
+        decided = rc->reason_hint == BNC_R_FEEDBACK   ? (rc->origin[0] ? rc->origin : "arf")
                   : rc->reason_hint == BNC_R_VACATION ? "autoreply"
                                                       : "format";
     } else {

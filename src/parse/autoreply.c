@@ -8,6 +8,8 @@
  * "Automatic reply", "Abwesenheitsnotiz", "Réponse automatique", "自動応答", "不在", ...). A
  * header alone is not enough when the message otherwise looks like a bounce (the sender is
  * MAILER-DAEMON or postmaster): bounces may carry Auto-Submitted too.
+ * An unsubscribe request mailed to a List-Unsubscribe address is reported here too, as an
+ * opt-out complaint from its From.
  * Doesn't: treat an auto-reply as a failure; never called when the message already has
  * delivery-status recipients.
  * STANDARDS: RFC 3834 §5 (Auto-Submitted), §3.1.7 (the response's From).
@@ -87,6 +89,37 @@ ar_header_is(struct bnc_slice hdr, const char *name, const char *value)
     return value == NULL || fmt_find_ci(v.p, v.len, value, strlen(value)) != NULL;
 }
 
+/* An unsubscribe request sent to a List-Unsubscribe mailto: address (RFC 2369 §3.2; mail
+ * clients send it with the Subject "unsubscribe", Apple Mail marks it X-Apple-Unsubscribe).
+ * The person who asked is the From; it is reported as an opt-out complaint. */
+static bool
+ar_unsubscribe(struct bnc_report *r)
+{
+    struct bnc_slice hdr = r->mime.parts[0].header;
+    struct bnc_slice subj = slice_trim(slice_make(r->subject, strlen(r->subject)));
+    struct bnc_rcpt *rc;
+    const char *a;
+
+    if (!ar_header_is(hdr, "X-Apple-Unsubscribe", "true") &&
+        !(subj.len == 11 && slice_prefix_ci(subj, "unsubscribe"))) {
+        return false;
+    }
+    a = addr_normalize(r, r->from, strlen(r->from));
+    if (a == NULL || strchr(a, '@') == NULL) {
+        return false;
+    }
+    rc = report_add_rcpt(r);
+    if (rc == NULL) {
+        return false;
+    }
+    rc->recipient = a;
+    rc->reason_hint = BNC_R_FEEDBACK;
+    rc->feedback_type = "opt-out";
+    rc->origin = "unsubscribe";
+    rc->diagnostic = subj.len ? report_diag(r, subj.p, subj.len) : "";
+    return true;
+}
+
 bool
 autoreply_apply(struct bnc_report *r)
 {
@@ -104,6 +137,9 @@ autoreply_apply(struct bnc_report *r)
              (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report"));
     if (bouncy) {
         return false; /* checked first: it is cheap and settles most messages */
+    }
+    if (ar_unsubscribe(r)) {
+        return true;
     }
     header_sig =
         ar_header_is(hdr, "Auto-Submitted", "auto-replied") ||

@@ -235,7 +235,9 @@ classify_weigh_codes(struct bnc_rcpt *rc)
         return;
     }
     status_code_from_text(rc->diagnostic, strlen(rc->diagnostic), st, rp);
-    if (st[0] == '4' || st[0] == '5') {
+    if ((st[0] == '4' || st[0] == '5') &&
+        !(strcmp(st + 1, ".0.0") == 0 && rc->status[0] != '\0')) {
+        /* (a generic x.0.0 in the text never replaces a Status field) */
         if (rc->status[0] == '\0' || strcmp(rc->status, st) != 0) {
             memcpy(rc->status, st, sizeof(rc->status));
         }

@@ -562,6 +562,16 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
     while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
         s++;
     }
+    /* a Postfix session transcript: " In:  RCPT TO:<addr>" */
+    if (end - s > 4 && slice_prefix_ci(slice_make(s, (size_t)(end - s)), "In:")) {
+        s += 3;
+        while (s < end && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+        if (!slice_prefix_ci(slice_make(s, (size_t)(end - s)), "RCPT TO:")) {
+            return false;
+        }
+    }
     /* a Sendmail-style "554 <addr>... reason" line */
     if (end - s > 5 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
         s[2] <= '9' && s[3] == ' ' && s[4] == '<') {

@@ -43,6 +43,61 @@ fmt_extract_listserver(struct fmt_msg *m)
     return 0;
 }
 
+/* AOL: "Your mail to the following recipients could not be delivered because they are not
+ * accepting mail from <sender>:" followed by one screen name a line, indented; a bare screen
+ * name is an aol.com mailbox. */
+static size_t
+fmt_extract_aol(struct fmt_msg *m)
+{
+    static const char intro[] = "could not be delivered because they are not accepting mail";
+    const char *p = m->text.p, *end = m->text.p + m->text.len;
+    const char *hit = fmt_find_ci(p, m->text.len, intro, sizeof(intro) - 1);
+    const char *diag, *nl;
+    size_t added = 0, diaglen;
+
+    if (hit == NULL || (nl = memchr(hit, '\n', (size_t)(end - hit))) == NULL) {
+        return 0;
+    }
+    diag = hit;
+    diaglen = (size_t)(nl - hit);
+    p = nl + 1;
+    while (p < end && added < 64) {
+        const char *le = memchr(p, '\n', (size_t)(end - p)), *s = p, *e;
+        struct bnc_rcpt *rc = NULL;
+        if (le == NULL) {
+            le = end;
+        }
+        if (s == le || (*s != ' ' && *s != '\t')) {
+            if (added > 0 || (s < le && *s != '\r')) {
+                break; /* the list is the indented lines after the sentence */
+            }
+            p = le + 1;
+            continue;
+        }
+        while (s < le && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+        e = le;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+            e--;
+        }
+        if (e > s && memchr(s, '@', (size_t)(e - s)) != NULL) {
+            rc = fmt_rcpt(m, s, (size_t)(e - s));
+        } else if (e > s && e - s <= 64 && memchr(s, ' ', (size_t)(e - s)) == NULL) {
+            char a[80];
+            memcpy(a, s, (size_t)(e - s));
+            memcpy(a + (e - s), "@aol.com", 9);
+            rc = fmt_rcpt(m, a, (size_t)(e - s) + 8);
+        }
+        if (rc != NULL) {
+            fmt_set_diag(m, rc, diag, diaglen);
+            added++;
+        }
+        p = le + 1;
+    }
+    return added;
+}
+
 /* clang-format off */
 static const struct fmt_family families[] = {
     /* ESPs and providers: identified by headers or sender first */
@@ -61,6 +116,7 @@ static const struct fmt_family families[] = {
     {"gmail",       "@gmail.com", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED, false},
     {"yahoo",       NULL, NULL, NULL, "X-YMailISG", NULL, BNC_R_UNDEFINED, false},
     {"yahoo",       NULL, "Failure Notice", "Sorry, we were unable to deliver your message", NULL, NULL, BNC_R_UNDEFINED, false},
+    {"aol",         "@aol.com", NULL, "not accepting mail from", NULL, fmt_extract_aol, BNC_R_FILTERED, false},
     {"aol",         NULL, NULL, NULL, "X-AOL-IP", NULL, BNC_R_UNDEFINED, false},
     {"mailru",      "mail.ru", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED, false},
     {"mailru",      NULL, NULL, "Message was not delivered", "X-Failed-Recipients", NULL, BNC_R_UNDEFINED, false},

@@ -247,12 +247,16 @@ classify_weigh_codes(struct bnc_rcpt *rc)
     }
 }
 
-/* Exim's words for a delivery that was retried until the retry time ran out. */
+/* Does the text call the failure temporary? ("temporary failure", "persistent transient
+ * failure", or Exim's words for a delivery retried until the retry time ran out: the error it
+ * kept meeting was a temporary one.) */
 static bool
-classify_retries_exhausted(const char *diag)
+classify_says_temporary(const char *diag)
 {
     size_t n = strlen(diag);
-    return mem_find_ci(diag, n, "retry timeout exceeded", 22) != NULL ||
+    return mem_find_ci(diag, n, "temporar", 8) != NULL ||
+           mem_find_ci(diag, n, "persistent", 10) != NULL ||
+           mem_find_ci(diag, n, "retry timeout exceeded", 22) != NULL ||
            mem_find_ci(diag, n, "have been failing for a long time", 33) != NULL;
 }
 
@@ -397,13 +401,13 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     rc->reason = reason;
     rc->decided_by = decided;
-    if (rc->status[0] == '\0' && !temporary && rc->diagnostic != NULL &&
-        classify_retries_exhausted(rc->diagnostic)) {
-        /* the MTA gave up retrying: the error it kept meeting was a temporary one */
-        temporary = true;
-    }
     if (rc->status[0] == '\0') {
-        reason_pseudo_status(reason, temporary, rc->status);
+        /* The class of a pseudo status says what the text says: temporary when a 4xx reply
+         * or the words do ("temporary failure", a retry time that ran out), else permanent.
+         * A delay notice that gives no cause is not evidence either way. */
+        bool temp = rc->replycode[0] == '4' ||
+                    (rc->diagnostic != NULL && classify_says_temporary(rc->diagnostic));
+        reason_pseudo_status(reason, temp, rc->status);
     }
     rc->hard = classify_hard(reason, temporary);
     if (forced_hard >= 0) {

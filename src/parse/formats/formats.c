@@ -636,6 +636,33 @@ fmt_has_error(const char *p, size_t n, size_t addrlen)
     return letters > addrlen + 12;
 }
 
+/* Does the rest of an address line ("a@b: Envelope expired") say what went wrong? */
+static bool
+fmt_line_has_words(const char *p, const char *end)
+{
+    const char *le = memchr(p, '\n', (size_t)(end - p));
+    size_t letters = 0;
+    if (le == NULL) {
+        le = end;
+    }
+    while (p < le) {
+        /* word by word; a word holding '@' is the address again ("<a@b>", "<mailto:a@b>") */
+        size_t l = 0;
+        bool at = false;
+        while (p < le && *p != ' ' && *p != '\t') {
+            at = at || *p == '@';
+            l += ((*p | 32) >= 'a' && (*p | 32) <= 'z') || (unsigned char)*p >= 0x80;
+            p++;
+        }
+        if (!at) {
+            letters += l;
+        }
+        while (p < le && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+    }
+    return letters >= 8;
+}
 
 size_t
 fmt_generic(struct fmt_msg *m)
@@ -721,7 +748,8 @@ again:
                     fmt_has_code(blk[nb - 1].scanned, (size_t)(p - blk[nb - 1].scanned));
                 blk[nb - 1].scanned = p;
             }
-            if (blk[nb - 1].code || (size_t)(p - bs) > FMT_BLOCK_MAX) {
+            if (blk[nb - 1].code || (size_t)(p - bs) > FMT_BLOCK_MAX ||
+                fmt_line_has_words(blk[nb - 1].a + blk[nb - 1].an, p)) {
                 blk[nb - 1].be = p;
             }
         }
@@ -743,7 +771,8 @@ again:
             continue;
         }
         added++;
-        if (nb == 1 && !fmt_has_code(bs, (size_t)(be - bs))) {
+        if (nb == 1 && !fmt_has_code(bs, (size_t)(be - bs)) &&
+            !fmt_line_has_words(blk[i].a + blk[i].an, be)) {
             /* one recipient whose block names no code: the error is elsewhere in the text
              * (Gmail, Exchange and many ESPs write it in a separate paragraph) */
             bs = m->text.p;

@@ -402,10 +402,10 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     rc->reason = reason;
     rc->decided_by = decided;
     if (rc->status[0] == '\0') {
-        /* The class of a pseudo status says what the text says: temporary when a 4xx reply
-         * or the words do ("temporary failure", a retry time that ran out), else permanent.
-         * A delay notice that gives no cause is not evidence either way. */
-        bool temp = rc->replycode[0] == '4' ||
+        /* The class of a pseudo status: temporary for a delay notice (RFC 3464 §2.3.3
+         * gives delayed recipients a 4.X.X status) and when a 4xx reply or the words say
+         * so ("temporary failure", a retry time that ran out), else permanent. */
+        bool temp = rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED ||
                     (rc->diagnostic != NULL && classify_says_temporary(rc->diagnostic));
         reason_pseudo_status(reason, temp, rc->status);
     }

@@ -141,6 +141,23 @@ test_mbox(void **state)
     assert_true(m.len > 12 && memcmp(m.p, "Subject: two", 12) == 0);
     assert_false(mbox_next(&it, &m));
     guard_free(&g);
+
+    /* a complete "From sender Www Mmm ..." line separates even without the empty line; a
+     * prose line that starts with "From " does not */
+    {
+        static const char tight[] = "From a@b Mon Nov 23 00:00:00 2026\n"
+                                    "Subject: one\n\nbody\nFrom the desk of Mon Nov\n--b--\n"
+                                    "From double-bounce@x.example  Thu Jul  2 12:05:05 2020\n"
+                                    "Subject: two\n\nbody two\n";
+        guard_init(&g, tight, sizeof(tight) - 1);
+        mbox_iter_init(&it, g.p, g.len);
+        assert_true(mbox_next(&it, &m));
+        assert_non_null(text_find_ci(m.p, m.len, "From the desk", 13));
+        assert_true(mbox_next(&it, &m));
+        assert_true(m.len > 12 && memcmp(m.p, "Subject: two", 12) == 0);
+        assert_false(mbox_next(&it, &m));
+        guard_free(&g);
+    }
 }
 
 static void

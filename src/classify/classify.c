@@ -85,6 +85,11 @@ classify_reason_from_status(const char *st)
     if (strncmp(sd, "0.9", 3) == 0) {
         return BNC_R_UNDEFINED;
     }
+    /* 4.3.0, a transient "other or undefined mail system status", names no cause (5.3.0,
+     * its permanent twin, is a broken destination system) */
+    if (st[0] == '4' && strcmp(sd, "3.0") == 0) {
+        return BNC_R_UNDEFINED;
+    }
     for (i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++) {
         if (strcmp(status_table[i].sd, sd) == 0) {
             return status_table[i].r;
@@ -235,6 +240,24 @@ classify_weigh_codes(struct bnc_rcpt *rc)
         return;
     }
     status_code_from_text(rc->diagnostic, strlen(rc->diagnostic), st, rp);
+    {
+        /* A reply quoted inside the text ("554 4.4.7 Message expired ...<421 4.4.2
+         * Connection timed out>") is the remote's own answer: its code is the cause. */
+        const char *d = rc->diagnostic, *lt = d;
+        while ((lt = strchr(lt, '<')) != NULL) {
+            lt++;
+            if ((lt[0] == '4' || lt[0] == '5') && lt[1] >= '0' && lt[1] <= '9' && lt[2] >= '0' &&
+                lt[2] <= '9' && lt[3] == ' ' && lt[4] == lt[0] && lt[5] == '.') {
+                char st2[16] = "", rp2[4] = "";
+                const char *gt = strchr(lt, '>');
+                status_code_from_text(lt, gt ? (size_t)(gt - lt) : strlen(lt), st2, rp2);
+                if (st2[0] != '\0') {
+                    memcpy(st, st2, sizeof(st));
+                }
+                break;
+            }
+        }
+    }
     if ((st[0] == '4' || st[0] == '5') &&
         !(strcmp(st + 1, ".0.0") == 0 && rc->status[0] != '\0')) {
         /* (a generic x.0.0 in the text never replaces a Status field) */
@@ -395,8 +418,9 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
      * content filter pretending the user does not exist, not from the directory. */
     if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&
         (strcmp(rc->smtp_command, "DATA") == 0 || strcmp(rc->smtp_command, "data") == 0) &&
-        strncmp(rc->status + 1, ".1.", 3) != 0) {
-        /* (an explicit x.1.y address status still says the mailbox is the problem) */
+        strncmp(rc->status + 1, ".1.", 3) != 0 && (m.rule == NULL || m.rule->hard != 1)) {
+        /* (an explicit x.1.y address status, or a phrase only a directory says, still names
+         * the mailbox as the problem) */
         reason = BNC_R_FILTERED;
     }
     rc->reason = reason;

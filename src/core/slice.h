@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct bnc_slice {
     const char *p;
@@ -27,13 +28,49 @@ slice_make(const char *p, size_t len)
 }
 
 struct bnc_slice slice_trim(struct bnc_slice s); /* strips ASCII white space both ends */
-bool slice_eq_ci(struct bnc_slice s, const char *lit);      /* whole-slice, ASCII case-insensitive */
-bool slice_prefix_ci(struct bnc_slice s, const char *lit);  /* starts with lit, case-insensitive */
+/* Literal comparisons are inline: callers pass string literals, whose strlen the compiler
+ * folds, and most comparisons fail on the length or the first byte. */
+static inline unsigned char
+slice_lc(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static inline bool
+slice_mem_eq_ci(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (slice_lc((unsigned char)a[i]) != slice_lc((unsigned char)b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* whole-slice, ASCII case-insensitive */
+static inline bool
+slice_eq_ci(struct bnc_slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return n == s.len && slice_mem_eq_ci(s.p, lit, n);
+}
+
+/* starts with lit, case-insensitive */
+static inline bool
+slice_prefix_ci(struct bnc_slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return n <= s.len && slice_mem_eq_ci(s.p, lit, n);
+}
 /* First case-insensitive occurrence of needle (ASCII) in hay, or NULL. Linear in practice. */
 const char *mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
 /* Cursor helpers: 0 on success, 1 on mismatch (cursor untouched). */
-int cur_skip_ws(const char **pp, const char *end);            /* spaces/tabs; always 0 */
+int cur_skip_ws(const char **pp, const char *end); /* spaces/tabs; always 0 */
 int cur_char(const char **pp, const char *end, char c);
 int cur_lit_ci(const char **pp, const char *end, const char *lit);
 int cur_until(const char **pp, const char *end, char stop, struct bnc_slice *out);

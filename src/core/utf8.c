@@ -3,6 +3,9 @@
  */
 #include "utf8.h"
 
+#include <stdint.h>
+#include <string.h>
+
 size_t
 utf8_valid_len(const unsigned char *p, size_t n)
 {
@@ -45,12 +48,28 @@ utf8_valid_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Mail text is mostly ASCII: eight bytes at a time while no byte has its high bit set, and the
+ * sequence check only for the rest. */
 bool
 utf8_valid(const char *p, size_t n)
 {
     size_t i = 0, l;
 
     while (i < n) {
+        uint64_t w;
+        while (n - i >= 8) {
+            memcpy(&w, p + i, 8);
+            if (w & UINT64_C(0x8080808080808080)) {
+                break;
+            }
+            i += 8;
+        }
+        while (i < n && (unsigned char)p[i] < 0x80) {
+            i++;
+        }
+        if (i >= n) {
+            break;
+        }
         l = utf8_valid_len((const unsigned char *)p + i, n - i);
         if (l == 0) {
             return false;

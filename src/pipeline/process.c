@@ -7,7 +7,8 @@
  *   2. bnc_parse() (parse + classify), before any lock is taken;
  *   3. BEGIN; the `ingested` row (source, ref, hash) goes in first: if either unique key
  *      exists the input was committed before (or by a concurrent node): a duplicate, stop;
- *   4. per verdict: event time = the DSN's Arrival/Last-Attempt date, else the message Date,
+ *   4. per verdict: the recipient is the Original-Recipient when only that one is a contact
+ *      (an alias or forward rewrote the final address); event time = the DSN's Arrival/Last-Attempt date, else the message Date,
  *      else received_at, else now; dedupe key = source | original Message-ID (else content
  *      hash) | recipient | status; model_apply_verdict();
  *   5. COMMIT.
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "classify/classify.h"
@@ -165,12 +167,52 @@ harmless_kind(bnc_kind k)
     return k == BNC_KIND_AUTOREPLY || k == BNC_KIND_DELIVERED;
 }
 
+/*
+ * The address the sender knows. A DSN names the mailbox that failed (Final-Recipient), which
+ * an alias or a forward may have rewritten; Original-Recipient is the address the message was
+ * sent to (RFC 3464 §2.3.1). When the final address is no contact and the original one is,
+ * the verdict belongs to the original: *alias becomes a copy of v with that recipient. Else
+ * alias->recipient is NULL and v is used as it is.
+ */
+static bnc_status
+known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struct bnc_rcpt *alias)
+{
+    struct model_contact c;
+    bnc_status rc;
+
+    alias->recipient = NULL;
+    if (v->original_recipient == NULL || v->original_recipient[0] == '\0' ||
+        v->recipient == NULL || strcasecmp(v->original_recipient, v->recipient) == 0) {
+        return BNC_OK;
+    }
+    rc = model_contact_find(p->st, NULL, v->recipient, now, &c);
+    if (rc == BNC_OK) {
+        model_contact_free(&c);
+        return BNC_OK;
+    }
+    if (rc != BNC_ENOTFOUND) {
+        return rc;
+    }
+    rc = model_contact_find(p->st, NULL, v->original_recipient, now, &c);
+    if (rc == BNC_ENOTFOUND) {
+        return BNC_OK;
+    }
+    if (rc != BNC_OK) {
+        return rc;
+    }
+    model_contact_free(&c);
+    *alias = *v;
+    alias->recipient = v->original_recipient;
+    return BNC_OK;
+}
+
 bnc_status
 pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
 {
     char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32], key[DEDUPE_MAX];
     const char *source, *ref;
     struct model_outcome o;
+    struct bnc_rcpt alias;
     bnc_report *r = NULL;
     int64_t now = pl_now(p), t;
     size_t i, n, counted;
@@ -227,6 +269,14 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
             continue;
         }
         t = event_time(v->time ? v->time : r->time, in->received_at, now);
+        rc = known_recipient(p, v, now, &alias);
+        if (rc != BNC_OK) {
+            set_err(p, rc, "contact lookup");
+            goto fail;
+        }
+        if (alias.recipient != NULL) {
+            v = &alias;
+        }
         dedupe_key(key, sizeof(key), source, v, hash);
         rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
         if (rc != BNC_OK) {

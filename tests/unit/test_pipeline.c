@@ -205,6 +205,44 @@ test_hard_dsn_and_dedupe(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 1);
 }
 
+/* The final address is an alias's target that is no contact; the Original-Recipient (the
+ * address the message was sent to) is the contact that the verdict changes. */
+static void
+test_original_recipient(void **state)
+{
+    static const char dsn[] = "From: MAILER-DAEMON@mx.example.net\r\n"
+                              "Subject: Undelivered Mail Returned to Sender\r\n"
+                              "Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+                              "MIME-Version: 1.0\r\n"
+                              "Content-Type: multipart/report; report-type=delivery-status; "
+                              "boundary=\"BB\"\r\n"
+                              "\r\n"
+                              "--BB\r\n"
+                              "Content-Type: message/delivery-status\r\n"
+                              "\r\n"
+                              "Reporting-MTA: dns; mx.example.net\r\n"
+                              "\r\n"
+                              "Final-Recipient: rfc822; a.mailbox@store7.news.example\r\n"
+                              "Original-Recipient: rfc822; A@news.example\r\n"
+                              "Action: failed\r\n"
+                              "Status: 5.1.1\r\n"
+                              "\r\n"
+                              "--BB--\r\n";
+    struct fx *f = *state;
+    struct pipeline_result res;
+    struct model_contact c;
+
+    assert_int_equal(run(f, dsn, sizeof(dsn) - 1, "spool/orig", &res), BNC_OK);
+    assert_int_equal(res.verdicts, 1);
+    assert_int_equal(res.contacts_changed, 1);
+    assert_int_equal(model_contact_get(f->st, NULL, f->contact, NOW, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_BOUNCED_HARD);
+    model_contact_free(&c);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM bounce_events WHERE recipient = "
+                                  "'a@news.example'"),
+                     1);
+}
+
 /* A bounce dated more than a day after "now" takes the received time instead. */
 static void
 test_future_date_clamped(void **state)
@@ -360,6 +398,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hard_dsn_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_date_clamped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_original_recipient, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_bounce_and_autoreply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdicts_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),

@@ -283,6 +283,37 @@ classify_says_temporary(const char *diag)
            mem_find_ci(diag, n, "have been failing for a long time", 33) != NULL;
 }
 
+/* An x-unix diagnostic is the delivery program's exit status; sysexits.h names a few
+ * (EX_NOUSER 67, EX_NOHOST 68, EX_NOPERM 77, EX_CONFIG 78). Any other status is the
+ * program failing: mailererror. */
+static bnc_reason
+classify_reason_from_exit(const char *diag)
+{
+    char *end;
+    long code;
+    if (diag == NULL) {
+        return BNC_R_MAILERERROR;
+    }
+    while (*diag == ' ') {
+        diag++;
+    }
+    code = strtol(diag, &end, 10);
+    if (end == diag) {
+        return BNC_R_MAILERERROR;
+    }
+    switch (code) {
+    case 67:
+        return BNC_R_USERUNKNOWN;
+    case 68:
+        return BNC_R_HOSTUNKNOWN;
+    case 77:
+    case 78:
+        return BNC_R_SYSTEMERROR;
+    default:
+        return BNC_R_MAILERERROR;
+    }
+}
+
 /* x.y.0: "other or undefined" status of its subject (RFC 3463 §3) */
 static bool
 classify_status_is_generic(const char *st)
@@ -337,7 +368,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
              strcmp(rc->diagnostic_type, "X-Unix") == 0)) {
             /* RFC 3464 x-unix: the exit status of the local delivery program */
-            reason = BNC_R_MAILERERROR;
+            reason = classify_reason_from_exit(rc->diagnostic);
             if (m.rule == NULL) {
                 decided = "diagnostic-type:x-unix";
             }

@@ -220,6 +220,67 @@ test_user_unknown_after_data(void **state)
     one_free(&o);
 }
 
+/* A generic "user unknown" is a dead mailbox only when the refusal is about the recipient
+ * (RCPT, an address status, the recipient's own mail store); a directory-only phrase is
+ * taken as it is. */
+static void
+test_user_unknown_needs_the_recipient(void **state)
+{
+    static const struct {
+        const char *status, *diag, *cmd;
+        bool mailstore;
+        bnc_reason want;
+        int hard;
+    } cases[] = {
+        {"", "550 kijitora@example.com... No such user", "", false, BNC_R_FILTERED, 0},
+        {"", "550 kijitora@example.com... No such user", "RCPT", false, BNC_R_USERUNKNOWN, 1},
+        {"5.1.1", "550 5.1.1 User unknown", "", false, BNC_R_USERUNKNOWN, 1},
+        {"5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "", false, BNC_R_FILTERED, 0},
+        {"", "Unknown user: a@b.example", "", true, BNC_R_USERUNKNOWN, 1},
+        {"", "Sorry, no mailbox here by that name. (#5.1.1)", "", false, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "The email address wasn't found at the destination", "DATA", false,
+         BNC_R_USERUNKNOWN, 1},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
+        o.rc->smtp_command = cases[i].cmd;
+        o.rep.family_is_mailstore = cases[i].mailstore;
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want || o.rc->hard != cases[i].hard) {
+            fail_msg("case %zu '%s': got %s hard=%d", i, cases[i].diag,
+                     bnc_reason_name(o.rc->reason), o.rc->hard);
+        }
+        one_free(&o);
+    }
+}
+
+/* An x-unix diagnostic is an exit status (sysexits.h). */
+static void
+test_exit_status(void **state)
+{
+    static const struct {
+        const char *diag;
+        bnc_reason want;
+    } cases[] = {{"67", BNC_R_USERUNKNOWN}, {"68", BNC_R_HOSTUNKNOWN},
+                 {"77", BNC_R_SYSTEMERROR}, {"75", BNC_R_MAILERERROR},
+                 {"255", BNC_R_MAILERERROR}, {"", BNC_R_MAILERERROR}};
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, "5.3.0", "", cases[i].diag, BNC_ACTION_FAILED);
+        o.rc->diagnostic_type = "x-unix";
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want) {
+            fail_msg("exit '%s': got %s", cases[i].diag, bnc_reason_name(o.rc->reason));
+        }
+        one_free(&o);
+    }
+}
+
 static void
 test_tables(void **state)
 {
@@ -288,6 +349,8 @@ main(void)
         cmocka_unit_test(test_user_rules_first),
         cmocka_unit_test(test_reports_and_hints),
         cmocka_unit_test(test_user_unknown_after_data),
+        cmocka_unit_test(test_user_unknown_needs_the_recipient),
+        cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),
     };

@@ -207,7 +207,7 @@ fmt_header_sig(const struct fmt_msg *m, size_t idx, const char *sig)
     if (n == 0 || n >= sizeof(name)) {
         return false;
     }
-    if (idx + FMT_SCAN_HEADER < FMT_NEEDLES_MAX && m->hscan.at[FMT_SCAN_HEADER + idx] < 0) {
+    if (idx + FMT_SCAN_HEADER < FMT_SCAN_CMD && m->hscan.at[FMT_SCAN_HEADER + idx] < 0) {
         return false; /* the one-pass scan saw no such field */
     }
     if (colon == NULL) {

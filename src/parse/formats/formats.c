@@ -208,47 +208,38 @@ fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
     return rc;
 }
 
-/* Which SMTP command did the remote answer? */
+/* Which SMTP command did the remote answer? The phrases (scan.c) are looked for in the first
+ * FMT_CMD_WINDOW bytes of p[0..n): the phrase sits next to the reply it explains, and this
+ * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
+ * text already says which phrases occur at all and where first; only a phrase that occurs
+ * before the block is searched for again. */
 static const char *
-fmt_smtp_command(const char *p, size_t n)
+fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
 {
-    static const struct {
-        const char *needle;
-        const char *cmd;
-    } cmds[] = {
-        /* what the MTA says it was doing, first */
-        {"end of DATA", "DATA"},
-        {"after DATA", "DATA"},
-        {"after end of data", "DATA"},
-        {"reply to DATA", "DATA"},
-        {"after MAIL FROM", "MAIL"},
-        {"reply to MAIL FROM", "MAIL"},
-        {"after RCPT TO", "RCPT"},
-        {"reply to RCPT TO", "RCPT"},
-        {"did not like our RCPT", "RCPT"},
-        {"does not like recipient", "RCPT"},
-        {"RCPT_TO", "RCPT"},
-        {"SMTP:RCPT", "RCPT"},
-        {"reply to HELO", "HELO"},
-        {"reply to EHLO", "EHLO"},
-        {"after initial connection", "CONN"},
-        {"initial greeting", "CONN"},
-        {"but my name was rejected", "HELO"},
-        /* then a session transcript */
-        {">>> DATA", "DATA"},
-        {"RCPT TO", "RCPT"},
-        {"MAIL FROM", "MAIL"},
-    };
-    size_t k;
+    size_t k, nk = fmt_scan_count(FMT_SCAN_CMD);
+    bool in_scan = m != NULL && p >= m->text.p && p + n <= m->text.p + m->scanned;
+    int32_t off = in_scan ? (int32_t)(p - m->text.p) : 0;
 
-    /* the phrase sits next to the reply it explains: the first FMT_CMD_WINDOW bytes of a
-     * block are enough, and keep this cheap when the block is the whole bounce text */
     if (n > FMT_CMD_WINDOW) {
         n = FMT_CMD_WINDOW;
     }
-    for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
-        if (fmt_find_ci(p, n, cmds[k].needle, strlen(cmds[k].needle)) != NULL) {
-            return cmds[k].cmd;
+    for (k = 0; k < nk; k++) {
+        const char *ph = fmt_scan_cmd_phrase(k);
+        size_t pl = strlen(ph);
+        if (in_scan) {
+            int32_t at = m->scan.at[FMT_SCAN_CMD + k];
+            if (at < 0 || at >= off + (int32_t)n) {
+                continue; /* not in the text, or first seen after the window */
+            }
+            if (at >= off && (size_t)(at - off) + pl <= n) {
+                return fmt_scan_cmd_name(k);
+            }
+            if (at >= off) {
+                continue; /* starts in the window but runs past it */
+            }
+        }
+        if (fmt_find_ci(p, n, ph, pl) != NULL) {
+            return fmt_scan_cmd_name(k);
         }
     }
     return "";
@@ -273,7 +264,7 @@ fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
     if (rc->replycode[0] == '\0' && rp[0] != '\0' && rp[0] != '2') {
         memcpy(rc->replycode, rp, sizeof(rc->replycode));
     }
-    cmd = fmt_smtp_command(p, n);
+    cmd = fmt_smtp_command(m, p, n);
     if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
         rc->smtp_command = cmd;
     }
@@ -885,7 +876,7 @@ fmt_transcript_command(const struct fmt_msg *m, const char *addr)
                 ps--;
             }
             if (ls - ps > 8 && strncmp(ps, ">>> ", 4) == 0) {
-                const char *cmd = fmt_smtp_command(ps, (size_t)(ls - ps));
+                const char *cmd = fmt_smtp_command(m, ps, (size_t)(ls - ps));
                 if (slice_prefix_ci(slice_make(ps + 4, (size_t)(ls - ps - 4)), "DATA")) {
                     return "DATA";
                 }
@@ -924,7 +915,7 @@ fmt_enrich(struct fmt_msg *m)
             fmt_set_diag(m, rc, b.p, b.len);
         } else {
             /* keep the DSN's own fields; only learn the SMTP command */
-            const char *cmd = fmt_smtp_command(b.p, b.len);
+            const char *cmd = fmt_smtp_command(m, b.p, b.len);
             if (cmd[0] == '\0') {
                 cmd = fmt_transcript_command(m, rc->recipient);
             }
@@ -992,9 +983,11 @@ formats_apply(struct bnc_report *r)
     /* The MTA's own text is short: scan its first FMT_SCAN_FIRST bytes, and the rest only
      * when the returned message did not start within them (every phrase that matters lies
      * before that cut, so nothing is missed). */
-    fmt_scan_text(m.text.p, m.text.len < FMT_SCAN_FIRST ? m.text.len : FMT_SCAN_FIRST, &m.scan);
+    m.scanned = m.text.len < FMT_SCAN_FIRST ? m.text.len : FMT_SCAN_FIRST;
+    fmt_scan_text(m.text.p, m.scanned, &m.scan);
     if (m.text.len > FMT_SCAN_FIRST &&
         fmt_scan_first(&m.scan, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), INT32_MAX) < 0) {
+        m.scanned = m.text.len;
         fmt_scan_text(m.text.p, m.text.len, &m.scan);
     }
     if (r->nrcpts == 0 &&

@@ -25,7 +25,8 @@ struct fmt_family;
 #define FMT_SCAN_JSON   88  /* keys of ESP notifications in JSON */
 #define FMT_SCAN_FAMILY 96  /* family signature sentences, by index in the family table */
 #define FMT_SCAN_HEADER 176 /* "\\nName:" of each family's header signature, same index */
-#define FMT_NEEDLES_MAX 256
+#define FMT_SCAN_CMD    256 /* phrases naming the SMTP command a reply answered */
+#define FMT_NEEDLES_MAX 288
 
 struct fmt_scan {
     int32_t at[FMT_NEEDLES_MAX]; /* first offset of each phrase in the text, -1 if absent */
@@ -39,6 +40,7 @@ struct fmt_msg {
     int bounce_score;      /* > 0: looks like a bounce (sender, subject, structure) */
     const char *origin;    /* "format:<family>" or "format:heuristic" */
     struct fmt_scan scan;  /* phrase offsets in the (uncut) text */
+    size_t scanned;        /* how many bytes of text the scan covered */
     struct fmt_scan hscan; /* the same over the top header block (header signatures) */
     const char *bounce_to; /* the bounce's own To (the original sender), or NULL */
 };
@@ -83,7 +85,11 @@ const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
 void fmt_scan_text(const char *p, size_t n, struct fmt_scan *s);
 /* Lowest offset below limit among ids [base, base+count), or -1. */
 int32_t fmt_scan_first(const struct fmt_scan *s, size_t base, size_t count, int32_t limit);
-size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO or _JSON */
+size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO, _JSON or _CMD */
+/* The SMTP command phrases, in priority order (id FMT_SCAN_CMD + i), and the command each
+ * one names ("DATA", "RCPT", ...). */
+const char *fmt_scan_cmd_phrase(size_t i);
+const char *fmt_scan_cmd_name(size_t i);
 
 /* ---- amazonses.c ---- */
 /* True when the message is an Amazon SES JSON notification (bounce, complaint, delivery);

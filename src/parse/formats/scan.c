@@ -1,7 +1,8 @@
 /*
  * scan.c - one pass over a bounce text for every fixed phrase the recognizers look for: the
  * lines that start the returned message, the sentences of delay warnings, the lines that
- * announce a recipient list, and each family's signature sentence.
+ * announce a recipient list, each family's signature sentence, and the phrases that name the
+ * SMTP command a reply answered.
  *
  * The phrases are compiled once per process into a Vectorscan literal database (caseless,
  * single match, block mode; the same engine and flags as the classification rules), so a
@@ -78,6 +79,34 @@ static const char *const scan_intro[] = {
     "failed to the following",
 };
 
+/* What the MTA says it was doing when the remote answered, first; then a session transcript.
+ * The first that occurs near a reply names the command (formats.c). */
+static const struct {
+    const char *phrase;
+    const char *cmd;
+} scan_cmd[] = {
+    {"end of DATA", "DATA"},
+    {"after DATA", "DATA"},
+    {"after end of data", "DATA"},
+    {"reply to DATA", "DATA"},
+    {"after MAIL FROM", "MAIL"},
+    {"reply to MAIL FROM", "MAIL"},
+    {"after RCPT TO", "RCPT"},
+    {"reply to RCPT TO", "RCPT"},
+    {"did not like our RCPT", "RCPT"},
+    {"does not like recipient", "RCPT"},
+    {"RCPT_TO", "RCPT"},
+    {"SMTP:RCPT", "RCPT"},
+    {"reply to HELO", "HELO"},
+    {"reply to EHLO", "EHLO"},
+    {"after initial connection", "CONN"},
+    {"initial greeting", "CONN"},
+    {"but my name was rejected", "HELO"},
+    {">>> DATA", "DATA"},
+    {"RCPT TO", "RCPT"},
+    {"MAIL FROM", "MAIL"},
+};
+
 /* Keys of ESP notifications sent as JSON. */
 static const char *const scan_json[] = {"notificationType", "eventType"};
 
@@ -85,6 +114,7 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 #define SCAN_NCUT   (sizeof(scan_cut) / sizeof(scan_cut[0]))
 #define SCAN_NDELAY (sizeof(scan_delay) / sizeof(scan_delay[0]))
 #define SCAN_NINTRO (sizeof(scan_intro) / sizeof(scan_intro[0]))
+#define SCAN_NCMD   (sizeof(scan_cmd) / sizeof(scan_cmd[0]))
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
 static size_t scan_nids;
@@ -159,10 +189,13 @@ scan_build(void)
     for (i = 0; i < SCAN_NJSON; i++) {
         scan_text_of[FMT_SCAN_JSON + i] = scan_json[i];
     }
+    for (i = 0; i < SCAN_NCMD && FMT_SCAN_CMD + i < FMT_NEEDLES_MAX; i++) {
+        scan_text_of[FMT_SCAN_CMD + i] = scan_cmd[i].phrase;
+    }
     for (i = 0; i < nf && FMT_SCAN_FAMILY + i < FMT_SCAN_HEADER; i++) {
         scan_text_of[FMT_SCAN_FAMILY + i] = fam[i].body;
     }
-    for (i = 0; i < nf && FMT_SCAN_HEADER + i < FMT_NEEDLES_MAX; i++) {
+    for (i = 0; i < nf && FMT_SCAN_HEADER + i < FMT_SCAN_CMD; i++) {
         /* "\nName:" - the field name of a header signature, at a line start */
         const char *h = fam[i].header, *colon;
         size_t n;
@@ -269,7 +302,21 @@ fmt_scan_count(int group)
         return SCAN_NINTRO;
     case FMT_SCAN_JSON:
         return SCAN_NJSON;
+    case FMT_SCAN_CMD:
+        return SCAN_NCMD;
     default:
         return 0;
     }
+}
+
+const char *
+fmt_scan_cmd_phrase(size_t i)
+{
+    return i < SCAN_NCMD ? scan_cmd[i].phrase : NULL;
+}
+
+const char *
+fmt_scan_cmd_name(size_t i)
+{
+    return i < SCAN_NCMD ? scan_cmd[i].cmd : NULL;
 }

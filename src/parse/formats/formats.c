@@ -532,22 +532,27 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
 {
     const char *s = p, *end = p + n, *a;
     size_t an;
-    static const char *const lead[] = {"RCPT TO:",
-                                       ">>> RCPT TO:",
-                                       "Failed recipient:",
-                                       "Recipient address:",
-                                       "Recipient:",
-                                       "Original-Recipient:",
-                                       "Unknown user:",
-                                       "Bad recipient:",
-                                       "Invalid recipient:",
-                                       "Address:",
-                                       "Recipient address rejected:",
-                                       "Destinataire:",
-                                       "Empf\xc3\xa4nger:",
-                                       "Final-Recipient:",
-                                       "Could not be delivered to:",
-                                       "Delivery to:"};
+#define LEAD(s) {s, sizeof(s) - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } lead[] = {LEAD("RCPT TO:"),
+                LEAD(">>> RCPT TO:"),
+                LEAD("Failed recipient:"),
+                LEAD("Recipient address:"),
+                LEAD("Recipient:"),
+                LEAD("Original-Recipient:"),
+                LEAD("Unknown user:"),
+                LEAD("Bad recipient:"),
+                LEAD("Invalid recipient:"),
+                LEAD("Address:"),
+                LEAD("Recipient address rejected:"),
+                LEAD("Destinataire:"),
+                LEAD("Empf\xc3\xa4nger:"),
+                LEAD("Final-Recipient:"),
+                LEAD("Could not be delivered to:"),
+                LEAD("Delivery to:")};
+#undef LEAD
     size_t k;
 
     while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
@@ -569,8 +574,9 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
         s += 4;
     }
     for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
-        size_t l = strlen(lead[k]);
-        if ((size_t)(end - s) > l && slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k])) {
+        size_t l = lead[k].n;
+        if ((size_t)(end - s) > l && ((unsigned char)*s | 32) == ((unsigned char)lead[k].s[0] | 32) &&
+            slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k].s)) {
             s += l;
             while (s < end && (*s == ' ' || *s == '\t')) {
                 s++;
@@ -803,7 +809,8 @@ static bool
 fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
 {
     const char *hit = fmt_find_ci(m->text.p, m->text.len, addr, strlen(addr));
-    const char *s, *e, *end = m->text.p + m->text.len;
+    const char *s, *e, *end = m->text.p + m->text.len, *scanned;
+    bool code = false;
     if (hit == NULL) {
         return false;
     }
@@ -821,6 +828,7 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
             s = ps;
         }
     }
+    scanned = s;
     e = hit;
     while (e < end) {
         const char *nl = memchr(e, '\n', (size_t)(end - e));
@@ -834,8 +842,14 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
             const char *le = n2 ? n2 : end;
             const char *a2;
             size_t an2;
-            if (fmt_blank(e, (size_t)(le - e)) && fmt_has_code(s, (size_t)(e - s))) {
-                break;
+            if (fmt_blank(e, (size_t)(le - e))) {
+                /* only the lines since the last blank one are new (codes do not span a
+                 * paragraph break) */
+                code = code || fmt_has_code(scanned, (size_t)(e - scanned));
+                scanned = e;
+                if (code) {
+                    break;
+                }
             }
             /* the next recipient's line ends this one's block */
             if (fmt_rcpt_line(e, (size_t)(le - e), &a2, &an2) &&

@@ -432,18 +432,19 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     /* The generic "user unknown" phrases (built-in rules whose verdict is a bare
      * `userunknown`) are also what content filters and gateways answer when they refuse a
-     * message: they name a dead mailbox only when the refusal is about the recipient (an
+     * message. They name a dead mailbox only when the refusal is about the recipient: an
      * address status x.1.y or a protocol status x.5.y, the answer to RCPT TO, or the text of
-     * the recipient's own mail
-     * store). Otherwise the message, not the address, was refused: filtered, which is soft.
+     * the recipient's own mail store. Otherwise the message, not the address, was refused:
+     * filtered, which is soft (decided_by says so: "rule:default.rules:N,not-rcpt").
      * Phrases that cannot be a filter's (`hard:userunknown`) and operator rules are taken
-     * as they are. */
+     * as they are. docs/internals/classify.md explains the choice. */
     if (reason == BNC_R_USERUNKNOWN && m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN &&
         m.rule->hard < 0 && strncmp(rc->status + 1, ".1.", 3) != 0 &&
         strncmp(rc->status + 1, ".5.", 3) != 0 &&
         (rc->smtp_command == NULL || strcmp(rc->smtp_command, "RCPT") != 0) &&
         !r->family_is_mailstore) {
         reason = BNC_R_FILTERED;
+        decided = classify_decided(r, decided, ",not-rcpt", 0);
     }
     /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
      * content filter pretending the user does not exist, not from the directory. */
@@ -453,6 +454,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         /* (an explicit x.1.y address status, or a phrase only a directory says, still names
          * the mailbox as the problem) */
         reason = BNC_R_FILTERED;
+        decided = classify_decided(r, decided, ",after-data", 0);
     }
     rc->reason = reason;
     rc->decided_by = decided;

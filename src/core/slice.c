@@ -30,11 +30,89 @@ slice_trim(struct bnc_slice s)
     return s;
 }
 
-/* How common each byte is in mail text (higher = more common); the search anchors on the
- * needle's least common byte so memchr stops rarely. Letters rank by English frequency
- * ("etaoinshrdlcumwfgypbvkjxqz", either case), white space and punctuation of headers and
- * separators above them, everything else below. A table, not a function: the ranking is
- * looked up for every needle byte of every search. */
+/* mem_find_ci is the one case-insensitive search of bounced: the parse layer's text_find_ci
+ * and the format recognizers' fmt_find_ci call it, dozens of times per message, mostly for
+ * short haystacks and phrases that are absent; mem_find is its case-sensitive twin (MIME
+ * boundaries). Both test a candidate position on one or two bytes of the needle first and
+ * compare the whole needle only there. The per-call setup must stay small: ranking every
+ * needle byte cost more than the scan it saved. */
+
+/* Does the needle match at base (ASCII case-insensitive when ci)? */
+static inline bool
+find_at(const char *base, const char *needle, size_t nlen, bool ci)
+{
+    size_t j;
+
+    if (!ci) {
+        return memcmp(base, needle, nlen) == 0;
+    }
+    for (j = 0; j < nlen; j++) {
+        if (lc((unsigned char)base[j]) != lc((unsigned char)needle[j])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Sixteen candidate positions at a time (Mula's "generic SIMD" substring search): a position
+ * survives when the needle's first and last bytes both match there (case-folded when ci: a
+ * letter is OR-ed with 0x20, which maps exactly its two cases onto the lower one); survivors
+ * are verified in full. One pass over the haystack, no call per candidate; positions past
+ * the last full block are tested one by one. */
+static inline const char *
+find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci)
+{
+    size_t k1 = 0, k2 = nlen - 1, i = 0, last;
+    unsigned char c1, c2, f1, f2;
+
+    if (nlen == 0) {
+        return hay;
+    }
+    if (hay == NULL || nlen > hlen) {
+        return NULL;
+    }
+    c1 = ci ? lc((unsigned char)needle[k1]) : (unsigned char)needle[k1];
+    c2 = ci ? lc((unsigned char)needle[k2]) : (unsigned char)needle[k2];
+    f1 = (ci && c1 >= 'a' && c1 <= 'z') ? 0x20 : 0;
+    f2 = (ci && c2 >= 'a' && c2 <= 'z') ? 0x20 : 0;
+    last = hlen - nlen; /* the last position a match can start at */
+    if (last >= 15) {
+        const __m128i v1 = _mm_set1_epi8((char)c1), m1 = _mm_set1_epi8((char)f1);
+        const __m128i v2 = _mm_set1_epi8((char)c2), m2 = _mm_set1_epi8((char)f2);
+        /* the loads read hay[i + k .. i + k + 15], k < nlen: inside hay while i + 15 <= last */
+        for (; i + 15 <= last; i += 16) {
+            __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + k1));
+            __m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + k2));
+            __m128i e = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(b1, m1), v1),
+                                      _mm_cmpeq_epi8(_mm_or_si128(b2, m2), v2));
+            unsigned mask = (unsigned)_mm_movemask_epi8(e);
+            while (mask != 0) {
+                size_t at = i + (size_t)__builtin_ctz(mask);
+                if (find_at(hay + at, needle, nlen, ci)) {
+                    return hay + at;
+                }
+                mask &= mask - 1;
+            }
+        }
+    }
+    for (; i <= last; i++) {
+        if ((unsigned char)(hay[i + k1] | (char)f1) == c1 &&
+            (unsigned char)(hay[i + k2] | (char)f2) == c2 && find_at(hay + i, needle, nlen, ci)) {
+            return hay + i;
+        }
+    }
+    return NULL;
+}
+
+#else
+
+/* How common each byte is in mail text (higher = more common): without vector compares the
+ * search anchors on the needle's least common byte so memchr stops rarely. Letters rank by
+ * English frequency ("etaoinshrdlcumwfgypbvkjxqz", either case), white space and the
+ * punctuation of headers and separators above them, everything else below. */
 #define FC_LETTER(l, v) [l] = v, [l - 32] = v
 static const unsigned char find_commonness[256] = {
     FC_LETTER('e', 99), FC_LETTER('t', 98), FC_LETTER('a', 97), FC_LETTER('o', 96),
@@ -49,12 +127,11 @@ static const unsigned char find_commonness[256] = {
 };
 #undef FC_LETTER
 
-/* Anchored on the needle's least common byte; the next occurrence of each case of that byte
- * is remembered, so memchr passes every byte of the haystack at most twice (linear). This is
- * the one case-insensitive search of bounced: the parse layer's text_find_ci and the format
- * recognizers' fmt_find_ci call it. */
-const char *
-mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+/* Anchored on the needle's least common byte (of its first 64); the next occurrence of each
+ * case of that byte is remembered, so memchr passes every byte of the haystack at most
+ * twice. */
+static inline const char *
+find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci)
 {
     unsigned char lo, up;
     const char *end, *a, *b, *p, *base;
@@ -68,17 +145,17 @@ mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
         return NULL;
     }
     for (j = 0; j < nlen && j < 64; j++) {
-        int c = find_commonness[(unsigned char)needle[j]];
-        if (c == 0) {
-            c = 50; /* digits, punctuation, 8-bit: rarer than any letter */
+        int r = find_commonness[(unsigned char)needle[j]];
+        if (r == 0) {
+            r = 50; /* digits, punctuation, 8-bit: rarer than any letter */
         }
-        if (c < best) {
-            best = c;
+        if (r < best) {
+            best = r;
             k = j;
         }
     }
-    lo = lc((unsigned char)needle[k]);
-    up = (lo >= 'a' && lo <= 'z') ? (unsigned char)(lo - 32) : lo;
+    lo = ci ? lc((unsigned char)needle[k]) : (unsigned char)needle[k];
+    up = (ci && lo >= 'a' && lo <= 'z') ? (unsigned char)(lo - 32) : lo;
     /* the anchor byte of a match lies in [hay + k, end) */
     end = hay + (hlen - nlen + 1) + k;
     a = memchr(hay + k, lo, (size_t)(end - (hay + k)));
@@ -86,12 +163,7 @@ mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
     while (a != NULL || b != NULL) {
         p = (a == NULL) ? b : (b == NULL ? a : (a < b ? a : b));
         base = p - k;
-        for (j = 0; j < nlen; j++) {
-            if (lc((unsigned char)base[j]) != lc((unsigned char)needle[j])) {
-                break;
-            }
-        }
-        if (j == nlen) {
+        if (find_at(base, needle, nlen, ci)) {
             return base;
         }
         if (p == a) {
@@ -101,6 +173,20 @@ mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
         }
     }
     return NULL;
+}
+
+#endif
+
+const char *
+mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    return find_impl(hay, hlen, needle, nlen, true);
+}
+
+const char *
+mem_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    return find_impl(hay, hlen, needle, nlen, false);
 }
 
 int

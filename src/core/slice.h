@@ -68,6 +68,8 @@ slice_prefix_ci(struct bnc_slice s, const char *lit)
 }
 /* First case-insensitive occurrence of needle (ASCII) in hay, or NULL. Linear in practice. */
 const char *mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
+/* First exact occurrence of needle in hay, or NULL (memmem, which C11 and POSIX lack). */
+const char *mem_find(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
 /* Cursor helpers: 0 on success, 1 on mismatch (cursor untouched). */
 int cur_skip_ws(const char **pp, const char *end); /* spaces/tabs; always 0 */

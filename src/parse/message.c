@@ -388,9 +388,10 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
 
     message_top_fields(r);
     message_walk_dsn(r);
+    /* once: it reads only the MIME parts and the limits, which formats_apply() leaves alone,
+     * so a second search after it would find the same (or nothing again) */
     message_find_orig(r);
     formats_apply(r);
-    message_find_orig(r);
     parse_fallback(r);
     message_verp_fallback(r);
 

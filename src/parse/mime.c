@@ -15,7 +15,7 @@
  * BNC_PF_LONG_HEADER), limits.mime_depth (deeper entities are kept as opaque bodies,
  * BNC_PF_NESTING), limits.mime_parts (BNC_PF_TOO_MANY_PARTS), limits.boundary (a longer
  * boundary parameter is ignored, BNC_PF_NO_BOUNDARY). Linear time: each byte of a multipart
- * body is looked at by memchr/memmem once per nesting level at most.
+ * body is looked at by memchr/mem_find once per nesting level at most.
  * Ownership: parts and decoded data live in the arena; slices borrow the input buffer.
  */
 #include "parse/parse.h"
@@ -381,14 +381,33 @@ mime_ctype(struct mime_part *pt, struct bnc_slice v)
 static const char *
 mime_find_delim(const char *p, const char *end, struct bnc_slice b, bool *close, const char **next)
 {
-    const char *q = p;
+    const char *q = p; /* always a line start */
+    /* A boundary of RFC 2046 length (at most 70) without a line end in it is searched for
+     * (mem_find, one pass; a candidate position costs at most 70 byte compares), and only its
+     * hits are tried as delimiter lines; otherwise every line start is tried. Either way each
+     * line is passed once: a hit that is not "--b" at a line start resumes at the next line. */
+    bool search = b.len <= 70 && memchr(b.p, '\n', b.len) == NULL;
 
     while (q < end) {
         const char *after, *nl, *hit;
         if ((size_t)(end - q) < b.len + 2) {
             return NULL;
         }
-        if (q[0] != '-' || q[1] != '-' || memcmp(q + 2, b.p, b.len) != 0) {
+        if (search) {
+            const char *s = mem_find(q + 2, (size_t)(end - q - 2), b.p, b.len);
+            if (s == NULL) {
+                return NULL;
+            }
+            q = s - 2; /* not before the line start q: the search began at q + 2 */
+            if ((q > p && q[-1] != '\n') || q[0] != '-' || q[1] != '-') {
+                nl = memchr(q, '\n', (size_t)(end - q));
+                if (nl == NULL) {
+                    return NULL;
+                }
+                q = nl + 1;
+                continue;
+            }
+        } else if (q[0] != '-' || q[1] != '-' || memcmp(q + 2, b.p, b.len) != 0) {
             nl = memchr(q, '\n', (size_t)(end - q));
             if (nl == NULL) {
                 return NULL;
@@ -544,43 +563,43 @@ mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
     return subtype == NULL || slice_eq_ci(p->subtype, subtype);
 }
 
+/* The first field named `name`: the name is searched for (mem_find_ci, one pass) rather than
+ * tried at every line start; a hit counts only at the start of a line (continuation lines
+ * start with white space, so they never do) and when a colon follows the name. */
 bool
 mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out)
 {
-    const char *p = header.p, *end = header.p + header.len;
+    const char *p = header.p, *end = header.p + header.len, *hit;
     size_t nlen = strlen(name);
-    char c0 = name[0], c0u;
 
     if (p == NULL || nlen == 0) {
         return false;
     }
-    c0u = (c0 >= 'a' && c0 <= 'z')   ? (char)(c0 - 32)
-          : (c0 >= 'A' && c0 <= 'Z') ? (char)(c0 + 32)
-                                     : c0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl + 1 : end;
-        if ((*p == c0 || *p == c0u) && (size_t)(le - p) > nlen &&
-            slice_prefix_ci(slice_make(p, nlen), name)) {
-            const char *q = p + nlen;
-            while (q < le && is_wsp(*q)) {
-                q++;
+    while (p < end && (hit = mem_find_ci(p, (size_t)(end - p), name, nlen)) != NULL) {
+        const char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        const char *le = nl ? nl + 1 : end, *q;
+        if (hit > header.p && hit[-1] != '\n') {
+            p = le; /* inside a line: the field can only start on a later one */
+            continue;
+        }
+        q = hit + nlen;
+        while (q < le && is_wsp(*q)) {
+            q++;
+        }
+        if (q < le && *q == ':') {
+            const char *ve = le, *s = q + 1;
+            while (ve < end && is_wsp(*ve)) {
+                const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+                ve = n2 ? n2 + 1 : end;
             }
-            if (q < le && *q == ':') {
-                const char *ve = le, *s = q + 1;
-                while (ve < end && is_wsp(*ve)) {
-                    const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
-                    ve = n2 ? n2 + 1 : end;
-                }
-                while (s < ve && is_wsp(*s)) {
-                    s++;
-                }
-                while (ve > s && (ve[-1] == '\n' || ve[-1] == '\r' || is_wsp(ve[-1]))) {
-                    ve--;
-                }
-                *out = slice_make(s, (size_t)(ve - s));
-                return true;
+            while (s < ve && is_wsp(*s)) {
+                s++;
             }
+            while (ve > s && (ve[-1] == '\n' || ve[-1] == '\r' || is_wsp(ve[-1]))) {
+                ve--;
+            }
+            *out = slice_make(s, (size_t)(ve - s));
+            return true;
         }
         p = le;
     }

@@ -32,30 +32,58 @@ eq_ci(const char *a, const char *b, size_t n)
     return true;
 }
 
+/* Markers whose key offsets are computed once per key (more are handled one by one). */
+#define TEXT_MARKERS_MAX 32
+
+/* Offset of the first occurrence of key in marker k, or -1: once per key and marker. */
+static long
+marker_key_off(const char *marker, size_t ml, const char *key, size_t kl)
+{
+    const char *at = text_find_ci(marker, ml, key, kl);
+    return at != NULL ? (long)(at - marker) : -1;
+}
+
 const char *
 text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
                       const char *const *markers, size_t nmarkers)
 {
     const char *end = p + n, *best = NULL;
     size_t i, k;
+    size_t mlen[TEXT_MARKERS_MAX];
+    long moff[TEXT_MARKERS_MAX];
 
     for (i = 0; i < nkeys; i++) {
         size_t kl = strlen(keys[i]);
         const char *q = p, *hit;
+        bool offs = false; /* moff[] holds this key's offsets */
         while (q < end && (hit = text_find_ci(q, (size_t)(end - q), keys[i], kl)) != NULL) {
             const char *ls = hit;
             if (best != NULL && hit >= best) {
                 break;
             }
+            if (!offs) {
+                /* where the key sits in each marker, computed at the key's first hit */
+                for (k = 0; k < nmarkers && k < TEXT_MARKERS_MAX; k++) {
+                    mlen[k] = strlen(markers[k]);
+                    moff[k] = marker_key_off(markers[k], mlen[k], keys[i], kl);
+                }
+                offs = true;
+            }
             /* does a marker holding this key sit around the hit? */
             for (k = 0; k < nmarkers; k++) {
-                size_t ml = strlen(markers[k]);
-                const char *at = text_find_ci(markers[k], ml, keys[i], kl);
-                size_t off;
-                if (at == NULL) {
+                size_t ml, off;
+                long o;
+                if (k < TEXT_MARKERS_MAX) {
+                    ml = mlen[k];
+                    o = moff[k];
+                } else {
+                    ml = strlen(markers[k]);
+                    o = marker_key_off(markers[k], ml, keys[i], kl);
+                }
+                if (o < 0) {
                     continue;
                 }
-                off = (size_t)(at - markers[k]);
+                off = (size_t)o;
                 if ((size_t)(hit - p) >= off && (size_t)(end - (hit - off)) >= ml &&
                     eq_ci(hit - off, markers[k], ml)) {
                     break;

@@ -1012,7 +1012,7 @@ formats_apply(struct bnc_report *r)
     if (r->nrcpts == 0 && autoreply_apply(r)) {
         return;
     }
-    fmt_scan_text(r->mime.parts[0].header.p, r->mime.parts[0].header.len, &m.hscan);
+    fmt_scan_header(r->mime.parts[0].header.p, r->mime.parts[0].header.len, &m.hscan);
     m.text = fmt_cut_text(m.text, &m.scan);
     m.bounce_score = fmt_bounce_score(r);
     m.delayed = fmt_is_delay_notice(&m);

@@ -83,6 +83,8 @@ const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
 /* ---- scan.c ---- */
 /* One pass over p[0..n): fills s->at for every phrase. Thread-safe. */
 void fmt_scan_text(const char *p, size_t n, struct fmt_scan *s);
+/* The same for the header-field phrases (FMT_SCAN_HEADER ids) over a header block. */
+void fmt_scan_header(const char *p, size_t n, struct fmt_scan *s);
 /* Lowest offset below limit among ids [base, base+count), or -1. */
 int32_t fmt_scan_first(const struct fmt_scan *s, size_t base, size_t count, int32_t limit);
 size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO, _JSON or _CMD */

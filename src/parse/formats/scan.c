@@ -118,7 +118,9 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
 static size_t scan_nids;
-static hs_database_t *scan_db;
+/* two databases: the phrases of the bounce text, and the header-field names of the family
+ * signatures (scanned over the top header block only) */
+static hs_database_t *scan_db, *scan_hdb;
 static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
 static _Thread_local hs_scratch_t *scan_scratch;
 /* Frees a thread's scratch when the thread exits (daemon workers, HTTP pool threads). */
@@ -143,7 +145,8 @@ scan_scratch_get(void)
     if (scan_scratch != NULL) {
         return true;
     }
-    if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS) {
+    if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS ||
+        (scan_hdb != NULL && hs_alloc_scratch(scan_hdb, &scan_scratch) != HS_SUCCESS)) {
         return false;
     }
     (void)pthread_once(&scan_tls_once, scan_tls_init);
@@ -168,14 +171,49 @@ scan_literal_expr(const char *s)
     return buf_take(&b);
 }
 
+static bool
+scan_is_header_id(size_t id)
+{
+    return id >= FMT_SCAN_HEADER && id < FMT_SCAN_CMD;
+}
+
+/* The database of the header-field phrases (header) or of all the others. */
+static hs_database_t *
+scan_compile(bool header)
+{
+    char *exprs[FMT_NEEDLES_MAX] = {NULL};
+    unsigned flags[FMT_NEEDLES_MAX] = {0}, ids[FMT_NEEDLES_MAX] = {0};
+    size_t i, ne = 0;
+    hs_database_t *db = NULL;
+    hs_compile_error_t *ce = NULL;
+
+    for (i = 0; i < scan_nids; i++) {
+        if (scan_text_of[i] == NULL || scan_text_of[i][0] == '\0' ||
+            scan_is_header_id(i) != header) {
+            continue;
+        }
+        exprs[ne] = scan_literal_expr(scan_text_of[i]);
+        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[ne] = (unsigned)i;
+        ne++;
+    }
+    if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne, HS_MODE_BLOCK, NULL,
+                         &db, &ce) != HS_SUCCESS) {
+        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
+        hs_free_compile_error(ce);
+        db = NULL;
+    }
+    for (i = 0; i < ne; i++) {
+        free(exprs[i]);
+    }
+    return db;
+}
+
 static void
 scan_build(void)
 {
-    char *exprs[FMT_NEEDLES_MAX];
-    unsigned flags[FMT_NEEDLES_MAX], ids[FMT_NEEDLES_MAX];
-    size_t i, nf = 0, ne = 0;
+    size_t i, nf = 0;
     const struct fmt_family *fam = fmt_families(&nf);
-    hs_compile_error_t *ce = NULL;
 
     for (i = 0; i < SCAN_NCUT; i++) {
         scan_text_of[FMT_SCAN_CUT + i] = scan_cut[i];
@@ -213,23 +251,13 @@ scan_build(void)
         scan_text_of[FMT_SCAN_HEADER + i] = t;
     }
     scan_nids = FMT_NEEDLES_MAX;
-    for (i = 0; i < scan_nids; i++) {
-        if (scan_text_of[i] == NULL || scan_text_of[i][0] == '\0') {
-            continue;
-        }
-        exprs[ne] = scan_literal_expr(scan_text_of[i]);
-        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-        ids[ne] = (unsigned)i;
-        ne++;
-    }
-    if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne, HS_MODE_BLOCK, NULL,
-                         &scan_db, &ce) != HS_SUCCESS) {
-        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
-        hs_free_compile_error(ce);
-        scan_db = NULL;
-    }
-    for (i = 0; i < ne; i++) {
-        free(exprs[i]);
+    scan_db = scan_compile(false);
+    scan_hdb = scan_compile(true);
+    if (scan_db == NULL || scan_hdb == NULL) {
+        /* both or neither: the fallback searches every phrase one by one */
+        hs_free_database(scan_db);
+        hs_free_database(scan_hdb);
+        scan_db = scan_hdb = NULL;
     }
 }
 
@@ -250,8 +278,8 @@ scan_on_match(unsigned int id, unsigned long long from, unsigned long long to, u
     return 0;
 }
 
-void
-fmt_scan_text(const char *p, size_t n, struct fmt_scan *s)
+static void
+scan_run(bool header, const char *p, size_t n, struct fmt_scan *s)
 {
     size_t i;
 
@@ -263,18 +291,31 @@ fmt_scan_text(const char *p, size_t n, struct fmt_scan *s)
         n = INT32_MAX;
     }
     if (scan_db != NULL && scan_scratch_get() &&
-        hs_scan(scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match, s) == HS_SUCCESS) {
+        hs_scan(header ? scan_hdb : scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match, s) ==
+            HS_SUCCESS) {
         return;
     }
     /* fallback: one search per phrase */
     for (i = 0; i < scan_nids; i++) {
         const char *t = scan_text_of[i], *hit;
-        if (t == NULL || t[0] == '\0') {
+        if (t == NULL || t[0] == '\0' || scan_is_header_id(i) != header) {
             continue;
         }
         hit = fmt_find_ci(p, n, t, strlen(t));
         s->at[i] = hit ? (int32_t)(hit - p) : -1;
     }
+}
+
+void
+fmt_scan_text(const char *p, size_t n, struct fmt_scan *s)
+{
+    scan_run(false, p, n, s);
+}
+
+void
+fmt_scan_header(const char *p, size_t n, struct fmt_scan *s)
+{
+    scan_run(true, p, n, s);
 }
 
 int32_t

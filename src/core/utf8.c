@@ -48,6 +48,26 @@ utf8_valid_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+bool
+utf8_ascii(const char *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t w;
+
+    for (; n - i >= 8; i += 8) {
+        memcpy(&w, p + i, 8);
+        if (w & UINT64_C(0x8080808080808080)) {
+            return false;
+        }
+    }
+    for (; i < n; i++) {
+        if ((unsigned char)p[i] >= 0x80) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Mail text is mostly ASCII: eight bytes at a time while no byte has its high bit set, and the
  * sequence check only for the rest. */
 bool

@@ -11,5 +11,7 @@
  * surrogates and code points past U+10FFFF are invalid). */
 size_t utf8_valid_len(const unsigned char *p, size_t n);
 bool utf8_valid(const char *p, size_t n);
+/* True when no byte of p[0..n) has its high bit set (plain ASCII). */
+bool utf8_ascii(const char *p, size_t n);
 
 #endif

@@ -48,10 +48,76 @@ msgid_clean(struct bnc_report *r, const char *v)
     }
 }
 
-static const char *
-hdr_or_empty(struct bnc_report *r, struct bnc_slice header, const char *name)
+/* Header fields read together: one pass over the lines of a header block finds the first
+ * field of each name (what mime_header_raw does for one name), instead of one search of the
+ * whole block per name; the top header's Received lines are passed once, not five times. */
+#define MSG_FIELDS_MAX 8
+
+static bool
+msg_is_wsp(char c)
 {
-    const char *v = mime_header(r->arena, header, name);
+    return c == ' ' || c == '\t';
+}
+
+static void
+message_fields(struct bnc_slice header, const char *const *names, size_t n,
+               struct bnc_slice *raw_out, /* OUT: value of each name, unfolded later */
+               bool *found_out)           /* OUT: whether each name was there */
+{
+    const char *p = header.p, *end = header.p + header.len;
+    size_t nlen[MSG_FIELDS_MAX], k, left = n;
+
+    for (k = 0; k < n; k++) {
+        nlen[k] = strlen(names[k]);
+        found_out[k] = false;
+    }
+    if (p == NULL) {
+        return;
+    }
+    while (p < end && left > 0) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl + 1 : end;
+        for (k = 0; k < n; k++) {
+            const char *q;
+            if (found_out[k] || nlen[k] == 0 || (size_t)(le - p) <= nlen[k] ||
+                !slice_prefix_ci(slice_make(p, nlen[k]), names[k])) {
+                continue;
+            }
+            q = p + nlen[k];
+            while (q < le && msg_is_wsp(*q)) {
+                q++;
+            }
+            if (q < le && *q == ':') {
+                const char *ve = le, *vs = q + 1;
+                while (ve < end && msg_is_wsp(*ve)) {
+                    const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+                    ve = n2 ? n2 + 1 : end;
+                }
+                while (vs < ve && msg_is_wsp(*vs)) {
+                    vs++;
+                }
+                while (ve > vs && (ve[-1] == '\n' || ve[-1] == '\r' || msg_is_wsp(ve[-1]))) {
+                    ve--;
+                }
+                raw_out[k] = slice_make(vs, (size_t)(ve - vs));
+                found_out[k] = true;
+                left--;
+            }
+        }
+        p = le;
+    }
+}
+
+/* mime_header() of a field message_fields() found: unfolded and RFC 2047-decoded, or NULL */
+static const char *
+field_value(struct bnc_report *r, const struct bnc_slice *raw, const bool *found, size_t k)
+{
+    return found[k] ? mime_decode_words(r->arena, raw[k]) : NULL;
+}
+
+static const char *
+diag_or_empty(struct bnc_report *r, const char *v)
+{
     if (v == NULL) {
         return "";
     }
@@ -61,19 +127,21 @@ hdr_or_empty(struct bnc_report *r, struct bnc_slice header, const char *name)
 static void
 message_top_fields(struct bnc_report *r)
 {
-    struct bnc_slice h = r->mime.parts[0].header;
-    struct bnc_slice raw;
+    static const char *const names[] = {"From", "Subject", "Message-ID", "Date", "Return-Path"};
+    struct bnc_slice raw[5];
+    bool found[5];
 
-    r->from = hdr_or_empty(r, h, "From");
-    r->subject = hdr_or_empty(r, h, "Subject");
-    r->message_id = msgid_clean(r, mime_header(r->arena, h, "Message-ID"));
-    r->date = hdr_or_empty(r, h, "Date");
+    message_fields(r->mime.parts[0].header, names, 5, raw, found);
+    r->from = diag_or_empty(r, field_value(r, raw, found, 0));
+    r->subject = diag_or_empty(r, field_value(r, raw, found, 1));
+    r->message_id = msgid_clean(r, field_value(r, raw, found, 2));
+    r->date = diag_or_empty(r, field_value(r, raw, found, 3));
     if (r->date[0] != '\0' && !date_parse(r->date, strlen(r->date), &r->time)) {
         r->time = 0;
     }
     r->return_path = "";
-    if (mime_header_raw(h, "Return-Path", &raw)) {
-        const char *a = addr_normalize(r, raw.p, raw.len);
+    if (found[4]) {
+        const char *a = addr_normalize(r, raw[4].p, raw[4].len);
         r->return_path = a ? a : "";
     }
 }
@@ -81,14 +149,19 @@ message_top_fields(struct bnc_report *r)
 static void
 message_set_orig(struct bnc_report *r, struct bnc_slice header)
 {
+    static const char *const names[] = {"Message-ID", "To", "From", "Subject"};
+    struct bnc_slice raw[4];
+    bool found[4];
+
     if (header.len == 0 || r->orig_headers.len != 0) {
         return;
     }
     r->orig_headers = header;
-    r->orig_message_id = msgid_clean(r, mime_header(r->arena, header, "Message-ID"));
-    r->orig_to = hdr_or_empty(r, header, "To");
-    r->orig_from = hdr_or_empty(r, header, "From");
-    r->orig_subject = hdr_or_empty(r, header, "Subject");
+    message_fields(header, names, 4, raw, found);
+    r->orig_message_id = msgid_clean(r, field_value(r, raw, found, 0));
+    r->orig_to = diag_or_empty(r, field_value(r, raw, found, 1));
+    r->orig_from = diag_or_empty(r, field_value(r, raw, found, 2));
+    r->orig_subject = diag_or_empty(r, field_value(r, raw, found, 3));
 }
 
 /* Is part i inside a returned message (message/rfc822 or text/rfc822-headers)? */

@@ -22,6 +22,8 @@
 
 #include <string.h>
 
+#include "core/utf8.h"
+
 #define MIME_EW_MAX 4096 /* longest single RFC 2047 encoded word decoded */
 
 struct mime_scan_state {
@@ -211,9 +213,20 @@ mime_content_headers(struct mime_part *pt)
     const char *p = pt->header.p, *end = pt->header.p + pt->header.len;
     bool have_ct = false, have_cte = false;
 
+    /* only lines starting with "Content-" matter: they are searched for (one pass) instead of
+     * walking every line of a header that may hold dozens of Received fields */
     while (p < end && !(have_ct && have_cte)) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl + 1 : end;
+        const char *hit = mem_find_ci(p, (size_t)(end - p), "content-", 8), *nl, *le;
+        if (hit == NULL) {
+            break;
+        }
+        nl = memchr(hit, '\n', (size_t)(end - hit));
+        le = nl ? nl + 1 : end;
+        if (hit > pt->header.p && hit[-1] != '\n') {
+            p = le; /* inside a line: the next candidate is on a later line */
+            continue;
+        }
+        p = hit;
         if ((*p == 'C' || *p == 'c') && (size_t)(end - p) > 13 && (p[1] == 'o' || p[1] == 'O') &&
             (p[7] == '-')) {
             struct bnc_slice name = slice_make(p, (size_t)(le - p));
@@ -711,29 +724,25 @@ mime_decode_words(struct arena *a, struct bnc_slice raw)
     bool last_ew = false, has_ew, eight = false;
 
     has_ew = false;
-    for (run = p; run + 1 < end; run++) {
-        if (run[0] == '=' && run[1] == '?') {
+    run = raw.len > 0 ? memchr(p, '=', raw.len) : NULL;
+    while (run != NULL && run + 1 < end) {
+        if (run[1] == '?') {
             has_ew = true;
             break;
         }
+        run = memchr(run + 1, '=', (size_t)(end - run - 1));
     }
-    for (run = p; run < end; run++) {
-        if ((unsigned char)*run >= 0x80) {
-            eight = true;
-            break;
-        }
-    }
+    eight = !utf8_ascii(p, raw.len);
     if (!has_ew && !eight) {
-        /* common case: ASCII, only unfolding */
+        /* common case: ASCII, only unfolding (CR and LF dropped, TAB as a space) */
         out = arena_alloc(a, raw.len + 1);
         if (out == NULL) {
             return NULL;
         }
         for (; p < end; p++) {
-            if (*p == '\r' || *p == '\n') {
-                continue;
-            }
-            out[o++] = *p == '\t' ? ' ' : *p;
+            char c = *p;
+            out[o] = c == '\t' ? ' ' : c;
+            o += (c != '\r' && c != '\n');
         }
         out[o] = '\0';
         return out;

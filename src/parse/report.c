@@ -148,6 +148,10 @@ report_strndup(struct bnc_report *r, const char *p, size_t n)
     return s;
 }
 
+/* White space of a diagnostic: collapsed to one space (NUL too: the result is a C string). */
+static const bool diag_ws[256] = {
+    [' '] = true, ['\t'] = true, ['\r'] = true, ['\n'] = true, ['\0'] = true};
+
 const char *
 report_diag(struct bnc_report *r, const char *p, size_t n)
 {
@@ -166,25 +170,36 @@ report_diag(struct bnc_report *r, const char *p, size_t n)
         r->flags |= BNC_PF_TRUNCATED;
         return empty;
     }
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0') {
-            sp = o > 0;
-            continue;
+    /* runs of other bytes are copied whole; each white-space run becomes one space */
+    for (i = 0; i < n;) {
+        size_t j = i, run;
+        while (j < n && !diag_ws[(unsigned char)p[j]]) {
+            j++;
         }
-        if (sp) {
-            if (o + 1 >= lim) {
+        run = j - i;
+        if (run > 0) {
+            if (sp) {
+                if (o + 1 >= lim) {
+                    r->flags |= BNC_PF_DIAG_TRUNCATED;
+                    break;
+                }
+                s[o++] = ' ';
+                sp = false;
+            }
+            if (run > lim - o) {
+                memcpy(s + o, p + i, lim - o);
+                o = lim;
                 r->flags |= BNC_PF_DIAG_TRUNCATED;
                 break;
             }
-            s[o++] = ' ';
-            sp = false;
+            memcpy(s + o, p + i, run);
+            o += run;
         }
-        if (o >= lim) {
-            r->flags |= BNC_PF_DIAG_TRUNCATED;
-            break;
+        while (j < n && diag_ws[(unsigned char)p[j]]) {
+            sp = o > 0;
+            j++;
         }
-        s[o++] = (char)c;
+        i = j;
     }
     /* never end inside a UTF-8 sequence after a cut */
     if ((r->flags & BNC_PF_DIAG_TRUNCATED) && o > 0) {

@@ -61,24 +61,25 @@ status_code_parse(const char *s, size_t len, char out[16], size_t *consumed_out)
 }
 
 /* Reply codes seen in real SMTP conversations (RFC 5321 §4.2.3, RFC 3207, RFC 4954,
- * RFC 7504 and common vendor use); other three-digit numbers are not taken as replies. */
+ * RFC 7504 and common vendor use); other three-digit numbers are not taken as replies.
+ * Indexed by the code's value: every digit 2, 4 or 5 of a text is looked up here. */
+static const bool reply_codes[600] = {
+    [211] = true, [214] = true, [220] = true, [221] = true, [235] = true, [250] = true,
+    [251] = true, [252] = true, [253] = true, [421] = true, [422] = true, [430] = true,
+    [432] = true, [441] = true, [442] = true, [446] = true, [447] = true, [449] = true,
+    [450] = true, [451] = true, [452] = true, [453] = true, [454] = true, [455] = true,
+    [458] = true, [459] = true, [500] = true, [501] = true, [502] = true, [503] = true,
+    [504] = true, [521] = true, [523] = true, [525] = true, [530] = true, [534] = true,
+    [535] = true, [538] = true, [550] = true, [551] = true, [552] = true, [553] = true,
+    [554] = true, [555] = true, [556] = true, [557] = true, [571] = true};
+
 static bool
 reply_known(char a, char b, char c)
 {
-    static const char *const known[] = {
-        "211", "214", "220", "221", "235", "250", "251", "252", "253", "421", "422", "430",
-        "432", "441", "442", "446", "447", "449", "450", "451", "452", "453", "454", "455",
-        "458", "459", "500", "501", "502", "503", "504", "521", "523", "525", "530", "534",
-        "535", "538", "550", "551", "552", "553", "554", "555", "556", "557", "571",
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-        if (known[i][0] == a && known[i][1] == b && known[i][2] == c) {
-            return true;
-        }
+    if (!is_digit(a) || !is_digit(b) || !is_digit(c) || a > '5') {
+        return false;
     }
-    return false;
+    return reply_codes[(a - '0') * 100 + (b - '0') * 10 + (c - '0')];
 }
 
 /* A reply code at s[i]: a known code not part of a longer number, word or dotted quad;
@@ -110,6 +111,35 @@ reply_at(const char *s, size_t len, size_t i)
 
 #define SC_MAX_CAND 8
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* First i >= from with s[i] a class digit ('2', '4' or '5'), or len. Codes are a few bytes
+ * of a text of hundreds: sixteen bytes are tested at a time where SSE2 exists. */
+static size_t
+sc_next_candidate(const char *s, size_t from, size_t len)
+{
+    size_t i = from;
+#if defined(__SSE2__)
+    const __m128i d2 = _mm_set1_epi8('2'), d4 = _mm_set1_epi8('4'), d5 = _mm_set1_epi8('5');
+
+    for (; i + 16 <= len; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i e = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, d2), _mm_cmpeq_epi8(b, d4)),
+                                 _mm_cmpeq_epi8(b, d5));
+        unsigned mask = (unsigned)_mm_movemask_epi8(e);
+        if (mask != 0) {
+            return i + (size_t)__builtin_ctz(mask);
+        }
+    }
+#endif
+    while (i < len && s[i] != '2' && s[i] != '4' && s[i] != '5') {
+        i++;
+    }
+    return i;
+}
+
 void
 status_code_from_text(const char *s, size_t len, char status_out[16], char reply_out[4])
 {
@@ -122,11 +152,9 @@ status_code_from_text(const char *s, size_t len, char status_out[16], char reply
     if (s == NULL) {
         return;
     }
-    for (i = 0; i < len && (nst < SC_MAX_CAND || nrp < SC_MAX_CAND); i++) {
-        char c = s[i];
-        if (c != '2' && c != '4' && c != '5') {
-            continue;
-        }
+    for (i = sc_next_candidate(s, 0, len); i < len && (nst < SC_MAX_CAND || nrp < SC_MAX_CAND);
+         i = sc_next_candidate(s, i + 1, len)) {
+        /* s[i] is '2', '4' or '5' */
         if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-' || s[i - 1] == '/' ||
                       s[i - 1] == '=' || s[i - 1] == '_')) {
             /* "#5.1.1" and "(5.1.1)" are fine; "x5.1.1" and "1.5.1.1" are not; "550-5.1.1" is */

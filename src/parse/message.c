@@ -66,9 +66,11 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
 {
     const char *p = header.p, *end = header.p + header.len;
     size_t nlen[MSG_FIELDS_MAX], k, left = n;
+    unsigned char first[MSG_FIELDS_MAX]; /* first byte of each name, lower case */
 
     for (k = 0; k < n; k++) {
         nlen[k] = strlen(names[k]);
+        first[k] = slice_lc((unsigned char)names[k][0]);
         found_out[k] = false;
     }
     if (p == NULL) {
@@ -77,10 +79,11 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
     while (p < end && left > 0) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl + 1 : end;
+        unsigned char c0 = slice_lc((unsigned char)*p);
         for (k = 0; k < n; k++) {
             const char *q;
-            if (found_out[k] || nlen[k] == 0 || (size_t)(le - p) <= nlen[k] ||
-                !slice_prefix_ci(slice_make(p, nlen[k]), names[k])) {
+            if (found_out[k] || nlen[k] == 0 || c0 != first[k] || (size_t)(le - p) <= nlen[k] ||
+                !slice_mem_eq_ci(p, names[k], nlen[k])) {
                 continue;
             }
             q = p + nlen[k];

@@ -194,35 +194,58 @@ classify_addr_char(unsigned char c)
            c == '_' || c == '-' || c == '+' || c == '=' || c == '%' || c >= 0x80;
 }
 
-/* Copy the diagnostic with every e-mail address blanked out ('_'), so that rules see the
+static bool
+classify_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Copy the diagnostic into the form rules are matched against: each run of white space is
+ * one space, the typographic apostrophe (U+2019, Exchange and Gmail write "wasn't" with it)
+ * is the ASCII one, and every e-mail address is blanked out ('_'), so that rules see the
  * words of the error and not those of a local part ("filtered@", "spam-reports@"). Returns
  * the length written (the copy is cut at cap - 1). */
 static size_t
 classify_mask_addrs(const char *in, char *out, size_t cap)
 {
-    size_t n = strlen(in), i, k;
-    if (n >= cap) {
-        n = cap - 1;
+    size_t n = 0, i, k;
+    bool ws = false;
+
+    for (i = 0; in[i] != '\0' && n + 1 < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (classify_ws(c)) {
+            if (!ws) {
+                out[n++] = ' ';
+            }
+            ws = true;
+            continue;
+        }
+        ws = false;
+        if (c == 0xe2 && (unsigned char)in[i + 1] == 0x80 && (unsigned char)in[i + 2] == 0x99) {
+            out[n++] = '\'';
+            i += 2;
+            continue;
+        }
+        out[n++] = (char)c;
     }
-    memcpy(out, in, n);
     out[n] = '\0';
     for (i = 0; i < n; i++) {
-        size_t s, e;
+        size_t st, e;
         if (out[i] != '@') {
             continue;
         }
-        s = i;
-        while (s > 0 && classify_addr_char((unsigned char)out[s - 1])) {
-            s--;
+        st = i;
+        while (st > 0 && classify_addr_char((unsigned char)out[st - 1])) {
+            st--;
         }
         e = i + 1;
         while (e < n && classify_addr_char((unsigned char)out[e])) {
             e++;
         }
-        if (s == i || e == i + 1) {
+        if (st == i || e == i + 1) {
             continue;
         }
-        for (k = s; k < e; k++) {
+        for (k = st; k < e; k++) {
             out[k] = '_';
         }
         i = e;

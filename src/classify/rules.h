@@ -7,8 +7,10 @@
  *     TEXT ==> VERDICT          case-insensitive phrase, matched anywhere in the text
  *     /REGEX/i ==> VERDICT      Vectorscan regex (always caseless; the trailing i is optional)
  *     VERDICT := hard | soft | hard:REASON | soft:REASON | REASON
- * A bare REASON takes hard/soft from the reason (DESIGN §5). In TEXT, any run of white space
- * matches any run of white space.
+ * A bare REASON takes hard/soft from the reason (DESIGN §5). Rules are matched against the
+ * diagnostic in a normal form: each run of white space is one space and the typographic
+ * apostrophe (U+2019) is the ASCII one; so in TEXT any run of white space matches any run of
+ * white space, and a REGEX sees single spaces.
  * Ownership: a ruleset is immutable once built; it may be shared by any number of threads.
  */
 #ifndef BNC_CLASSIFY_RULES_H

@@ -194,41 +194,15 @@ classify_addr_char(unsigned char c)
            c == '_' || c == '-' || c == '+' || c == '=' || c == '%' || c >= 0x80;
 }
 
-static bool
-classify_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-/* Copy the diagnostic into the form rules are matched against: each run of white space is
- * one space, the typographic apostrophe (U+2019, Exchange and Gmail write "wasn't" with it)
- * is the ASCII one, and every e-mail address is blanked out ('_'), so that rules see the
- * words of the error and not those of a local part ("filtered@", "spam-reports@"). Returns
- * the length written (the copy is cut at cap - 1). */
+/* Copy the diagnostic into the form rules are matched against (rules_normalize: white-space
+ * runs as one space, U+2019 as an apostrophe) with every e-mail address blanked out ('_'), so
+ * that rules see the words of the error and not those of a local part ("filtered@",
+ * "spam-reports@"). Returns the length written (the copy is cut at cap - 1). */
 static size_t
 classify_mask_addrs(const char *in, char *out, size_t cap)
 {
-    size_t n = 0, i, k;
-    bool ws = false;
+    size_t n = rules_normalize(in, strlen(in), out, cap), i, k;
 
-    for (i = 0; in[i] != '\0' && n + 1 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (classify_ws(c)) {
-            if (!ws) {
-                out[n++] = ' ';
-            }
-            ws = true;
-            continue;
-        }
-        ws = false;
-        if (c == 0xe2 && (unsigned char)in[i + 1] == 0x80 && (unsigned char)in[i + 2] == 0x99) {
-            out[n++] = '\'';
-            i += 2;
-            continue;
-        }
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
     for (i = 0; i < n; i++) {
         size_t st, e;
         if (out[i] != '@') {

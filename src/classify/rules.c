@@ -636,6 +636,35 @@ rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, 
     return id == 0 ? 1 : 0; /* nothing beats rule 0 */
 }
 
+size_t
+rules_normalize(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t n = 0, i;
+    bool ws = false;
+
+    for (i = 0; i < len && n + 1 < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' ||
+            c == '\0') {
+            if (!ws) {
+                out[n++] = ' ';
+            }
+            ws = true;
+            continue;
+        }
+        ws = false;
+        if (c == 0xe2 && i + 2 < len && (unsigned char)in[i + 1] == 0x80 &&
+            (unsigned char)in[i + 2] == 0x99) {
+            out[n++] = '\'';
+            i += 2;
+            continue;
+        }
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return n;
+}
+
 bnc_status
 rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct rule_match *m)
 {

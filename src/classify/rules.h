@@ -48,8 +48,14 @@ struct rule_match {
 size_t rules_count(const struct bnc_ruleset *rs);
 const struct rule_info *rules_get(const struct bnc_ruleset *rs, size_t i); /* borrowed */
 
-/* Match text[0..len) against every rule in one pass. Thread-safe (per-thread scratch).
- * Returns BNC_OK (with m->rule NULL when nothing matched) or BNC_EINTERNAL. */
+/* Copy in[0..len) into the normal form rules are matched against: each run of white space
+ * (space, tab, CR, LF, VT, FF, NUL) is one space and U+2019 is an apostrophe. Writes at most
+ * cap - 1 bytes and a NUL; returns the length written. cap must be at least 1. */
+size_t rules_normalize(const char *in, size_t len, char *out, size_t cap);
+
+/* Match text[0..len), in the normal form above, against every rule in one pass. Thread-safe
+ * (per-thread scratch). Returns BNC_OK (with m->rule NULL when nothing matched) or
+ * BNC_EINTERNAL. */
 bnc_status rules_match(const struct bnc_ruleset *rs, const char *text, size_t len,
                        struct rule_match *m);
 

@@ -34,6 +34,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)rules_build_text((const char *)data, size, "fuzz.rules", fz_err, &errs, &rs);
     (void)rules_match(rs, (const char *)data, size, &m);
+    {
+        static char norm[16385];
+        size_t n = rules_normalize((const char *)data, size, norm, sizeof(norm));
+        (void)rules_match(rs, norm, n, &m);
+    }
     for (i = 0; i < rules_count(rs); i++) {
         const struct rule_info *ri = rules_get(rs, i);
         errs += ri->line + strlen(ri->pattern) + strlen(ri->origin);

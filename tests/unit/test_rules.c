@@ -40,7 +40,9 @@ static const struct rule_info *
 match(const struct bnc_ruleset *rs, const char *text)
 {
     struct rule_match m;
-    assert_int_equal(rules_match(rs, text, strlen(text), &m), BNC_OK);
+    char norm[512];
+    size_t n = rules_normalize(text, strlen(text), norm, sizeof(norm));
+    assert_int_equal(rules_match(rs, norm, n, &m), BNC_OK);
     return m.rule;
 }
 

@@ -188,12 +188,6 @@ fmt_body_has(const struct fmt_msg *m, size_t i)
            (size_t)m->scan.at[FMT_SCAN_FAMILY + i] < m->text.len;
 }
 
-static bool
-fmt_has(const char *hay, const char *needle)
-{
-    return hay != NULL && fmt_find_ci(hay, strlen(hay), needle, strlen(needle)) != NULL;
-}
-
 /* "Name" (present) or "Name: value" (present and holding value). */
 static bool
 fmt_header_sig(const struct fmt_msg *m, size_t idx, const char *sig)
@@ -231,7 +225,6 @@ fmt_header_sig(const struct fmt_msg *m, size_t idx, const char *sig)
 const struct fmt_family *
 fmt_pick_family(const struct fmt_msg *m)
 {
-    const struct bnc_report *r = m->r;
     size_t i;
 
     /* pass 1: headers only (short, decoded) */
@@ -242,13 +235,13 @@ fmt_pick_family(const struct fmt_msg *m)
             continue;
         }
         if (f->from != NULL) {
-            if (!fmt_has(r->from, f->from)) {
+            if (!fmt_fields_has(m->fields.from, FMT_F_FAMILY + i)) {
                 continue;
             }
             any = true;
         }
         if (f->subject != NULL) {
-            if (!fmt_has(r->subject, f->subject)) {
+            if (!fmt_fields_has(m->fields.subj, FMT_S_FAMILY + i)) {
                 continue;
             }
             any = true;

@@ -415,11 +415,7 @@ fmt_bounce_text(struct bnc_report *r)
 static bool
 fmt_is_delay_notice(const struct fmt_msg *m)
 {
-    const char *subj = m->r->subject;
-    if (fmt_find_ci(subj, strlen(subj), "delayed", 7) != NULL ||
-        fmt_find_ci(subj, strlen(subj), "delay)", 6) != NULL ||
-        fmt_find_ci(subj, strlen(subj), "delivery warning", 16) != NULL ||
-        fmt_find_ci(subj, strlen(subj), "warning: could not", 18) != NULL) {
+    if (fmt_fields_any(m->fields.subj, FMT_S_DELAY, fmt_fields_count(true, FMT_S_DELAY))) {
         return true;
     }
     return fmt_scan_first(&m->scan, FMT_SCAN_DELAY, fmt_scan_count(FMT_SCAN_DELAY),
@@ -427,67 +423,16 @@ fmt_is_delay_notice(const struct fmt_msg *m)
 }
 
 static int
-fmt_bounce_score(const struct bnc_report *r)
+fmt_bounce_score(const struct fmt_msg *m)
 {
-    static const char *const senders[] = {"mailer-daemon", "postmaster",  "mail delivery",
-                                          "mail-daemon",   "maildaemon",  "mailer_daemon",
-                                          "mdaemon",       "post_master", "delivery",
-                                          "bounce",        "nobody@"};
-    static const char *const subjects[] = {
-        "undeliver",
-        "undelivered",
-        "delivery status",
-        "delivery fail",
-        "delivery notification",
-        "failure notice",
-        "returned mail",
-        "mail delivery",
-        "delivery problem",
-        "failed mail",
-        "could not send",
-        "not delivered",
-        "non remis",
-        "unzustellbar",
-        "nicht zustellbar",
-        "non recapitabile",
-        "no entregado",
-        "message not delivered",
-        "rejected",
-        "delivery report",
-        "warning: could not",
-        "delayed mail",
-        "delivery delayed",
-        "mail system error",
-        "returned to sender",
-        "error sending",
-        "nondeliverable",
-        "undeliverable",
-        "user unknown",
-        "mail failure",
-        "delivery has failed",
-        "failed delivery",
-        "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
-        "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
-        "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
-        "\xd0\xbd\xd0\xb5 "
-        "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
-        "\xbe", /* не доставлено */
-    };
+    const struct bnc_report *r = m->r;
     int score = 0;
-    size_t i;
-    const char *from = r->from, *subj = r->subject;
 
-    for (i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
-        if (fmt_find_ci(from, strlen(from), senders[i], strlen(senders[i])) != NULL) {
-            score += 2;
-            break;
-        }
+    if (fmt_fields_any(m->fields.from, FMT_F_SENDER, fmt_fields_count(false, FMT_F_SENDER))) {
+        score += 2;
     }
-    for (i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
-        if (fmt_find_ci(subj, strlen(subj), subjects[i], strlen(subjects[i])) != NULL) {
-            score += 2;
-            break;
-        }
+    if (fmt_fields_any(m->fields.subj, FMT_S_BOUNCE, fmt_fields_count(true, FMT_S_BOUNCE))) {
+        score += 2;
     }
     if (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report")) {
         score += 2;
@@ -1014,7 +959,8 @@ formats_apply(struct bnc_report *r)
     }
     fmt_scan_header(r->mime.parts[0].header.p, r->mime.parts[0].header.len, &m.hscan);
     m.text = fmt_cut_text(m.text, &m.scan);
-    m.bounce_score = fmt_bounce_score(r);
+    fmt_scan_fields(r->from, r->subject, &m.fields);
+    m.bounce_score = fmt_bounce_score(&m);
     m.delayed = fmt_is_delay_notice(&m);
     m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
     m.family = fmt_pick_family(&m);

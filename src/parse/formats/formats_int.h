@@ -32,6 +32,39 @@ struct fmt_scan {
     int32_t at[FMT_NEEDLES_MAX]; /* first offset of each phrase in the text, -1 if absent */
 };
 
+/* Which phrases the decoded From and Subject hold (scan.c, fmt_scan_fields): bit sets by id.
+ * From ids: FMT_F_SENDER + i (a bounce sender's name), FMT_F_FAMILY + i (family i's From).
+ * Subject ids: FMT_S_BOUNCE + i (a bounce subject), FMT_S_DELAY + i (a delay warning),
+ * FMT_S_FAMILY + i (family i's Subject). */
+#define FMT_F_SENDER    0
+#define FMT_F_FAMILY    64
+#define FMT_S_BOUNCE    0
+#define FMT_S_DELAY     64
+#define FMT_S_FAMILY    96
+#define FMT_FIELDS_MAX  192
+struct fmt_fields {
+    uint64_t from[FMT_FIELDS_MAX / 64];
+    uint64_t subj[FMT_FIELDS_MAX / 64];
+};
+
+static inline bool
+fmt_fields_has(const uint64_t *set, size_t id)
+{
+    return id < FMT_FIELDS_MAX && (set[id / 64] >> (id % 64) & 1u) != 0;
+}
+
+static inline bool
+fmt_fields_any(const uint64_t *set, size_t base, size_t count)
+{
+    size_t i;
+    for (i = base; i < base + count; i++) {
+        if (fmt_fields_has(set, i)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 struct fmt_msg {
     struct bnc_report *r;
     struct bnc_slice text; /* bounce text (UTF-8), before the returned message */
@@ -41,6 +74,7 @@ struct fmt_msg {
     const char *origin;    /* "format:<family>" or "format:heuristic" */
     struct fmt_scan scan;  /* phrase offsets in the (uncut) text */
     size_t scanned;        /* how many bytes of text the scan covered */
+    struct fmt_fields fields; /* phrases of the decoded From and Subject */
     struct fmt_scan hscan; /* the same over the top header block (header signatures) */
     const char *bounce_to; /* the bounce's own To (the original sender), or NULL */
 };
@@ -85,6 +119,11 @@ const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
 void fmt_scan_text(const char *p, size_t n, struct fmt_scan *s);
 /* The same for the header-field phrases (FMT_SCAN_HEADER ids) over a header block. */
 void fmt_scan_header(const char *p, size_t n, struct fmt_scan *s);
+/* One pass each over the decoded From and Subject (NULL: ""), for the fmt_fields phrases. */
+void fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out);
+/* How many phrases the group at base holds: FMT_F_SENDER (From), FMT_S_BOUNCE or FMT_S_DELAY
+ * (subject true). */
+size_t fmt_fields_count(bool subject, size_t base);
 /* Lowest offset below limit among ids [base, base+count), or -1. */
 int32_t fmt_scan_first(const struct fmt_scan *s, size_t base, size_t count, int32_t limit);
 size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO, _JSON or _CMD */

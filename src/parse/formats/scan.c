@@ -107,6 +107,60 @@ static const struct {
     {"MAIL FROM", "MAIL"},
 };
 
+/* The decoded From of a bounce (a delivery daemon's name) and its Subject, in several
+ * languages; then the Subject of a delay warning. */
+static const char *const scan_senders[] = {"mailer-daemon", "postmaster",  "mail delivery",
+                                      "mail-daemon",   "maildaemon",  "mailer_daemon",
+                                      "mdaemon",       "post_master", "delivery",
+                                      "bounce",        "nobody@"};
+static const char *const scan_subjects[] = {
+    "undeliver",
+    "undelivered",
+    "delivery status",
+    "delivery fail",
+    "delivery notification",
+    "failure notice",
+    "returned mail",
+    "mail delivery",
+    "delivery problem",
+    "failed mail",
+    "could not send",
+    "not delivered",
+    "non remis",
+    "unzustellbar",
+    "nicht zustellbar",
+    "non recapitabile",
+    "no entregado",
+    "message not delivered",
+    "rejected",
+    "delivery report",
+    "warning: could not",
+    "delayed mail",
+    "delivery delayed",
+    "mail system error",
+    "returned to sender",
+    "error sending",
+    "nondeliverable",
+    "undeliverable",
+    "user unknown",
+    "mail failure",
+    "delivery has failed",
+    "failed delivery",
+    "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
+    "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
+    "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
+    "\xd0\xbd\xd0\xb5 "
+    "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
+    "\xbe", /* не доставлено */
+};
+
+static const char *const scan_dsubjects[] = {"delayed", "delay)", "delivery warning",
+                                             "warning: could not"};
+
+#define SCAN_NSEND  (sizeof(scan_senders) / sizeof(scan_senders[0]))
+#define SCAN_NSUBJ  (sizeof(scan_subjects) / sizeof(scan_subjects[0]))
+#define SCAN_NDSUBJ (sizeof(scan_dsubjects) / sizeof(scan_dsubjects[0]))
+
 /* Keys of ESP notifications sent as JSON. */
 static const char *const scan_json[] = {"notificationType", "eventType"};
 
@@ -118,6 +172,9 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
 static size_t scan_nids;
+/* the From and Subject phrases, by fmt_fields id; and their databases */
+static const char *scan_from_of[FMT_FIELDS_MAX], *scan_subj_of[FMT_FIELDS_MAX];
+static hs_database_t *scan_fdb, *scan_sdb;
 /* two databases: the phrases of the bounce text, and the header-field names of the family
  * signatures (scanned over the top header block only) */
 static hs_database_t *scan_db, *scan_hdb;
@@ -146,7 +203,9 @@ scan_scratch_get(void)
         return true;
     }
     if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS ||
-        (scan_hdb != NULL && hs_alloc_scratch(scan_hdb, &scan_scratch) != HS_SUCCESS)) {
+        (scan_hdb != NULL && hs_alloc_scratch(scan_hdb, &scan_scratch) != HS_SUCCESS) ||
+        (scan_fdb != NULL && hs_alloc_scratch(scan_fdb, &scan_scratch) != HS_SUCCESS) ||
+        (scan_sdb != NULL && hs_alloc_scratch(scan_sdb, &scan_scratch) != HS_SUCCESS)) {
         return false;
     }
     (void)pthread_once(&scan_tls_once, scan_tls_init);
@@ -209,6 +268,65 @@ scan_compile(bool header)
     return db;
 }
 
+/* A database of the phrases text_of[0..n) (NULL entries skipped), id = index. */
+static hs_database_t *
+scan_compile_table(const char *const *text_of, size_t n)
+{
+    char *exprs[FMT_FIELDS_MAX] = {NULL};
+    unsigned flags[FMT_FIELDS_MAX] = {0}, ids[FMT_FIELDS_MAX] = {0};
+    size_t i, ne = 0;
+    hs_database_t *db = NULL;
+    hs_compile_error_t *ce = NULL;
+
+    for (i = 0; i < n && i < FMT_FIELDS_MAX; i++) {
+        if (text_of[i] == NULL || text_of[i][0] == '\0') {
+            continue;
+        }
+        exprs[ne] = scan_literal_expr(text_of[i]);
+        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[ne] = (unsigned)i;
+        ne++;
+    }
+    if (ne > 0 && hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne,
+                                   HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+        fprintf(stderr, "bounced: formats: field phrase database: %s\n",
+                ce ? ce->message : "?");
+        hs_free_compile_error(ce);
+        db = NULL;
+    }
+    for (i = 0; i < ne; i++) {
+        free(exprs[i]);
+    }
+    return db;
+}
+
+static void
+scan_build_fields(const struct fmt_family *fam, size_t nf)
+{
+    size_t i;
+    for (i = 0; i < SCAN_NSEND; i++) {
+        scan_from_of[FMT_F_SENDER + i] = scan_senders[i];
+    }
+    for (i = 0; i < SCAN_NSUBJ; i++) {
+        scan_subj_of[FMT_S_BOUNCE + i] = scan_subjects[i];
+    }
+    for (i = 0; i < SCAN_NDSUBJ; i++) {
+        scan_subj_of[FMT_S_DELAY + i] = scan_dsubjects[i];
+    }
+    if (FMT_S_FAMILY + nf > FMT_FIELDS_MAX) {
+        fprintf(stderr, "bounced: formats: %zu families, only %d fit the field phrases\n", nf,
+                FMT_FIELDS_MAX - FMT_S_FAMILY);
+    }
+    for (i = 0; i < nf && FMT_F_FAMILY + i < FMT_FIELDS_MAX; i++) {
+        scan_from_of[FMT_F_FAMILY + i] = fam[i].from;
+    }
+    for (i = 0; i < nf && FMT_S_FAMILY + i < FMT_FIELDS_MAX; i++) {
+        scan_subj_of[FMT_S_FAMILY + i] = fam[i].subject;
+    }
+    scan_fdb = scan_compile_table(scan_from_of, FMT_FIELDS_MAX);
+    scan_sdb = scan_compile_table(scan_subj_of, FMT_FIELDS_MAX);
+}
+
 static void
 scan_build(void)
 {
@@ -253,11 +371,14 @@ scan_build(void)
     scan_nids = FMT_NEEDLES_MAX;
     scan_db = scan_compile(false);
     scan_hdb = scan_compile(true);
-    if (scan_db == NULL || scan_hdb == NULL) {
-        /* both or neither: the fallback searches every phrase one by one */
+    scan_build_fields(fam, nf);
+    if (scan_db == NULL || scan_hdb == NULL || scan_fdb == NULL || scan_sdb == NULL) {
+        /* all or none: the fallback searches every phrase one by one */
         hs_free_database(scan_db);
         hs_free_database(scan_hdb);
-        scan_db = scan_hdb = NULL;
+        hs_free_database(scan_fdb);
+        hs_free_database(scan_sdb);
+        scan_db = scan_hdb = scan_fdb = scan_sdb = NULL;
     }
 }
 
@@ -304,6 +425,62 @@ scan_run(bool header, const char *p, size_t n, struct fmt_scan *s)
         hit = fmt_find_ci(p, n, t, strlen(t));
         s->at[i] = hit ? (int32_t)(hit - p) : -1;
     }
+}
+
+static int
+scan_on_field(unsigned int id, unsigned long long from, unsigned long long to, unsigned int fl,
+              void *ctx)
+{
+    uint64_t *set = ctx;
+    (void)from;
+    (void)to;
+    (void)fl;
+    if (id < FMT_FIELDS_MAX) {
+        set[id / 64] |= (uint64_t)1 << (id % 64);
+    }
+    return 0;
+}
+
+static void
+scan_field(hs_database_t *db, const char *const *text_of, const char *v, uint64_t *set)
+{
+    size_t n = v ? strlen(v) : 0, i;
+
+    memset(set, 0, FMT_FIELDS_MAX / 8);
+    if (n == 0) {
+        return;
+    }
+    if (n > INT32_MAX) {
+        n = INT32_MAX;
+    }
+    if (db != NULL && scan_scratch_get() &&
+        hs_scan(db, v, (unsigned)n, 0, scan_scratch, scan_on_field, set) == HS_SUCCESS) {
+        return;
+    }
+    memset(set, 0, FMT_FIELDS_MAX / 8);
+    for (i = 0; i < FMT_FIELDS_MAX; i++) {
+        const char *t = text_of[i];
+        if (t != NULL && t[0] != '\0' && fmt_find_ci(v, n, t, strlen(t)) != NULL) {
+            set[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+    }
+}
+
+void
+fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out)
+{
+    (void)pthread_once(&scan_once, scan_build);
+    scan_field(scan_fdb, scan_from_of, from, out->from);
+    scan_field(scan_sdb, scan_subj_of, subject, out->subj);
+}
+
+size_t
+fmt_fields_count(bool subject, size_t base)
+{
+    if (!subject) {
+        return base == FMT_F_SENDER ? SCAN_NSEND : 0;
+    }
+    return base == FMT_S_BOUNCE ? SCAN_NSUBJ : base == FMT_S_DELAY ? SCAN_NDSUBJ : 0;
 }
 
 void

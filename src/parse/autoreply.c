@@ -89,6 +89,25 @@ ar_header_is(struct bnc_slice hdr, const char *name, const char *value)
     return value == NULL || fmt_find_ci(v.p, v.len, value, strlen(value)) != NULL;
 }
 
+/* The one recipient of an auto-reply or unsubscribe request: its From, with the Subject as
+ * the diagnostic. NULL when the From is no address or the report is full. */
+static struct bnc_rcpt *
+ar_from_rcpt(struct bnc_report *r, bnc_reason hint, const char *origin, const char *subj,
+             size_t sl)
+{
+    const char *a = addr_normalize(r, r->from, strlen(r->from));
+    struct bnc_rcpt *rc;
+
+    if (a == NULL || strchr(a, '@') == NULL || (rc = report_add_rcpt(r)) == NULL) {
+        return NULL;
+    }
+    rc->recipient = a;
+    rc->reason_hint = hint;
+    rc->origin = origin;
+    rc->diagnostic = sl ? report_diag(r, subj, sl) : "";
+    return rc;
+}
+
 /* An unsubscribe request sent to a List-Unsubscribe mailto: address (RFC 2369 §3.2; mail
  * clients send it with the Subject "unsubscribe", Apple Mail marks it X-Apple-Unsubscribe).
  * The person who asked is the From; it is reported as an opt-out complaint. */
@@ -98,25 +117,16 @@ ar_unsubscribe(struct bnc_report *r)
     struct bnc_slice hdr = r->mime.parts[0].header;
     struct bnc_slice subj = slice_trim(slice_make(r->subject, strlen(r->subject)));
     struct bnc_rcpt *rc;
-    const char *a;
 
     if (!ar_header_is(hdr, "X-Apple-Unsubscribe", "true") &&
         !(subj.len == 11 && slice_prefix_ci(subj, "unsubscribe"))) {
         return false;
     }
-    a = addr_normalize(r, r->from, strlen(r->from));
-    if (a == NULL || strchr(a, '@') == NULL) {
-        return false;
-    }
-    rc = report_add_rcpt(r);
+    rc = ar_from_rcpt(r, BNC_R_FEEDBACK, "unsubscribe", subj.p, subj.len);
     if (rc == NULL) {
         return false;
     }
-    rc->recipient = a;
-    rc->reason_hint = BNC_R_FEEDBACK;
     rc->feedback_type = "opt-out";
-    rc->origin = "unsubscribe";
-    rc->diagnostic = subj.len ? report_diag(r, subj.p, subj.len) : "";
     return true;
 }
 
@@ -127,8 +137,6 @@ autoreply_apply(struct bnc_report *r)
     const char *subj = r->subject, *from = r->from;
     bool header_sig, subject_sig = false, body_sig = false, bouncy;
     size_t i;
-    struct bnc_rcpt *rc;
-    const char *a;
 
     bouncy = ar_has(from, strlen(from), "mailer-daemon") ||
              ar_has(from, strlen(from), "postmaster") || ar_has(subj, strlen(subj), "undeliver") ||
@@ -180,17 +188,5 @@ autoreply_apply(struct bnc_report *r)
             return false;
         }
     }
-    a = addr_normalize(r, from, strlen(from));
-    if (a == NULL || strchr(a, '@') == NULL) {
-        return false;
-    }
-    rc = report_add_rcpt(r);
-    if (rc == NULL) {
-        return false;
-    }
-    rc->recipient = a;
-    rc->reason_hint = BNC_R_VACATION;
-    rc->origin = "autoreply";
-    rc->diagnostic = subj[0] ? report_diag(r, subj, strlen(subj)) : "";
-    return true;
+    return ar_from_rcpt(r, BNC_R_VACATION, "autoreply", subj, strlen(subj)) != NULL;
 }

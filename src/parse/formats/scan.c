@@ -236,9 +236,9 @@ scan_is_header_id(size_t id)
     return id >= FMT_SCAN_HEADER && id < FMT_SCAN_CMD;
 }
 
-/* The database of the header-field phrases (header) or of all the others. */
+/* A database of the phrases text_of[0..n) (NULL entries skipped), id = index. */
 static hs_database_t *
-scan_compile(bool header)
+scan_compile_table(const char *const *text_of, size_t n)
 {
     char *exprs[FMT_NEEDLES_MAX] = {NULL};
     unsigned flags[FMT_NEEDLES_MAX] = {0}, ids[FMT_NEEDLES_MAX] = {0};
@@ -246,39 +246,7 @@ scan_compile(bool header)
     hs_database_t *db = NULL;
     hs_compile_error_t *ce = NULL;
 
-    for (i = 0; i < scan_nids; i++) {
-        if (scan_text_of[i] == NULL || scan_text_of[i][0] == '\0' ||
-            scan_is_header_id(i) != header) {
-            continue;
-        }
-        exprs[ne] = scan_literal_expr(scan_text_of[i]);
-        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-        ids[ne] = (unsigned)i;
-        ne++;
-    }
-    if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne, HS_MODE_BLOCK, NULL,
-                         &db, &ce) != HS_SUCCESS) {
-        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
-        hs_free_compile_error(ce);
-        db = NULL;
-    }
-    for (i = 0; i < ne; i++) {
-        free(exprs[i]);
-    }
-    return db;
-}
-
-/* A database of the phrases text_of[0..n) (NULL entries skipped), id = index. */
-static hs_database_t *
-scan_compile_table(const char *const *text_of, size_t n)
-{
-    char *exprs[FMT_FIELDS_MAX] = {NULL};
-    unsigned flags[FMT_FIELDS_MAX] = {0}, ids[FMT_FIELDS_MAX] = {0};
-    size_t i, ne = 0;
-    hs_database_t *db = NULL;
-    hs_compile_error_t *ce = NULL;
-
-    for (i = 0; i < n && i < FMT_FIELDS_MAX; i++) {
+    for (i = 0; i < n && i < FMT_NEEDLES_MAX; i++) {
         if (text_of[i] == NULL || text_of[i][0] == '\0') {
             continue;
         }
@@ -289,8 +257,7 @@ scan_compile_table(const char *const *text_of, size_t n)
     }
     if (ne > 0 && hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne,
                                    HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
-        fprintf(stderr, "bounced: formats: field phrase database: %s\n",
-                ce ? ce->message : "?");
+        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
         hs_free_compile_error(ce);
         db = NULL;
     }
@@ -325,6 +292,18 @@ scan_build_fields(const struct fmt_family *fam, size_t nf)
     }
     scan_fdb = scan_compile_table(scan_from_of, FMT_FIELDS_MAX);
     scan_sdb = scan_compile_table(scan_subj_of, FMT_FIELDS_MAX);
+}
+
+/* The database of the header-field phrases (header) or of all the others. */
+static hs_database_t *
+scan_compile(bool header)
+{
+    const char *sel[FMT_NEEDLES_MAX];
+    size_t i;
+    for (i = 0; i < FMT_NEEDLES_MAX; i++) {
+        sel[i] = scan_is_header_id(i) == header ? scan_text_of[i] : NULL;
+    }
+    return scan_compile_table(sel, FMT_NEEDLES_MAX);
 }
 
 static void

@@ -157,22 +157,6 @@ mime_split_header(struct mime_scan_state *st, const char *p, const char *end, st
         return;
     }
     lim_end = (size_t)(end - p) > hlim ? p + hlim : end;
-    {
-        /* the blank line that ends the block: the first "\n\n" or "\n\r\n" whose first line
-         * end lies within the limit (one vector search each, not a call per line) */
-        size_t span = (size_t)(end - lim_end) >= 2 ? (size_t)(lim_end - p) + 2 : (size_t)(end - p);
-        const char *a = mem_find(p, span, "\n\n", 2), *b = mem_find(p, span, "\n\r\n", 3);
-        const char *nl = (a != NULL && (b == NULL || a < b)) ? a : b;
-        if (nl != NULL && nl < lim_end) {
-            const char *next = nl + 1;
-            pt->header = slice_make(p, (size_t)(next - p));
-            next += (*next == '\n') ? 1 : 2;
-            pt->body = slice_make(next, (size_t)(end - next));
-            return;
-        }
-        /* no blank line within the limit (rare: a block over the limit, or headers only):
-         * the line walk below finds where to cut */
-    }
     for (;;) {
         const char *nl = memchr(line, '\n', (size_t)(lim_end - line));
         const char *next;

@@ -147,7 +147,7 @@ fmt_is_self(const struct fmt_msg *m, const char *addr)
     size_t ll = at ? (size_t)(at - addr) : 0;
 
     if (fmt_hdr_has(r->from, addr) || fmt_hdr_has(r->orig_from, addr) ||
-        fmt_hdr_has(m->bounce_to, addr) ||
+        fmt_hdr_has(m->bounce_to, addr) || fmt_hdr_has(m->orig_rpath, addr) ||
         (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr))) {
         return true;
     }
@@ -963,6 +963,7 @@ formats_apply(struct bnc_report *r)
     m.bounce_score = fmt_bounce_score(&m);
     m.delayed = fmt_is_delay_notice(&m);
     m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
+    m.orig_rpath = report_orig_header(r, "Return-Path");
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {
         size_t n = strlen(m.family->name);

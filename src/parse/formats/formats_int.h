@@ -77,6 +77,7 @@ struct fmt_msg {
     struct fmt_fields fields; /* phrases of the decoded From and Subject */
     struct fmt_scan hscan; /* the same over the top header block (header signatures) */
     const char *bounce_to; /* the bounce's own To (the original sender), or NULL */
+    const char *orig_rpath; /* the returned message's Return-Path (its envelope sender), or NULL */
 };
 
 /* A bounce family: matched by cheap signals, optionally with its own extractor. */

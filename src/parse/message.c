@@ -245,12 +245,21 @@ message_walk_dsn(struct bnc_report *r)
             !mime_part_is(p, "message", NULL)) {
             continue;
         }
-        if (text_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
-            text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
-            continue;
+        if (p->encoding.len == 0 || slice_eq_ci(p->encoding, "7bit") ||
+            slice_eq_ci(p->encoding, "8bit") || slice_eq_ci(p->encoding, "binary")) {
+            /* not transfer-encoded: look before decoding anything */
+            if (text_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
+                text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
+                continue;
+            }
         }
         if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK) {
             r->flags |= BNC_PF_TRUNCATED;
+        }
+        /* (a quoted-printable soft line break may split a field name: look after decoding) */
+        if (text_find_ci(d.p, d.len, "final-recipient", 15) == NULL &&
+            text_find_ci(d.p, d.len, "original-recipient", 18) == NULL) {
+            continue;
         }
         added += dsn_parse_fields(r, d.p, d.len);
         if (added > 0) {

@@ -3,7 +3,6 @@
  */
 #include "corpus.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/dirlist.h"
 #include "core/xmalloc.h"
 
 double
@@ -77,49 +77,37 @@ corpus_file(struct bench_corpus *c, const char *path, size_t max)
     c->bytes += (size_t)st.st_size;
 }
 
-static int
-corpus_cmp(const void *a, const void *b)
+static bool
+corpus_keep(const char *name, void *ud)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)ud;
+    return !corpus_skip(name);
 }
 
 static void
 corpus_dir(struct bench_corpus *c, const char *dir, size_t max, int depth)
 {
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
+    char **names;
+    size_t n, i;
 
-    if (depth > 16 || (d = opendir(dir)) == NULL) {
+    if (depth > 16 || dir_names(dir, corpus_keep, NULL, &names, &n) != BNC_OK) {
         return;
     }
-    while ((de = readdir(d)) != NULL) {
-        if (corpus_skip(de->d_name)) {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), corpus_cmp);
     for (i = 0; i < n; i++) {
         struct buf p;
         struct stat st;
         buf_init(&p, 0);
         buf_printf(&p, "%s/%s", dir, names[i]);
-        if (stat(p.p, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (stat(p.p, &st) != 0) {
+            /* vanished or unreadable: skipped */
+        } else if (S_ISDIR(st.st_mode)) {
             corpus_dir(c, p.p, max, depth + 1);
-        } else if (stat(p.p, &st) == 0 && S_ISREG(st.st_mode)) {
+        } else if (S_ISREG(st.st_mode)) {
             corpus_file(c, p.p, max);
         }
         buf_free(&p);
-        free(names[i]);
     }
-    free(names);
+    dir_names_free(names, n);
 }
 
 size_t

@@ -17,7 +17,6 @@
  */
 #include "classify/rules.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <hs.h>
 #include <pthread.h>
@@ -29,6 +28,7 @@
 
 #include "classify/classify.h"
 #include "core/buf.h"
+#include "core/dirlist.h"
 #include "core/embedded.h"
 #include "core/xmalloc.h"
 
@@ -393,48 +393,35 @@ rules_add_file(struct bnc_ruleset *rs, const char *path, rules_err_cb cb, void *
     free(text);
 }
 
-static int
-rules_cmp_str(const void *a, const void *b)
+/* rules.d entries: NAME.rules, not hidden */
+static bool
+rules_keep_file(const char *name, void *ud)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t l = strlen(name);
+    (void)ud;
+    return name[0] != '.' && l >= 7 && strcmp(name + l - 6, ".rules") == 0;
 }
 
 static void
 rules_add_dir(struct bnc_ruleset *rs, const char *dir, rules_err_cb cb, void *ud)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
+    char **names;
+    size_t n, i;
 
-    if (d == NULL) {
+    if (dir_names(dir, rules_keep_file, NULL, &names, &n) != BNC_OK) {
         if (errno != ENOENT) {
             rules_report(cb, ud, dir, 0, strerror(errno));
         }
         return; /* no rules directory is the normal case */
     }
-    while ((de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 6, ".rules") != 0) {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), rules_cmp_str);
     for (i = 0; i < n; i++) {
         struct buf path;
         buf_init(&path, 0);
         buf_printf(&path, "%s/%s", dir, names[i]);
         rules_add_file(rs, path.p, cb, ud);
         buf_free(&path);
-        free(names[i]);
     }
-    free(names);
+    dir_names_free(names, n);
 }
 
 /* Drop rule i (its compile failed). */

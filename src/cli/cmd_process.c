@@ -14,7 +14,6 @@
  * processed, 2 usage error, 3 configuration or store failure.
  * LIMITS: a file larger than limits.message_size is refused unread (counted as failed).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -25,6 +24,7 @@
 
 #include "classify/classify.h"
 #include "cli.h"
+#include "core/dirlist.h"
 #include "core/xmalloc.h"
 #include "hygiene_cli.h"
 #include "pipeline/process.h"
@@ -203,20 +203,12 @@ process_file(struct proc_run *pr, const char *path)
     process_one(pr, data, len, abs, path);
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void
 process_path(struct proc_run *pr, const char *path, int depth)
 {
     struct stat sb;
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
+    char **names;
+    size_t n, i;
 
     if (stat(path, &sb) != 0) {
         if (!pr->quiet) {
@@ -230,26 +222,12 @@ process_path(struct proc_run *pr, const char *path, int depth)
         process_file(pr, path);
         return;
     }
-    if (depth > 32 || (d = opendir(path)) == NULL) {
+    if (depth > 32 || dir_names(path, NULL, NULL, &names, &n) != BNC_OK) {
         if (!pr->quiet) {
             fprintf(stderr, "bounced: process: %s: cannot read directory\n", path);
         }
         pr->failed++;
         return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (n > 0) {
-        qsort(names, n, sizeof(*names), name_cmp);
     }
     for (i = 0; i < n; i++) {
         size_t l = strlen(path) + strlen(names[i]) + 2;
@@ -257,9 +235,8 @@ process_path(struct proc_run *pr, const char *path, int depth)
         snprintf(sub, l, "%s/%s", path, names[i]);
         process_path(pr, sub, depth + 1);
         free(sub);
-        free(names[i]);
     }
-    free(names);
+    dir_names_free(names, n);
 }
 
 static int

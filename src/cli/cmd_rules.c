@@ -12,7 +12,6 @@
  * Exit: 0 done, 1 some inputs unreadable or `check` found the rule bad, 2 usage error,
  * 3 configuration error.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "classify/rules.h"
 #include "cli.h"
 #include "core/buf.h"
+#include "core/dirlist.h"
 #include "core/xmalloc.h"
 #include "parse/mbox.h"
 #include "store/store.h"
@@ -212,42 +212,22 @@ rules_test_file(struct rules_run *rr, const char *path, const char *name)
     free(data);
 }
 
-static int
-rules_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void
 rules_test_path(struct rules_run *rr, const char *path, const char *rel, int depth)
 {
     struct stat st;
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
+    char **names;
+    size_t n, i;
 
     if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
         rules_test_file(rr, path, rel);
         return;
     }
-    if (depth >= RULES_DIR_DEPTH || (d = opendir(path)) == NULL) {
+    if (depth >= RULES_DIR_DEPTH || dir_names(path, NULL, NULL, &names, &n) != BNC_OK) {
         fprintf(stderr, "bounced rules: %s: cannot read directory\n", path);
         rr->unreadable++;
         return;
     }
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), rules_cmp);
     for (i = 0; i < n; i++) {
         struct buf p, r;
         buf_init(&p, 0);
@@ -261,9 +241,8 @@ rules_test_path(struct rules_run *rr, const char *path, const char *rel, int dep
         rules_test_path(rr, p.p, r.p, depth + 1);
         buf_free(&p);
         buf_free(&r);
-        free(names[i]);
     }
-    free(names);
+    dir_names_free(names, n);
 }
 
 static int

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/dirlist.h"
 #include "core/xmalloc.h"
 
 #define SPOOL_READ_MAX  ((size_t)1 << 30)
@@ -57,7 +58,6 @@ static void path_of(const struct spool *sp, const char *sub, const char *id, cha
 static void add_trace_value(struct buf *b, const char *s);
 static void add_trace(struct buf *hdr, const struct spool_envelope *env, int64_t now,
                       const char *id);
-static int cmp_str(const void *a, const void *b);
 
 bnc_status
 spool_open(const char *dir, struct spool **out, char *err, size_t errlen)
@@ -373,38 +373,28 @@ spool_hold(struct spool *sp, const char *id)
     return errno == ENOENT ? BNC_ENOTFOUND : BNC_EIO;
 }
 
+static bool
+spool_keep_id(const char *name, void *ud)
+{
+    (void)ud;
+    return spool_id_valid(name);
+}
+
 size_t
 spool_scan_new(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
 {
     char path[4096];
-    char **names = NULL;
-    size_t n = 0, cap = 0, i;
-    struct dirent *de;
-    DIR *d;
+    char **names;
+    size_t n, i;
 
     path_of(sp, "new", NULL, path, sizeof(path));
-    if ((d = opendir(path)) == NULL) {
+    if (dir_names(path, spool_keep_id, NULL, &names, &n) != BNC_OK) {
         return 0;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (!spool_id_valid(de->d_name)) {
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (n > 1) {
-        qsort(names, n, sizeof(*names), cmp_str);
     }
     for (i = 0; i < n; i++) {
         cb(ud, names[i]);
-        free(names[i]);
     }
-    free(names);
+    dir_names_free(names, n);
     return n;
 }
 
@@ -566,10 +556,4 @@ add_trace_value(struct buf *b, const char *s)
         unsigned char c = (unsigned char)s[i];
         (void)buf_addc(b, (c < 32 || c == 127) ? '?' : (char)c);
     }
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }

@@ -435,6 +435,21 @@ audit_change(struct store *st, int64_t contact_id, const char *address, const st
     return rc;
 }
 
+/* $1..$8 of the contact-state UPDATEs below: id, then the new state. */
+static void
+state_params(struct store_value p[8], int64_t contact_id, const struct contact_state *cs,
+             const char *last_status, int64_t now)
+{
+    p[0] = sv_int(contact_id);
+    p[1] = sv_text(hyg_status_name(cs->status));
+    p[2] = sv_int(cs->soft_count);
+    p[3] = sv_int(cs->last_soft_day);
+    p[4] = sv_int(cs->last_bounce_at);
+    p[5] = sv_text(cs->last_reason == BNC_R_UNDEFINED ? "" : bnc_reason_name(cs->last_reason));
+    p[6] = sv_text(last_status ? last_status : "");
+    p[7] = sv_int(now);
+}
+
 bnc_status
 model_write_state(struct store *st, int64_t contact_id, const struct contact_state *cs,
                   const char *last_status, int64_t now)
@@ -444,14 +459,7 @@ model_write_state(struct store *st, int64_t contact_id, const struct contact_sta
         "last_bounce_at = $5, last_reason = $6, last_status = $7, updated_at = $8 WHERE id = $1";
     struct store_value p[8];
 
-    p[0] = sv_int(contact_id);
-    p[1] = sv_text(hyg_status_name(cs->status));
-    p[2] = sv_int(cs->soft_count);
-    p[3] = sv_int(cs->last_soft_day);
-    p[4] = sv_int(cs->last_bounce_at);
-    p[5] = sv_text(cs->last_reason == BNC_R_UNDEFINED ? "" : bnc_reason_name(cs->last_reason));
-    p[6] = sv_text(last_status ? last_status : "");
-    p[7] = sv_int(now);
+    state_params(p, contact_id, cs, last_status, now);
     return store_exec(st, q, p, 8, NULL, NULL, NULL);
 }
 
@@ -468,14 +476,7 @@ model_write_state_if(struct store *st, int64_t contact_id, const struct contact_
     int64_t changes = 0;
     bnc_status rc;
 
-    p[0] = sv_int(contact_id);
-    p[1] = sv_text(hyg_status_name(cs->status));
-    p[2] = sv_int(cs->soft_count);
-    p[3] = sv_int(cs->last_soft_day);
-    p[4] = sv_int(cs->last_bounce_at);
-    p[5] = sv_text(cs->last_reason == BNC_R_UNDEFINED ? "" : bnc_reason_name(cs->last_reason));
-    p[6] = sv_text(last_status ? last_status : "");
-    p[7] = sv_int(now);
+    state_params(p, contact_id, cs, last_status, now);
     p[8] = sv_text(hyg_status_name(expected->status));
     p[9] = sv_int(expected->soft_count);
     p[10] = sv_int(expected->last_soft_day);

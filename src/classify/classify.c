@@ -224,6 +224,23 @@ classify_mask_addrs(const char *in, char *out, size_t cap)
         }
         i = e;
     }
+    /* Sendmail names a program or file recipient in quotes before its "... " text
+     * ("554 \"|exec /usr/bin/procmail\"... Service unavailable"): that is an address too. */
+    for (i = 1; i + 3 < n; i++) {
+        size_t st;
+        if (out[i] != '"' || memcmp(out + i + 1, "...", 3) != 0) {
+            continue;
+        }
+        st = i;
+        while (st > 0 && i - st < 512 && out[st - 1] != '"' && out[st - 1] != '\n') {
+            st--;
+        }
+        if (st > 0 && out[st - 1] == '"') {
+            for (k = st; k < i; k++) {
+                out[k] = '_';
+            }
+        }
+    }
     return n;
 }
 

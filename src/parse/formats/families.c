@@ -14,6 +14,7 @@
  * LIMITS: needles are searched in the bounce text, already capped by formats.c.
  * Ownership: static tables.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "parse/formats/formats_int.h"
@@ -98,6 +99,112 @@ fmt_extract_aol(struct fmt_msg *m)
     return added;
 }
 
+/* The domains a phquery (CSO nameserver) report names for its bare names: its error detail
+ * explains them with "NAME@domain" placeholders after "emailing" ("formerly reachable by
+ * emailing NAME@example.edu, try emailing to NAME@cs.example.edu"). A placeholder after
+ * another word ("finger NAME@directory...") is a lookup service, not a mail domain. */
+static size_t
+fmt_phquery_domains(const char *p, const char *end, const char **dom, size_t *dlen, size_t max)
+{
+    size_t n = 0;
+    while (p < end && n < max) {
+        const char *hit = fmt_find_ci(p, (size_t)(end - p), "emailing ", 9);
+        const char *s, *e;
+        if (hit == NULL) {
+            break;
+        }
+        s = hit + 9;
+        if (end - s > 3 && strncmp(s, "to ", 3) == 0) {
+            s += 3;
+        }
+        if (end - s > 5 && strncmp(s, "NAME@", 5) == 0) {
+            s += 5;
+            e = s;
+            while (e < end && (isalnum((unsigned char)*e) || *e == '-' || *e == '.')) {
+                e++;
+            }
+            while (e > s && e[-1] == '.') {
+                e--; /* the sentence's full stop */
+            }
+            if (e > s && memchr(s, '.', (size_t)(e - s)) != NULL) {
+                dom[n] = s;
+                dlen[n] = (size_t)(e - s);
+                n++;
+            }
+        }
+        p = hit + 9;
+    }
+    return n;
+}
+
+/* phquery: "Message not delivered to the following:" then one line a recipient, the name
+ * the nameserver could not resolve and why ("userx    No matches to nameserver query"),
+ * up to the next "--------" rule. A bare name is a mailbox at each domain the error detail
+ * names; without such a domain it is left out rather than guessed. */
+static size_t
+fmt_extract_phquery(struct fmt_msg *m)
+{
+    static const char intro[] = "Message not delivered to the following:";
+    const char *end = m->text.p + m->text.len;
+    const char *hit = fmt_find_ci(m->text.p, m->text.len, intro, sizeof(intro) - 1);
+    const char *dom[4], *p;
+    size_t dlen[4], nd, added = 0;
+
+    if (hit == NULL) {
+        return 0;
+    }
+    nd = fmt_phquery_domains(hit, end, dom, dlen, 4);
+    p = memchr(hit, '\n', (size_t)(end - hit));
+    while (p != NULL && ++p < end && added < 64) {
+        const char *le = memchr(p, '\n', (size_t)(end - p)), *s = p, *e, *d;
+        if (le == NULL) {
+            le = end;
+        }
+        while (s < le && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+        if (le - s >= 4 && strncmp(s, "----", 4) == 0) {
+            break; /* the error detail starts */
+        }
+        e = s;
+        while (e < le && *e != ' ' && *e != '\t' && *e != '\r') {
+            e++;
+        }
+        d = e;
+        while (d < le && (*d == ' ' || *d == '\t')) {
+            d++;
+        }
+        if (e > s && e - s <= 64) {
+            if (memchr(s, '@', (size_t)(e - s)) != NULL) {
+                struct bnc_rcpt *rc = fmt_rcpt(m, s, (size_t)(e - s));
+                if (rc != NULL) {
+                    fmt_set_diag(m, rc, d, (size_t)(le - d));
+                    added++;
+                }
+            } else {
+                size_t k;
+                for (k = 0; k < nd; k++) {
+                    char a[256];
+                    struct bnc_rcpt *rc;
+                    if ((size_t)(e - s) + 1 + dlen[k] >= sizeof(a)) {
+                        continue;
+                    }
+                    memcpy(a, s, (size_t)(e - s));
+                    a[e - s] = '@';
+                    memcpy(a + (e - s) + 1, dom[k], dlen[k]);
+                    rc = fmt_rcpt(m, a, (size_t)(e - s) + 1 + dlen[k]);
+                    if (rc != NULL) {
+                        fmt_set_diag(m, rc, d, (size_t)(le - d));
+                        added++;
+                    }
+                }
+            }
+        }
+        p = le;
+    }
+    return added;
+}
+
 /* clang-format off */
 static const struct fmt_family families[] = {
     /* ESPs and providers: identified by headers or sender first */
@@ -148,6 +255,7 @@ static const struct fmt_family families[] = {
     {"notes",       NULL, NULL, NULL, "X-Mailer: Lotus Notes", NULL, BNC_R_UNDEFINED, true},
     {"domino",      NULL, NULL, "not listed in Domino Directory", NULL, NULL, BNC_R_UNDEFINED, true},
     {"domino",      NULL, "DELIVERY FAILURE:", NULL, NULL, NULL, BNC_R_UNDEFINED, true},
+    {"phquery",     NULL, NULL, "Error Detail (phquery", NULL, fmt_extract_phquery, BNC_R_USERUNKNOWN, true},
     {"fml",         NULL, NULL, NULL, "X-MLServer: fml", fmt_extract_listserver, BNC_R_REJECTED, false},
     /* MTAs: identified by their fixed sentences */
     {"qmail",       NULL, NULL, "This is the qmail-send program", NULL, NULL, BNC_R_UNDEFINED, false},

@@ -27,6 +27,7 @@
  */
 #include "parse/formats/formats_int.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define FMT_TEXT_MAX   (32u * 1024u)
@@ -849,6 +850,46 @@ fmt_transcript_command(const struct fmt_msg *m, const char *addr)
     return "";
 }
 
+/* The last reply line ("554 5.3.0 unknown mailer error 255") of Sendmail's "Transcript of
+ * session follows" section: what the session ended with. Lines the remote host sent ("<<<")
+ * or the client said (">>>") are not the MTA's own summary. */
+static bool
+fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
+{
+    static const char head[] = "Transcript of session follows";
+    const char *end = m->text.p + m->text.len, *p;
+    const char *hit = fmt_find_ci(m->text.p, m->text.len, head, sizeof(head) - 1);
+    int guard = 0;
+
+    *line = NULL;
+    if (hit == NULL || (p = memchr(hit, '\n', (size_t)(end - hit))) == NULL) {
+        return false;
+    }
+    while (++p < end && guard++ < 256) {
+        const char *le = memchr(p, '\n', (size_t)(end - p)), *s = p, *e;
+        if (le == NULL) {
+            le = end;
+        }
+        while (s < le && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+        if (le - s >= 5 && strncmp(s, "-----", 5) == 0) {
+            break; /* "----- Unsent message follows -----" */
+        }
+        e = le;
+        while (e > s && (e[-1] == '\r' || e[-1] == ' ')) {
+            e--;
+        }
+        if (e - s > 4 && (s[0] == '4' || s[0] == '5') && isdigit((unsigned char)s[1]) &&
+            isdigit((unsigned char)s[2]) && (s[3] == ' ' || s[3] == '-')) {
+            *line = s;
+            *len = (size_t)(e - s);
+        }
+        p = le;
+    }
+    return *line != NULL;
+}
+
 static void
 fmt_enrich(struct fmt_msg *m)
 {
@@ -856,10 +897,30 @@ fmt_enrich(struct fmt_msg *m)
     for (i = 0; i < m->r->nrcpts; i++) {
         struct bnc_rcpt *rc = &m->r->rcpts[i];
         struct bnc_slice b;
+        const char *tl;
+        size_t tn;
         bool weak = rc->diagnostic == NULL || rc->diagnostic[0] == '\0';
         if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
             rc->action == BNC_ACTION_EXPANDED) {
             continue;
+        }
+        if (m->r->nrcpts == 1 && (weak || rc->replycode[0] == '\0') &&
+            fmt_transcript_reply(m, &tl, &tn)) {
+            /* One recipient and a DSN without an SMTP reply (none, or an x-unix exit
+             * status): the session transcript's last reply is what happened to it. */
+            char st[16] = "", rp[4] = "";
+            if (weak) {
+                rc->diagnostic = "";
+                fmt_set_diag(m, rc, tl, tn);
+                continue;
+            }
+            status_code_from_text(tl, tn, st, rp);
+            if (rp[0] != '\0') {
+                memcpy(rc->replycode, rp, sizeof(rc->replycode));
+            }
+            if (st[0] == rc->status[0] && strcmp(rc->status + 1, ".0.0") == 0) {
+                memcpy(rc->status, st, sizeof(rc->status)); /* a generic status, made exact */
+            }
         }
         if (!fmt_block_for(m, rc->recipient, &b)) {
             if (weak && m->r->nrcpts == 1 && m->text.len > 0 &&
@@ -919,6 +980,48 @@ fmt_failed_recipients(struct fmt_msg *m)
         p = a + an;
     }
     return added;
+}
+
+/* A recipient whose block gave no enhanced status may be named again on a line that has
+ * one: Sendmail repeats the address in its transcript ("550 5.1.2 <a@b>... Host unknown"
+ * after "<a@b> (reason: 550 Host unknown)"). The first such line of the same class gives
+ * the status; the diagnostic stays the block's. */
+static void
+fmt_status_elsewhere(struct fmt_msg *m)
+{
+    size_t i;
+    for (i = 0; i < m->r->nrcpts; i++) {
+        struct bnc_rcpt *rc = &m->r->rcpts[i];
+        const char *p = m->text.p, *end = m->text.p + m->text.len;
+        size_t al = strlen(rc->recipient);
+        int guard = 0;
+        if (rc->status[0] != '\0' || al == 0 || rc->action != BNC_ACTION_FAILED) {
+            continue;
+        }
+        while (p < end && guard++ < 16) {
+            const char *hit = fmt_find_ci(p, (size_t)(end - p), rc->recipient, al);
+            const char *ls, *le;
+            char st[16] = "", rp[4] = "";
+            if (hit == NULL) {
+                break;
+            }
+            ls = hit;
+            while (ls > m->text.p && ls[-1] != '\n') {
+                ls--;
+            }
+            le = memchr(hit, '\n', (size_t)(end - hit));
+            if (le == NULL) {
+                le = end;
+            }
+            status_code_from_text(ls, (size_t)(le - ls), st, rp);
+            if ((st[0] == '4' || st[0] == '5') && strcmp(st + 1, ".0.0") != 0 &&
+                (rc->replycode[0] == '\0' || rc->replycode[0] == st[0])) {
+                memcpy(rc->status, st, sizeof(rc->status));
+                break;
+            }
+            p = le;
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ dispatch ---- */
@@ -1002,6 +1105,9 @@ formats_apply(struct bnc_report *r)
     }
     if (added == 0) {
         added = fmt_failed_recipients(&m);
+    }
+    if (added > 0) {
+        fmt_status_elsewhere(&m);
     }
     if (added == 0 && r->orig_to[0] != '\0' && m.bounce_score >= 2) {
         /* the bounce names nobody: the returned message's To is the failed recipient */

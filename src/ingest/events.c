@@ -83,7 +83,7 @@ events_format_origin(enum events_format f)
 struct bnc_rcpt *
 ev_add(struct ev_state *st, const char *s, size_t n, enum ev_vendor v, const char *why)
 {
-    const char *addr = addr_normalize(st->r, s, n);
+    const char *addr = addr_normalize_field(st->r, s, n);
     struct bnc_rcpt *rc;
     size_t i;
 

@@ -106,8 +106,25 @@ addr_unescape(const char *p, size_t n, char *out)
     return o;
 }
 
+static const char *addr_clean(struct bnc_report *r, const char *p, size_t n, bool field);
+
 const char *
 addr_normalize(struct bnc_report *r, const char *p, size_t n)
+{
+    return addr_clean(r, p, n, false);
+}
+
+const char *
+addr_normalize_field(struct bnc_report *r, const char *p, size_t n)
+{
+    return addr_clean(r, p, n, true);
+}
+
+/* field: the value is an address field (a DSN's Final-Recipient, a log's to=<>, a webhook's
+ * recipient), so a domain of one label ("user@localhost") is taken as written; in free text
+ * a domain needs a dot, which keeps words like "user@host" in prose from becoming recipients. */
+static const char *
+addr_clean(struct bnc_report *r, const char *p, size_t n, bool field)
 {
     const char *end, *lt, *gt, *s, *e, *at;
     char buf[ADDR_MAX + 1];
@@ -228,7 +245,11 @@ addr_normalize(struct bnc_report *r, const char *p, size_t n)
             at = s + i;
         }
     }
-    if (at == NULL || at == s || at + 1 >= e || memchr(at + 1, '.', (size_t)(e - at - 1)) == NULL) {
+    if (at == NULL || at == s || at + 1 >= e ||
+        (!field && memchr(at + 1, '.', (size_t)(e - at - 1)) == NULL)) {
+        return NULL;
+    }
+    if (field && at[1] == '.') {
         return NULL;
     }
     {

@@ -226,13 +226,18 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
     bool st_ok = false;
 
     if (g->final_rcpt.len) {
-        addr = addr_normalize(r, g->final_rcpt.p, g->final_rcpt.len);
+        addr = addr_normalize_field(r, g->final_rcpt.p, g->final_rcpt.len);
     }
     if (addr == NULL && g->actual_rcpt.len) {
-        addr = addr_normalize(r, g->actual_rcpt.p, g->actual_rcpt.len);
+        addr = addr_normalize_field(r, g->actual_rcpt.p, g->actual_rcpt.len);
     }
-    if (addr == NULL && g->orig_rcpt.len) {
-        addr = addr_normalize(r, g->orig_rcpt.p, g->orig_rcpt.len);
+    if ((addr == NULL || strchr(strchr(addr, '@'), '.') == NULL) && g->orig_rcpt.len) {
+        /* (a one-label final domain is often an internal channel, "user@ims-ms-daemon":
+         * an Original-Recipient with a real domain names the mailbox better) */
+        const char *o = addr_normalize_field(r, g->orig_rcpt.p, g->orig_rcpt.len);
+        if (addr == NULL || (o != NULL && strchr(strchr(o, '@'), '.') != NULL)) {
+            addr = o;
+        }
     }
     if (addr == NULL) {
         memset(g, 0, sizeof(*g));
@@ -254,7 +259,7 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
         (*added)++;
     }
     if (rc->original_recipient[0] == '\0' && g->orig_rcpt.len) {
-        const char *o = addr_normalize(r, g->orig_rcpt.p, g->orig_rcpt.len);
+        const char *o = addr_normalize_field(r, g->orig_rcpt.p, g->orig_rcpt.len);
         rc->original_recipient = o ? o : dsn_typed_value(r, g->orig_rcpt);
     }
     if (rc->action == BNC_ACTION_NONE) {
@@ -264,6 +269,16 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
         struct bnc_slice sv = slice_trim(g->status);
         size_t used;
         st_ok = status_code_parse(sv.p, sv.len, st, &used);
+        if (st_ok && used < sv.len) {
+            /* "Status: 5.0.0 (recipient reached disk quota)": the reporting MTA's words */
+            struct bnc_slice c = slice_trim(slice_make(sv.p + used, sv.len - used));
+            if (c.len > 2 && c.p[0] == '(' && c.p[c.len - 1] == ')') {
+                c = slice_trim(slice_make(c.p + 1, c.len - 2));
+            }
+            if (c.len > 0) {
+                rc->status_comment = report_diag(r, c.p, c.len);
+            }
+        }
         if (!st_ok) {
             /* "5.1.1 (user unknown)" parses; "550" or "5.1" does not */
             r->flags |= BNC_PF_BAD_STATUS;

@@ -482,6 +482,11 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
 
     for (i = 0; i < r->nrcpts; i++) {
         struct bnc_rcpt *rc = &r->rcpts[i];
+        if ((rc->diagnostic == NULL || rc->diagnostic[0] == '\0') && rc->status_comment != NULL &&
+            rc->status_comment[0] != '\0') {
+            /* no diagnostic anywhere: the Status field's own comment is the only text */
+            rc->diagnostic = rc->status_comment;
+        }
         if (rc->message_id == NULL || rc->message_id[0] == '\0') {
             rc->message_id = r->message_id;
         }

@@ -174,6 +174,9 @@ void parse_fallback(struct bnc_report *r);
 /* Extract and normalise an address (strip "rfc822;", angle brackets, comments; lower-case;
  * decode VERP "bounces+user=example.com@..." forms); NULL when not an address. */
 const char *addr_normalize(struct bnc_report *r, const char *p, size_t n);
+/* The same for a value that is an address field (DSN recipient fields, log and webhook
+ * recipients): a one-label domain ("user@localhost") is accepted. */
+const char *addr_normalize_field(struct bnc_report *r, const char *p, size_t n);
 
 /* ---- non-RFC formats, ARF, auto-replies (formats/, arf.c, autoreply.c) ---- */
 /* Called once by message.c after the standard DSN walk, whether or not it found recipients.

@@ -93,6 +93,7 @@ report_add_rcpt(struct bnc_report *r)
     rc->feedback_type = empty;
     rc->decided_by = empty;
     rc->smtp_command = empty;
+    rc->status_comment = empty;
     return rc;
 }
 

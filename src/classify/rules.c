@@ -163,6 +163,61 @@ rules_phrase_expr(const char *p, size_t n)
     return buf_take(&b);
 }
 
+/* A regex rule as matched: the text has one space for each white-space run (the same
+ * normal form as for phrases), so outside a bracket class `\s+` and `\s` are one space and
+ * `\s*` an optional one; the patterns keep their meaning and lose most of their automata,
+ * which Vectorscan then matches from literals. Everything else is copied as written. */
+static char *
+rules_regex_expr(const char *p, size_t n)
+{
+    struct buf b;
+    size_t i;
+    bool cls = false;
+
+    buf_init(&b, 0);
+    for (i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '\\' && i + 1 < n) {
+            if (!cls && p[i + 1] == 's') {
+                i++;
+                if (i + 1 < n && p[i + 1] == '+') {
+                    buf_adds(&b, "\\x20");
+                    i++;
+                } else if (i + 1 < n && p[i + 1] == '*') {
+                    buf_adds(&b, "\\x20?");
+                    i++;
+                } else {
+                    buf_adds(&b, "\\x20");
+                    continue;
+                }
+                if (i + 1 < n && p[i + 1] == '?') {
+                    i++; /* a lazy quantifier finds the same matches */
+                }
+                continue;
+            }
+            buf_addc(&b, c);
+            buf_addc(&b, p[++i]);
+            continue;
+        }
+        if (c == '[' && !cls) {
+            cls = true;
+            buf_addc(&b, c);
+            if (i + 1 < n && p[i + 1] == '^') {
+                buf_addc(&b, p[++i]);
+            }
+            if (i + 1 < n && p[i + 1] == ']') {
+                buf_addc(&b, p[++i]); /* "[]...]": a leading ] is a member */
+            }
+            continue;
+        }
+        if (c == ']' && cls) {
+            cls = false;
+        }
+        buf_addc(&b, c);
+    }
+    return buf_take(&b);
+}
+
 /* Parse one rule line. Returns 1 for a rule (*expr_out, fields set), 0 for a blank or comment
  * line, -1 for an error (err filled). */
 static int
@@ -231,7 +286,7 @@ rules_parse_line(const char *line, size_t len, struct rule_info *ri, char **expr
             return -1;
         }
         ri->regex = true;
-        *expr_out = xstrndup(pat + 1, end - 2);
+        *expr_out = rules_regex_expr(pat + 1, end - 2);
     } else {
         *expr_out = rules_phrase_expr(pat, patlen);
     }

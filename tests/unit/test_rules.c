@@ -236,6 +236,56 @@ test_config_dir_and_file(void **state)
     rmdir(dir);
 }
 
+/* The rule of file `origin` that matches text, or NULL (built-in rules may match too). */
+static const struct rule_info *
+match_from(const struct bnc_ruleset *rs, const char *text, const char *origin)
+{
+    const struct rule_info *ri = match(rs, text);
+    return ri != NULL && strcmp(ri->origin, origin) == 0 ? ri : NULL;
+}
+
+/* \s in a regex rule matches the white space of the text as it was written (runs, tabs, line
+ * ends), and only outside bracket classes is it rewritten; escapes and classes keep meaning. */
+static void
+test_regex_white_space(void **state)
+{
+    struct bnc_ruleset *rs = NULL;
+    struct errs e = {0};
+    const struct rule_info *ri;
+    struct rule_src src = {"/mailbox\\s+is\\s*full/i ==> mailboxfull\n"
+                           "/quota[\\s_]exceeded\\s+?now/ ==> soft:systemfull\n"
+                           "/a\\\\s\\sb/ ==> hard\n"
+                           "/over\\squota\\s?!/ ==> exceedlimit\n",
+                           "ws.rules"};
+    (void)state;
+    assert_int_equal(rules_build(NULL, &src, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 0);
+    ri = match(rs, "552 Mailbox \t  is\r\n full");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 1);
+    ri = match(rs, "Mailbox isfull");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 1);
+    assert_null(match_from(rs, "Mailboxis full", "ws.rules"));
+    ri = match(rs, "quota_exceeded   now");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 2);
+    ri = match(rs, "quota exceeded now");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 2);
+    assert_null(match_from(rs, "quota exceedednow", "ws.rules"));
+    ri = match(rs, "a\\s b"); /* an escaped backslash, then \s */
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 3);
+    assert_null(match_from(rs, "as b", "ws.rules"));
+    ri = match(rs, "over quota!");
+    assert_non_null(ri);
+    assert_int_equal(ri->line, 4);
+    assert_non_null(match_from(rs, "over\tquota \n!", "ws.rules"));
+    assert_null(match_from(rs, "overquota!", "ws.rules"));
+    rules_free(rs);
+}
+
 int
 main(void)
 {
@@ -244,6 +294,7 @@ main(void)
         cmocka_unit_test(test_bad_rules_reported_rest_load),
         cmocka_unit_test(test_user_before_builtin_and_first_line),
         cmocka_unit_test(test_phrase_is_literal),
+        cmocka_unit_test(test_regex_white_space),
         cmocka_unit_test(test_check_line),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_config_dir_and_file),

@@ -229,7 +229,6 @@ static const struct fmt_family families[] = {
     {"mailru",      NULL, NULL, "Message was not delivered", "X-Failed-Recipients", NULL, BNC_R_UNDEFINED, false},
     {"yandex",      "yandex", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED, false},
     {"zoho",        NULL, NULL, NULL, "X-ZohoMail", NULL, BNC_R_UNDEFINED, false},
-    {"gmx",         NULL, NULL, "This message was created automatically by mail delivery software", "Envelope-To", NULL, BNC_R_UNDEFINED, false},
     {"gmx",         "gmx.", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED, false},
     {"einsundeins", NULL, NULL, "Mail could not be delivered", NULL, NULL, BNC_R_UNDEFINED, false},
     {"messagelabs", NULL, NULL, NULL, "X-Msg-Ref", NULL, BNC_R_UNDEFINED, true},

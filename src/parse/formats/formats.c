@@ -1044,10 +1044,12 @@ formats_apply(struct bnc_report *r)
     m.text = fmt_bounce_text(r);
     /* The MTA's own text is short: scan its first FMT_SCAN_FIRST bytes, and the rest only
      * when the returned message did not start within them (every phrase that matters lies
-     * before that cut, so nothing is missed). */
+     * before that cut, so nothing is missed) and no delivery-status part named the
+     * recipients already (the scan then only picks the family, whose sentence opens the
+     * text). */
     m.scanned = m.text.len < FMT_SCAN_FIRST ? m.text.len : FMT_SCAN_FIRST;
     fmt_scan_text(m.text.p, m.scanned, &m.scan);
-    if (m.text.len > FMT_SCAN_FIRST &&
+    if (m.text.len > FMT_SCAN_FIRST && r->nrcpts == 0 &&
         fmt_scan_first(&m.scan, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), INT32_MAX) < 0) {
         m.scanned = m.text.len;
         fmt_scan_text(m.text.p, m.text.len, &m.scan);

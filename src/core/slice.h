@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 struct bnc_slice {
     const char *p;
@@ -66,6 +69,30 @@ slice_prefix_ci(struct bnc_slice s, const char *lit)
 
     return n <= s.len && slice_mem_eq_ci(s.p, lit, n);
 }
+/* The first '\n' in [p, end), or NULL: memchr for the short lines of a header block, inline
+ * (sixteen bytes a step with SSE2), so walking a block line by line costs no call a line. */
+static inline const char *
+mem_nl(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), nl));
+        if (m != 0) {
+            return p + __builtin_ctz(m);
+        }
+        p += 16;
+    }
+#endif
+    for (; p < end; p++) {
+        if (*p == '\n') {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* First case-insensitive occurrence of needle (ASCII) in hay, or NULL. Linear in practice. */
 const char *mem_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen);
 /* First exact occurrence of needle in hay, or NULL (memmem, which C11 and POSIX lack). */

@@ -47,7 +47,7 @@ dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
     memset(&m, 0, sizeof(m));
     memset(&g, 0, sizeof(g));
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = mem_nl(p, end);
         const char *le = nl ? nl + 1 : end, *ve, *colon, *ne;
         struct bnc_slice name, val;
 
@@ -63,7 +63,7 @@ dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
         /* value continues over folded lines */
         ve = le;
         while (ve < end && (*ve == ' ' || *ve == '\t')) {
-            const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+            const char *n2 = mem_nl(ve, end);
             const char *ne2 = n2 ? n2 + 1 : end;
             if (slice_trim(slice_make(ve, (size_t)(ne2 - ve))).len == 0) {
                 break; /* a white-space-only line is a blank line */

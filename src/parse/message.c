@@ -77,7 +77,7 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
         return;
     }
     while (p < end && left > 0) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = mem_nl(p, end);
         const char *le = nl ? nl + 1 : end;
         unsigned char c0 = slice_lc((unsigned char)*p);
         for (k = 0; k < n; k++) {
@@ -93,7 +93,7 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
             if (q < le && *q == ':') {
                 const char *ve = le, *vs = q + 1;
                 while (ve < end && msg_is_wsp(*ve)) {
-                    const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+                    const char *n2 = mem_nl(ve, end);
                     ve = n2 ? n2 + 1 : end;
                 }
                 while (vs < ve && msg_is_wsp(*vs)) {
@@ -288,7 +288,7 @@ message_header_at(const struct bnc_report *r, const char *p, const char *end)
         return slice_make(s, 0);
     }
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = mem_nl(p, end);
         if (nl == NULL) {
             return slice_make(s, (size_t)(end - s));
         }

@@ -158,7 +158,7 @@ mime_split_header(struct mime_scan_state *st, const char *p, const char *end, st
     }
     lim_end = (size_t)(end - p) > hlim ? p + hlim : end;
     for (;;) {
-        const char *nl = memchr(line, '\n', (size_t)(lim_end - line));
+        const char *nl = mem_nl(line, lim_end);
         const char *next;
         if (nl == NULL) {
             if (lim_end < end) {
@@ -220,7 +220,7 @@ mime_content_headers(struct mime_part *pt)
         if (hit == NULL) {
             break;
         }
-        nl = memchr(hit, '\n', (size_t)(end - hit));
+        nl = mem_nl(hit, end);
         le = nl ? nl + 1 : end;
         if (hit > pt->header.p && hit[-1] != '\n') {
             p = le; /* inside a line: the next candidate is on a later line */
@@ -242,7 +242,7 @@ mime_content_headers(struct mime_part *pt)
                     /* extend over continuation lines */
                     ve = le;
                     while (ve < end && is_wsp(*ve)) {
-                        const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+                        const char *n2 = mem_nl(ve, end);
                         ve = n2 ? n2 + 1 : end;
                     }
                     if (ct) {
@@ -589,7 +589,7 @@ mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out
         return false;
     }
     while (p < end && (hit = mem_find_ci(p, (size_t)(end - p), name, nlen)) != NULL) {
-        const char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        const char *nl = mem_nl(hit, end);
         const char *le = nl ? nl + 1 : end, *q;
         if (hit > header.p && hit[-1] != '\n') {
             p = le; /* inside a line: the field can only start on a later one */
@@ -602,7 +602,7 @@ mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out
         if (q < le && *q == ':') {
             const char *ve = le, *s = q + 1;
             while (ve < end && is_wsp(*ve)) {
-                const char *n2 = memchr(ve, '\n', (size_t)(end - ve));
+                const char *n2 = mem_nl(ve, end);
                 ve = n2 ? n2 + 1 : end;
             }
             while (s < ve && is_wsp(*s)) {

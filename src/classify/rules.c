@@ -18,6 +18,7 @@
 #include "classify/rules.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,9 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "classify/classify.h"
 #include "core/buf.h"
+#include "core/cfg.h"
 #include "core/dirlist.h"
 #include "core/embedded.h"
 #include "core/xmalloc.h"
@@ -503,13 +508,249 @@ rules_drop(struct bnc_ruleset *rs, size_t i)
     rs->n--;
 }
 
+/* ---- the compiled-database cache (rules.cache_dir) ----
+ * Compiling the built-in rules takes about 150 ms, which a one-shot `bounced parse` or a
+ * per-message pipe would pay every time. A compiled database is therefore kept in the cache
+ * directory under a name derived from everything the compile read: the Vectorscan version,
+ * each expression and its flags. The file holds that input verbatim, and a load compares it
+ * byte for byte before trusting the database, so a hash collision, a truncated write or a
+ * file from another ruleset is a miss, never a wrong database. Only a directory and a file
+ * owned by this user and not writable by others are used (a database is code for the
+ * scanner). Files are written to a temporary name and renamed, so concurrent starts are safe;
+ * older files of other rulesets are removed after RULES_CACHE_KEEP_DAYS without use.
+ * Any failure falls back to compiling. */
+#define RULES_CACHE_MAGIC     "BNCRULE1"
+#define RULES_CACHE_MAX       (256u << 20)
+#define RULES_CACHE_KEEP_DAYS 30
+
+/* The directory to use, or false when the cache is off or has no usable place. */
+static bool
+rules_cache_dir(const struct bnc_config *cfg, char *out, size_t cap)
+{
+    const char *d = cfg != NULL ? cfg->rules_cache_dir : NULL;
+    int n;
+
+    if (d == NULL || d[0] == '\0') {
+        return false;
+    }
+    if (strcmp(d, "auto") == 0) {
+        const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+        if (x != NULL && x[0] == '/') {
+            n = snprintf(out, cap, "%s/bounced", x);
+        } else if (h != NULL && h[0] == '/') {
+            n = snprintf(out, cap, "%s/.cache/bounced", h);
+        } else {
+            return false;
+        }
+    } else {
+        n = snprintf(out, cap, "%s", d);
+    }
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Is path a directory (or, file true, a regular file) of ours that no one else may write? */
+static bool
+rules_cache_owned(const char *path, bool file)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+        return false;
+    }
+    return file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode);
+}
+
+/* What the compile reads, as bytes: the key of a cached database. */
+static char *
+rules_cache_input(const struct bnc_ruleset *rs, unsigned flags, size_t *len_out)
+{
+    struct buf b;
+    size_t i;
+
+    buf_init(&b, 0);
+    buf_printf(&b, "%s\n%u\n%zu\n", hs_version(), flags, rs->n);
+    for (i = 0; i < rs->n; i++) {
+        buf_adds(&b, rs->exprs[i]);
+        buf_addc(&b, '\0');
+    }
+    *len_out = b.len;
+    return buf_take(&b);
+}
+
+static uint64_t
+rules_fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool
+rules_read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n > 0) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return false;
+        }
+        c += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static bool
+rules_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return false;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* File layout: magic[8] | u64 input length | input | u64 database length | database. */
+static hs_database_t *
+rules_cache_load(const char *path, const char *in, size_t inlen)
+{
+    hs_database_t *db = NULL;
+    char magic[8];
+    uint64_t n;
+    char *buf = NULL;
+    int fd;
+
+    if (!rules_cache_owned(path, true) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return NULL;
+    }
+    if (!rules_read_all(fd, magic, 8) || memcmp(magic, RULES_CACHE_MAGIC, 8) != 0 ||
+        !rules_read_all(fd, &n, sizeof(n)) || n != inlen) {
+        goto out;
+    }
+    buf = xmalloc(inlen > 0 ? inlen : 1);
+    if (!rules_read_all(fd, buf, inlen) || memcmp(buf, in, inlen) != 0 ||
+        !rules_read_all(fd, &n, sizeof(n)) || n == 0 || n > RULES_CACHE_MAX) {
+        goto out;
+    }
+    free(buf);
+    buf = xmalloc((size_t)n);
+    if (!rules_read_all(fd, buf, (size_t)n) ||
+        hs_deserialize_database(buf, (size_t)n, &db) != HS_SUCCESS) {
+        db = NULL;
+    }
+out:
+    free(buf);
+    close(fd);
+    return db;
+}
+
+/* Remove the cache files of other rulesets that have not been used for a long time. */
+static void
+rules_cache_prune(const char *dir, const char *keep)
+{
+    char **names = NULL;
+    size_t n = 0, i;
+    time_t now = time(NULL);
+
+    if (dir_names(dir, NULL, NULL, &names, &n) != BNC_OK) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        char path[4096];
+        struct stat st;
+        if (strncmp(names[i], "rules-", 6) != 0 || strcmp(names[i], keep) == 0 ||
+            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path)) {
+            continue;
+        }
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            now - st.st_atime > (time_t)RULES_CACHE_KEEP_DAYS * 86400) {
+            (void)unlink(path);
+        }
+    }
+    dir_names_free(names, n);
+}
+
+static void
+rules_cache_store(const char *dir, const char *path, const char *name, const char *in, size_t inlen,
+                  const hs_database_t *db)
+{
+    char *bytes = NULL, tmp[4200];
+    size_t blen = 0;
+    uint64_t n;
+    int fd;
+    bool ok;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        /* the parent may be missing too ("~/.cache" on a fresh account) */
+        char parent[4096];
+        char *slash;
+        snprintf(parent, sizeof(parent), "%s", dir);
+        slash = strrchr(parent, '/');
+        if (slash == NULL || slash == parent) {
+            return;
+        }
+        *slash = '\0';
+        if ((mkdir(parent, 0700) != 0 && errno != EEXIST) || mkdir(dir, 0700) != 0) {
+            return;
+        }
+    }
+    if (!rules_cache_owned(dir, false) || hs_serialize_database(db, &bytes, &blen) != HS_SUCCESS ||
+        blen > RULES_CACHE_MAX ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp)) {
+        free(bytes);
+        return;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(bytes);
+        return;
+    }
+    n = inlen;
+    ok = rules_write_all(fd, RULES_CACHE_MAGIC, 8) && rules_write_all(fd, &n, sizeof(n)) &&
+         rules_write_all(fd, in, inlen);
+    n = blen;
+    ok = ok && rules_write_all(fd, &n, sizeof(n)) && rules_write_all(fd, bytes, blen);
+    ok = close(fd) == 0 && ok;
+    free(bytes);
+    if (!ok || rename(tmp, path) != 0) {
+        (void)unlink(tmp);
+        return;
+    }
+    rules_cache_prune(dir, name);
+}
+
 static bnc_status
-rules_compile(struct bnc_ruleset *rs, rules_err_cb cb, void *ud)
+rules_compile(struct bnc_ruleset *rs, const struct bnc_config *cfg, rules_err_cb cb, void *ud)
 {
     unsigned *flags, *ids;
-    size_t i;
+    size_t i, inlen = 0;
     bnc_status st = BNC_OK;
+    char dir[4096], path[4200], name[64], *in = NULL;
+    bool cache = rs->n > 0 && rules_cache_dir(cfg, dir, sizeof(dir));
 
+    if (cache) {
+        in = rules_cache_input(rs, HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH, &inlen);
+        snprintf(name, sizeof(name), "rules-%016llx.hsdb",
+                 (unsigned long long)rules_fnv1a(in, inlen));
+        cache = (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path);
+        if (cache && (rs->db = rules_cache_load(path, in, inlen)) != NULL) {
+            free(in);
+            return BNC_OK;
+        }
+    }
     for (;;) {
         hs_compile_error_t *ce = NULL;
         hs_error_t he;
@@ -529,11 +770,18 @@ rules_compile(struct bnc_ruleset *rs, rules_err_cb cb, void *ud)
         free(ids);
         if (he == HS_SUCCESS) {
             hs_free_compile_error(ce);
+            if (cache && st == BNC_OK && in != NULL) {
+                /* (a ruleset that lost a rule to a compile error is not kept: its next
+                 * start must report the error again) */
+                rules_cache_store(dir, path, name, in, inlen, rs->db);
+            }
+            free(in);
             return st;
         }
         if (ce == NULL || ce->expression < 0 || (size_t)ce->expression >= rs->n) {
             rules_report(cb, ud, "rules", 0, ce ? ce->message : "pattern database failed");
             hs_free_compile_error(ce);
+            free(in);
             return BNC_EINTERNAL;
         }
         {
@@ -545,6 +793,8 @@ rules_compile(struct bnc_ruleset *rs, rules_err_cb cb, void *ud)
         rules_drop(rs, (size_t)ce->expression);
         hs_free_compile_error(ce);
         rs->db = NULL;
+        free(in);
+        in = NULL;
     }
 }
 
@@ -571,7 +821,7 @@ rules_build(const struct bnc_config *cfg, const struct rule_src *extra, size_t n
     }
     rules_add_text(rs, (const char *)bnc_default_rules, bnc_default_rules_len, "default.rules",
                    RULES_TIER_BUILTIN, cb, ud);
-    st = rules_compile(rs, cb, ud);
+    st = rules_compile(rs, cfg, cb, ud);
     *out = rs;
     return st;
 }
@@ -587,7 +837,7 @@ rules_build_text(const char *text, size_t len, const char *origin, rules_err_cb 
     if (text != NULL && len > 0) {
         rules_add_text(rs, text, len, origin ? origin : "text", RULES_TIER_USER, cb, ud);
     }
-    st = rules_compile(rs, cb, ud);
+    st = rules_compile(rs, NULL, cb, ud);
     *out = rs;
     return st;
 }

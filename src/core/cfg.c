@@ -76,6 +76,9 @@ static const struct cfg_param params[] = {
      "directory of user *.rules files, checked before the built-in rules"},
     {"rules.file", CFG_PATH, "", 0, 0, OFF(rules_file), true, false,
      "one more user rules file"},
+    {"rules.cache_dir", CFG_PATH, "auto", 0, 0, OFF(rules_cache_dir), true, false,
+     "compiled rule databases are kept here so a start skips the compile; auto = "
+     "$XDG_CACHE_HOME/bounced or ~/.cache/bounced, empty = off"},
 
     /* smtp */
     {"smtp.listen", CFG_STRING, "127.0.0.1:2525", 0, 0, OFF(smtp_listen), false, false,

@@ -44,6 +44,7 @@ struct bnc_config {
     /* rules */
     char *rules_dir;  /* rules.dir: directory of *.rules */
     char *rules_file; /* rules.file: one extra rules file */
+    char *rules_cache_dir; /* rules.cache_dir: "auto", a directory, or "" (off) */
 
     /* smtp listener */
     char *smtp_listen;       /* smtp.listen */

@@ -213,6 +213,8 @@ test_config_dir_and_file(void **state)
     fclose(f);
 
     cfg_init(&cfg);
+    free(cfg.rules_cache_dir);
+    cfg.rules_cache_dir = strdup("");
     free(cfg.rules_dir);
     cfg.rules_dir = strdup(dir);
     free(cfg.rules_file);
@@ -286,6 +288,105 @@ test_regex_white_space(void **state)
     rules_free(rs);
 }
 
+/* rules.cache_dir: the first build writes a compiled database, the next one loads it and
+ * matches the same; a damaged file, or one written for other rules, is never used; a ruleset
+ * that lost a rule to a compile error is not cached, so the error is reported every time. */
+static size_t
+cache_files(const char *dir, char *first, size_t cap)
+{
+    char cmd[512];
+    size_t n = 0;
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "ls %s", dir);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(cmd, sizeof(cmd), p) != NULL) {
+        if (n++ == 0 && first != NULL) {
+            cmd[strcspn(cmd, "\n")] = '\0';
+            snprintf(first, cap, "%s/%s", dir, cmd);
+        }
+    }
+    pclose(p);
+    return n;
+}
+
+static void
+test_compiled_cache(void **state)
+{
+    char dir[] = "/tmp/bnc_rcache_XXXXXX";
+    char file[512], cmd[600];
+    struct bnc_config cfg;
+    struct bnc_ruleset *rs = NULL;
+    struct errs e = {0};
+    struct rule_src mine = {"cached phrase here ==> soft:blocked\n", "mine.rules"};
+    struct rule_src other = {"another phrase ==> soft:blocked\n", "mine.rules"};
+    struct rule_src bad = {"/(?<=a+)b/ ==> hard\nok phrase ==> soft:blocked\n", "bad.rules"};
+    const struct rule_info *ri;
+    FILE *f;
+    long sz;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    cfg_init(&cfg);
+    free(cfg.rules_dir);
+    cfg.rules_dir = strdup("");
+    free(cfg.rules_cache_dir);
+    cfg.rules_cache_dir = strdup(dir);
+
+    assert_int_equal(rules_build(&cfg, &mine, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 0);
+    rules_free(rs);
+    assert_int_equal(cache_files(dir, file, sizeof(file)), 1);
+    /* a load: same verdicts, the user rule still first */
+    assert_int_equal(rules_build(&cfg, &mine, 1, collect, &e, &rs), BNC_OK);
+    ri = match(rs, "550 cached   phrase here");
+    assert_non_null(ri);
+    assert_string_equal(ri->origin, "mine.rules");
+    assert_int_equal(ri->reason, BNC_R_BLOCKED);
+    ri = match(rs, "552 5.2.2 Mailbox full");
+    assert_non_null(ri);
+    assert_int_equal(ri->reason, BNC_R_MAILBOXFULL);
+    rules_free(rs);
+
+    /* damage the database bytes: the load fails and the rules are compiled again */
+    f = fopen(file, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    sz = ftell(f);
+    fseek(f, sz - 100, SEEK_SET);
+    fputs("garbage garbage garbage", f);
+    fclose(f);
+    assert_int_equal(rules_build(&cfg, &mine, 1, collect, &e, &rs), BNC_OK);
+    ri = match(rs, "cached phrase here");
+    assert_non_null(ri);
+    assert_string_equal(ri->origin, "mine.rules");
+    rules_free(rs);
+    snprintf(cmd, sizeof(cmd), "grep -q garbage %s", file);
+    assert_int_not_equal(system(cmd), 0); /* and written anew */
+
+    /* other rules: their own file; the first one's rules never answer for them */
+    assert_int_equal(rules_build(&cfg, &other, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(cache_files(dir, NULL, 0), 2);
+    ri = match(rs, "cached phrase here");
+    assert_true(ri == NULL || strcmp(ri->origin, "mine.rules") != 0);
+    assert_non_null(match(rs, "another phrase"));
+    rules_free(rs);
+
+    /* a rule that does not compile: reported on every build, never cached */
+    assert_int_equal(rules_build(&cfg, &bad, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 1);
+    rules_free(rs);
+    assert_int_equal(rules_build(&cfg, &bad, 1, collect, &e, &rs), BNC_OK);
+    assert_int_equal(e.n, 2);
+    assert_non_null(match(rs, "ok phrase"));
+    rules_free(rs);
+    assert_int_equal(cache_files(dir, NULL, 0), 2);
+
+    cfg_free(&cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -298,6 +399,7 @@ main(void)
         cmocka_unit_test(test_check_line),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_config_dir_and_file),
+        cmocka_unit_test(test_compiled_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,7 @@ fmt_phquery_domains(const char *p, const char *end, const char **dom, size_t *dl
 
 /* phquery: "Message not delivered to the following:" then one line a recipient, the name
  * the nameserver could not resolve and why ("userx    No matches to nameserver query"),
- * up to the next "--------" rule. A bare name is a mailbox at each domain the error detail
+ * up to the next "--------" rule or blank line. A bare name is a mailbox at each domain the error detail
  * names; without such a domain it is left out rather than guessed. */
 static size_t
 fmt_extract_phquery(struct fmt_msg *m)
@@ -165,6 +165,9 @@ fmt_extract_phquery(struct fmt_msg *m)
         }
         if (le - s >= 4 && strncmp(s, "----", 4) == 0) {
             break; /* the error detail starts */
+        }
+        if ((s == le || (*s == '\r' && s + 1 == le)) && added > 0) {
+            break; /* the list ends at its first blank line */
         }
         e = s;
         while (e < le && *e != ' ' && *e != '\t' && *e != '\r') {

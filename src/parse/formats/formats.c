@@ -915,7 +915,8 @@ fmt_enrich(struct fmt_msg *m)
                 continue;
             }
             status_code_from_text(tl, tn, st, rp);
-            if (rp[0] != '\0') {
+            if (rp[0] != '\0' && (rc->status[0] == '\0' || rc->status[0] == rp[0])) {
+                /* (a reply of another class than the Status answered another step) */
                 memcpy(rc->replycode, rp, sizeof(rc->replycode));
             }
             if (st[0] == rc->status[0] && strcmp(rc->status + 1, ".0.0") == 0) {

@@ -208,6 +208,11 @@ emit_json(struct parse_run *pr, const char *name, long mbox_index, const bnc_rep
             buf_printf(b, ",\"mbox_index\":%ld", mbox_index);
         }
         json_key_str(b, "recipient", rc->recipient);
+        if (rc->original_recipient != NULL && rc->original_recipient[0] != '\0' &&
+            strcmp(rc->original_recipient, rc->recipient) != 0) {
+            /* the address that was mailed, when it expanded or forwarded to this one */
+            json_key_str(b, "original_recipient", rc->original_recipient);
+        }
         json_key_str(b, "status", rc->status);
         json_key_str(b, "replycode", rc->replycode);
         json_key_str(b, "reason", bnc_reason_name(rc->reason));

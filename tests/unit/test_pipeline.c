@@ -243,6 +243,33 @@ test_original_recipient(void **state)
                      1);
 }
 
+/* The same through Sendmail's text: "(expanded from: <addr>)" names the contact. */
+static void
+test_expanded_from(void **state)
+{
+    static const char bounce[] =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.net>\r\n"
+        "Subject: Returned mail: see transcript for details\r\n"
+        "Date: Mon, 2 Nov 2026 10:00:00 +0000\r\n"
+        "\r\n"
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "a.mailbox@store7.news.example\r\n"
+        "    (expanded from: <A@news.example>)\r\n"
+        "\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        "550 5.1.1 a.mailbox@store7.news.example... User unknown\r\n";
+    struct fx *f = *state;
+    struct pipeline_result res;
+    struct model_contact c;
+
+    assert_int_equal(run(f, bounce, sizeof(bounce) - 1, "spool/expanded", &res), BNC_OK);
+    assert_int_equal(res.verdicts, 1);
+    assert_int_equal(res.contacts_changed, 1);
+    assert_int_equal(model_contact_get(f->st, NULL, f->contact, NOW, &c), BNC_OK);
+    assert_int_equal(c.status, HYG_BOUNCED_HARD);
+    model_contact_free(&c);
+}
+
 /* A bounce dated more than a day after "now" takes the received time instead. */
 static void
 test_future_date_clamped(void **state)
@@ -399,6 +426,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hard_dsn_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_date_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_original_recipient, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expanded_from, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_bounce_and_autoreply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verdicts_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),

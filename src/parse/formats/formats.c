@@ -270,11 +270,12 @@ fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
         rc->smtp_command = cmd;
     }
     if (rc->original_recipient == NULL || rc->original_recipient[0] == '\0') {
-        /* Sendmail: "(expanded from: <list@example.org>)" names the address that was mailed,
-         * an alias or forward that expanded to this one (RFC 3464's Original-Recipient) */
-        const char *x = fmt_find_ci(p, n, "expanded from:", 14), *a;
+        /* Sendmail's "(expanded from: <list@example.org>)" and Postfix's "(expanded from
+         * <list@example.org>)" name the address that was mailed, an alias or forward that
+         * expanded to this one (RFC 3464's Original-Recipient) */
+        const char *x = fmt_find_ci(p, n, "expanded from", 13), *a;
         size_t an;
-        if (x != NULL && fmt_find_addr(x + 14, p + n, &a, &an) && (size_t)(a - (x + 14)) <= 4) {
+        if (x != NULL && fmt_find_addr(x + 13, p + n, &a, &an) && (size_t)(a - (x + 13)) <= 4) {
             const char *o = addr_normalize(m->r, a, an);
             if (o != NULL && strcmp(o, rc->recipient) != 0) {
                 rc->original_recipient = o;

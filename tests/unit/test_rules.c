@@ -238,6 +238,55 @@ test_config_dir_and_file(void **state)
     rmdir(dir);
 }
 
+/* Provider codes in default.rules: a documented code decides, whatever words are around it. */
+static void
+test_provider_codes(void **state)
+{
+    static const struct {
+        const char *text;
+        bnc_reason want;
+    } cases[] = {
+        {"550 5.7.606 Access denied, banned sending IP [192.0.2.1]", BNC_R_BLOCKED},
+        {"421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "
+         "volume or user complaints - 4.16.55.1",
+         BNC_R_BADREPUTATION},
+        {"553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in "
+         "Spamhaus's list",
+         BNC_R_BLOCKED},
+        {"550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. (S3150)", BNC_R_BLOCKED},
+        {"451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP "
+         "reputation",
+         BNC_R_BADREPUTATION},
+        {"554 AUP#CXCNCT :: too many connections from your IP", BNC_R_TOOMANYCONN},
+        {"554 p3plibsmtp01.prod.phx3.secureserver.net bizsmtp IB108 reverse DNS",
+         BNC_R_REQUIREPTR},
+        {"550 5.7.1 [CS01] Message rejected due to local policy", BNC_R_POLICYVIOLATION},
+        {"550 Mailbox not found. 该用户不存在", BNC_R_USERUNKNOWN},
+        {"550 5.4.1 Recipient address rejected: Access denied. "
+         "RESOLVER.ADR.RecipientNotFound",
+         BNC_R_USERUNKNOWN},
+        {"550-5.7.26 This mail has been blocked because the sender is unauthenticated.",
+         BNC_R_AUTHFAILURE},
+        {"421 4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from "
+         "your IP address",
+         BNC_R_BADREPUTATION},
+    };
+    struct bnc_ruleset *rs = NULL;
+    size_t i;
+    (void)state;
+
+    assert_int_equal(rules_build(NULL, NULL, 0, NULL, NULL, &rs), BNC_OK);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct rule_info *ri = match(rs, cases[i].text);
+        if (ri == NULL || ri->reason != cases[i].want) {
+            fail_msg("%s: got %s, want %s", cases[i].text,
+                     ri ? bnc_reason_name(ri->reason) : "(no rule)",
+                     bnc_reason_name(cases[i].want));
+        }
+    }
+    rules_free(rs);
+}
+
 /* The rule of file `origin` that matches text, or NULL (built-in rules may match too). */
 static const struct rule_info *
 match_from(const struct bnc_ruleset *rs, const char *text, const char *origin)
@@ -392,6 +441,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_compiles),
+        cmocka_unit_test(test_provider_codes),
         cmocka_unit_test(test_bad_rules_reported_rest_load),
         cmocka_unit_test(test_user_before_builtin_and_first_line),
         cmocka_unit_test(test_phrase_is_literal),

@@ -109,49 +109,32 @@ static const struct {
 
 /* The decoded From of a bounce (a delivery daemon's name) and its Subject, in several
  * languages; then the Subject of a delay warning. */
-static const char *const scan_senders[] = {"mailer-daemon", "postmaster",  "mail delivery",
-                                      "mail-daemon",   "maildaemon",  "mailer_daemon",
-                                      "mdaemon",       "post_master", "delivery",
-                                      "bounce",        "nobody@"};
+static const char *const scan_senders[] = {
+    "mailer-daemon", "postmaster",  "mail delivery", "mail-daemon", "maildaemon", "mailer_daemon",
+    "mdaemon",       "post_master", "delivery",      "bounce",      "nobody@"};
 static const char *const scan_subjects[] = {
-    "undeliver",
-    "undelivered",
-    "delivery status",
-    "delivery fail",
-    "delivery notification",
-    "failure notice",
-    "returned mail",
-    "mail delivery",
-    "delivery problem",
-    "failed mail",
-    "could not send",
-    "not delivered",
-    "non remis",
-    "unzustellbar",
-    "nicht zustellbar",
-    "non recapitabile",
-    "no entregado",
-    "message not delivered",
-    "rejected",
-    "delivery report",
-    "warning: could not",
-    "delayed mail",
-    "delivery delayed",
-    "mail system error",
-    "returned to sender",
-    "error sending",
-    "nondeliverable",
-    "undeliverable",
-    "user unknown",
-    "mail failure",
-    "delivery has failed",
-    "failed delivery",
+    "undeliver", "undelivered", "delivery status", "delivery fail", "delivery notification",
+    "failure notice", "returned mail", "mail delivery", "delivery problem", "failed mail",
+    "could not send", "not delivered", "non remis", "unzustellbar", "nicht zustellbar",
+    "non recapitabile", "no entregado", "message not delivered", "rejected", "delivery report",
+    "warning: could not", "delayed mail", "delivery delayed", "mail system error",
+    "returned to sender", "error sending", "nondeliverable", "undeliverable", "user unknown",
+    "mail failure", "delivery has failed", "failed delivery",
     "\xe9\x85\x8d\xe4\xbf\xa1",             /* 配信 (delivery) */
     "\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc", /* エラー (error) */
     "\xe4\xb8\x8d\xe9\x81\x94",             /* 不達 (undelivered) */
     "\xd0\xbd\xd0\xb5 "
     "\xd0\xb4\xd0\xbe\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0"
     "\xbe", /* не доставлено */
+    /* the subjects of localized Exchange/Outlook non-delivery reports */
+    "onbestelbaar", "n\xc3\xa3o entregue",         /* não entregue */
+    "no se puede entregar", "nedoru\xc4\x8diteln", /* nedoručitelné */
+    "k\xc3\xa9zbes\xc3\xadthetetlen",              /* kézbesíthetetlen */
+    "niedostarczon", "olevererbar", "kan ikke leveres", "ei voitu toimittaa", "teslim edilemedi",
+    "\xe6\x97\xa0\xe6\xb3\x95\xe6\x8a\x95\xe9\x80\x92", /* 无法投递 */
+    "\xe7\x84\xa1\xe6\xb3\x95\xe5\x82\xb3\xe9\x81\x9e", /* 無法傳遞 */
+    "\xe9\x80\x80\xe4\xbf\xa1",                         /* 退信 (returned mail) */
+    "\xeb\xb0\xb0\xeb\x8b\xac\xeb\x90\x98\xec\xa7\x80 \xec\x95\x8a\xec\x9d\x8c", /* 배달되지 않음 */
 };
 
 static const char *const scan_dsubjects[] = {"delayed", "delay)", "delivery warning",
@@ -160,6 +143,9 @@ static const char *const scan_dsubjects[] = {"delayed", "delay)", "delivery warn
 #define SCAN_NSEND  (sizeof(scan_senders) / sizeof(scan_senders[0]))
 #define SCAN_NSUBJ  (sizeof(scan_subjects) / sizeof(scan_subjects[0]))
 #define SCAN_NDSUBJ (sizeof(scan_dsubjects) / sizeof(scan_dsubjects[0]))
+_Static_assert(SCAN_NSUBJ <= FMT_S_DELAY - FMT_S_BOUNCE, "bounce subjects overflow their ids");
+_Static_assert(SCAN_NDSUBJ <= FMT_S_FAMILY - FMT_S_DELAY, "delay subjects overflow their ids");
+_Static_assert(SCAN_NSEND <= FMT_F_FAMILY - FMT_F_SENDER, "bounce senders overflow their ids");
 
 /* Keys of ESP notifications sent as JSON. */
 static const char *const scan_json[] = {"notificationType", "eventType"};

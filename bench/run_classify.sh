@@ -3,12 +3,18 @@
 # (make bench sets it to the Sisimai dev set), and, when libsisimai-perl is installed,
 # Sisimai (Perl) over the same files in the same run; prints both and the ratio.
 # Targets (issue 4): >= 40,000 messages/s and >= 40x Sisimai.
-# Environment: BNC_BENCH_SECONDS (default 3).
+#
+# The two are measured in interleaved rounds (bounced, Sisimai, bounced, Sisimai, ...) and
+# each side's best round counts: on a shared or virtual machine a burst of load from
+# elsewhere slows whichever side is running, and one round of each would put that noise in
+# the ratio. Every round is printed.
+# Environment: BNC_BENCH_SECONDS (per round, default 2), BNC_BENCH_ROUNDS (default 3).
 set -u
 build=${1:?usage: run_classify.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${BNC_BENCH_CORPUS:-$here/../examples}
-secs=${BNC_BENCH_SECONDS:-3}
+secs=${BNC_BENCH_SECONDS:-2}
+rounds=${BNC_BENCH_ROUNDS:-3}
 bin=$build/bench/bench_classify
 if [ ! -x "$bin" ]; then
     echo "   run_classify: no $bin (build first)"
@@ -18,27 +24,15 @@ if [ ! -d "$corpus" ]; then
     echo "   run_classify: corpus $corpus not found; skipped"
     exit 0
 fi
-out=$("$bin" "$corpus" "$secs") || { echo "   run_classify: bench_classify failed"; exit 1; }
-files=$(echo "$out" | awk '$1 == "files" {print $2}')
-ours=$(echo "$out" | awk '$1 == "msgs_per_cpu_sec" {print $2}')
-wall=$(echo "$out" | awk '$1 == "msgs_per_sec" {print $2}')
-echo "   corpus: $corpus ($files messages, all in memory)"
-echo "   bounced parse+classify: $ours msg/s per CPU second, $wall msg/s wall clock (single thread, $(echo "$out" | awk '$1 == "verdicts_per_pass" {print $2}') verdicts per pass, rules built in $(echo "$out" | awk '$1 == "rules_build_ms" {print $2}') ms)"
+have_sisimai=0
+if perl -MSisimai -e 1 2>/dev/null; then
+    have_sisimai=1
+fi
 
-# Exit status: 1 when a target of issue 4 is missed in this run (a loaded machine can miss it).
-if awk -v a="$ours" 'BEGIN { exit !(a < 40000) }'; then
-    echo "   target >= 40,000 msg/s: NOT MET"
-    status=1
-else
-    status=0
-fi
-if ! perl -MSisimai -e 1 2>/dev/null; then
-    echo "   Sisimai: libsisimai-perl not installed; ratio skipped"
-    exit $status
-fi
 # Sisimai over the same files: Sisimai->rise (or ->make on older releases) per file, files
 # read into memory first like bench_classify does; timed around the parse loop only.
-sis=$(perl -MSisimai -MTime::HiRes=time -e '
+sisimai_round() {
+    perl -MSisimai -MTime::HiRes=time -e '
     use strict; use warnings;
     my ($dir, $secs) = @ARGV;
     my @files;
@@ -65,14 +59,54 @@ sis=$(perl -MSisimai -MTime::HiRes=time -e '
     } while (time - $t0 < $secs);
     my $cpu = (times)[0] - $c0;
     printf "%.1f\n", $n / ($cpu > 0 ? $cpu : time - $t0);
-' "$corpus" "$secs" 2>/dev/null)
-if [ -z "$sis" ]; then
+' "$corpus" "$secs" 2>/dev/null
+}
+
+best_ours=0
+best_wall=0
+best_sis=0
+r=1
+while [ "$r" -le "$rounds" ]; do
+    out=$("$bin" "$corpus" "$secs") || { echo "   run_classify: bench_classify failed"; exit 1; }
+    ours=$(echo "$out" | awk '$1 == "msgs_per_cpu_sec" {print $2}')
+    wall=$(echo "$out" | awk '$1 == "msgs_per_sec" {print $2}')
+    if [ "$r" -eq 1 ]; then
+        files=$(echo "$out" | awk '$1 == "files" {print $2}')
+        echo "   corpus: $corpus ($files messages, all in memory)"
+        echo "   $(echo "$out" | awk '$1 == "verdicts_per_pass" {print $2}') verdicts per pass; rules built in $(echo "$out" | awk '$1 == "rules_build_ms" {print $2}') ms"
+    fi
+    line="   round $r: bounced $ours msg/s per CPU second ($wall wall clock)"
+    best_ours=$(awk -v a="$ours" -v b="$best_ours" 'BEGIN { print (a > b ? a : b) }')
+    best_wall=$(awk -v a="$wall" -v b="$best_wall" 'BEGIN { print (a > b ? a : b) }')
+    if [ "$have_sisimai" -eq 1 ]; then
+        sis=$(sisimai_round)
+        if [ -n "$sis" ]; then
+            line="$line, Sisimai $sis msg/s per CPU second"
+            best_sis=$(awk -v a="$sis" -v b="$best_sis" 'BEGIN { print (a > b ? a : b) }')
+        fi
+    fi
+    echo "$line"
+    r=$((r + 1))
+done
+echo "   bounced parse+classify: $best_ours msg/s per CPU second, $best_wall msg/s wall clock (single thread, best of $rounds rounds)"
+
+# Exit status: 1 when a target of issue 4 is missed in this run (a loaded machine can miss it).
+status=0
+if awk -v a="$best_ours" 'BEGIN { exit !(a < 40000) }'; then
+    echo "   target >= 40,000 msg/s: NOT MET"
+    status=1
+fi
+if [ "$have_sisimai" -eq 0 ]; then
+    echo "   Sisimai: libsisimai-perl not installed; ratio skipped"
+    exit $status
+fi
+if awk -v b="$best_sis" 'BEGIN { exit !(b <= 0) }'; then
     echo "   Sisimai: run failed; ratio skipped"
     exit $status
 fi
-echo "   Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION'): $sis msg/s per CPU second (same files, same run)"
-awk -v a="$ours" -v b="$sis" 'BEGIN { if (b > 0) printf "   ratio: %.1fx Sisimai\n", a / b }'
-if awk -v a="$ours" -v b="$sis" 'BEGIN { exit !(b > 0 && a / b < 40) }'; then
+echo "   Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION'): $best_sis msg/s per CPU second (same files, same run, best of $rounds rounds)"
+awk -v a="$best_ours" -v b="$best_sis" 'BEGIN { printf "   ratio: %.1fx Sisimai\n", a / b }'
+if awk -v a="$best_ours" -v b="$best_sis" 'BEGIN { exit !(a / b < 40) }'; then
     echo "   target >= 40x Sisimai: NOT MET"
     status=1
 fi

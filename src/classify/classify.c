@@ -491,6 +491,21 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
 }
 
+bnc_status
+classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,
+                        const struct rule_info **out, size_t cap, size_t *n_out)
+{
+    char masked[CLASSIFY_DIAG_MAX];
+    size_t n;
+
+    *n_out = 0;
+    if (diagnostic == NULL || diagnostic[0] == '\0') {
+        return BNC_OK;
+    }
+    n = classify_mask_addrs(diagnostic, masked, sizeof(masked));
+    return rules_match_all(rs, masked, n, out, cap, n_out);
+}
+
 void
 classify_report(const struct bnc_ruleset *rs, bnc_report *r)
 {

@@ -18,6 +18,7 @@
 #include "core/cfg.h"
 
 struct bnc_ruleset;
+struct rule_info;
 
 struct bnc_ctx {
     struct bnc_config cfg;
@@ -79,6 +80,10 @@ bnc_reason classify_reason_from_status(const char *status); /* RFC 3463; UNDEFIN
 bnc_reason classify_reason_from_reply(const char *reply);   /* RFC 5321; UNDEFINED if none */
 int classify_hard(bnc_reason reason, bool temporary);       /* 1, 0, -1 (undefined) */
 bnc_kind classify_kind(bnc_reason reason, int hard);
+/* Every rule that matches a diagnostic as the classifier sees it (addresses blanked, white
+ * space normalized), in precedence order; see rules_match_all(). */
+bnc_status classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,
+                                   const struct rule_info **out, size_t cap, size_t *n_out);
 
 /* The reason taxonomy (reasons.c): pseudo status for reasons without a code. */
 void reason_pseudo_status(bnc_reason r, bool temporary, char out[16]); /* "" for reports */

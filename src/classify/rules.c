@@ -957,6 +957,21 @@ rules_normalize(const char *in, size_t len, char *out, size_t cap)
     return n;
 }
 
+/* This thread's scratch, (re)grown for rs; false when Vectorscan cannot allocate it. */
+static bool
+rules_scratch_for(const struct bnc_ruleset *rs)
+{
+    if (rules_tls_scratch == NULL || rules_tls_gen != rs->gen) {
+        if (hs_alloc_scratch(rs->db, &rules_tls_scratch) != HS_SUCCESS) {
+            return false;
+        }
+        rules_tls_gen = rs->gen;
+        (void)pthread_once(&rules_tls_once, rules_tls_init);
+        (void)pthread_setspecific(rules_tls_key, rules_tls_scratch);
+    }
+    return true;
+}
+
 bnc_status
 rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct rule_match *m)
 {
@@ -967,13 +982,8 @@ rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct r
     if (rs == NULL || rs->db == NULL || text == NULL || len == 0) {
         return BNC_OK;
     }
-    if (rules_tls_scratch == NULL || rules_tls_gen != rs->gen) {
-        if (hs_alloc_scratch(rs->db, &rules_tls_scratch) != HS_SUCCESS) {
-            return BNC_EINTERNAL;
-        }
-        rules_tls_gen = rs->gen;
-        (void)pthread_once(&rules_tls_once, rules_tls_init);
-        (void)pthread_setspecific(rules_tls_key, rules_tls_scratch);
+    if (!rules_scratch_for(rs)) {
+        return BNC_EINTERNAL;
     }
     if (len > UINT32_MAX) {
         len = UINT32_MAX;
@@ -985,5 +995,63 @@ rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct r
     if (best < rs->n) {
         m->rule = &rs->rules[best];
     }
+    return BNC_OK;
+}
+
+struct rules_all {
+    const struct bnc_ruleset *rs;
+    const struct rule_info **out;
+    size_t cap, n;
+};
+
+static int
+rules_on_any(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+             void *ctx)
+{
+    struct rules_all *a = ctx;
+    size_t i;
+    (void)from;
+    (void)to;
+    (void)flags;
+    if (id >= a->rs->n) {
+        return 0;
+    }
+    /* keep the cap lowest ids, in order (single-match: each id comes once) */
+    for (i = a->n; i > 0 && a->out[i - 1] > &a->rs->rules[id]; i--) {
+        if (i < a->cap) {
+            a->out[i] = a->out[i - 1];
+        }
+    }
+    if (i < a->cap) {
+        a->out[i] = &a->rs->rules[id];
+        if (a->n < a->cap) {
+            a->n++;
+        }
+    }
+    return 0;
+}
+
+bnc_status
+rules_match_all(const struct bnc_ruleset *rs, const char *text, size_t len,
+                const struct rule_info **out, size_t cap, size_t *n_out)
+{
+    struct rules_all a = {rs, out, cap, 0};
+    hs_error_t he;
+
+    *n_out = 0;
+    if (rs == NULL || rs->db == NULL || text == NULL || len == 0 || cap == 0) {
+        return BNC_OK;
+    }
+    if (!rules_scratch_for(rs)) {
+        return BNC_EINTERNAL;
+    }
+    if (len > UINT32_MAX) {
+        len = UINT32_MAX;
+    }
+    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, rules_on_any, &a);
+    if (he != HS_SUCCESS) {
+        return BNC_EINTERNAL;
+    }
+    *n_out = a.n;
     return BNC_OK;
 }

@@ -59,6 +59,12 @@ size_t rules_normalize(const char *in, size_t len, char *out, size_t cap);
 bnc_status rules_match(const struct bnc_ruleset *rs, const char *text, size_t len,
                        struct rule_match *m);
 
+/* Every rule that matches text (same form), in precedence order (the first is the one
+ * rules_match() picks): up to cap of them into out, how many in *n_out. For showing why a
+ * verdict was decided (`bounced rules test --all`); the classifier needs only the first. */
+bnc_status rules_match_all(const struct bnc_ruleset *rs, const char *text, size_t len,
+                           const struct rule_info **out, size_t cap, size_t *n_out);
+
 /* A ruleset from one text only (no built-in rules, no config): tests and the fuzzer. The
  * text need not be NUL-terminated; NUL bytes inside a line make that line an error. Same
  * reporting and ownership as rules_build(). */

@@ -46,6 +46,7 @@ void api_rules_free(struct api_rule_line *rules, size_t n) __attribute__((weak))
 struct rules_run {
     bnc_ctx *ctx;
     bool json;
+    bool all; /* --all: every rule that matched, not only the one that decided */
     size_t max_size;
     int unreadable;
 };
@@ -53,19 +54,23 @@ struct rules_run {
 static void
 rules_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounced rules list [--rules FILE]... [--with-db]\n"
-                "       bounced rules test [--rules FILE]... [--with-db] [--json] FILE|DIR|- ...\n"
-                "       bounced rules check 'RULE LINE'\n"
-                "       bounced rules add 'RULE LINE' [NOTE] | remove ID | list-db\n\n"
-                "Classification rules, one a line: 'TEXT ==> hard|soft[:reason]' or\n"
-                "'/REGEX/i ==> ...' (a bare reason is allowed too). User rules (rules.dir,\n"
-                "rules.file, --rules, the database) are checked before the built-in ones.\n\n"
-                "  list    every loaded rule: origin:line, tier, pattern, verdict\n"
-                "  test    parse and classify; print for each verdict what decided it\n"
-                "  check   validate one rule line (syntax, reason, the pattern compiles)\n"
-                "  --rules FILE   add a rules file (repeatable)\n"
-                "  --with-db      add the rules stored in the database (rules add)\n"
-                "  --json         JSON lines instead of a table (test)\n");
+    fprintf(fp,
+            "usage: bounced rules list [--rules FILE]... [--with-db]\n"
+            "       bounced rules test [--rules FILE]... [--with-db] [--json] [--all] FILE|DIR|- "
+            "...\n"
+            "       bounced rules check 'RULE LINE'\n"
+            "       bounced rules add 'RULE LINE' [NOTE] | remove ID | list-db\n\n"
+            "Classification rules, one a line: 'TEXT ==> hard|soft[:reason]' or\n"
+            "'/REGEX/i ==> ...' (a bare reason is allowed too). User rules (rules.dir,\n"
+            "rules.file, --rules, the database) are checked before the built-in ones.\n\n"
+            "  list    every loaded rule: origin:line, tier, pattern, verdict\n"
+            "  test    parse and classify; print for each verdict what decided it\n"
+            "  check   validate one rule line (syntax, reason, the pattern compiles)\n"
+            "  --rules FILE   add a rules file (repeatable)\n"
+            "  --with-db      add the rules stored in the database (rules add)\n"
+            "  --json         JSON lines instead of a table (test)\n"
+            "  --all          also every other rule that matched each diagnostic, in the\n"
+            "                 order they rank (test): why a rule did not win\n");
 }
 
 static void
@@ -99,6 +104,44 @@ rules_list(bnc_ctx *ctx)
     return CLI_EXIT_OK;
 }
 
+#define RULES_SHOW_MAX 32
+
+/* --all: the rules that matched rc's diagnostic, as a JSON array or indented lines. */
+static void
+rules_add_matched(struct rules_run *rr, struct buf *b, const struct bnc_rcpt *rc)
+{
+    const struct rule_info *m[RULES_SHOW_MAX];
+    size_t k, nm = 0;
+
+    if (classify_rules_matching(bnc_ctx_rules(rr->ctx), rc->diagnostic, m, RULES_SHOW_MAX, &nm) !=
+        BNC_OK) {
+        nm = 0;
+    }
+    if (rr->json) {
+        buf_adds(b, ",\"matched\":[");
+    }
+    for (k = 0; k < nm; k++) {
+        char where[512], verdict[64];
+        snprintf(where, sizeof(where), "%s:%u", m[k]->origin, m[k]->line);
+        rules_verdict_str(m[k], verdict, sizeof(verdict));
+        if (rr->json) {
+            buf_adds(b, k ? ",{\"rule\":" : "{\"rule\":");
+            buf_add_json_str(b, where, strlen(where));
+            buf_adds(b, ",\"verdict\":");
+            buf_add_json_str(b, verdict, strlen(verdict));
+            buf_adds(b, ",\"pattern\":");
+            buf_add_json_str(b, m[k]->pattern, strlen(m[k]->pattern));
+            buf_adds(b, "}");
+        } else {
+            buf_printf(b, "\t%s %-28s %-22s %s\n", k == 0 ? "first" : "then ", where, verdict,
+                       m[k]->pattern);
+        }
+    }
+    if (rr->json) {
+        buf_adds(b, "]");
+    }
+}
+
 static void
 rules_print_report(struct rules_run *rr, const char *name, bnc_report *rep)
 {
@@ -123,11 +166,17 @@ rules_print_report(struct rules_run *rr, const char *name, bnc_report *rep)
             buf_add_json_str(&b, rc->decided_by, strlen(rc->decided_by));
             buf_adds(&b, ",\"diagnostic\":");
             buf_add_json_str(&b, rc->diagnostic, strlen(rc->diagnostic));
+            if (rr->all) {
+                rules_add_matched(rr, &b, rc);
+            }
             buf_adds(&b, "}\n");
         } else {
             buf_printf(&b, "%s\t%s\t%s\t%s\thard=%s\t%s\n", name, rc->recipient,
                        bnc_reason_name(rc->reason), rc->status, hard,
                        rc->decided_by[0] ? rc->decided_by : "-");
+            if (rr->all) {
+                rules_add_matched(rr, &b, rc);
+            }
         }
         fwrite(b.p, 1, b.len, stdout);
     }
@@ -265,11 +314,9 @@ static int
 rules_run(struct cli_globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"rules", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},
-        {"with-db", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"rules", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
+        {"with-db", no_argument, NULL, 'd'},     {"all", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     struct rule_src extra[RULES_MAX_EXTRA];
     size_t nextra = 0, i;
@@ -304,7 +351,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
     argc--;
     argv++;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:jdh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:jdah", opts, NULL)) != -1) {
         switch (c) {
         case 'r': {
             char err[512];
@@ -326,6 +373,9 @@ rules_run(struct cli_globals *g, int argc, char **argv)
             break;
         case 'd':
             with_db = true;
+            break;
+        case 'a':
+            rr.all = true;
             break;
         case 'h':
             rules_usage(stdout);

@@ -409,6 +409,9 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                 decided = classify_decided(r, "format:", rc->origin[0] ? rc->origin : "hint", 0);
                 if (strncmp(rc->origin, "format:", 7) == 0) {
                     decided = classify_decided(r, "", rc->origin, 0);
+                } else if (r->family != NULL && r->family[0] != '\0') {
+                    /* a DSN whose MTA stated the cause itself (PowerMTA's category) */
+                    decided = classify_decided(r, "format:", r->family, 0);
                 }
             }
         }

@@ -21,34 +21,6 @@
 #define PMTA_MAX_LINE (64u * 1024u)
 #define PMTA_MAX_COLS 256
 
-struct pmta_cat {
-    const char *cat;
-    enum ev_vendor v;
-    bnc_reason hint;
-};
-
-/* clang-format off */
-static const struct pmta_cat pmta_cats[] = {
-    {"bad-mailbox",         EV_V_PERMANENT, BNC_R_USERUNKNOWN},
-    {"bad-domain",          EV_V_PERMANENT, BNC_R_HOSTUNKNOWN},
-    {"inactive-mailbox",    EV_V_TRANSIENT, BNC_R_SUSPEND},
-    {"quota-issues",        EV_V_TRANSIENT, BNC_R_MAILBOXFULL},
-    {"message-expired",     EV_V_TRANSIENT, BNC_R_EXPIRED},
-    {"no-answer-from-host", EV_V_TRANSIENT, BNC_R_NETWORKERROR},
-    {"routing-errors",      EV_V_TRANSIENT, BNC_R_NETWORKERROR},
-    {"bad-connection",      EV_V_TRANSIENT, BNC_R_NETWORKERROR},
-    {"bad-configuration",   EV_V_TRANSIENT, BNC_R_SYSTEMERROR},
-    {"policy-related",      EV_V_NONE,      BNC_R_POLICYVIOLATION},
-    {"spam-related",        EV_V_NONE,      BNC_R_SPAMDETECTED},
-    {"virus-related",       EV_V_NONE,      BNC_R_VIRUSDETECTED},
-    {"content-related",     EV_V_NONE,      BNC_R_CONTENTERROR},
-    {"invalid-sender",      EV_V_NONE,      BNC_R_REJECTED},
-    {"relaying-issues",     EV_V_NONE,      BNC_R_NORELAYING},
-    {"protocol-errors",     EV_V_NONE,      BNC_R_SYNTAXERROR},
-    {"other",               EV_V_NONE,      BNC_R_UNDEFINED},
-};
-/* clang-format on */
-
 enum { C_TYPE, C_RCPT, C_STATUS, C_DIAG, C_MTA, C_CAT, C_TIME, C_FBT, C_ENVID, C_MSGID, C_N };
 
 static const char *const pmta_colnames[C_N] = {
@@ -121,18 +93,19 @@ pmta_record(struct ev_state *st, const int *col, const char **f, size_t nf)
     bnc_reason hint = BNC_R_UNDEFINED;
     struct bnc_rcpt *rc;
     char why[96];
-    size_t i;
 
     if (!strcmp(type, "d")) {
         v = EV_V_DELIVERED;
     } else if (!strcmp(type, "b") || !strcmp(type, "rb")) {
+        /* the category's reason is the hint; its side says how permanent PowerMTA judged
+         * the failure: a dead address is permanent, a mailbox's passing problem transient,
+         * a refusal of the sender no judgement about the address */
         v = EV_V_NONE;
-        for (i = 0; i < sizeof(pmta_cats) / sizeof(pmta_cats[0]); i++) {
-            if (!strcasecmp(cat, pmta_cats[i].cat)) {
-                v = pmta_cats[i].v;
-                hint = pmta_cats[i].hint;
-                break;
-            }
+        if (parse_pmta_category(cat, strlen(cat), &hint)) {
+            bnc_side side = bnc_reason_side(hint);
+            v = side == BNC_SIDE_DEAD      ? EV_V_PERMANENT
+                : side == BNC_SIDE_ADDRESS ? EV_V_TRANSIENT
+                                           : EV_V_NONE;
         }
     } else if (!strcmp(type, "t")) {
         v = EV_V_TRANSIENT;

@@ -170,6 +170,13 @@ const char *text_find_marker_line(const char *p, size_t n, const char *const *ke
  * messages; called by message.c after formats_apply(). */
 void parse_fallback(struct bnc_report *r);
 
+/* ---- vendor vocabularies ---- */
+/* PowerMTA's bounce category ("bad-mailbox", "quota-issues", ...; case-insensitive, white
+ * space around ignored): true with the reason it names (UNDEFINED for "other"), false for a
+ * category it does not know. Used for the accounting log and the X-PowerMTA-BounceCategory
+ * header of its DSNs. */
+bool parse_pmta_category(const char *s, size_t n, bnc_reason *out);
+
 /* ---- addresses ---- */
 /* Extract and normalise an address (strip "rfc822;", angle brackets, comments; lower-case;
  * decode VERP "bounces+user=example.com@..." forms); NULL when not an address. */

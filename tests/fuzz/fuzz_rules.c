@@ -2,7 +2,8 @@
  * fuzz_rules.c - libFuzzer target for the rule loader: the input is a rules file (any bytes,
  * any lines); it is loaded with rules_build_text() (every bad line reported and skipped),
  * each line is also validated alone with rules_check_line(), and the input is then matched
- * against the set it produced. Any crash, leak or sanitizer report is a bug.
+ * against the set it produced (rules_match_all() must agree with rules_match() and keep rank
+ * order). Any crash, leak or sanitizer report is a bug.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,8 +37,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)rules_match(rs, (const char *)data, size, &m);
     {
         static char norm[16385];
-        size_t n = rules_normalize((const char *)data, size, norm, sizeof(norm));
+        const struct rule_info *all[8];
+        size_t n = rules_normalize((const char *)data, size, norm, sizeof(norm)), na = 0, k;
         (void)rules_match(rs, norm, n, &m);
+        /* every match, capped: the first must be rules_match()'s pick, the rest in rank order */
+        if (rules_match_all(rs, norm, n, all, 8, &na) == BNC_OK && na > 0) {
+            if (m.rule != all[0]) {
+                abort();
+            }
+            for (k = 1; k < na; k++) {
+                if (all[k] <= all[k - 1]) {
+                    abort();
+                }
+            }
+        }
     }
     for (i = 0; i < rules_count(rs); i++) {
         const struct rule_info *ri = rules_get(rs, i);

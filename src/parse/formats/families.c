@@ -208,6 +208,53 @@ fmt_extract_phquery(struct fmt_msg *m)
     return added;
 }
 
+/* PowerMTA's bounce categories (its User's Guide, "bounce categories"): the cause the
+ * sending MTA itself assigned. "other" names none. */
+/* clang-format off */
+static const struct {
+    const char *cat;
+    bnc_reason reason;
+} pmta_categories[] = {
+    {"bad-mailbox",         BNC_R_USERUNKNOWN},
+    {"bad-domain",          BNC_R_HOSTUNKNOWN},
+    {"inactive-mailbox",    BNC_R_SUSPEND},
+    {"quota-issues",        BNC_R_MAILBOXFULL},
+    {"message-expired",     BNC_R_EXPIRED},
+    {"no-answer-from-host", BNC_R_NETWORKERROR},
+    {"routing-errors",      BNC_R_NETWORKERROR},
+    {"bad-connection",      BNC_R_NETWORKERROR},
+    {"bad-configuration",   BNC_R_SYSTEMERROR},
+    {"policy-related",      BNC_R_POLICYVIOLATION},
+    {"spam-related",        BNC_R_SPAMDETECTED},
+    {"virus-related",       BNC_R_VIRUSDETECTED},
+    {"content-related",     BNC_R_CONTENTERROR},
+    {"invalid-sender",      BNC_R_REJECTED},
+    {"relaying-issues",     BNC_R_NORELAYING},
+    {"protocol-errors",     BNC_R_SYNTAXERROR},
+    {"other",               BNC_R_UNDEFINED},
+};
+/* clang-format on */
+
+bool
+parse_pmta_category(const char *s, size_t n, bnc_reason *out)
+{
+    size_t i;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+        n--;
+    }
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    for (i = 0; i < sizeof(pmta_categories) / sizeof(pmta_categories[0]); i++) {
+        if (strlen(pmta_categories[i].cat) == n && slice_mem_eq_ci(s, pmta_categories[i].cat, n)) {
+            *out = pmta_categories[i].reason;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* clang-format off */
 static const struct fmt_family families[] = {
     /* ESPs and providers: identified by headers or sender first */

@@ -1100,7 +1100,20 @@ formats_apply(struct bnc_report *r)
     }
 
     if (r->nrcpts > 0) {
+        struct bnc_slice cat;
+        bnc_reason why;
+        size_t i;
         fmt_enrich(&m);
+        /* PowerMTA names its own cause in its DSNs: a hint, for when neither the text nor
+         * the codes decide */
+        if (mime_header_raw(r->mime.parts[0].header, "X-PowerMTA-BounceCategory", &cat) &&
+            parse_pmta_category(cat.p, cat.len, &why)) {
+            for (i = 0; i < r->nrcpts; i++) {
+                if (r->rcpts[i].reason_hint == BNC_R_UNDEFINED) {
+                    r->rcpts[i].reason_hint = why;
+                }
+            }
+        }
         return;
     }
     if (m.bounce_score < 2 && (m.family == NULL || m.bounce_score < 1) &&

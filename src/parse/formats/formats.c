@@ -491,7 +491,10 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
 {
     const char *s = p, *end = p + n, *a;
     size_t an;
-#define LEAD(s) {s, sizeof(s) - 1}
+#define LEAD(s)          \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
     static const struct {
         const char *s;
         size_t n;
@@ -534,7 +537,8 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
     }
     for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
         size_t l = lead[k].n;
-        if ((size_t)(end - s) > l && ((unsigned char)*s | 32) == ((unsigned char)lead[k].s[0] | 32) &&
+        if ((size_t)(end - s) > l &&
+            ((unsigned char)*s | 32) == ((unsigned char)lead[k].s[0] | 32) &&
             slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k].s)) {
             s += l;
             while (s < end && (*s == ' ' || *s == '\t')) {
@@ -923,17 +927,25 @@ fmt_enrich(struct fmt_msg *m)
              * status): the session transcript's last reply is what happened to it. */
             char st[16] = "", rp[4] = "";
             if (weak) {
-                rc->diagnostic = "";
-                fmt_set_diag(m, rc, tl, tn);
-                continue;
-            }
-            status_code_from_text(tl, tn, st, rp);
-            if (rp[0] != '\0' && (rc->status[0] == '\0' || rc->status[0] == rp[0])) {
-                /* (a reply of another class than the Status answered another step) */
-                memcpy(rc->replycode, rp, sizeof(rc->replycode));
-            }
-            if (st[0] == rc->status[0] && strcmp(rc->status + 1, ".0.0") == 0) {
-                memcpy(rc->status, st, sizeof(rc->status)); /* a generic status, made exact */
+                /* (unless the recipient's own block quotes a reply: that is its answer) */
+                char bst[16] = "", brp[4] = "";
+                if (fmt_block_for(m, rc->recipient, &b)) {
+                    status_code_from_text(b.p, b.len, bst, brp);
+                }
+                if (brp[0] == '\0' || brp[0] == '2') {
+                    rc->diagnostic = "";
+                    fmt_set_diag(m, rc, tl, tn);
+                    continue;
+                }
+            } else {
+                status_code_from_text(tl, tn, st, rp);
+                if (rp[0] != '\0' && (rc->status[0] == '\0' || rc->status[0] == rp[0])) {
+                    /* (a reply of another class than the Status answered another step) */
+                    memcpy(rc->replycode, rp, sizeof(rc->replycode));
+                }
+                if (st[0] == rc->status[0] && strcmp(rc->status + 1, ".0.0") == 0) {
+                    memcpy(rc->status, st, sizeof(rc->status)); /* generic status, made exact */
+                }
             }
         }
         if (!fmt_block_for(m, rc->recipient, &b)) {

@@ -657,7 +657,16 @@ out:
     return db;
 }
 
-/* Remove the cache files of other rulesets that have not been used for a long time. */
+/* The cache's own files: "rules-<hash>.hsdb" and the ".rules-..." of an unfinished write. */
+static bool
+rules_cache_name(const char *name, void *ud)
+{
+    (void)ud;
+    return strncmp(name, "rules-", 6) == 0 || strncmp(name, ".rules-", 7) == 0;
+}
+
+/* Remove the cache files of other rulesets that have not been used for a long time, and
+ * temporary files that a write interrupted more than a day ago left behind. */
 static void
 rules_cache_prune(const char *dir, const char *keep)
 {
@@ -665,18 +674,19 @@ rules_cache_prune(const char *dir, const char *keep)
     size_t n = 0, i;
     time_t now = time(NULL);
 
-    if (dir_names(dir, NULL, NULL, &names, &n) != BNC_OK) {
+    if (dir_names(dir, rules_cache_name, NULL, &names, &n) != BNC_OK) {
         return;
     }
     for (i = 0; i < n; i++) {
         char path[4096];
         struct stat st;
-        if (strncmp(names[i], "rules-", 6) != 0 || strcmp(names[i], keep) == 0 ||
+        time_t max_age = names[i][0] == '.' ? 86400 : (time_t)RULES_CACHE_KEEP_DAYS * 86400;
+        if (strcmp(names[i], keep) == 0 ||
             (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path)) {
             continue;
         }
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-            now - st.st_atime > (time_t)RULES_CACHE_KEEP_DAYS * 86400) {
+            now - (names[i][0] == '.' ? st.st_mtime : st.st_atime) > max_age) {
             (void)unlink(path);
         }
     }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <cmocka.h>
 
@@ -382,10 +384,33 @@ test_compiled_cache(void **state)
     free(cfg.rules_cache_dir);
     cfg.rules_cache_dir = strdup(dir);
 
+    /* files of other rule sets unused for 40 days, and a temporary file a write left two
+     * days ago, go when a new database is written; a recent one stays */
+    {
+        static const char *const names[] = {"rules-0000000000000000.hsdb",
+                                            ".rules-1111111111111111.hsdb.abcdef",
+                                            "rules-2222222222222222.hsdb"};
+        const time_t age[] = {40 * 86400, 2 * 86400, 3600};
+        size_t k;
+        for (k = 0; k < 3; k++) {
+            struct utimbuf ut;
+            snprintf(file, sizeof(file), "%s/%s", dir, names[k]);
+            f = fopen(file, "w");
+            assert_non_null(f);
+            fputs("old", f);
+            fclose(f);
+            ut.actime = ut.modtime = time(NULL) - age[k];
+            assert_int_equal(utime(file, &ut), 0);
+        }
+    }
     assert_int_equal(rules_build(&cfg, &mine, 1, collect, &e, &rs), BNC_OK);
     assert_int_equal(e.n, 0);
     rules_free(rs);
+    snprintf(file, sizeof(file), "%s/rules-2222222222222222.hsdb", dir);
+    assert_int_equal(unlink(file), 0); /* kept; removed here so one file is left */
     assert_int_equal(cache_files(dir, file, sizeof(file)), 1);
+    snprintf(cmd, sizeof(cmd), "ls -a %s | grep -c '^\\.rules-'", dir);
+    assert_int_not_equal(system(cmd), 0); /* grep found none */
     /* a load: same verdicts, the user rule still first */
     assert_int_equal(rules_build(&cfg, &mine, 1, collect, &e, &rs), BNC_OK);
     ri = match(rs, "550 cached   phrase here");

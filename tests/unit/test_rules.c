@@ -260,8 +260,7 @@ test_provider_codes(void **state)
          "reputation",
          BNC_R_BADREPUTATION},
         {"554 AUP#CXCNCT :: too many connections from your IP", BNC_R_TOOMANYCONN},
-        {"554 p3plibsmtp01.prod.phx3.secureserver.net bizsmtp IB108 reverse DNS",
-         BNC_R_REQUIREPTR},
+        {"554 p3plibsmtp01.prod.phx3.secureserver.net bizsmtp IB108 reverse DNS", BNC_R_REQUIREPTR},
         {"550 5.7.1 [CS01] Message rejected due to local policy", BNC_R_POLICYVIOLATION},
         {"550 Mailbox not found. 该用户不存在", BNC_R_USERUNKNOWN},
         {"550 5.4.1 Recipient address rejected: Access denied. "

@@ -5,12 +5,6 @@
 
 #include <string.h>
 
-static inline unsigned char
-lc(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
 static inline bool
 is_ws(char c)
 {
@@ -41,17 +35,7 @@ slice_trim(struct bnc_slice s)
 static inline bool
 find_at(const char *base, const char *needle, size_t nlen, bool ci)
 {
-    size_t j;
-
-    if (!ci) {
-        return memcmp(base, needle, nlen) == 0;
-    }
-    for (j = 0; j < nlen; j++) {
-        if (lc((unsigned char)base[j]) != lc((unsigned char)needle[j])) {
-            return false;
-        }
-    }
-    return true;
+    return ci ? slice_mem_eq_ci(base, needle, nlen) : memcmp(base, needle, nlen) == 0;
 }
 
 #if defined(__SSE2__)
@@ -74,8 +58,8 @@ find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci
     if (hay == NULL || nlen > hlen) {
         return NULL;
     }
-    c1 = ci ? lc((unsigned char)needle[k1]) : (unsigned char)needle[k1];
-    c2 = ci ? lc((unsigned char)needle[k2]) : (unsigned char)needle[k2];
+    c1 = ci ? slice_lc((unsigned char)needle[k1]) : (unsigned char)needle[k1];
+    c2 = ci ? slice_lc((unsigned char)needle[k2]) : (unsigned char)needle[k2];
     f1 = (ci && c1 >= 'a' && c1 <= 'z') ? 0x20 : 0;
     f2 = (ci && c2 >= 'a' && c2 <= 'z') ? 0x20 : 0;
     last = hlen - nlen; /* the last position a match can start at */
@@ -154,7 +138,7 @@ find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci
             k = j;
         }
     }
-    lo = ci ? lc((unsigned char)needle[k]) : (unsigned char)needle[k];
+    lo = ci ? slice_lc((unsigned char)needle[k]) : (unsigned char)needle[k];
     up = (ci && lo >= 'a' && lo <= 'z') ? (unsigned char)(lo - 32) : lo;
     /* the anchor byte of a match lies in [hay + k, end) */
     end = hay + (hlen - nlen + 1) + k;

@@ -53,12 +53,6 @@ msgid_clean(struct bnc_report *r, const char *v)
  * whole block per name; the top header's Received lines are passed once, not five times. */
 #define MSG_FIELDS_MAX 8
 
-static bool
-msg_is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static void
 message_fields(struct bnc_slice header, const char *const *names, size_t n,
                struct bnc_slice *raw_out, /* OUT: value of each name, unfolded later */
@@ -81,28 +75,11 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
         const char *le = nl ? nl + 1 : end;
         unsigned char c0 = slice_lc((unsigned char)*p);
         for (k = 0; k < n; k++) {
-            const char *q;
             if (found_out[k] || nlen[k] == 0 || c0 != first[k] || (size_t)(le - p) <= nlen[k] ||
                 !slice_mem_eq_ci(p, names[k], nlen[k])) {
                 continue;
             }
-            q = p + nlen[k];
-            while (q < le && msg_is_wsp(*q)) {
-                q++;
-            }
-            if (q < le && *q == ':') {
-                const char *ve = le, *vs = q + 1;
-                while (ve < end && msg_is_wsp(*ve)) {
-                    const char *n2 = mem_nl(ve, end);
-                    ve = n2 ? n2 + 1 : end;
-                }
-                while (vs < ve && msg_is_wsp(*vs)) {
-                    vs++;
-                }
-                while (ve > vs && (ve[-1] == '\n' || ve[-1] == '\r' || msg_is_wsp(ve[-1]))) {
-                    ve--;
-                }
-                raw_out[k] = slice_make(vs, (size_t)(ve - vs));
+            if (mime_field_value(p + nlen[k], le, end, &raw_out[k])) {
                 found_out[k] = true;
                 left--;
             }

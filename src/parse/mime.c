@@ -576,6 +576,32 @@ mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
     return subtype == NULL || slice_eq_ci(p->subtype, subtype);
 }
 
+bool
+mime_field_value(const char *q, const char *le, const char *end, struct bnc_slice *out)
+{
+    const char *ve = le, *s;
+
+    while (q < le && is_wsp(*q)) {
+        q++;
+    }
+    if (q >= le || *q != ':') {
+        return false;
+    }
+    s = q + 1;
+    while (ve < end && is_wsp(*ve)) {
+        const char *n2 = mem_nl(ve, end);
+        ve = n2 ? n2 + 1 : end;
+    }
+    while (s < ve && is_wsp(*s)) {
+        s++;
+    }
+    while (ve > s && (ve[-1] == '\n' || ve[-1] == '\r' || is_wsp(ve[-1]))) {
+        ve--;
+    }
+    *out = slice_make(s, (size_t)(ve - s));
+    return true;
+}
+
 /* The first field named `name`: the name is searched for (mem_find_ci, one pass) rather than
  * tried at every line start; a hit counts only at the start of a line (continuation lines
  * start with white space, so they never do) and when a colon follows the name. */
@@ -590,28 +616,12 @@ mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out
     }
     while (p < end && (hit = mem_find_ci(p, (size_t)(end - p), name, nlen)) != NULL) {
         const char *nl = mem_nl(hit, end);
-        const char *le = nl ? nl + 1 : end, *q;
+        const char *le = nl ? nl + 1 : end;
         if (hit > header.p && hit[-1] != '\n') {
             p = le; /* inside a line: the field can only start on a later one */
             continue;
         }
-        q = hit + nlen;
-        while (q < le && is_wsp(*q)) {
-            q++;
-        }
-        if (q < le && *q == ':') {
-            const char *ve = le, *s = q + 1;
-            while (ve < end && is_wsp(*ve)) {
-                const char *n2 = mem_nl(ve, end);
-                ve = n2 ? n2 + 1 : end;
-            }
-            while (s < ve && is_wsp(*s)) {
-                s++;
-            }
-            while (ve > s && (ve[-1] == '\n' || ve[-1] == '\r' || is_wsp(ve[-1]))) {
-                ve--;
-            }
-            *out = slice_make(s, (size_t)(ve - s));
+        if (mime_field_value(hit + nlen, le, end, out)) {
             return true;
         }
         p = le;

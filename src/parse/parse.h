@@ -116,6 +116,10 @@ bnc_status mime_scan(struct arena *a, const struct parse_limits *lim, const char
 const char *mime_header(struct arena *a, struct bnc_slice header, const char *name);
 /* Raw (still folded) value slice of the first header `name`; false when absent. */
 bool mime_header_raw(struct bnc_slice header, const char *name, struct bnc_slice *out);
+/* The value of a header field whose name ends at q, its first line ending at le (after the
+ * '\n') and the block at end: false unless a colon follows the name (white space allowed
+ * between); else the raw value over its continuation lines, trimmed at both ends. */
+bool mime_field_value(const char *q, const char *le, const char *end, struct bnc_slice *out);
 /* Body of a part, transfer-decoded and converted to UTF-8 (invalid bytes replaced). */
 bnc_status mime_part_text(struct arena *a, const struct mime_part *p, struct bnc_slice *out);
 /* Body transfer-decoded only (binary-safe). */

@@ -7,29 +7,10 @@
 
 #include <string.h>
 
-static unsigned char
-fold(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
 const char *
 text_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
     return mem_find_ci(hay, hlen, needle, nlen);
-}
-
-static bool
-eq_ci(const char *a, const char *b, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i])) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* Markers whose key offsets are computed once per key (more are handled one by one). */
@@ -85,7 +66,7 @@ text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t n
                 }
                 off = (size_t)o;
                 if ((size_t)(hit - p) >= off && (size_t)(end - (hit - off)) >= ml &&
-                    eq_ci(hit - off, markers[k], ml)) {
+                    slice_mem_eq_ci(hit - off, markers[k], ml)) {
                     break;
                 }
             }

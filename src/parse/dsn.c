@@ -217,6 +217,13 @@ dsn_action(struct bnc_slice v)
     return BNC_ACTION_NONE;
 }
 
+/* Has a normalized address (always "local@domain") a domain of more than one label? */
+static bool
+dsn_dotted_domain(const char *addr)
+{
+    return strchr(strrchr(addr, '@'), '.') != NULL;
+}
+
 static void
 dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, size_t *added)
 {
@@ -231,11 +238,11 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
     if (addr == NULL && g->actual_rcpt.len) {
         addr = addr_normalize_field(r, g->actual_rcpt.p, g->actual_rcpt.len);
     }
-    if ((addr == NULL || strchr(strchr(addr, '@'), '.') == NULL) && g->orig_rcpt.len) {
+    if ((addr == NULL || !dsn_dotted_domain(addr)) && g->orig_rcpt.len) {
         /* (a one-label final domain is often an internal channel, "user@ims-ms-daemon":
          * an Original-Recipient with a real domain names the mailbox better) */
         const char *o = addr_normalize_field(r, g->orig_rcpt.p, g->orig_rcpt.len);
-        if (addr == NULL || (o != NULL && strchr(strchr(o, '@'), '.') != NULL)) {
+        if (addr == NULL || (o != NULL && dsn_dotted_domain(o))) {
             addr = o;
         }
     }

@@ -916,11 +916,12 @@ fmt_enrich(struct fmt_msg *m)
         struct bnc_slice b;
         const char *tl;
         size_t tn;
-        bool weak = rc->diagnostic == NULL || rc->diagnostic[0] == '\0';
+        bool weak = rc->diagnostic == NULL || rc->diagnostic[0] == '\0', have_b;
         if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
             rc->action == BNC_ACTION_EXPANDED) {
             continue;
         }
+        have_b = fmt_block_for(m, rc->recipient, &b);
         if (m->r->nrcpts == 1 && (weak || rc->replycode[0] == '\0') &&
             fmt_transcript_reply(m, &tl, &tn)) {
             /* One recipient and a DSN without an SMTP reply (none, or an x-unix exit
@@ -928,11 +929,10 @@ fmt_enrich(struct fmt_msg *m)
             char st[16] = "", rp[4] = "";
             if (weak) {
                 /* (unless the recipient's own block quotes a reply: that is its answer) */
-                char bst[16] = "", brp[4] = "";
-                if (fmt_block_for(m, rc->recipient, &b)) {
-                    status_code_from_text(b.p, b.len, bst, brp);
+                if (have_b) {
+                    status_code_from_text(b.p, b.len, st, rp);
                 }
-                if (brp[0] == '\0' || brp[0] == '2') {
+                if (rp[0] == '\0' || rp[0] == '2') {
                     rc->diagnostic = "";
                     fmt_set_diag(m, rc, tl, tn);
                     continue;
@@ -948,7 +948,7 @@ fmt_enrich(struct fmt_msg *m)
                 }
             }
         }
-        if (!fmt_block_for(m, rc->recipient, &b)) {
+        if (!have_b) {
             if (weak && m->r->nrcpts == 1 && m->text.len > 0 &&
                 fmt_has_error(m->text.p, m->text.len, 0)) {
                 b = m->text;

@@ -18,7 +18,6 @@
 #include "classify/rules.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <hs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -404,7 +403,7 @@ rules_add_text(struct bnc_ruleset *rs, const char *text, size_t len, const char 
 }
 
 static char *
-rules_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
+rules_read_file(const char *path, size_t max, size_t *len_out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     struct buf b;
@@ -415,10 +414,10 @@ rules_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return NULL;
     }
-    buf_init(&b, RULES_FILE_MAX);
+    buf_init(&b, max);
     while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
         if (buf_add(&b, tmp, n) != BNC_OK) {
-            snprintf(err, errlen, "file larger than %u bytes", RULES_FILE_MAX);
+            snprintf(err, errlen, "file larger than %zu bytes", max);
             fclose(f);
             buf_free(&b);
             return NULL;
@@ -444,7 +443,7 @@ rules_add_file(struct bnc_ruleset *rs, const char *path, rules_err_cb cb, void *
 {
     char err[256];
     size_t len = 0;
-    char *text = rules_read_file(path, &len, err, sizeof(err));
+    char *text = rules_read_file(path, RULES_FILE_MAX, &len, err, sizeof(err));
     if (text == NULL) {
         rules_report(cb, ud, path, 0, err);
         return;
@@ -588,24 +587,6 @@ rules_fnv1a(const char *p, size_t n)
 }
 
 static bool
-rules_read_all(int fd, void *p, size_t n)
-{
-    char *c = p;
-    while (n > 0) {
-        ssize_t r = read(fd, c, n);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            return false;
-        }
-        c += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-static bool
 rules_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -627,33 +608,31 @@ rules_write_all(int fd, const void *p, size_t n)
 static hs_database_t *
 rules_cache_load(const char *path, const char *in, size_t inlen)
 {
+    const size_t head = 8 + sizeof(uint64_t);
     hs_database_t *db = NULL;
-    char magic[8];
+    char err[128], *f;
+    size_t len = 0;
     uint64_t n;
-    char *buf = NULL;
-    int fd;
 
-    if (!rules_cache_owned(path, true) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (!rules_cache_owned(path, true) ||
+        (f = rules_read_file(path, head + inlen + sizeof(n) + RULES_CACHE_MAX, &len, err,
+                             sizeof(err))) == NULL) {
         return NULL;
     }
-    if (!rules_read_all(fd, magic, 8) || memcmp(magic, RULES_CACHE_MAGIC, 8) != 0 ||
-        !rules_read_all(fd, &n, sizeof(n)) || n != inlen) {
+    if (len < head + inlen + sizeof(n) || memcmp(f, RULES_CACHE_MAGIC, 8) != 0) {
         goto out;
     }
-    buf = xmalloc(inlen > 0 ? inlen : 1);
-    if (!rules_read_all(fd, buf, inlen) || memcmp(buf, in, inlen) != 0 ||
-        !rules_read_all(fd, &n, sizeof(n)) || n == 0 || n > RULES_CACHE_MAX) {
-        goto out;
+    memcpy(&n, f + 8, sizeof(n));
+    if (n != inlen || memcmp(f + head, in, inlen) != 0) {
+        goto out; /* the file of other rules */
     }
-    free(buf);
-    buf = xmalloc((size_t)n);
-    if (!rules_read_all(fd, buf, (size_t)n) ||
-        hs_deserialize_database(buf, (size_t)n, &db) != HS_SUCCESS) {
+    memcpy(&n, f + head + inlen, sizeof(n));
+    if (n == 0 || n > RULES_CACHE_MAX || n > len - (head + inlen + sizeof(n)) ||
+        hs_deserialize_database(f + head + inlen + sizeof(n), (size_t)n, &db) != HS_SUCCESS) {
         db = NULL;
     }
 out:
-    free(buf);
-    close(fd);
+    free(f);
     return db;
 }
 
@@ -856,7 +835,7 @@ bnc_status
 rules_src_file(const char *path, struct rule_src *out, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *text = rules_read_file(path, &len, err, errlen);
+    char *text = rules_read_file(path, RULES_FILE_MAX, &len, err, errlen);
     if (text == NULL) {
         return BNC_EIO;
     }

@@ -502,6 +502,7 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
                 LEAD(">>> RCPT TO:"),
                 LEAD("Failed recipient:"),
                 LEAD("Recipient address:"),
+                LEAD("Original address:"),
                 LEAD("Recipient:"),
                 LEAD("Original-Recipient:"),
                 LEAD("Unknown user:"),
@@ -665,6 +666,12 @@ again:
                     is_rcpt = false; /* the same address again inside its own block */
                 }
             }
+        }
+        if (is_rcpt && nb > 0 && blk[nb - 1].be == NULL && blk[nb - 1].an == an &&
+            strncmp(blk[nb - 1].a, a, an) == 0) {
+            /* the open block's own address again: a wrapped reply that quotes it
+             * ("said: 550 5.2.1\n    <a@b>... User Unknown") continues the block */
+            is_rcpt = false;
         }
         if (is_rcpt) {
             char tmp[256];

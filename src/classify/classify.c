@@ -272,8 +272,7 @@ classify_weigh_codes(struct bnc_rcpt *rc)
             }
         }
     }
-    if ((st[0] == '4' || st[0] == '5') &&
-        !(strcmp(st + 1, ".0.0") == 0 && rc->status[0] != '\0')) {
+    if ((st[0] == '4' || st[0] == '5') && !(strcmp(st + 1, ".0.0") == 0 && rc->status[0] != '\0')) {
         /* (a generic x.0.0 in the text never replaces a Status field) */
         if (rc->status[0] == '\0' || strcmp(rc->status, st) != 0) {
             memcpy(rc->status, st, sizeof(rc->status));
@@ -388,8 +387,8 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             }
         }
         if (reason == BNC_R_UNDEFINED && rc->action == BNC_ACTION_DELAYED &&
-            classify_status_is_generic(rc->status)) {
-            /* a delay notice whose status names no cause (x.y.0): still queued */
+            (rc->status[0] == '\0' || classify_status_is_generic(rc->status))) {
+            /* a delay notice whose status names no cause (none, or x.y.0): still queued */
             reason = BNC_R_EXPIRED;
             if (m.rule == NULL) {
                 decided = classify_decided(r, "action:", "delayed", 0);

@@ -206,6 +206,27 @@ mime_split_header(struct mime_scan_state *st, const char *p, const char *end, st
     }
 }
 
+/* Does the line at ln hold a parameter of the Content-Type value [v, ln) that lost its
+ * folding white space ("...; differences=Content-Type;\nboundary=\"b\"")? Only after a value
+ * that ends with ';', and only a token directly followed by '='. */
+static bool
+mime_unfolded_param(const char *v, const char *ln, const char *end)
+{
+    const char *e = ln, *t = ln;
+
+    while (e > v && (e[-1] == '\n' || e[-1] == '\r' || is_wsp(e[-1]))) {
+        e--;
+    }
+    if (e == v || e[-1] != ';') {
+        return false;
+    }
+    while (t < end && t - ln < 40 &&
+           (((*t | 32) >= 'a' && (*t | 32) <= 'z') || (*t >= '0' && *t <= '9') || *t == '-')) {
+        t++;
+    }
+    return t > ln && t < end && *t == '=';
+}
+
 /* Scan the header lines for Content-Type and Content-Transfer-Encoding in one pass. */
 static void
 mime_content_headers(struct mime_part *pt)
@@ -241,7 +262,7 @@ mime_content_headers(struct mime_part *pt)
                     q++;
                     /* extend over continuation lines */
                     ve = le;
-                    while (ve < end && is_wsp(*ve)) {
+                    while (ve < end && (is_wsp(*ve) || (ct && mime_unfolded_param(q, ve, end)))) {
                         const char *n2 = mem_nl(ve, end);
                         ve = n2 ? n2 + 1 : end;
                     }

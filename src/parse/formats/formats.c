@@ -273,9 +273,17 @@ fmt_set_diag(struct fmt_msg *m, struct bnc_rcpt *rc, const char *p, size_t n)
         /* Sendmail's "(expanded from: <list@example.org>)" and Postfix's "(expanded from
          * <list@example.org>)" name the address that was mailed, an alias or forward that
          * expanded to this one (RFC 3464's Original-Recipient) */
-        const char *x = fmt_find_ci(p, n, "expanded from", 13), *a;
-        size_t an;
-        if (x != NULL && fmt_find_addr(x + 13, p + n, &a, &an) && (size_t)(a - (x + 13)) <= 4) {
+        const char *x = fmt_find_ci(p, n, "expanded from", 13), *a = NULL;
+        size_t an = 0;
+        const char *q = x != NULL ? x + 13 : NULL;
+        if (x != NULL && fmt_find_addr(q, p + n, &a, &an)) {
+            /* only white space (a wrapped line too), ':' and '<' between */
+            while (q < a && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n' || *q == ':' ||
+                             *q == '<')) {
+                q++;
+            }
+        }
+        if (x != NULL && q == a) {
             const char *o = addr_normalize(m->r, a, an);
             if (o != NULL && strcmp(o, rc->recipient) != 0) {
                 rc->original_recipient = o;
@@ -625,6 +633,20 @@ fmt_line_has_words(const char *p, const char *end)
     return letters >= 8;
 }
 
+/* Does the text [s, p) end with "(expanded from" or "(expanded from:", the line of an alias
+ * whose original address Postfix or Sendmail wrapped onto the next line? */
+static bool
+fmt_ends_expanded_from(const char *s, const char *p)
+{
+    while (p > s && (p[-1] == '\n' || p[-1] == '\r' || p[-1] == ' ' || p[-1] == '\t')) {
+        p--;
+    }
+    if (p > s && p[-1] == ':') {
+        p--;
+    }
+    return (size_t)(p - s) >= 14 && slice_mem_eq_ci(p - 14, "(expanded from", 14);
+}
+
 size_t
 fmt_generic(struct fmt_msg *m)
 {
@@ -667,10 +689,12 @@ again:
                 }
             }
         }
-        if (is_rcpt && nb > 0 && blk[nb - 1].be == NULL && blk[nb - 1].an == an &&
-            strncmp(blk[nb - 1].a, a, an) == 0) {
+        if (is_rcpt && nb > 0 && blk[nb - 1].be == NULL &&
+            ((blk[nb - 1].an == an && strncmp(blk[nb - 1].a, a, an) == 0) ||
+             fmt_ends_expanded_from(blk[nb - 1].bs, p))) {
             /* the open block's own address again: a wrapped reply that quotes it
-             * ("said: 550 5.2.1\n    <a@b>... User Unknown") continues the block */
+             * ("said: 550 5.2.1\n    <a@b>... User Unknown") continues the block; so does
+             * the address a wrapped "(expanded from\n    <alias>):" names */
             is_rcpt = false;
         }
         if (is_rcpt) {

@@ -92,8 +92,7 @@ ar_header_is(struct bnc_slice hdr, const char *name, const char *value)
 /* The one recipient of an auto-reply or unsubscribe request: its From, with the Subject as
  * the diagnostic. NULL when the From is no address or the report is full. */
 static struct bnc_rcpt *
-ar_from_rcpt(struct bnc_report *r, bnc_reason hint, const char *origin, const char *subj,
-             size_t sl)
+ar_from_rcpt(struct bnc_report *r, bnc_reason hint, const char *origin, const char *subj, size_t sl)
 {
     const char *a = addr_normalize(r, r->from, strlen(r->from));
     struct bnc_rcpt *rc;
@@ -142,7 +141,8 @@ autoreply_apply(struct bnc_report *r)
              ar_has(from, strlen(from), "postmaster") || ar_has(subj, strlen(subj), "undeliver") ||
              ar_has(subj, strlen(subj), "failure") ||
              ar_has(subj, strlen(subj), "delivery status") ||
-             (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report"));
+             (r->mime.nparts > 0 && mime_part_is(&r->mime.parts[0], "multipart", "report")) ||
+             ar_header_is(hdr, "X-Failed-Recipients", NULL); /* a header only bounces carry */
     if (bouncy) {
         return false; /* checked first: it is cheap and settles most messages */
     }

@@ -379,6 +379,24 @@ fmt_header_sig(const struct fmt_msg *m, size_t idx, const char *sig)
     return fmt_find_ci(v.p, v.len, colon, strlen(colon)) != NULL;
 }
 
+/* a family sentence at least this long is a bounce by itself (shorter ones are product names) */
+#define FMT_STRONG_SENTENCE 25
+
+bool
+fmt_text_says_bounce(const struct fmt_msg *m)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        const struct fmt_family *f = &families[i];
+        if (f->from == NULL && f->subject == NULL && f->header == NULL && f->body != NULL &&
+            strlen(f->body) >= FMT_STRONG_SENTENCE && fmt_body_has(m, i)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const struct fmt_family *
 fmt_pick_family(const struct fmt_msg *m)
 {

@@ -1089,6 +1089,7 @@ formats_apply(struct bnc_report *r)
     struct fmt_msg m;
     size_t added = 0;
     char origin[64];
+    bool says_bounce;
 
     if (r == NULL || r->mime.nparts == 0) {
         return;
@@ -1116,13 +1117,16 @@ formats_apply(struct bnc_report *r)
         ses_json_apply(r)) {
         return;
     }
-    if (r->nrcpts == 0 && autoreply_apply(r)) {
+    /* an MTA's own bounce sentence outweighs the Auto-Submitted header that Exim and others
+     * put on their bounces too, when From and Subject say nothing */
+    says_bounce = fmt_text_says_bounce(&m);
+    if (r->nrcpts == 0 && !says_bounce && autoreply_apply(r)) {
         return;
     }
     fmt_scan_header(r->mime.parts[0].header.p, r->mime.parts[0].header.len, &m.hscan);
     m.text = fmt_cut_text(m.text, &m.scan);
     fmt_scan_fields(r->from, r->subject, &m.fields);
-    m.bounce_score = fmt_bounce_score(&m);
+    m.bounce_score = fmt_bounce_score(&m) + (says_bounce ? 2 : 0);
     m.delayed = fmt_is_delay_notice(&m);
     m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
     m.orig_rpath = report_orig_header(r, "Return-Path");

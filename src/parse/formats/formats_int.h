@@ -113,6 +113,10 @@ size_t fmt_generic(struct fmt_msg *m);
 
 /* ---- families.c ---- */
 const struct fmt_family *fmt_pick_family(const struct fmt_msg *m);
+/* Does the text hold an MTA's own fixed bounce sentence ("This is the qmail-send program",
+ * "This message was created automatically by mail delivery software", ...)? Only the long
+ * sentences of families named by their text alone count, not a product name. */
+bool fmt_text_says_bounce(const struct fmt_msg *m);
 const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
 
 /* ---- scan.c ---- */

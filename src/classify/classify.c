@@ -348,6 +348,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     const char *decided = "";
     struct rule_match m = {NULL};
     bnc_reason st_reason, rp_reason;
+    bool from_comment = false;
 
     classify_weigh_codes(rc);
     temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
@@ -369,6 +370,22 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             size_t n = classify_mask_addrs(rc->diagnostic, masked, sizeof(masked));
             (void)rules_match(rs, masked, n, &m);
         }
+        if (m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN && m.rule->hard < 0 &&
+            m.rule->reason == BNC_R_USERUNKNOWN && rc->status_comment != NULL &&
+            rc->status_comment[0] != '\0' && rc->status_comment != rc->diagnostic) {
+            /* The remote's text is only the generic "user unknown" that filters also say; the
+             * reporting MTA's own comment on the Status field (PowerMTA: "5.2.1 (mailbox
+             * disabled, not accepting messages)") judges this recipient more precisely. */
+            struct rule_match cm = {NULL};
+            char masked[CLASSIFY_DIAG_MAX];
+            size_t n = classify_mask_addrs(rc->status_comment, masked, sizeof(masked));
+            if (rules_match(rs, masked, n, &cm) == BNC_OK && cm.rule != NULL &&
+                cm.rule->reason != BNC_R_USERUNKNOWN && cm.rule->reason != BNC_R_UNDEFINED &&
+                bnc_reason_side(cm.rule->reason) == BNC_SIDE_ADDRESS) {
+                m = cm;
+                from_comment = true;
+            }
+        }
         st_reason = classify_reason_from_status(rc->status);
         rp_reason = classify_reason_from_reply(rc->replycode);
         if (m.rule != NULL) {
@@ -376,6 +393,9 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = m.rule->reason;
             decided =
                 classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
+            if (from_comment) {
+                decided = classify_decided(r, decided, ",status-comment", 0);
+            }
         }
         if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
             (strcmp(rc->diagnostic_type, "x-unix") == 0 ||

@@ -148,6 +148,7 @@ struct bnc_rcpt {
     const char *decided_by;         /* "rule:default.rules:12", "status:5.1.1", "reply:550", ... */
     const char *smtp_command;       /* the SMTP command that failed (RCPT, DATA, ...), or "" */
     const char *status_comment;     /* the words after a DSN Status code ("5.2.2 (over quota)") */
+    const char *notice;             /* the text a notice puts above its recipient list */
 };
 
 /* Library-level */

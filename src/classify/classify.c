@@ -339,6 +339,34 @@ classify_status_is_generic(const char *st)
     return dot != NULL && strcmp(dot + 1, "0") == 0;
 }
 
+/* Match text (a Status comment, a notice) and take its rule in place of *m when it names a
+ * problem of the mailbox: any address-side reason, or with only_state just the mailbox's
+ * own state (suspended, full). */
+static bool
+classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diagnostic,
+                bool only_state, struct rule_match *m)
+{
+    struct rule_match cm = {NULL};
+    char masked[CLASSIFY_DIAG_MAX];
+    size_t n;
+    bnc_reason why;
+
+    if (text == NULL || text[0] == '\0' || text == diagnostic) {
+        return false;
+    }
+    n = classify_mask_addrs(text, masked, sizeof(masked));
+    if (rules_match(rs, masked, n, &cm) != BNC_OK || cm.rule == NULL) {
+        return false;
+    }
+    why = cm.rule->reason;
+    if (only_state ? (why != BNC_R_SUSPEND && why != BNC_R_MAILBOXFULL)
+                   : (why == BNC_R_USERUNKNOWN || bnc_reason_side(why) != BNC_SIDE_ADDRESS)) {
+        return false;
+    }
+    *m = cm;
+    return true;
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
@@ -348,7 +376,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     const char *decided = "";
     struct rule_match m = {NULL};
     bnc_reason st_reason, rp_reason;
-    bool from_comment = false;
+    const char *refined = NULL;
 
     classify_weigh_codes(rc);
     temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
@@ -371,19 +399,16 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             (void)rules_match(rs, masked, n, &m);
         }
         if (m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN && m.rule->hard < 0 &&
-            m.rule->reason == BNC_R_USERUNKNOWN && rc->status_comment != NULL &&
-            rc->status_comment[0] != '\0' && rc->status_comment != rc->diagnostic) {
-            /* The remote's text is only the generic "user unknown" that filters also say; the
-             * reporting MTA's own comment on the Status field (PowerMTA: "5.2.1 (mailbox
-             * disabled, not accepting messages)") judges this recipient more precisely. */
-            struct rule_match cm = {NULL};
-            char masked[CLASSIFY_DIAG_MAX];
-            size_t n = classify_mask_addrs(rc->status_comment, masked, sizeof(masked));
-            if (rules_match(rs, masked, n, &cm) == BNC_OK && cm.rule != NULL &&
-                cm.rule->reason != BNC_R_USERUNKNOWN && cm.rule->reason != BNC_R_UNDEFINED &&
-                bnc_reason_side(cm.rule->reason) == BNC_SIDE_ADDRESS) {
-                m = cm;
-                from_comment = true;
+            m.rule->reason == BNC_R_USERUNKNOWN) {
+            /* The remote's text is only the generic "user unknown" that filters also say. The
+             * reporting MTA's own words judge this recipient more precisely when they name a
+             * state of the mailbox: its comment on the Status field (PowerMTA: "5.2.1 (mailbox
+             * disabled, not accepting messages)"), or the sentence its notice puts above the
+             * recipient list (au: "The user(s) account is disabled."). */
+            if (classify_refine(rs, rc->status_comment, rc->diagnostic, false, &m)) {
+                refined = ",status-comment";
+            } else if (classify_refine(rs, rc->notice, rc->diagnostic, true, &m)) {
+                refined = ",notice";
             }
         }
         st_reason = classify_reason_from_status(rc->status);
@@ -393,8 +418,8 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = m.rule->reason;
             decided =
                 classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
-            if (from_comment) {
-                decided = classify_decided(r, decided, ",status-comment", 0);
+            if (refined != NULL) {
+                decided = classify_decided(r, decided, refined, 0);
             }
         }
         if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&

@@ -94,6 +94,7 @@ report_add_rcpt(struct bnc_report *r)
     rc->decided_by = empty;
     rc->smtp_command = empty;
     rc->status_comment = empty;
+    rc->notice = empty;
     return rc;
 }
 

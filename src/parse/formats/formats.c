@@ -34,6 +34,8 @@
 #define FMT_BLOCK_MAX  2048u
 #define FMT_SCAN_FIRST 4096u
 #define FMT_CMD_WINDOW 512u
+#define FMT_NOTICE_MAX 512u
+#define FMT_ENRICH_MAX 64u
 
 const char *
 fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
@@ -661,6 +663,7 @@ fmt_generic(struct fmt_msg *m)
     } blk[64];
     size_t nb = 0, i, added = 0;
     bool list_mode = false, allow_self = false;
+    const char *notice = NULL;
     int32_t intro = fmt_scan_first(&m->scan, FMT_SCAN_INTRO, fmt_scan_count(FMT_SCAN_INTRO),
                                    (int32_t)m->text.len);
 
@@ -755,6 +758,12 @@ again:
     if (nb > 0 && blk[nb - 1].be == NULL) {
         blk[nb - 1].be = end;
     }
+    if (nb > 0) {
+        /* the notice above the list: its last FMT_NOTICE_MAX bytes, nearest the list */
+        const char *ns =
+            blk[0].bs - m->text.p > FMT_NOTICE_MAX ? blk[0].bs - FMT_NOTICE_MAX : m->text.p;
+        notice = report_diag(m->r, ns, (size_t)(blk[0].bs - ns));
+    }
     for (i = 0; i < nb; i++) {
         struct bnc_rcpt *rc = fmt_rcpt(m, blk[i].a, blk[i].an);
         const char *bs = blk[i].bs, *be = blk[i].be;
@@ -762,6 +771,9 @@ again:
             continue;
         }
         added++;
+        if (notice != NULL && (rc->notice == NULL || rc->notice[0] == '\0')) {
+            rc->notice = notice;
+        }
         if (nb == 1 && !fmt_has_code(bs, (size_t)(be - bs)) &&
             !fmt_line_has_words(blk[i].a + blk[i].an, be)) {
             /* one recipient whose block names no code: the error is elsewhere in the text
@@ -941,7 +953,23 @@ fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
 static void
 fmt_enrich(struct fmt_msg *m)
 {
+    struct bnc_slice blocks[FMT_ENRICH_MAX];
+    bool found[FMT_ENRICH_MAX];
+    const char *first = NULL, *notice = NULL;
     size_t i;
+
+    /* each recipient's text block, looked up once; the earliest one ends the notice above
+     * the list (the text a notice puts before its recipients) */
+    for (i = 0; i < m->r->nrcpts && i < FMT_ENRICH_MAX; i++) {
+        found[i] = fmt_block_for(m, m->r->rcpts[i].recipient, &blocks[i]);
+        if (found[i] && (first == NULL || blocks[i].p < first)) {
+            first = blocks[i].p;
+        }
+    }
+    if (first != NULL && m->r->nrcpts <= FMT_ENRICH_MAX) {
+        const char *ns = first - m->text.p > FMT_NOTICE_MAX ? first - FMT_NOTICE_MAX : m->text.p;
+        notice = report_diag(m->r, ns, (size_t)(first - ns));
+    }
     for (i = 0; i < m->r->nrcpts; i++) {
         struct bnc_rcpt *rc = &m->r->rcpts[i];
         struct bnc_slice b;
@@ -952,7 +980,15 @@ fmt_enrich(struct fmt_msg *m)
             rc->action == BNC_ACTION_EXPANDED) {
             continue;
         }
-        have_b = fmt_block_for(m, rc->recipient, &b);
+        if (i < FMT_ENRICH_MAX) {
+            have_b = found[i];
+            b = blocks[i];
+        } else {
+            have_b = fmt_block_for(m, rc->recipient, &b);
+        }
+        if (notice != NULL && (rc->notice == NULL || rc->notice[0] == '\0')) {
+            rc->notice = notice;
+        }
         if (m->r->nrcpts == 1 && (weak || rc->replycode[0] == '\0') &&
             fmt_transcript_reply(m, &tl, &tn)) {
             /* One recipient and a DSN without an SMTP reply (none, or an x-unix exit

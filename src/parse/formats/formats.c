@@ -635,6 +635,17 @@ fmt_line_has_words(const char *p, const char *end)
     return letters >= 8;
 }
 
+/* Does the line at p open with a reply code right before the address at a ("554 <a@b>...")? */
+static bool
+fmt_coded_rcpt_line(const char *p, const char *a)
+{
+    while (p < a && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    return a - p >= 5 && (p[0] == '4' || p[0] == '5') && p[1] >= '0' && p[1] <= '9' &&
+           p[2] >= '0' && p[2] <= '9' && p[3] == ' ' && a - p <= 6;
+}
+
 /* Does the text [s, p) end with "(expanded from" or "(expanded from:", the line of an alias
  * whose original address Postfix or Sendmail wrapped onto the next line? */
 static bool
@@ -727,6 +738,14 @@ again:
                         blk[nb].be = NULL;
                         blk[nb].scanned = p;
                         blk[nb].code = false;
+                        if (nl != NULL && nl + 1 < end && nl[1] != ' ' && nl[1] != '\t' &&
+                            nl[1] != '\r' && nl[1] != '\n' && fmt_coded_rcpt_line(p, a) &&
+                            fmt_line_has_words(a + an, le)) {
+                            /* Sendmail's "554 <a@b>... Remote protocol error" states its own
+                             * error: it is the whole block when the next line is not its
+                             * continuation (indented), for that line opens the next one */
+                            blk[nb].be = nl + 1;
+                        }
                         nb++;
                     }
                 }

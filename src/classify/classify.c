@@ -367,6 +367,27 @@ classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diag
     return true;
 }
 
+/* The cause in Sendmail's Subject, "Returned mail: <cause>" (not "see transcript for
+ * details", which matches no rule); only the MTA's words after the prefix are read. */
+static bool
+classify_subject_summary(const struct bnc_ruleset *rs, const char *subject, struct rule_match *m)
+{
+    static const char prefix[] = "Returned mail:";
+    struct rule_match cm = {NULL};
+    char masked[CLASSIFY_DIAG_MAX];
+    size_t n;
+
+    if (subject == NULL || !slice_prefix_ci(slice_make(subject, strlen(subject)), prefix)) {
+        return false;
+    }
+    n = classify_mask_addrs(subject + sizeof(prefix) - 1, masked, sizeof(masked));
+    if (n == 0 || rules_match(rs, masked, n, &cm) != BNC_OK || cm.rule == NULL) {
+        return false;
+    }
+    *m = cm;
+    return true;
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
@@ -464,6 +485,16 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             if (m.rule == NULL) {
                 decided = classify_decided(r, "reply:", rc->replycode, 0);
             }
+        }
+        if (reason == BNC_R_UNDEFINED && m.rule == NULL && r->nrcpts == 1 &&
+            classify_subject_summary(rs, r->subject, &m)) {
+            /* Sendmail sums the failure up in its Subject ("Returned mail: User unknown"): the
+             * last word for a one-recipient report whose own text named no cause */
+            reason = m.rule->reason;
+            forced_hard = m.rule->hard;
+            decided =
+                classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
+            decided = classify_decided(r, decided, ",subject", 0);
         }
         if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
             (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||

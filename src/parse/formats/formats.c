@@ -142,20 +142,57 @@ fmt_hdr_has(const char *hdr, const char *addr)
 
 static bool fmt_rcpt_strong(const char *rest, const char *le);
 
+/* Is the address one the bounce's own headers name (its From, its To, the returned
+ * message's sender)? */
+static bool
+fmt_self_header(const struct fmt_msg *m, const char *addr)
+{
+    const struct bnc_report *r = m->r;
+    return fmt_hdr_has(r->from, addr) || fmt_hdr_has(r->orig_from, addr) ||
+           fmt_hdr_has(m->bounce_to, addr) || fmt_hdr_has(m->orig_rpath, addr) ||
+           (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr));
+}
+
 bool
 fmt_is_self(const struct fmt_msg *m, const char *addr)
 {
-    const struct bnc_report *r = m->r;
-    const char *at = strchr(addr, '@');
-    size_t ll = at ? (size_t)(at - addr) : 0;
+    return fmt_self_header(m, addr) || fmt_is_daemon(addr);
+}
 
-    if (fmt_hdr_has(r->from, addr) || fmt_hdr_has(r->orig_from, addr) ||
-        fmt_hdr_has(m->bounce_to, addr) || fmt_hdr_has(m->orig_rpath, addr) ||
-        (r->return_path[0] != '\0' && fmt_streq_ci(r->return_path, addr))) {
-        return true;
+/* Is domain d (n bytes) the same as, or a parent or child of, domain e? */
+static bool
+fmt_domains_related(const char *d, size_t n, const char *e)
+{
+    size_t k = strlen(e);
+    if (n == k) {
+        return slice_mem_eq_ci(d, e, n);
     }
-    (void)ll;
-    return fmt_is_daemon(addr);
+    if (n > k) {
+        return d[n - k - 1] == '.' && slice_mem_eq_ci(d + n - k, e, k);
+    }
+    return e[k - n - 1] == '.' && slice_mem_eq_ci(e + k - n, d, n);
+}
+
+/* On a line that opens a recipient block: never a recipient, as fmt_is_self, except that a
+ * postmaster of a domain unrelated to the bounce's sender is one (mail to a postmaster bounces
+ * too: "<postmaster@example.org> (expanded from ...): host ... said"). */
+static bool
+fmt_is_self_on_rcpt_line(const struct fmt_msg *m, const char *addr)
+{
+    const char *at = strchr(addr, '@'), *fa, *fe;
+
+    if (at == NULL || at - addr != 10 || !slice_mem_eq_ci(addr, "postmaster", 10) ||
+        fmt_self_header(m, addr)) {
+        return fmt_is_self(m, addr);
+    }
+    fa = strchr(m->r->from, '@');
+    if (fa == NULL) {
+        return true; /* no sender domain to tell them apart */
+    }
+    fa++;
+    for (fe = fa; *fe != '\0' && *fe != '>' && *fe != ' ' && *fe != ')' && *fe != '"'; fe++) {
+    }
+    return fe == fa || fmt_domains_related(fa, (size_t)(fe - fa), at + 1);
 }
 
 bool
@@ -721,8 +758,9 @@ again:
                 tmp[an] = '\0';
                 norm = addr_normalize(m->r, a, an);
                 if (norm != NULL &&
-                    ((allow_self && fmt_rcpt_strong(a + an, le)) ? !fmt_is_daemon(norm)
-                                                                 : !fmt_is_self(m, norm))) {
+                    ((allow_self && fmt_rcpt_strong(a + an, le))
+                         ? !fmt_is_daemon(norm)
+                         : !fmt_is_self_on_rcpt_line(m, norm))) {
                     for (k = 0; k < nb; k++) {
                         if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
                             dup = true;

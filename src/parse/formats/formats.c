@@ -757,10 +757,9 @@ again:
                 memcpy(tmp, a, an);
                 tmp[an] = '\0';
                 norm = addr_normalize(m->r, a, an);
-                if (norm != NULL &&
-                    ((allow_self && fmt_rcpt_strong(a + an, le))
-                         ? !fmt_is_daemon(norm)
-                         : !fmt_is_self_on_rcpt_line(m, norm))) {
+                if (norm != NULL && ((allow_self && fmt_rcpt_strong(a + an, le))
+                                         ? !fmt_is_daemon(norm)
+                                         : !fmt_is_self_on_rcpt_line(m, norm))) {
                     for (k = 0; k < nb; k++) {
                         if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
                             dup = true;

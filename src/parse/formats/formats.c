@@ -672,6 +672,28 @@ fmt_line_has_words(const char *p, const char *end)
     return letters >= 8;
 }
 
+/* The notice above a recipient list that starts at first: the paragraph right before it
+ * (au: "The user(s) account is disabled."), at most FMT_NOTICE_MAX bytes; NULL when none. */
+static const char *
+fmt_notice_before(struct fmt_msg *m, const char *first)
+{
+    const char *e = first, *s, *lo = m->text.p;
+
+    if (first - lo > (ptrdiff_t)FMT_NOTICE_MAX) {
+        lo = first - FMT_NOTICE_MAX;
+    }
+    while (e > lo && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) {
+        e--; /* the blank lines between the paragraph and the list */
+    }
+    for (s = e; s > lo; s--) {
+        if (s[-1] == '\n' && s - 1 > lo &&
+            (s[-2] == '\n' || (s[-2] == '\r' && s - 2 > lo && s[-3] == '\n'))) {
+            break; /* a blank line starts the paragraph */
+        }
+    }
+    return e > s ? report_diag(m->r, s, (size_t)(e - s)) : NULL;
+}
+
 /* Does the line at p open with a reply code right before the address at a ("554 <a@b>...")? */
 static bool
 fmt_coded_rcpt_line(const char *p, const char *a)
@@ -815,10 +837,7 @@ again:
         blk[nb - 1].be = end;
     }
     if (nb > 0) {
-        /* the notice above the list: its last FMT_NOTICE_MAX bytes, nearest the list */
-        const char *ns =
-            blk[0].bs - m->text.p > FMT_NOTICE_MAX ? blk[0].bs - FMT_NOTICE_MAX : m->text.p;
-        notice = report_diag(m->r, ns, (size_t)(blk[0].bs - ns));
+        notice = fmt_notice_before(m, blk[0].bs);
     }
     for (i = 0; i < nb; i++) {
         struct bnc_rcpt *rc = fmt_rcpt(m, blk[i].a, blk[i].an);
@@ -1023,8 +1042,7 @@ fmt_enrich(struct fmt_msg *m)
         }
     }
     if (first != NULL && m->r->nrcpts <= FMT_ENRICH_MAX) {
-        const char *ns = first - m->text.p > FMT_NOTICE_MAX ? first - FMT_NOTICE_MAX : m->text.p;
-        notice = report_diag(m->r, ns, (size_t)(first - ns));
+        notice = fmt_notice_before(m, first);
     }
     for (i = 0; i < m->r->nrcpts; i++) {
         struct bnc_rcpt *rc = &m->r->rcpts[i];

@@ -532,6 +532,14 @@ fmt_blank(const char *p, size_t n)
     return true;
 }
 
+/* Does [s, end) open with a reply code and the address's '<' ("554 <a@b>... reason")? */
+static bool
+fmt_code_lead(const char *s, const char *end)
+{
+    return end - s > 5 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' &&
+           s[2] >= '0' && s[2] <= '9' && s[3] == ' ' && s[4] == '<';
+}
+
 /* Does this line open a recipient block? Sets the address. */
 static bool
 fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
@@ -579,8 +587,7 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
         }
     }
     /* a Sendmail-style "554 <addr>... reason" line */
-    if (end - s > 5 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
-        s[2] <= '9' && s[3] == ' ' && s[4] == '<') {
+    if (fmt_code_lead(s, end)) {
         s += 4;
     }
     for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
@@ -701,8 +708,7 @@ fmt_coded_rcpt_line(const char *p, const char *a)
     while (p < a && (*p == ' ' || *p == '\t')) {
         p++;
     }
-    return a - p >= 5 && (p[0] == '4' || p[0] == '5') && p[1] >= '0' && p[1] <= '9' &&
-           p[2] >= '0' && p[2] <= '9' && p[3] == ' ' && a - p <= 6;
+    return p + 5 == a && fmt_code_lead(p, a + 1);
 }
 
 /* Does the text [s, p) end with "(expanded from" or "(expanded from:", the line of an alias
@@ -1229,7 +1235,7 @@ formats_apply(struct bnc_report *r)
     }
     /* an MTA's own bounce sentence outweighs the Auto-Submitted header that Exim and others
      * put on their bounces too, when From and Subject say nothing */
-    says_bounce = fmt_text_says_bounce(&m);
+    says_bounce = r->nrcpts == 0 && fmt_text_says_bounce(&m); /* (only read when none yet) */
     if (r->nrcpts == 0 && !says_bounce && autoreply_apply(r)) {
         return;
     }

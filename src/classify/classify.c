@@ -339,6 +339,29 @@ classify_status_is_generic(const char *st)
     return dot != NULL && strcmp(dot + 1, "0") == 0;
 }
 
+/* decided_by for a rule: "rule:FILE:LINE", with what it was read from appended (",subject") */
+static const char *
+classify_rule_decided(struct bnc_report *r, const struct rule_info *rule, const char *from)
+{
+    const char *d = classify_decided(r, "rule:", classify_origin_name(rule->origin), rule->line);
+    return from != NULL ? classify_decided(r, d, from, 0) : d;
+}
+
+/* The first rule matching text, with its addresses blanked; false when none matches. */
+static bool
+classify_match_text(const struct bnc_ruleset *rs, const char *text, struct rule_match *m)
+{
+    char masked[CLASSIFY_DIAG_MAX];
+    size_t n;
+
+    m->rule = NULL;
+    if (text == NULL || text[0] == '\0') {
+        return false;
+    }
+    n = classify_mask_addrs(text, masked, sizeof(masked));
+    return n > 0 && rules_match(rs, masked, n, m) == BNC_OK && m->rule != NULL;
+}
+
 /* Match text (a Status comment, a notice) and take its rule in place of *m when it names a
  * problem of the mailbox: any address-side reason, or with only_state just the mailbox's
  * own state (suspended, full). */
@@ -347,15 +370,9 @@ classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diag
                 bool only_state, struct rule_match *m)
 {
     struct rule_match cm = {NULL};
-    char masked[CLASSIFY_DIAG_MAX];
-    size_t n;
     bnc_reason why;
 
-    if (text == NULL || text[0] == '\0' || text == diagnostic) {
-        return false;
-    }
-    n = classify_mask_addrs(text, masked, sizeof(masked));
-    if (rules_match(rs, masked, n, &cm) != BNC_OK || cm.rule == NULL) {
+    if (text == diagnostic || !classify_match_text(rs, text, &cm)) {
         return false;
     }
     why = cm.rule->reason;
@@ -374,14 +391,9 @@ classify_subject_summary(const struct bnc_ruleset *rs, const char *subject, stru
 {
     static const char prefix[] = "Returned mail:";
     struct rule_match cm = {NULL};
-    char masked[CLASSIFY_DIAG_MAX];
-    size_t n;
 
-    if (subject == NULL || !slice_prefix_ci(slice_make(subject, strlen(subject)), prefix)) {
-        return false;
-    }
-    n = classify_mask_addrs(subject + sizeof(prefix) - 1, masked, sizeof(masked));
-    if (n == 0 || rules_match(rs, masked, n, &cm) != BNC_OK || cm.rule == NULL) {
+    if (subject == NULL || !slice_prefix_ci(slice_make(subject, strlen(subject)), prefix) ||
+        !classify_match_text(rs, subject + sizeof(prefix) - 1, &cm)) {
         return false;
     }
     *m = cm;
@@ -414,11 +426,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                   : rc->reason_hint == BNC_R_VACATION ? "autoreply"
                                                       : "format";
     } else {
-        if (rc->diagnostic != NULL && rc->diagnostic[0] != '\0') {
-            char masked[CLASSIFY_DIAG_MAX];
-            size_t n = classify_mask_addrs(rc->diagnostic, masked, sizeof(masked));
-            (void)rules_match(rs, masked, n, &m);
-        }
+        (void)classify_match_text(rs, rc->diagnostic, &m);
         if (m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN && m.rule->hard < 0 &&
             m.rule->reason == BNC_R_USERUNKNOWN) {
             /* The remote's text is only the generic "user unknown" that filters also say. The
@@ -437,11 +445,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         if (m.rule != NULL) {
             forced_hard = m.rule->hard;
             reason = m.rule->reason;
-            decided =
-                classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
-            if (refined != NULL) {
-                decided = classify_decided(r, decided, refined, 0);
-            }
+            decided = classify_rule_decided(r, m.rule, refined);
         }
         if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
             (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
@@ -492,9 +496,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
              * last word for a one-recipient report whose own text named no cause */
             reason = m.rule->reason;
             forced_hard = m.rule->hard;
-            decided =
-                classify_decided(r, "rule:", classify_origin_name(m.rule->origin), m.rule->line);
-            decided = classify_decided(r, decided, ",subject", 0);
+            decided = classify_rule_decided(r, m.rule, ",subject");
         }
         if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
             (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||

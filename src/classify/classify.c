@@ -552,6 +552,17 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     rc->reason = reason;
     rc->decided_by = decided;
+    if (rc->status[0] == '\0' && rc->smtp_command != NULL &&
+        strcmp(rc->smtp_command, "MAIL") == 0 && r->family != NULL &&
+        strcmp(r->family, "exim") == 0) {
+        /* Exim's "SMTP error from remote mail server after MAIL FROM:" without an enhanced
+         * code: the remote refused the session's sender before any recipient was offered,
+         * so this recipient's own status is undecided. Its pseudo status is onhold's
+         * (x.0.901, the convention of Sisimai's Exim reports), while the reason still comes
+         * from the words ("Unroutable sender address" is rejected). */
+        reason_pseudo_status(
+            BNC_R_ONHOLD, rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED, rc->status);
+    }
     if (rc->status[0] == '\0') {
         /* The class of a pseudo status: temporary for a delay notice (RFC 3464 §2.3.3
          * gives delayed recipients a 4.X.X status) and when a 4xx reply or the words say

@@ -135,8 +135,6 @@ classify_hard(bnc_reason reason, bool temporary)
         return 1;
     case BNC_R_NOTACCEPT:
         return temporary ? 0 : 1;
-    case BNC_R_UNDEFINED:
-        return -1;
     default:
         return 0;
     }
@@ -509,6 +507,16 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                       : rc->replycode[0]
                           ? classify_decided(r, "reply:", rc->replycode, 0)
                           : classify_decided(r, "action:", bnc_action_name(rc->action), 0);
+            if (rc->status[0] == '\0' && rc->replycode[0] == '\0' &&
+                (r->flags & BNC_PF_NO_DSN_PART) == 0 && strcmp(rc->origin, "dsn") != 0) {
+                /* The report has a delivery-status part, but the part holds no fields for
+                 * this recipient (Postfix writes "--- Delivery report unavailable ---"): the
+                 * recipient is known only from the notice or the returned message, with no
+                 * status, no reply and no cause. Nothing was classified: `undefined`, not
+                 * `onhold`, which is a failure the report itself states. */
+                reason = BNC_R_UNDEFINED;
+                decided = "dsn:no-recipient-fields";
+            }
         }
     }
 
@@ -536,7 +544,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
         m.rule->hard < 0 && strncmp(rc->status + 1, ".1.", 3) != 0 &&
         strncmp(rc->status + 1, ".5.", 3) != 0 &&
         (rc->smtp_command == NULL || strcmp(rc->smtp_command, "RCPT") != 0) &&
-        !r->family_is_mailstore) {
+        (r->family_traits & BNC_FT_MAILSTORE) == 0) {
         reason = BNC_R_FILTERED;
         decided = classify_decided(r, decided, ",not-rcpt", 0);
     }
@@ -552,9 +560,19 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     rc->reason = reason;
     rc->decided_by = decided;
+    if (rc->status[0] != '\0' && strcmp(rc->status + 1, ".0.0") == 0 &&
+        (r->family_traits & BNC_FT_GENERIC_DSN_STATUS) != 0) {
+        /* the format's own placeholder, not the remote's code: the reason's pseudo status
+         * says more (OpenSMTPD's "Status: 5.0.0" of "Domain does not exist" is 5.0.912) */
+        char pseudo[16];
+        reason_pseudo_status(reason, rc->status[0] == '4', pseudo);
+        if (pseudo[0] != '\0') {
+            memcpy(rc->status, pseudo, sizeof(rc->status));
+        }
+    }
     if (rc->status[0] == '\0' && rc->smtp_command != NULL &&
-        strcmp(rc->smtp_command, "MAIL") == 0 && r->family != NULL &&
-        strcmp(r->family, "exim") == 0) {
+        strcmp(rc->smtp_command, "MAIL") == 0 &&
+        (r->family_traits & BNC_FT_MAIL_FROM_UNDECIDED) != 0) {
         /* Exim's "SMTP error from remote mail server after MAIL FROM:" without an enhanced
          * code: the remote refused the session's sender before any recipient was offered,
          * so this recipient's own status is undecided. Its pseudo status is onhold's

@@ -79,11 +79,22 @@ struct bnc_report {
     const char *orig_subject;
     struct bnc_slice orig_headers; /* raw header block of the returned message */
     /* the MTA or ESP family formats_apply() recognised ("qmail", "exchange2003"), NULL when
-     * none; and whether that family writes its own mailbox store's answers (its "user
-     * unknown" is the directory speaking, not a relay quoting a filter) */
+     * none, and what the classifier must know of its format (BNC_FT_*) */
     const char *family;
-    bool family_is_mailstore;
+    unsigned family_traits;
 };
+
+/* Traits of a bounce family's format (the family table, families.c). */
+/* It writes its own mailbox store's answers: its "user unknown" is the directory speaking,
+ * not a relay quoting a content filter. */
+#define BNC_FT_MAILSTORE           (1u << 0)
+/* The x.0.0 in its delivery-status part is its own placeholder, never the remote's code
+ * (OpenSMTPD writes 5.0.0 for every permanent failure): a pseudo status from the reason
+ * replaces it. */
+#define BNC_FT_GENERIC_DSN_STATUS  (1u << 1)
+/* It reports a refusal of the envelope sender per recipient ("after MAIL FROM:", Exim) though
+ * no recipient was offered: without an enhanced code that recipient's status is undecided. */
+#define BNC_FT_MAIL_FROM_UNDECIDED (1u << 2)
 
 /* Parse one message (no classification): copy into a new report's arena, scan MIME, walk
  * DSN parts, run formats_apply(). BNC_ELIMIT when len exceeds lim->message_size; otherwise

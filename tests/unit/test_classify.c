@@ -118,8 +118,8 @@ test_status_then_reply(void **state)
           "reply:552");
     /* a bare 5.0.0 with nothing else: a failure whose cause is not known yet */
     check(builtin, "5.0.0", "", "", BNC_ACTION_FAILED, BNC_R_ONHOLD, 0, "5.0.0", "status:5.0.0");
-    /* nothing at all */
-    check(builtin, "", "", "", BNC_ACTION_NONE, BNC_R_UNDEFINED, -1, "5.0.900", "");
+    /* nothing at all: nothing classified, and nothing says the address is dead */
+    check(builtin, "", "", "", BNC_ACTION_NONE, BNC_R_UNDEFINED, 0, "5.0.900", "");
 }
 
 static void
@@ -247,11 +247,63 @@ test_user_unknown_needs_the_recipient(void **state)
         struct one o;
         one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
         o.rc->smtp_command = cases[i].cmd;
-        o.rep.family_is_mailstore = cases[i].mailstore;
+        o.rep.family_traits = cases[i].mailstore ? BNC_FT_MAILSTORE : 0;
         classify_report(builtin, &o.rep);
         if (o.rc->reason != cases[i].want || o.rc->hard != cases[i].hard) {
             fail_msg("case %zu '%s': got %s hard=%d", i, cases[i].diag,
                      bnc_reason_name(o.rc->reason), o.rc->hard);
+        }
+        one_free(&o);
+    }
+}
+
+/* What a family's format tells the classifier (BNC_FT_*), and a delivery-status part that
+ * says nothing of the recipient. */
+static void
+test_format_traits(void **state)
+{
+    static const struct {
+        unsigned traits, flags;
+        const char *origin, *status, *diag, *cmd;
+        bnc_action act;
+        bnc_reason want;
+        const char *want_status;
+    } cases[] = {
+        /* OpenSMTPD's placeholder 5.0.0 gives way to the reason's pseudo status ... */
+        {BNC_FT_GENERIC_DSN_STATUS, 0, "dsn", "5.0.0", "a@b.example: Domain does not exist", "",
+         BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, "5.0.912"},
+        /* ... a bare 5.0.0 of any other MTA is kept */
+        {0, 0, "dsn", "5.0.0", "a@b.example: Domain does not exist", "", BNC_ACTION_FAILED,
+         BNC_R_HOSTUNKNOWN, "5.0.0"},
+        /* Exim's refusal of MAIL FROM: the recipient's status is undecided */
+        {BNC_FT_MAIL_FROM_UNDECIDED, BNC_PF_NO_DSN_PART, "format:exim", "",
+         "550 Unroutable sender address", "MAIL", BNC_ACTION_FAILED, BNC_R_REJECTED, "5.0.901"},
+        {BNC_FT_MAIL_FROM_UNDECIDED, BNC_PF_NO_DSN_PART, "format:exim", "",
+         "450 too many unverifiable sending IPs", "MAIL", BNC_ACTION_DELAYED, BNC_R_REQUIREPTR,
+         "4.0.901"},
+        {0, BNC_PF_NO_DSN_PART, "format:ezweb", "", "550 Unroutable sender address", "MAIL",
+         BNC_ACTION_FAILED, BNC_R_REJECTED, "5.0.918"},
+        /* a delivery-status part without the recipient's fields: nothing classified ... */
+        {0, BNC_PF_HEURISTIC, "format:postfix", "", "The mail system", "", BNC_ACTION_FAILED,
+         BNC_R_UNDEFINED, "5.0.900"},
+        /* ... where a notice alone, with no such part, is a failure of unknown cause */
+        {0, BNC_PF_HEURISTIC | BNC_PF_NO_DSN_PART, "format:heuristic", "", "Did not reach", "",
+         BNC_ACTION_FAILED, BNC_R_ONHOLD, "5.0.901"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, cases[i].status, "", cases[i].diag, cases[i].act);
+        o.rc->origin = cases[i].origin;
+        o.rc->smtp_command = cases[i].cmd;
+        o.rep.flags = cases[i].flags;
+        o.rep.family_traits = cases[i].traits;
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want || strcmp(o.rc->status, cases[i].want_status) != 0) {
+            fail_msg("case %zu '%s': got %s %s, want %s %s", i, cases[i].diag,
+                     bnc_reason_name(o.rc->reason), o.rc->status, bnc_reason_name(cases[i].want),
+                     cases[i].want_status);
         }
         one_free(&o);
     }
@@ -264,9 +316,8 @@ test_exit_status(void **state)
     static const struct {
         const char *diag;
         bnc_reason want;
-    } cases[] = {{"67", BNC_R_USERUNKNOWN}, {"68", BNC_R_HOSTUNKNOWN},
-                 {"77", BNC_R_SYSTEMERROR}, {"75", BNC_R_MAILERERROR},
-                 {"255", BNC_R_MAILERERROR}, {"", BNC_R_MAILERERROR}};
+    } cases[] = {{"67", BNC_R_USERUNKNOWN}, {"68", BNC_R_HOSTUNKNOWN},  {"77", BNC_R_SYSTEMERROR},
+                 {"75", BNC_R_MAILERERROR}, {"255", BNC_R_MAILERERROR}, {"", BNC_R_MAILERERROR}};
     size_t i;
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -350,6 +401,7 @@ main(void)
         cmocka_unit_test(test_reports_and_hints),
         cmocka_unit_test(test_user_unknown_after_data),
         cmocka_unit_test(test_user_unknown_needs_the_recipient),
+        cmocka_unit_test(test_format_traits),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),

@@ -1257,7 +1257,7 @@ formats_apply(struct bnc_report *r)
         origin[7 + n] = '\0';
         m.origin = report_strndup(r, origin, 7 + n);
         r->family = m.family->name;
-        r->family_is_mailstore = m.family->mailstore;
+        r->family_traits = m.family->traits;
     } else {
         m.origin = "format:heuristic";
     }

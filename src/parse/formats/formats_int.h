@@ -36,12 +36,12 @@ struct fmt_scan {
  * From ids: FMT_F_SENDER + i (a bounce sender's name), FMT_F_FAMILY + i (family i's From).
  * Subject ids: FMT_S_BOUNCE + i (a bounce subject), FMT_S_DELAY + i (a delay warning),
  * FMT_S_FAMILY + i (family i's Subject). */
-#define FMT_F_SENDER    0
-#define FMT_F_FAMILY    64
-#define FMT_S_BOUNCE    0
-#define FMT_S_DELAY     64
-#define FMT_S_FAMILY    96
-#define FMT_FIELDS_MAX  192
+#define FMT_F_SENDER   0
+#define FMT_F_FAMILY   64
+#define FMT_S_BOUNCE   0
+#define FMT_S_DELAY    64
+#define FMT_S_FAMILY   96
+#define FMT_FIELDS_MAX 192
 struct fmt_fields {
     uint64_t from[FMT_FIELDS_MAX / 64];
     uint64_t subj[FMT_FIELDS_MAX / 64];
@@ -69,14 +69,14 @@ struct fmt_msg {
     struct bnc_report *r;
     struct bnc_slice text; /* bounce text (UTF-8), before the returned message */
     const struct fmt_family *family;
-    bool delayed;          /* the text is a delay warning, not a final failure */
-    int bounce_score;      /* > 0: looks like a bounce (sender, subject, structure) */
-    const char *origin;    /* "format:<family>" or "format:heuristic" */
-    struct fmt_scan scan;  /* phrase offsets in the (uncut) text */
-    size_t scanned;        /* how many bytes of text the scan covered */
+    bool delayed;             /* the text is a delay warning, not a final failure */
+    int bounce_score;         /* > 0: looks like a bounce (sender, subject, structure) */
+    const char *origin;       /* "format:<family>" or "format:heuristic" */
+    struct fmt_scan scan;     /* phrase offsets in the (uncut) text */
+    size_t scanned;           /* how many bytes of text the scan covered */
     struct fmt_fields fields; /* phrases of the decoded From and Subject */
-    struct fmt_scan hscan; /* the same over the top header block (header signatures) */
-    const char *bounce_to; /* the bounce's own To (the original sender), or NULL */
+    struct fmt_scan hscan;    /* the same over the top header block (header signatures) */
+    const char *bounce_to;    /* the bounce's own To (the original sender), or NULL */
     const char *orig_rpath; /* the returned message's Return-Path (its envelope sender), or NULL */
 };
 
@@ -90,9 +90,8 @@ struct fmt_family {
     /* Add recipients from the text; returns how many. NULL: the generic extractor. */
     size_t (*extract)(struct fmt_msg *m);
     bnc_reason hint; /* a reason the format itself states for every recipient, or UNDEFINED */
-    /* the family is the recipient's own mail store (or speaks for its directory): a "user
-     * unknown" in its text is about the mailbox, not a relay's quote of a content filter */
-    bool mailstore;
+    /* what the classifier must know of the format (BNC_FT_*, parse.h) */
+    unsigned traits;
 };
 
 /* ---- formats.c: helpers the family extractors share ---- */

@@ -309,6 +309,74 @@ test_format_traits(void **state)
     }
 }
 
+/* The typical signals REASONS.md gives for each reason, in the words real MTAs write them,
+ * land on that reason. */
+static void
+test_reasons_signals(void **state)
+{
+    static const struct {
+        const char *status, *diag;
+        bnc_reason want;
+    } cases[] = {
+        {"5.2.1", "550 5.2.1 mailbox suspended", BNC_R_SUSPEND},
+        {"5.2.1", "550 5.2.1 This account is inactive", BNC_R_SUSPEND},
+        {"5.0.0", "554 delivery error: dd This user's account has been suspended", BNC_R_SUSPEND},
+        {"5.7.1", "554 5.7.1 message infected", BNC_R_VIRUSDETECTED},
+        {"5.0.0", "550 File attachment is infected", BNC_R_VIRUSDETECTED},
+        {"5.2.2", "552 5.2.2 insufficient storage", BNC_R_MAILBOXFULL},
+        {"5.0.0", "550 Mailbox quota usage exceeded", BNC_R_MAILBOXFULL},
+        {"5.7.26",
+         "550 5.7.26 This mail is unauthenticated, which poses a security risk to the sender",
+         BNC_R_AUTHFAILURE},
+        {"5.0.0", "554 Your IP 192.0.2.1 is listed at zen.spamhaus.org", BNC_R_BLOCKED},
+        {"5.0.0", "Message could not be delivered within 5 days", BNC_R_EXPIRED},
+        {"5.4.6", "554 5.4.6 Hop count exceeded - possible mail loop", BNC_R_NETWORKERROR},
+        {"5.0.0", "mail loops back to myself", BNC_R_NETWORKERROR},
+        {"5.0.0",
+         "Host or domain name not found. Name service error for name=x.example type=MX: Host not "
+         "found",
+         BNC_R_HOSTUNKNOWN},
+        {"5.0.0", "550 unrouteable address", BNC_R_HOSTUNKNOWN},
+        {"5.1.10", "556 5.1.10 Recipient address has null MX", BNC_R_NOTACCEPT},
+        {"5.1.6", "550 5.1.6 Recipient no longer on server", BNC_R_HASMOVED},
+        {"5.2.3", "552 5.2.3 Message exceeds the recipient's limit", BNC_R_EXCEEDLIMIT},
+        {"4.3.1", "452 4.3.1 Insufficient system storage", BNC_R_SYSTEMFULL},
+        {"5.0.0", "451 Local error in processing", BNC_R_SYSTEMERROR},
+        {"5.0.0", "550 Command died with status 1", BNC_R_MAILERERROR},
+        {"5.7.1", "550 5.7.1 rejected by recipient's filter", BNC_R_FILTERED},
+        {"5.1.8", "550 5.1.8 Domain of sender address does not exist", BNC_R_REJECTED},
+        {"4.7.0",
+         "421 4.7.0 Our system has detected an unusual rate of unsolicited mail originating from "
+         "your IP address",
+         BNC_R_BADREPUTATION},
+        {"5.7.1", "550 5.7.1 Message rejected as spam", BNC_R_SPAMDETECTED},
+        {"5.7.1", "550 5.7.1 Message rejected due to policy", BNC_R_POLICYVIOLATION},
+        {"5.7.25",
+         "550 5.7.25 The IP address sending this message does not have a PTR record setup",
+         BNC_R_REQUIREPTR},
+        {"5.7.0", "530 5.7.0 Must issue a STARTTLS command first", BNC_R_SECURITYERROR},
+        {"5.0.0", "TLS negotiation failed", BNC_R_FAILEDSTARTTLS},
+        {"5.6.0", "550 5.6.0 message contains bare LF", BNC_R_CONTENTERROR},
+        {"5.3.4", "552 5.3.4 Message size exceeds fixed maximum message size", BNC_R_MESGTOOBIG},
+        {"5.7.1", "554 5.7.1 Relay access denied", BNC_R_NORELAYING},
+        {"4.0.0", "421 Too many concurrent SMTP connections", BNC_R_TOOMANYCONN},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
+        o.rc->origin = "dsn";
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want) {
+            fail_msg("'%s' [%s]: got %s (%s), want %s", cases[i].diag, cases[i].status,
+                     bnc_reason_name(o.rc->reason), o.rc->decided_by,
+                     bnc_reason_name(cases[i].want));
+        }
+        one_free(&o);
+    }
+}
+
 /* An x-unix diagnostic is an exit status (sysexits.h). */
 static void
 test_exit_status(void **state)
@@ -402,6 +470,7 @@ main(void)
         cmocka_unit_test(test_user_unknown_after_data),
         cmocka_unit_test(test_user_unknown_needs_the_recipient),
         cmocka_unit_test(test_format_traits),
+        cmocka_unit_test(test_reasons_signals),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),

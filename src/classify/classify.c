@@ -398,6 +398,46 @@ classify_subject_summary(const struct bnc_ruleset *rs, const char *subject, stru
     return true;
 }
 
+/* The pseudo status (x.0.9NN) of a recipient whose bounce carries no status code, or only
+ * its format's placeholder. */
+static void
+classify_pseudo_status(const struct bnc_report *r, struct bnc_rcpt *rc, bnc_reason reason)
+{
+    bool placeholder = rc->status[0] != '\0' && strcmp(rc->status + 1, ".0.0") == 0 &&
+                       (r->family_traits & BNC_FT_GENERIC_DSN_STATUS) != 0;
+    bool temp;
+    char pseudo[16];
+
+    if (rc->status[0] != '\0' && !placeholder) {
+        return;
+    }
+    if (placeholder) {
+        /* the format's own placeholder, not the remote's code: the reason's pseudo status
+         * of the same class says more (OpenSMTPD's "Status: 5.0.0" of "Domain does not
+         * exist" is 5.0.912) */
+        temp = rc->status[0] == '4';
+    } else {
+        /* The class: temporary for a delay notice (RFC 3464 §2.3.3 gives delayed
+         * recipients a 4.X.X status) and when a 4xx reply or the words say so ("temporary
+         * failure", a retry time that ran out), else permanent. */
+        temp = rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED ||
+               (rc->diagnostic != NULL && classify_says_temporary(rc->diagnostic));
+        if (rc->smtp_command != NULL && strcmp(rc->smtp_command, "MAIL") == 0 &&
+            (r->family_traits & BNC_FT_MAIL_FROM_UNDECIDED) != 0) {
+            /* Exim's "SMTP error from remote mail server after MAIL FROM:": the remote
+             * refused the session's sender before any recipient was offered, so this
+             * recipient's own status is undecided. Its pseudo status is onhold's (x.0.901,
+             * the convention of Sisimai's Exim reports), while the reason still comes from
+             * the words ("Unroutable sender address" is rejected). */
+            reason = BNC_R_ONHOLD;
+        }
+    }
+    reason_pseudo_status(reason, temp, pseudo);
+    if (pseudo[0] != '\0' || !placeholder) {
+        memcpy(rc->status, pseudo, sizeof(rc->status));
+    }
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
@@ -500,13 +540,6 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
              rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
              rc->action == BNC_ACTION_DELAYED)) {
-            /* A failure (a failure code, or a failed/delayed action) that names no cause:
-             * it is a bounce, to be decided later by a person or a new rule. */
-            reason = BNC_R_ONHOLD;
-            decided = rc->status[0] ? classify_decided(r, "status:", rc->status, 0)
-                      : rc->replycode[0]
-                          ? classify_decided(r, "reply:", rc->replycode, 0)
-                          : classify_decided(r, "action:", bnc_action_name(rc->action), 0);
             if (rc->status[0] == '\0' && rc->replycode[0] == '\0' &&
                 (r->flags & BNC_PF_NO_DSN_PART) == 0 && strcmp(rc->origin, "dsn") != 0) {
                 /* The report has a delivery-status part, but the part holds no fields for
@@ -514,8 +547,15 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
                  * recipient is known only from the notice or the returned message, with no
                  * status, no reply and no cause. Nothing was classified: `undefined`, not
                  * `onhold`, which is a failure the report itself states. */
-                reason = BNC_R_UNDEFINED;
                 decided = "dsn:no-recipient-fields";
+            } else {
+                /* A failure (a failure code, or a failed/delayed action) that names no
+                 * cause: it is a bounce, to be decided later by a person or a new rule. */
+                reason = BNC_R_ONHOLD;
+                decided = rc->status[0] ? classify_decided(r, "status:", rc->status, 0)
+                          : rc->replycode[0]
+                              ? classify_decided(r, "reply:", rc->replycode, 0)
+                              : classify_decided(r, "action:", bnc_action_name(rc->action), 0);
             }
         }
     }
@@ -560,35 +600,7 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
     }
     rc->reason = reason;
     rc->decided_by = decided;
-    if (rc->status[0] != '\0' && strcmp(rc->status + 1, ".0.0") == 0 &&
-        (r->family_traits & BNC_FT_GENERIC_DSN_STATUS) != 0) {
-        /* the format's own placeholder, not the remote's code: the reason's pseudo status
-         * says more (OpenSMTPD's "Status: 5.0.0" of "Domain does not exist" is 5.0.912) */
-        char pseudo[16];
-        reason_pseudo_status(reason, rc->status[0] == '4', pseudo);
-        if (pseudo[0] != '\0') {
-            memcpy(rc->status, pseudo, sizeof(rc->status));
-        }
-    }
-    if (rc->status[0] == '\0' && rc->smtp_command != NULL &&
-        strcmp(rc->smtp_command, "MAIL") == 0 &&
-        (r->family_traits & BNC_FT_MAIL_FROM_UNDECIDED) != 0) {
-        /* Exim's "SMTP error from remote mail server after MAIL FROM:" without an enhanced
-         * code: the remote refused the session's sender before any recipient was offered,
-         * so this recipient's own status is undecided. Its pseudo status is onhold's
-         * (x.0.901, the convention of Sisimai's Exim reports), while the reason still comes
-         * from the words ("Unroutable sender address" is rejected). */
-        reason_pseudo_status(
-            BNC_R_ONHOLD, rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED, rc->status);
-    }
-    if (rc->status[0] == '\0') {
-        /* The class of a pseudo status: temporary for a delay notice (RFC 3464 §2.3.3
-         * gives delayed recipients a 4.X.X status) and when a 4xx reply or the words say
-         * so ("temporary failure", a retry time that ran out), else permanent. */
-        bool temp = rc->replycode[0] == '4' || rc->action == BNC_ACTION_DELAYED ||
-                    (rc->diagnostic != NULL && classify_says_temporary(rc->diagnostic));
-        reason_pseudo_status(reason, temp, rc->status);
-    }
+    classify_pseudo_status(r, rc, reason);
     rc->hard = classify_hard(reason, temporary);
     if (forced_hard >= 0) {
         rc->hard = forced_hard;

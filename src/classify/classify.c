@@ -192,6 +192,90 @@ classify_addr_char(unsigned char c)
            c == '_' || c == '-' || c == '+' || c == '=' || c == '%' || c >= 0x80;
 }
 
+/* The reply code at t[0..3) when it opens a token: three digits, 2xx to 5xx, then '-' or
+ * ' ' (a continuation line's "550-" or the last line's "550 "). */
+static bool
+classify_reply_lead(const char *t, size_t left)
+{
+    return left >= 4 && t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' &&
+           t[2] >= '0' && t[2] <= '9' && (t[3] == '-' || t[3] == ' ');
+}
+
+/* Length of an enhanced status code "d.ddd.ddd" at t (RFC 3463), 0 when none. */
+static size_t
+classify_enhanced_len(const char *t, size_t left)
+{
+    size_t i = 0, part;
+    int dots = 0;
+    if (left < 5 || t[0] < '2' || t[0] > '5' || t[1] != '.') {
+        return 0;
+    }
+    i = 2;
+    for (;;) {
+        for (part = 0; i < left && part < 3 && t[i] >= '0' && t[i] <= '9'; part++) {
+            i++;
+        }
+        if (part == 0) {
+            return 0;
+        }
+        if (++dots == 2) {
+            return i;
+        }
+        if (i >= left || t[i] != '.') {
+            return 0;
+        }
+        i++;
+    }
+}
+
+/* A multi-line SMTP reply ("550-5.1.1 The email account that you tried to reach does not\n
+ * 550-5.1.1 exist. ...\n550 5.1.1 ...", RFC 5321 §4.2.1) is one text: the code that opens
+ * each continuation line is dropped, so that a phrase wrapped across lines still reads as
+ * one. The first line's code stays ("550 5.1.1 The email ... exist. ..."). t[0..n) is the
+ * normalized text (one space between words); returns the new length. */
+static size_t
+classify_join_continuations(char *t, size_t n)
+{
+    size_t i = 0, o = 0;
+    char code[3] = {0};
+    bool have = false;
+
+    while (i < n) {
+        bool tok = i == 0 || t[i - 1] == ' ' || t[i - 1] == ':' || t[i - 1] == '<' ||
+                   t[i - 1] == '(' || t[i - 1] == '"';
+        if (tok && classify_reply_lead(t + i, n - i)) {
+            bool cont = t[i + 3] == '-';
+            if (have && memcmp(code, t + i, 3) == 0) {
+                /* a later line of the same reply: drop "550-" / "550 " and its repeated
+                 * enhanced code, with the space after them */
+                size_t j = i + 4, el = classify_enhanced_len(t + j, n - j);
+                if (el > 0 && (j + el == n || t[j + el] == ' ')) {
+                    j += el + (j + el < n);
+                }
+                i = j;
+                if (!cont) {
+                    have = false; /* "550 " ends the reply */
+                }
+                continue;
+            }
+            if (cont) {
+                memcpy(code, t + i, 3);
+                have = true;
+                memmove(t + o, t + i, 3);
+                t[o + 3] = ' ';
+                o += 4;
+                i += 4;
+                continue;
+            }
+        }
+        t[o++] = t[i++];
+    }
+    if (o < n) {
+        t[o] = '\0';
+    }
+    return o;
+}
+
 /* Copy the diagnostic into the form rules are matched against (rules_normalize: white-space
  * runs as one space, U+2019 as an apostrophe) with every e-mail address blanked out ('_'), so
  * that rules see the words of the error and not those of a local part ("filtered@",
@@ -200,6 +284,8 @@ static size_t
 classify_mask_addrs(const char *in, char *out, size_t cap)
 {
     size_t n = rules_normalize(in, strlen(in), out, cap), i, k;
+
+    n = classify_join_continuations(out, n);
 
     for (i = 0; i < n; i++) {
         size_t st, e;
@@ -572,31 +658,38 @@ classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcp
             reason = BNC_R_BLOCKED;
         }
     }
-    /* The generic "user unknown" phrases (built-in rules whose verdict is a bare
-     * `userunknown`) are also what content filters and gateways answer when they refuse a
-     * message. They name a dead mailbox only when the refusal is about the recipient: an
-     * address status x.1.y or a protocol status x.5.y, the answer to RCPT TO, or the text of
-     * the recipient's own mail store. Otherwise the message, not the address, was refused:
-     * filtered, which is soft (decided_by says so: "rule:default.rules:N,not-rcpt").
-     * Phrases that cannot be a filter's (`hard:userunknown`) and operator rules are taken
-     * as they are. docs/internals/classify.md explains the choice. */
+    /* A mailbox that does not exist is dead whichever SMTP command was answered. The generic
+     * "user unknown" phrases (built-in rules whose verdict is a bare `userunknown`) are also
+     * what content filters say when they refuse a message, so the refusal is the message's
+     * (filtered, soft; decided_by ends in ",not-address") when the report itself says so:
+     * - it answered DATA or the end of data, after the recipient had been accepted;
+     * - not in answer to RCPT TO (the stage is not known): its status names a policy
+     *   (x.7.y) or the state of a mailbox that exists (x.2.y, RFC 3463 §3.3: "the
+     *   destination mailbox exists"), or the bounce comes from a content-filtering gateway
+     *   (BNC_FT_FILTER_GATEWAY).
+     * The recipient's own mail store (BNC_FT_MAILSTORE), an address status x.1.y, phrases
+     * that only a directory says (`hard:userunknown`) and operator rules are taken as they
+     * are. docs/internals/classify.md explains the choice. */
     if (reason == BNC_R_USERUNKNOWN && m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN &&
         m.rule->hard < 0 && strncmp(rc->status + 1, ".1.", 3) != 0 &&
-        strncmp(rc->status + 1, ".5.", 3) != 0 &&
-        (rc->smtp_command == NULL || strcmp(rc->smtp_command, "RCPT") != 0) &&
         (r->family_traits & BNC_FT_MAILSTORE) == 0) {
-        reason = BNC_R_FILTERED;
-        decided = classify_decided(r, decided, ",not-rcpt", 0);
+        bool after_data = rc->smtp_command != NULL && strcmp(rc->smtp_command, "DATA") == 0;
+        bool policy_status = strncmp(rc->status + 1, ".7.", 3) == 0 ||
+                             strncmp(rc->status + 1, ".2.", 3) == 0;
+        bool at_rcpt = rc->smtp_command != NULL && strcmp(rc->smtp_command, "RCPT") == 0;
+        if (after_data ||
+            (!at_rcpt && (policy_status || (r->family_traits & BNC_FT_FILTER_GATEWAY) != 0))) {
+            reason = BNC_R_FILTERED;
+            decided = classify_decided(r, decided, after_data ? ",after-data" : ",not-address",
+                                       0);
+        }
     }
-    /* A "user unknown" answered to DATA (after the recipients were accepted) comes from a
-     * content filter pretending the user does not exist, not from the directory. */
-    if (reason == BNC_R_USERUNKNOWN && rc->smtp_command != NULL &&
-        (strcmp(rc->smtp_command, "DATA") == 0 || strcmp(rc->smtp_command, "data") == 0) &&
-        strncmp(rc->status + 1, ".1.", 3) != 0 && (m.rule == NULL || m.rule->hard != 1)) {
-        /* (an explicit x.1.y address status, or a phrase only a directory says, still names
-         * the mailbox as the problem) */
-        reason = BNC_R_FILTERED;
-        decided = classify_decided(r, decided, ",after-data", 0);
+    /* A domain its resolver did not find, in a failure the reporting MTA itself calls
+     * temporary (a delay notice, a 4.x.x status: Gmail retries an NXDOMAIN for a while), is
+     * a name that did not resolve this time: the MTA keeps trying, so it is not yet dead. */
+    if (reason == BNC_R_HOSTUNKNOWN && temporary && forced_hard != 1) {
+        reason = BNC_R_NETWORKERROR;
+        decided = classify_decided(r, decided, ",temporary", 0);
     }
     rc->reason = reason;
     rc->decided_by = decided;

@@ -95,6 +95,9 @@ struct bnc_report {
 /* It reports a refusal of the envelope sender per recipient ("after MAIL FROM:", Exim) though
  * no recipient was offered: without an enhanced code that recipient's status is undecided. */
 #define BNC_FT_MAIL_FROM_UNDECIDED (1u << 2)
+/* It is a content-filtering gateway (McAfee Email Gateway, Digital Arts m-FILTER, MX Logic):
+ * its generic "user unknown" is the filter's refusal of the message, not a directory's. */
+#define BNC_FT_FILTER_GATEWAY      (1u << 3)
 
 /* Parse one message (no classification): copy into a new report's arena, scan MIME, walk
  * DSN parts, run formats_apply(). BNC_ELIMIT when len exceeds lim->message_size; otherwise

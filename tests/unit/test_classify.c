@@ -228,17 +228,28 @@ test_user_unknown_needs_the_recipient(void **state)
 {
     static const struct {
         const char *status, *diag, *cmd;
-        bool mailstore;
+        unsigned traits;
         bnc_reason want;
         int hard;
     } cases[] = {
-        {"", "550 kijitora@example.com... No such user", "", false, BNC_R_FILTERED, 0},
-        {"", "550 kijitora@example.com... No such user", "RCPT", false, BNC_R_USERUNKNOWN, 1},
-        {"5.1.1", "550 5.1.1 User unknown", "", false, BNC_R_USERUNKNOWN, 1},
-        {"5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "", false, BNC_R_FILTERED, 0},
-        {"", "Unknown user: a@b.example", "", true, BNC_R_USERUNKNOWN, 1},
-        {"", "Sorry, no mailbox here by that name. (#5.1.1)", "", false, BNC_R_USERUNKNOWN, 1},
-        {"5.0.0", "The email address wasn't found at the destination", "DATA", false,
+        /* a missing mailbox is dead whichever command was answered ... */
+        {"", "550 kijitora@example.com... No such user", "", 0, BNC_R_USERUNKNOWN, 1},
+        {"", "550 kijitora@example.com... No such user", "RCPT", 0, BNC_R_USERUNKNOWN, 1},
+        {"5.1.1", "550 5.1.1 User unknown", "", 0, BNC_R_USERUNKNOWN, 1},
+        {"5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "RCPT", 0, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "Unknown user: a@b.example", "", 0, BNC_R_USERUNKNOWN, 1},
+        /* ... unless the report says the message was refused: after DATA, a status of a
+         * mailbox that exists (x.2.y) or of a policy (x.7.y) outside RCPT TO, a filtering
+         * gateway */
+        {"5.0.0", "550 Unknown user a@b.example", "DATA", 0, BNC_R_FILTERED, 0},
+        {"5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "", 0, BNC_R_FILTERED, 0},
+        {"5.7.1", "550 5.7.1 550 User Unknown: a@b.example", "", 0, BNC_R_FILTERED, 0},
+        {"", "550 kijitora@example.com... No such user", "", BNC_FT_FILTER_GATEWAY,
+         BNC_R_FILTERED, 0},
+        {"", "550 kijitora@example.com... No such user", "", BNC_FT_FILTER_GATEWAY | BNC_FT_MAILSTORE,
+         BNC_R_USERUNKNOWN, 1},
+        {"", "Sorry, no mailbox here by that name. (#5.1.1)", "", 0, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "The email address wasn't found at the destination", "DATA", 0,
          BNC_R_USERUNKNOWN, 1},
     };
     size_t i;
@@ -247,7 +258,7 @@ test_user_unknown_needs_the_recipient(void **state)
         struct one o;
         one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
         o.rc->smtp_command = cases[i].cmd;
-        o.rep.family_traits = cases[i].mailstore ? BNC_FT_MAILSTORE : 0;
+        o.rep.family_traits = cases[i].traits;
         classify_report(builtin, &o.rep);
         if (o.rc->reason != cases[i].want || o.rc->hard != cases[i].hard) {
             fail_msg("case %zu '%s': got %s hard=%d", i, cases[i].diag,
@@ -377,6 +388,82 @@ test_reasons_signals(void **state)
     }
 }
 
+/* What generalizes: a multi-line reply read as one text, the resolver's own words, a TCP
+ * refusal, and the families of a missing mailbox or domain in the languages providers use. */
+static void
+test_general_wordings(void **state)
+{
+    static const struct {
+        const char *status, *reply, *diag;
+        bnc_action act;
+        bnc_reason want;
+        int hard;
+    } cases[] = {
+        /* RFC 5321 §4.2.1 continuation codes inside a phrase */
+        {"5.7.1", "550",
+         "host gmail-smtp-in.l.google.com[192.0.2.1] said: 550-5.7.1 [192.0.2.9] The IP "
+         "you're using to send mail is not authorized to 550-5.7.1 send email directly to our "
+         "servers. Please use the SMTP 550 5.7.1 relay at your service provider instead.",
+         BNC_ACTION_FAILED, BNC_R_BLOCKED, 0},
+        {"5.1.1", "550",
+         "550-5.1.1 The email account that you tried to reach does not\n550-5.1.1 exist. Please "
+         "try double-checking\n550 5.1.1 the recipient's email address",
+         BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
+        /* the resolver's answer */
+        {"5.1.2", "", "DNS Error: DNS type 'mx' lookup of x.example responded with code NXDOMAIN",
+         BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1},
+        {"4.4.3", "", "DNS Error: DNS type 'mx' lookup of x.example responded with code SERVFAIL",
+         BNC_ACTION_DELAYED, BNC_R_NETWORKERROR, 0},
+        {"4.0.0", "", "DNS Error: lookup of x.example responded with code NXDOMAIN",
+         BNC_ACTION_DELAYED, BNC_R_NETWORKERROR, 0},
+        {"5.0.0", "", "x.example: Name or service not known", BNC_ACTION_FAILED,
+         BNC_R_HOSTUNKNOWN, 1},
+        {"4.0.0", "", "Temporary failure in name resolution", BNC_ACTION_DELAYED,
+         BNC_R_NETWORKERROR, 0},
+        {"5.0.0", "", "all relevant MX records point to non-existent hosts", BNC_ACTION_FAILED,
+         BNC_R_HOSTUNKNOWN, 1},
+        /* a connect() refused is the network, an SMTP refusal is a block */
+        {"4.4.1", "", "connect to mx.x.example[192.0.2.1]:25: Connection refused",
+         BNC_ACTION_DELAYED, BNC_R_NETWORKERROR, 0},
+        {"4.0.0", "", "Deferred: Connection refused by mx.x.example.", BNC_ACTION_DELAYED,
+         BNC_R_NETWORKERROR, 0},
+        {"5.7.1", "554", "554 5.7.1 Connection refused: your IP has a poor history",
+         BNC_ACTION_FAILED, BNC_R_BLOCKED, 0},
+        /* one phrase for the variants of a missing mailbox, in several languages */
+        {"5.0.0", "550", "550 Recipient is not known here", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN,
+         1},
+        {"5.0.0", "550", "550 Nonexistent mailbox", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 Requested mailbox no longer exists", BNC_ACTION_FAILED,
+         BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 Die Adresse existiert nicht", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN,
+         1},
+        {"5.0.0", "550", "550 Adresse du destinataire inconnue", BNC_ACTION_FAILED,
+         BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 El usuario no existe", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 Skrzynka odbiorcy nie istnieje", BNC_ACTION_FAILED,
+         BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550",
+         "550 \xe8\xaf\xa5\xe9\x82\xae\xe7\xae\xb1\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8",
+         BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 Le domaine n'existe pas", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1},
+        {"5.0.0", "550", "550 unroutable domain", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, cases[i].status, cases[i].reply, cases[i].diag, cases[i].act);
+        o.rc->origin = "dsn";
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want || o.rc->hard != cases[i].hard) {
+            fail_msg("'%s' [%s]: got %s hard=%d (%s), want %s hard=%d", cases[i].diag,
+                     cases[i].status, bnc_reason_name(o.rc->reason), o.rc->hard,
+                     o.rc->decided_by, bnc_reason_name(cases[i].want), cases[i].hard);
+        }
+        one_free(&o);
+    }
+}
+
 /* An x-unix diagnostic is an exit status (sysexits.h). */
 static void
 test_exit_status(void **state)
@@ -471,6 +558,7 @@ main(void)
         cmocka_unit_test(test_user_unknown_needs_the_recipient),
         cmocka_unit_test(test_format_traits),
         cmocka_unit_test(test_reasons_signals),
+        cmocka_unit_test(test_general_wordings),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),

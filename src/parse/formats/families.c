@@ -255,8 +255,10 @@ parse_pmta_category(const char *s, size_t n, bnc_reason *out)
     return false;
 }
 
-/* MS: the family is the recipient's own mail store (BNC_FT_MAILSTORE) */
+/* MS: the family is the recipient's own mail store (BNC_FT_MAILSTORE); FG: a content-filtering
+ * gateway (BNC_FT_FILTER_GATEWAY) */
 #define MS BNC_FT_MAILSTORE
+#define FG BNC_FT_FILTER_GATEWAY
 
 /* clang-format off */
 static const struct fmt_family families[] = {
@@ -287,12 +289,13 @@ static const struct fmt_family families[] = {
     {"messagelabs", NULL, NULL, NULL, "X-Msg-Ref", NULL, BNC_R_UNDEFINED, MS},
     {"mimecast",    NULL, NULL, NULL, "X-MC-Unique", NULL, BNC_R_UNDEFINED, 0},
     {"barracuda",   NULL, NULL, NULL, "X-Barracuda-Spam-Score", NULL, BNC_R_UNDEFINED, 0},
-    {"mcafee",      NULL, NULL, NULL, "X-NAI-Header", NULL, BNC_R_UNDEFINED, 0},
+    {"mcafee",      NULL, NULL, NULL, "X-NAI-Header", NULL, BNC_R_UNDEFINED, FG},
     {"trendmicro",  NULL, NULL, "TREND MICRO", NULL, NULL, BNC_R_UNDEFINED, MS},
     {"trendmicro",  NULL, NULL, "InterScan Messaging Security", NULL, NULL, BNC_R_UNDEFINED, MS},
     {"trendmicro",  NULL, NULL, NULL, "X-TM-AS-Product-Ver", NULL, BNC_R_UNDEFINED, MS},
-    {"mxlogic",     NULL, NULL, NULL, "X-MXL-Hash", NULL, BNC_R_UNDEFINED, 0},
-    {"mfilter",     NULL, NULL, NULL, "X-Mailer: m-FILTER", NULL, BNC_R_UNDEFINED, 0},
+    {"mxlogic",     NULL, NULL, NULL, "X-MXL-Hash", NULL, BNC_R_UNDEFINED, FG},
+    {"mxlogic",     "mxlogic.net", NULL, NULL, NULL, NULL, BNC_R_UNDEFINED, FG},
+    {"mfilter",     NULL, NULL, NULL, "X-Mailer: m-FILTER", NULL, BNC_R_UNDEFINED, FG},
     {"mailmarshal", NULL, NULL, "MailMarshal", NULL, NULL, BNC_R_UNDEFINED, 0},
     {"activehunter", NULL, NULL, NULL, "X-AHMAILID", NULL, BNC_R_UNDEFINED, 0},
     {"imailserver", NULL, NULL, NULL, "X-Mailer: <SMTP32", NULL, BNC_R_UNDEFINED, MS},

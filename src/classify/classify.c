@@ -197,8 +197,8 @@ classify_addr_char(unsigned char c)
 static bool
 classify_reply_lead(const char *t, size_t left)
 {
-    return left >= 4 && t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' &&
-           t[2] >= '0' && t[2] <= '9' && (t[3] == '-' || t[3] == ' ');
+    return left >= 4 && t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[2] >= '0' &&
+           t[2] <= '9' && (t[3] == '-' || t[3] == ' ');
 }
 
 /* Length of an enhanced status code "d.ddd.ddd" at t (RFC 3463), 0 when none. */
@@ -524,184 +524,324 @@ classify_pseudo_status(const struct bnc_report *r, struct bnc_rcpt *rc, bnc_reas
     }
 }
 
+/* ---- the decision table ----
+ *
+ * A recipient's verdict is decided by walking classify_steps in order: each step reads the
+ * facts the parse layer reported (action, status, reply code, SMTP command, diagnostic,
+ * notice, the family's traits) and either decides the reason or passes. The first step
+ * that decides names itself in decided_by; a rule step that forces only hard/soft leaves
+ * the reason to the later steps but keeps decided_by. Then every step of classify_adjust
+ * runs once: they move a decided reason to the side of the failure the report states (the
+ * SMTP stage, the message rather than the address, a temporary failure).
+ * docs/internals/classify.md lists both tables; test_classify checks the doc against them. */
+struct cls_state {
+    const struct bnc_ruleset *rs;
+    struct bnc_report *r;
+    struct bnc_rcpt *rc;
+    bool temporary;      /* the failure is temporary by its status, reply or action */
+    bool decided_set;    /* a step has named itself in decided_by */
+    bnc_reason reason;   /* BNC_R_UNDEFINED until a step decides */
+    int forced_hard;     /* a rule's hard:/soft: (-1: none) */
+    const char *decided; /* decided_by */
+    struct rule_match m; /* the rule that matched the diagnostic, if any */
+};
+
+/* Set the reason; decided_by only when no earlier step named itself (a rule that forced
+ * only hard/soft). A step that found nothing (an exit status that names no cause) names
+ * itself until a later step decides. */
+static bool
+cls_decide(struct cls_state *s, bnc_reason reason, const char *prefix, const char *what)
+{
+    s->reason = reason;
+    if (!s->decided_set) {
+        s->decided = classify_decided(s->r, prefix, what, 0);
+        s->decided_set = reason != BNC_R_UNDEFINED;
+    }
+    return reason != BNC_R_UNDEFINED;
+}
+
+/* A delivered, relayed or expanded recipient (RFC 3464 action) is no failure. */
+static bool
+step_action(struct cls_state *s)
+{
+    bnc_action a = s->rc->action;
+    if (a != BNC_ACTION_DELIVERED && a != BNC_ACTION_RELAYED && a != BNC_ACTION_EXPANDED) {
+        return false;
+    }
+    return cls_decide(s, BNC_R_DELIVERED, "action:", bnc_action_name(a));
+}
+
+/* What the message is: an ARF report or unsubscribe request (feedback), an auto-reply
+ * (vacation), a delivery receipt; the parse layer says so through the recipient's hint. */
+static bool
+step_report(struct cls_state *s)
+{
+    const struct bnc_rcpt *rc = s->rc;
+    bnc_reason h = rc->reason_hint;
+    if (h != BNC_R_FEEDBACK && h != BNC_R_VACATION && h != BNC_R_DELIVERED) {
+        return false;
+    }
+    return cls_decide(s, h, "",
+                      h == BNC_R_FEEDBACK   ? (rc->origin[0] ? rc->origin : "arf")
+                      : h == BNC_R_VACATION ? "autoreply"
+                                            : "format");
+}
+
+/* The rules over the diagnostic (user rules first, then default.rules; one Vectorscan
+ * pass). A generic "user unknown" is refined by the reporting MTA's own words when they
+ * name a state of the mailbox: its comment on the Status field (PowerMTA: "5.2.1 (mailbox
+ * disabled, not accepting messages)"), or the sentence its notice puts above the recipient
+ * list (au: "The user(s) account is disabled."). */
+static bool
+step_rule(struct cls_state *s)
+{
+    struct bnc_rcpt *rc = s->rc;
+    const char *refined = NULL;
+
+    if (!classify_match_text(s->rs, rc->diagnostic, &s->m)) {
+        return false;
+    }
+    if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->hard < 0 &&
+        s->m.rule->reason == BNC_R_USERUNKNOWN) {
+        if (classify_refine(s->rs, rc->status_comment, rc->diagnostic, false, &s->m)) {
+            refined = ",status-comment";
+        } else if (classify_refine(s->rs, rc->notice, rc->diagnostic, true, &s->m)) {
+            refined = ",notice";
+        }
+    }
+    s->forced_hard = s->m.rule->hard;
+    s->reason = s->m.rule->reason;
+    s->decided = classify_rule_decided(s->r, s->m.rule, refined);
+    s->decided_set = true;
+    return s->reason != BNC_R_UNDEFINED;
+}
+
+/* RFC 3464 x-unix: the exit status of the local delivery program (sysexits.h). */
+static bool
+step_exit_status(struct cls_state *s)
+{
+    const char *t = s->rc->diagnostic_type;
+    if (t == NULL || (strcmp(t, "x-unix") != 0 && strcmp(t, "X-Unix") != 0)) {
+        return false;
+    }
+    return cls_decide(s, classify_reason_from_exit(s->rc->diagnostic),
+                      "diagnostic-type:", "x-unix");
+}
+
+/* A delay notice whose status names no cause (none, or x.y.0): the message is still
+ * queued, so the cause is that it has not gone out yet. */
+static bool
+step_delayed(struct cls_state *s)
+{
+    const struct bnc_rcpt *rc = s->rc;
+    if (rc->action != BNC_ACTION_DELAYED ||
+        (rc->status[0] != '\0' && !classify_status_is_generic(rc->status))) {
+        return false;
+    }
+    return cls_decide(s, BNC_R_EXPIRED, "action:", "delayed");
+}
+
+/* The RFC 3463 status code (x.1.1 user unknown, x.2.2 mailbox full, ...). */
+static bool
+step_status(struct cls_state *s)
+{
+    bnc_reason why = classify_reason_from_status(s->rc->status);
+    return why != BNC_R_UNDEFINED && cls_decide(s, why, "status:", s->rc->status);
+}
+
+/* The family's own statement, more specific than a bare reply code: a qmail or Exchange
+ * message type, a list server's "not a member", PowerMTA's category in its DSN. */
+static bool
+step_format(struct cls_state *s)
+{
+    const struct bnc_rcpt *rc = s->rc;
+    if (rc->reason_hint == BNC_R_UNDEFINED) {
+        return false;
+    }
+    if (strncmp(rc->origin, "format:", 7) == 0) {
+        return cls_decide(s, rc->reason_hint, "", rc->origin);
+    }
+    if (s->r->family != NULL && s->r->family[0] != '\0') {
+        return cls_decide(s, rc->reason_hint, "format:", s->r->family);
+    }
+    return cls_decide(s, rc->reason_hint, "format:", rc->origin[0] ? rc->origin : "hint");
+}
+
+/* The RFC 5321 reply code (552 mailbox full, 553, 556, ...). */
+static bool
+step_reply(struct cls_state *s)
+{
+    bnc_reason why = classify_reason_from_reply(s->rc->replycode);
+    return why != BNC_R_UNDEFINED && cls_decide(s, why, "reply:", s->rc->replycode);
+}
+
+/* Sendmail sums the failure up in its Subject ("Returned mail: User unknown"): the last
+ * word for a one-recipient report whose own text named no cause. */
+static bool
+step_subject(struct cls_state *s)
+{
+    if (s->m.rule != NULL || s->r->nrcpts != 1 ||
+        !classify_subject_summary(s->rs, s->r->subject, &s->m)) {
+        return false;
+    }
+    s->reason = s->m.rule->reason;
+    s->forced_hard = s->m.rule->hard;
+    s->decided = classify_rule_decided(s->r, s->m.rule, ",subject");
+    s->decided_set = true;
+    return s->reason != BNC_R_UNDEFINED;
+}
+
+/* A failure the report states (a failure code, a failed or delayed action) whose cause
+ * nothing named: onhold, for a person or a new rule. A delivery-status part that holds no
+ * fields for this recipient (Postfix's "--- Delivery report unavailable ---") states no
+ * failure of its own: undefined. */
+static bool
+step_onhold(struct cls_state *s)
+{
+    const struct bnc_rcpt *rc = s->rc;
+    if (s->m.rule != NULL ||
+        !(rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
+          rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
+          rc->action == BNC_ACTION_DELAYED)) {
+        return false;
+    }
+    if (rc->status[0] == '\0' && rc->replycode[0] == '\0' &&
+        (s->r->flags & BNC_PF_NO_DSN_PART) == 0 && strcmp(rc->origin, "dsn") != 0) {
+        s->decided = "dsn:no-recipient-fields";
+        s->decided_set = true;
+        return true;
+    }
+    if (rc->status[0] != '\0') {
+        return cls_decide(s, BNC_R_ONHOLD, "status:", rc->status);
+    }
+    if (rc->replycode[0] != '\0') {
+        return cls_decide(s, BNC_R_ONHOLD, "reply:", rc->replycode);
+    }
+    return cls_decide(s, BNC_R_ONHOLD, "action:", bnc_action_name(rc->action));
+}
+
+/* An address or domain refused in answer to MAIL FROM is our sender's, and a refusal of
+ * HELO or of the connection is about our host: not the recipient's problem. */
+static void
+adjust_stage(struct cls_state *s)
+{
+    const char *cmd = s->rc->smtp_command;
+    bnc_reason why = s->reason;
+    if (cmd == NULL || (why != BNC_R_USERUNKNOWN && why != BNC_R_HOSTUNKNOWN &&
+                        why != BNC_R_REJECTED && why != BNC_R_ONHOLD)) {
+        return;
+    }
+    if (strcmp(cmd, "MAIL") == 0 && why != BNC_R_ONHOLD) {
+        s->reason = BNC_R_REJECTED;
+    } else if (strcmp(cmd, "HELO") == 0 || strcmp(cmd, "EHLO") == 0 || strcmp(cmd, "CONN") == 0) {
+        s->reason = BNC_R_BLOCKED;
+    }
+}
+
+/* A mailbox that does not exist is dead whichever SMTP command was answered. The generic
+ * "user unknown" phrases (built-in rules whose verdict is a bare `userunknown`) are also
+ * what content filters say when they refuse a message, so the refusal is the message's
+ * (filtered, soft; decided_by ends in ",after-data" or ",not-address") when the report
+ * itself says so:
+ * - it answered DATA or the end of data, after the recipient had been accepted;
+ * - not in answer to RCPT TO (the stage is not known): its status names a policy (x.7.y)
+ *   or the state of a mailbox that exists (x.2.y, RFC 3463 §3.3: "the destination mailbox
+ *   exists"), or the bounce comes from a content-filtering gateway (BNC_FT_FILTER_GATEWAY).
+ * The recipient's own mail store (BNC_FT_MAILSTORE), an address status x.1.y, phrases that
+ * only a directory says (`hard:userunknown`) and operator rules are taken as they are. */
+static void
+adjust_message_refused(struct cls_state *s)
+{
+    const struct bnc_rcpt *rc = s->rc;
+    const char *cmd = rc->smtp_command;
+    bool after_data, at_rcpt, policy_status;
+
+    if (s->reason != BNC_R_USERUNKNOWN || s->m.rule == NULL ||
+        s->m.rule->tier != RULES_TIER_BUILTIN || s->m.rule->hard >= 0 ||
+        strncmp(rc->status + 1, ".1.", 3) == 0 || (s->r->family_traits & BNC_FT_MAILSTORE) != 0) {
+        return;
+    }
+    after_data = cmd != NULL && strcmp(cmd, "DATA") == 0;
+    at_rcpt = cmd != NULL && strcmp(cmd, "RCPT") == 0;
+    policy_status =
+        strncmp(rc->status + 1, ".7.", 3) == 0 || strncmp(rc->status + 1, ".2.", 3) == 0;
+    if (after_data ||
+        (!at_rcpt && (policy_status || (s->r->family_traits & BNC_FT_FILTER_GATEWAY) != 0))) {
+        s->reason = BNC_R_FILTERED;
+        s->decided =
+            classify_decided(s->r, s->decided, after_data ? ",after-data" : ",not-address", 0);
+    }
+}
+
+/* A domain its resolver did not find, in a failure the reporting MTA itself calls
+ * temporary (a delay notice, a 4.x.x status: Gmail retries an NXDOMAIN for a while), is a
+ * name that did not resolve this time: the MTA keeps trying, so it is not dead yet. */
+static void
+adjust_temporary(struct cls_state *s)
+{
+    if (s->reason == BNC_R_HOSTUNKNOWN && s->temporary && s->forced_hard != 1) {
+        s->reason = BNC_R_NETWORKERROR;
+        s->decided = classify_decided(s->r, s->decided, ",temporary", 0);
+    }
+}
+
+static const struct cls_step {
+    const char *name;
+    bool (*decide)(struct cls_state *s);
+} classify_steps[] = {
+    {"action", step_action},           {"report", step_report},   {"rule", step_rule},
+    {"exit-status", step_exit_status}, {"delayed", step_delayed}, {"status", step_status},
+    {"format", step_format},           {"reply", step_reply},     {"subject", step_subject},
+    {"onhold", step_onhold},
+};
+
+static const struct cls_adjust {
+    const char *name;
+    void (*adjust)(struct cls_state *s);
+} classify_adjust[] = {
+    {"stage", adjust_stage},
+    {"message-refused", adjust_message_refused},
+    {"temporary", adjust_temporary},
+};
+
+const char *
+classify_step_name(size_t i, bool adjustment)
+{
+    if (adjustment) {
+        return i < sizeof(classify_adjust) / sizeof(classify_adjust[0]) ? classify_adjust[i].name
+                                                                        : NULL;
+    }
+    return i < sizeof(classify_steps) / sizeof(classify_steps[0]) ? classify_steps[i].name : NULL;
+}
+
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
-    bool temporary;
-    bnc_reason reason = BNC_R_UNDEFINED;
-    int forced_hard = -1;
-    const char *decided = "";
-    struct rule_match m = {NULL};
-    bnc_reason st_reason, rp_reason;
-    const char *refined = NULL;
+    struct cls_state s = {rs, r, rc, false, false, BNC_R_UNDEFINED, -1, "", {NULL}};
+    size_t i;
 
     classify_weigh_codes(rc);
-    temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
-                rc->action == BNC_ACTION_DELAYED;
-
-    if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
-        rc->action == BNC_ACTION_EXPANDED) {
-        reason = BNC_R_DELIVERED;
-        decided = classify_decided(r, "action:", bnc_action_name(rc->action), 0);
-    } else if (rc->reason_hint == BNC_R_FEEDBACK || rc->reason_hint == BNC_R_VACATION ||
-               rc->reason_hint == BNC_R_DELIVERED) {
-        reason = rc->reason_hint;
-        decided = rc->reason_hint == BNC_R_FEEDBACK   ? (rc->origin[0] ? rc->origin : "arf")
-                  : rc->reason_hint == BNC_R_VACATION ? "autoreply"
-                                                      : "format";
-    } else {
-        (void)classify_match_text(rs, rc->diagnostic, &m);
-        if (m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN && m.rule->hard < 0 &&
-            m.rule->reason == BNC_R_USERUNKNOWN) {
-            /* The remote's text is only the generic "user unknown" that filters also say. The
-             * reporting MTA's own words judge this recipient more precisely when they name a
-             * state of the mailbox: its comment on the Status field (PowerMTA: "5.2.1 (mailbox
-             * disabled, not accepting messages)"), or the sentence its notice puts above the
-             * recipient list (au: "The user(s) account is disabled."). */
-            if (classify_refine(rs, rc->status_comment, rc->diagnostic, false, &m)) {
-                refined = ",status-comment";
-            } else if (classify_refine(rs, rc->notice, rc->diagnostic, true, &m)) {
-                refined = ",notice";
-            }
-        }
-        st_reason = classify_reason_from_status(rc->status);
-        rp_reason = classify_reason_from_reply(rc->replycode);
-        if (m.rule != NULL) {
-            forced_hard = m.rule->hard;
-            reason = m.rule->reason;
-            decided = classify_rule_decided(r, m.rule, refined);
-        }
-        if (reason == BNC_R_UNDEFINED && rc->diagnostic_type != NULL &&
-            (strcmp(rc->diagnostic_type, "x-unix") == 0 ||
-             strcmp(rc->diagnostic_type, "X-Unix") == 0)) {
-            /* RFC 3464 x-unix: the exit status of the local delivery program */
-            reason = classify_reason_from_exit(rc->diagnostic);
-            if (m.rule == NULL) {
-                decided = "diagnostic-type:x-unix";
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && rc->action == BNC_ACTION_DELAYED &&
-            (rc->status[0] == '\0' || classify_status_is_generic(rc->status))) {
-            /* a delay notice whose status names no cause (none, or x.y.0): still queued */
-            reason = BNC_R_EXPIRED;
-            if (m.rule == NULL) {
-                decided = classify_decided(r, "action:", "delayed", 0);
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && st_reason != BNC_R_UNDEFINED) {
-            reason = st_reason;
-            if (m.rule == NULL) {
-                decided = classify_decided(r, "status:", rc->status, 0);
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && rc->reason_hint != BNC_R_UNDEFINED) {
-            /* A recognizer's hint names the cause the format itself states (a qmail or
-             * Exchange message type), which is more specific than a bare reply code. */
-            reason = rc->reason_hint;
-            if (m.rule == NULL) {
-                decided = classify_decided(r, "format:", rc->origin[0] ? rc->origin : "hint", 0);
-                if (strncmp(rc->origin, "format:", 7) == 0) {
-                    decided = classify_decided(r, "", rc->origin, 0);
-                } else if (r->family != NULL && r->family[0] != '\0') {
-                    /* a DSN whose MTA stated the cause itself (PowerMTA's category) */
-                    decided = classify_decided(r, "format:", r->family, 0);
-                }
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && rp_reason != BNC_R_UNDEFINED) {
-            reason = rp_reason;
-            if (m.rule == NULL) {
-                decided = classify_decided(r, "reply:", rc->replycode, 0);
-            }
-        }
-        if (reason == BNC_R_UNDEFINED && m.rule == NULL && r->nrcpts == 1 &&
-            classify_subject_summary(rs, r->subject, &m)) {
-            /* Sendmail sums the failure up in its Subject ("Returned mail: User unknown"): the
-             * last word for a one-recipient report whose own text named no cause */
-            reason = m.rule->reason;
-            forced_hard = m.rule->hard;
-            decided = classify_rule_decided(r, m.rule, ",subject");
-        }
-        if (reason == BNC_R_UNDEFINED && m.rule == NULL &&
-            (rc->status[0] == '5' || rc->status[0] == '4' || rc->replycode[0] == '5' ||
-             rc->replycode[0] == '4' || rc->action == BNC_ACTION_FAILED ||
-             rc->action == BNC_ACTION_DELAYED)) {
-            if (rc->status[0] == '\0' && rc->replycode[0] == '\0' &&
-                (r->flags & BNC_PF_NO_DSN_PART) == 0 && strcmp(rc->origin, "dsn") != 0) {
-                /* The report has a delivery-status part, but the part holds no fields for
-                 * this recipient (Postfix writes "--- Delivery report unavailable ---"): the
-                 * recipient is known only from the notice or the returned message, with no
-                 * status, no reply and no cause. Nothing was classified: `undefined`, not
-                 * `onhold`, which is a failure the report itself states. */
-                decided = "dsn:no-recipient-fields";
-            } else {
-                /* A failure (a failure code, or a failed/delayed action) that names no
-                 * cause: it is a bounce, to be decided later by a person or a new rule. */
-                reason = BNC_R_ONHOLD;
-                decided = rc->status[0] ? classify_decided(r, "status:", rc->status, 0)
-                          : rc->replycode[0]
-                              ? classify_decided(r, "reply:", rc->replycode, 0)
-                              : classify_decided(r, "action:", bnc_action_name(rc->action), 0);
-            }
+    s.temporary = rc->status[0] == '4' || (rc->status[0] == '\0' && rc->replycode[0] == '4') ||
+                  rc->action == BNC_ACTION_DELAYED;
+    for (i = 0; i < sizeof(classify_steps) / sizeof(classify_steps[0]); i++) {
+        if (classify_steps[i].decide(&s)) {
+            break;
         }
     }
-
-    /* An address or domain refused in answer to MAIL FROM is our sender's, and a refusal of
-     * HELO or of the connection is about our host: not the recipient's problem. */
-    if ((reason == BNC_R_USERUNKNOWN || reason == BNC_R_HOSTUNKNOWN || reason == BNC_R_REJECTED ||
-         reason == BNC_R_ONHOLD) &&
-        rc->smtp_command != NULL) {
-        if (strcmp(rc->smtp_command, "MAIL") == 0 && reason != BNC_R_ONHOLD) {
-            reason = BNC_R_REJECTED;
-        } else if (strcmp(rc->smtp_command, "HELO") == 0 || strcmp(rc->smtp_command, "EHLO") == 0 ||
-                   strcmp(rc->smtp_command, "CONN") == 0) {
-            reason = BNC_R_BLOCKED;
-        }
+    for (i = 0; i < sizeof(classify_adjust) / sizeof(classify_adjust[0]); i++) {
+        classify_adjust[i].adjust(&s);
     }
-    /* A mailbox that does not exist is dead whichever SMTP command was answered. The generic
-     * "user unknown" phrases (built-in rules whose verdict is a bare `userunknown`) are also
-     * what content filters say when they refuse a message, so the refusal is the message's
-     * (filtered, soft; decided_by ends in ",not-address") when the report itself says so:
-     * - it answered DATA or the end of data, after the recipient had been accepted;
-     * - not in answer to RCPT TO (the stage is not known): its status names a policy
-     *   (x.7.y) or the state of a mailbox that exists (x.2.y, RFC 3463 §3.3: "the
-     *   destination mailbox exists"), or the bounce comes from a content-filtering gateway
-     *   (BNC_FT_FILTER_GATEWAY).
-     * The recipient's own mail store (BNC_FT_MAILSTORE), an address status x.1.y, phrases
-     * that only a directory says (`hard:userunknown`) and operator rules are taken as they
-     * are. docs/internals/classify.md explains the choice. */
-    if (reason == BNC_R_USERUNKNOWN && m.rule != NULL && m.rule->tier == RULES_TIER_BUILTIN &&
-        m.rule->hard < 0 && strncmp(rc->status + 1, ".1.", 3) != 0 &&
-        (r->family_traits & BNC_FT_MAILSTORE) == 0) {
-        bool after_data = rc->smtp_command != NULL && strcmp(rc->smtp_command, "DATA") == 0;
-        bool policy_status = strncmp(rc->status + 1, ".7.", 3) == 0 ||
-                             strncmp(rc->status + 1, ".2.", 3) == 0;
-        bool at_rcpt = rc->smtp_command != NULL && strcmp(rc->smtp_command, "RCPT") == 0;
-        if (after_data ||
-            (!at_rcpt && (policy_status || (r->family_traits & BNC_FT_FILTER_GATEWAY) != 0))) {
-            reason = BNC_R_FILTERED;
-            decided = classify_decided(r, decided, after_data ? ",after-data" : ",not-address",
-                                       0);
-        }
+    rc->reason = s.reason;
+    rc->decided_by = s.decided;
+    classify_pseudo_status(r, rc, s.reason);
+    rc->hard = classify_hard(s.reason, s.temporary);
+    if (s.forced_hard >= 0) {
+        rc->hard = s.forced_hard;
     }
-    /* A domain its resolver did not find, in a failure the reporting MTA itself calls
-     * temporary (a delay notice, a 4.x.x status: Gmail retries an NXDOMAIN for a while), is
-     * a name that did not resolve this time: the MTA keeps trying, so it is not yet dead. */
-    if (reason == BNC_R_HOSTUNKNOWN && temporary && forced_hard != 1) {
-        reason = BNC_R_NETWORKERROR;
-        decided = classify_decided(r, decided, ",temporary", 0);
-    }
-    rc->reason = reason;
-    rc->decided_by = decided;
-    classify_pseudo_status(r, rc, reason);
-    rc->hard = classify_hard(reason, temporary);
-    if (forced_hard >= 0) {
-        rc->hard = forced_hard;
-    }
-    rc->kind = classify_kind(reason, rc->hard);
-    if (forced_hard >= 0 && reason != BNC_R_DELIVERED && reason != BNC_R_FEEDBACK &&
-        reason != BNC_R_VACATION) {
-        rc->kind = forced_hard ? BNC_KIND_HARD : BNC_KIND_SOFT;
+    rc->kind = classify_kind(s.reason, rc->hard);
+    if (s.forced_hard >= 0 && s.reason != BNC_R_DELIVERED && s.reason != BNC_R_FEEDBACK &&
+        s.reason != BNC_R_VACATION) {
+        rc->kind = s.forced_hard ? BNC_KIND_HARD : BNC_KIND_SOFT;
     }
 }
 

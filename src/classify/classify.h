@@ -2,9 +2,9 @@
  * classify.h - internal seam of the classify layer: the rule set (built-in + user rules,
  * one Vectorscan database), report classification, and the bnc_ctx internals.
  *
- * classify_report() fills reason, hard, kind and decided_by of every recipient, in this
- * precedence: user rules, built-in text rules, status code, reply code, format hint;
- * `undefined` only when nothing matches.
+ * classify_report() fills reason, hard, kind and decided_by of every recipient by walking
+ * one ordered decision table (classify.c: classify_steps, then classify_adjust; the same
+ * tables are in docs/internals/classify.md); `undefined` only when nothing decides.
  * Ownership: a ruleset is immutable once built and shared read-only by threads; the ctx owns
  * its config and ruleset.
  */
@@ -80,6 +80,9 @@ bnc_reason classify_reason_from_status(const char *status); /* RFC 3463; UNDEFIN
 bnc_reason classify_reason_from_reply(const char *reply);   /* RFC 5321; UNDEFINED if none */
 int classify_hard(bnc_reason reason, bool temporary);       /* 1, 0, -1 (undefined) */
 bnc_kind classify_kind(bnc_reason reason, int hard);
+/* The decision table's step names in order (adjustment false), or its adjustments (true);
+ * NULL past the end. docs/internals/classify.md lists the same; a unit test compares. */
+const char *classify_step_name(size_t i, bool adjustment);
 /* Every rule that matches a diagnostic as the classifier sees it (addresses blanked, white
  * space normalized), in precedence order; see rules_match_all(). */
 bnc_status classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,

@@ -244,13 +244,13 @@ test_user_unknown_needs_the_recipient(void **state)
         {"5.0.0", "550 Unknown user a@b.example", "DATA", 0, BNC_R_FILTERED, 0},
         {"5.2.1", "550 5.2.1 <a@b.example>... User Unknown", "", 0, BNC_R_FILTERED, 0},
         {"5.7.1", "550 5.7.1 550 User Unknown: a@b.example", "", 0, BNC_R_FILTERED, 0},
-        {"", "550 kijitora@example.com... No such user", "", BNC_FT_FILTER_GATEWAY,
-         BNC_R_FILTERED, 0},
-        {"", "550 kijitora@example.com... No such user", "", BNC_FT_FILTER_GATEWAY | BNC_FT_MAILSTORE,
-         BNC_R_USERUNKNOWN, 1},
+        {"", "550 kijitora@example.com... No such user", "", BNC_FT_FILTER_GATEWAY, BNC_R_FILTERED,
+         0},
+        {"", "550 kijitora@example.com... No such user", "",
+         BNC_FT_FILTER_GATEWAY | BNC_FT_MAILSTORE, BNC_R_USERUNKNOWN, 1},
         {"", "Sorry, no mailbox here by that name. (#5.1.1)", "", 0, BNC_R_USERUNKNOWN, 1},
-        {"5.0.0", "The email address wasn't found at the destination", "DATA", 0,
-         BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "The email address wasn't found at the destination", "DATA", 0, BNC_R_USERUNKNOWN,
+         1},
     };
     size_t i;
     (void)state;
@@ -416,8 +416,8 @@ test_general_wordings(void **state)
          BNC_ACTION_DELAYED, BNC_R_NETWORKERROR, 0},
         {"4.0.0", "", "DNS Error: lookup of x.example responded with code NXDOMAIN",
          BNC_ACTION_DELAYED, BNC_R_NETWORKERROR, 0},
-        {"5.0.0", "", "x.example: Name or service not known", BNC_ACTION_FAILED,
-         BNC_R_HOSTUNKNOWN, 1},
+        {"5.0.0", "", "x.example: Name or service not known", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN,
+         1},
         {"4.0.0", "", "Temporary failure in name resolution", BNC_ACTION_DELAYED,
          BNC_R_NETWORKERROR, 0},
         {"5.0.0", "", "all relevant MX records point to non-existent hosts", BNC_ACTION_FAILED,
@@ -440,8 +440,8 @@ test_general_wordings(void **state)
         {"5.0.0", "550", "550 Adresse du destinataire inconnue", BNC_ACTION_FAILED,
          BNC_R_USERUNKNOWN, 1},
         {"5.0.0", "550", "550 El usuario no existe", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
-        {"5.0.0", "550", "550 Skrzynka odbiorcy nie istnieje", BNC_ACTION_FAILED,
-         BNC_R_USERUNKNOWN, 1},
+        {"5.0.0", "550", "550 Skrzynka odbiorcy nie istnieje", BNC_ACTION_FAILED, BNC_R_USERUNKNOWN,
+         1},
         {"5.0.0", "550",
          "550 \xe8\xaf\xa5\xe9\x82\xae\xe7\xae\xb1\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8",
          BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
@@ -457,11 +457,77 @@ test_general_wordings(void **state)
         classify_report(builtin, &o.rep);
         if (o.rc->reason != cases[i].want || o.rc->hard != cases[i].hard) {
             fail_msg("'%s' [%s]: got %s hard=%d (%s), want %s hard=%d", cases[i].diag,
-                     cases[i].status, bnc_reason_name(o.rc->reason), o.rc->hard,
-                     o.rc->decided_by, bnc_reason_name(cases[i].want), cases[i].hard);
+                     cases[i].status, bnc_reason_name(o.rc->reason), o.rc->hard, o.rc->decided_by,
+                     bnc_reason_name(cases[i].want), cases[i].hard);
         }
         one_free(&o);
     }
+}
+
+/* The names in the first column of the markdown table between <!-- tag --> and
+ * <!-- /tag --> of doc, in order, into names[0..cap); returns how many. */
+static size_t
+doc_table_names(const char *doc, const char *tag, char names[][32], size_t cap)
+{
+    char open[64], close[64];
+    const char *p, *end;
+    size_t n = 0;
+
+    snprintf(open, sizeof(open), "<!-- %s -->", tag);
+    snprintf(close, sizeof(close), "<!-- /%s -->", tag);
+    p = strstr(doc, open);
+    end = p != NULL ? strstr(p, close) : NULL;
+    assert_non_null(end);
+    while ((p = strstr(p, "\n| `")) != NULL && p < end && n < cap) {
+        const char *q = p + 4, *tick = strchr(q, '`');
+        assert_non_null(tick);
+        assert_true((size_t)(tick - q) < sizeof(names[0]));
+        memcpy(names[n], q, (size_t)(tick - q));
+        names[n][tick - q] = '\0';
+        n++;
+        p = tick;
+    }
+    return n;
+}
+
+/* docs/internals/classify.md lists the decision table's steps and adjustments in the
+ * code's order. */
+static void
+test_doc_table(void **state)
+{
+    const char *src = getenv("BNC_SOURCE_DIR");
+    char path[4096], names[32][32];
+    char *doc;
+    FILE *fp;
+    long len;
+    size_t n, i;
+    int adj;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/docs/internals/classify.md", src ? src : ".");
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    len = ftell(fp);
+    assert_true(len > 0);
+    rewind(fp);
+    doc = malloc((size_t)len + 1);
+    assert_non_null(doc);
+    assert_int_equal(fread(doc, 1, (size_t)len, fp), (size_t)len);
+    doc[len] = '\0';
+    fclose(fp);
+    for (adj = 0; adj < 2; adj++) {
+        n = doc_table_names(doc, adj ? "classify-adjust" : "classify-steps", names, 32);
+        for (i = 0; classify_step_name(i, adj) != NULL; i++) {
+            if (i >= n || strcmp(names[i], classify_step_name(i, adj)) != 0) {
+                fail_msg("classify.md %s row %zu is '%s', the code's is '%s'",
+                         adj ? "adjustment" : "step", i, i < n ? names[i] : "(none)",
+                         classify_step_name(i, adj));
+            }
+        }
+        assert_int_equal(n, i);
+    }
+    free(doc);
 }
 
 /* An x-unix diagnostic is an exit status (sysexits.h). */
@@ -559,6 +625,7 @@ main(void)
         cmocka_unit_test(test_format_traits),
         cmocka_unit_test(test_reasons_signals),
         cmocka_unit_test(test_general_wordings),
+        cmocka_unit_test(test_doc_table),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),

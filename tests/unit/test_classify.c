@@ -447,6 +447,17 @@ test_general_wordings(void **state)
          BNC_ACTION_FAILED, BNC_R_USERUNKNOWN, 1},
         {"5.0.0", "550", "550 Le domaine n'existe pas", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1},
         {"5.0.0", "550", "550 unroutable domain", BNC_ACTION_FAILED, BNC_R_HOSTUNKNOWN, 1},
+        /* MTAs' own texts */
+        {"5.4.6", "", "mail forwarding loop for a@b.example", BNC_ACTION_FAILED, BNC_R_NETWORKERROR,
+         0},
+        {"4.4.7", "", "Warning: could not send message for past 4 hours", BNC_ACTION_DELAYED,
+         BNC_R_EXPIRED, 0},
+        {"5.0.0", "",
+         "Child process of address_pipe transport returned 69 (could mean service or program "
+         "unavailable) from command: /usr/local/bin/x",
+         BNC_ACTION_FAILED, BNC_R_MAILERERROR, 0},
+        {"5.0.0", "551", "551 User not local; please try <b@c.example>", BNC_ACTION_FAILED,
+         BNC_R_HASMOVED, 1},
     };
     size_t i;
     (void)state;

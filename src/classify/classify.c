@@ -65,7 +65,7 @@ static const struct status_map status_table[] = {
     {"7.16", BNC_R_SECURITYERROR}, {"7.17", BNC_R_SECURITYERROR}, {"7.18", BNC_R_SUSPEND},
     {"7.20", BNC_R_AUTHFAILURE}, {"7.21", BNC_R_AUTHFAILURE},  {"7.22", BNC_R_AUTHFAILURE},
     {"7.23", BNC_R_AUTHFAILURE}, {"7.24", BNC_R_AUTHFAILURE},  {"7.25", BNC_R_REQUIREPTR},
-    {"7.26", BNC_R_AUTHFAILURE}, {"7.27", BNC_R_NOTACCEPT},    {"7.28", BNC_R_SPEEDING},
+    {"7.26", BNC_R_AUTHFAILURE}, {"7.27", BNC_R_REJECTED},     {"7.28", BNC_R_SPEEDING},
     {"7.29", BNC_R_AUTHFAILURE}, {"7.30", BNC_R_AUTHFAILURE},
 };
 /* clang-format on */
@@ -111,7 +111,7 @@ classify_reason_from_reply(const char *rc)
         {"521", BNC_R_NOTACCEPT},     {"523", BNC_R_MESGTOOBIG},    {"530", BNC_R_SECURITYERROR},
         {"534", BNC_R_SECURITYERROR}, {"535", BNC_R_SECURITYERROR}, {"538", BNC_R_SECURITYERROR},
         {"551", BNC_R_HASMOVED},      {"552", BNC_R_MAILBOXFULL},   {"553", BNC_R_USERUNKNOWN},
-        {"556", BNC_R_NOTACCEPT},
+        {"555", BNC_R_SYNTAXERROR},   {"556", BNC_R_NOTACCEPT},
     };
     size_t i;
     if (rc == NULL || rc[0] == '\0') {
@@ -720,20 +720,25 @@ step_onhold(struct cls_state *s)
     return cls_decide(s, BNC_R_ONHOLD, "action:", bnc_action_name(rc->action));
 }
 
-/* An address or domain refused in answer to MAIL FROM is our sender's, and a refusal of
- * HELO or of the connection is about our host: not the recipient's problem. */
+/* A refusal of MAIL FROM, HELO or the connection came before any recipient was offered:
+ * words that would name the address's state (unknown, moved, disabled, full, no mail
+ * accepted, filtered) are said of our sender (MAIL FROM: rejected) or of our host (HELO,
+ * the greeting: blocked). The sender-side reasons a rule found stay as they are. */
 static void
 adjust_stage(struct cls_state *s)
 {
     const char *cmd = s->rc->smtp_command;
     bnc_reason why = s->reason;
-    if (cmd == NULL || (why != BNC_R_USERUNKNOWN && why != BNC_R_HOSTUNKNOWN &&
-                        why != BNC_R_REJECTED && why != BNC_R_ONHOLD)) {
+    bool of_address = why == BNC_R_USERUNKNOWN || why == BNC_R_HOSTUNKNOWN ||
+                      why == BNC_R_NOTACCEPT || why == BNC_R_HASMOVED || why == BNC_R_SUSPEND;
+    if (cmd == NULL) {
         return;
     }
-    if (strcmp(cmd, "MAIL") == 0 && why != BNC_R_ONHOLD) {
+    if (strcmp(cmd, "MAIL") == 0 && of_address) {
         s->reason = BNC_R_REJECTED;
-    } else if (strcmp(cmd, "HELO") == 0 || strcmp(cmd, "EHLO") == 0 || strcmp(cmd, "CONN") == 0) {
+    } else if ((strcmp(cmd, "HELO") == 0 || strcmp(cmd, "EHLO") == 0 || strcmp(cmd, "CONN") == 0) &&
+               (of_address || why == BNC_R_REJECTED || why == BNC_R_ONHOLD ||
+                why == BNC_R_MAILBOXFULL || why == BNC_R_FILTERED)) {
         s->reason = BNC_R_BLOCKED;
     }
 }

@@ -458,6 +458,27 @@ test_general_wordings(void **state)
          BNC_ACTION_FAILED, BNC_R_MAILERERROR, 0},
         {"5.0.0", "551", "551 User not local; please try <b@c.example>", BNC_ACTION_FAILED,
          BNC_R_HASMOVED, 1},
+        /* refusals that name our side, not the address */
+        {"5.7.1", "553", "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+         BNC_ACTION_FAILED, BNC_R_NORELAYING, 0},
+        {"5.0.0", "550", "550 Rejected for too many bad recipients", BNC_ACTION_FAILED,
+         BNC_R_BADREPUTATION, 0},
+        {"5.7.27", "550", "550 5.7.27 Sender address has null MX", BNC_ACTION_FAILED,
+         BNC_R_REJECTED, 0},
+        {"4.2.0", "450",
+         "450 4.2.0 <a@b.example>: Recipient address rejected: Greylisted, see "
+         "http://postgrey.schweikert.ch/help/b.example.html",
+         BNC_ACTION_FAILED, BNC_R_BLOCKED, 0},
+        {"4.0.0", "450", "450 Requested mail action not taken: mailbox unavailable",
+         BNC_ACTION_FAILED, BNC_R_ONHOLD, 0},
+        {"5.0.0", "550",
+         "550 Message was not accepted -- invalid mailbox.  Local mailbox a@b.example is "
+         "unavailable: account is disabled",
+         BNC_ACTION_FAILED, BNC_R_SUSPEND, 0},
+        {"5.2.2", "552", "552 5.2.2 <a@b.example> Too many messages in the mailbox",
+         BNC_ACTION_FAILED, BNC_R_MAILBOXFULL, 0},
+        {"5.7.0", "554", "554 5.7.0 Reject, id=12345-01 - INFECTED: Eicar-Test-Signature",
+         BNC_ACTION_FAILED, BNC_R_VIRUSDETECTED, 0},
     };
     size_t i;
     (void)state;
@@ -470,6 +491,38 @@ test_general_wordings(void **state)
             fail_msg("'%s' [%s]: got %s hard=%d (%s), want %s hard=%d", cases[i].diag,
                      cases[i].status, bnc_reason_name(o.rc->reason), o.rc->hard, o.rc->decided_by,
                      bnc_reason_name(cases[i].want), cases[i].hard);
+        }
+        one_free(&o);
+    }
+}
+
+/* A refusal before any recipient was offered is about our sender or our host. */
+static void
+test_stage_side(void **state)
+{
+    static const struct {
+        const char *status, *diag, *cmd;
+        bnc_reason want;
+    } cases[] = {
+        {"5.1.1", "550 5.1.1 User unknown", "MAIL", BNC_R_REJECTED},
+        {"5.2.1", "550 5.2.1 mailbox disabled", "MAIL", BNC_R_REJECTED},
+        {"5.0.0", "554 mx.b.example ESMTP not accepting messages", "CONN", BNC_R_BLOCKED},
+        {"5.0.0", "554 No SMTP service here", "CONN", BNC_R_BLOCKED},
+        {"5.2.2", "552 5.2.2 Mailbox full", "HELO", BNC_R_BLOCKED},
+        {"4.3.2", "421 4.3.2 System not accepting network messages", "RCPT", BNC_R_NOTACCEPT},
+        {"5.2.2", "552 5.2.2 Mailbox full", "RCPT", BNC_R_MAILBOXFULL},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct one o;
+        one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
+        o.rc->origin = "dsn";
+        o.rc->smtp_command = cases[i].cmd;
+        classify_report(builtin, &o.rep);
+        if (o.rc->reason != cases[i].want) {
+            fail_msg("'%s' at %s: got %s, want %s", cases[i].diag, cases[i].cmd,
+                     bnc_reason_name(o.rc->reason), bnc_reason_name(cases[i].want));
         }
         one_free(&o);
     }
@@ -637,6 +690,7 @@ main(void)
         cmocka_unit_test(test_reasons_signals),
         cmocka_unit_test(test_general_wordings),
         cmocka_unit_test(test_doc_table),
+        cmocka_unit_test(test_stage_side),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_ctx_reload),

@@ -106,6 +106,7 @@ static const struct {
     {"after EHLO", "EHLO"},
     {"reply to EHLO", "EHLO"},
     {"after initial connection", "CONN"},
+    {"refused to talk to me", "CONN"}, /* Postfix: the greeting was a refusal */
     {"initial greeting", "CONN"},
     {"but my name was rejected", "HELO"},
     {">>> DATA", "DATA"},

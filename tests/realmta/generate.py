@@ -481,10 +481,11 @@ smtp_destination_concurrency_failed_cohort_limit = 100
     etc.update({
         "postfix/main.cf": (main, 0o644),
         "postfix/master.cf": ("\n".join(lines) + "\n", 0o644),
-        "postfix/aliases": (aliases_text(), 0o644),
+        "postfix/aliases": (aliases_text("\t"), 0o644),
         "postfix/transport": ("quota.test lmtp:inet:%s:%d\n" % LMTP, 0o644),
     })
-    b = Box("postfix", cache, tmp, etc)
+    b = Box("postfix", cache, tmp, etc, ["postfix", "postfix-data"])
+    b.run(["chown", "postfix", "/var/spool/postfix-data"])
     b.run(["/usr/sbin/postfix", "check"])
     b.spawn(["/usr/sbin/postfix", "start-fg"], "postfix.log")
     return b
@@ -883,13 +884,15 @@ async def inner_main(args):
         await asyncio.sleep(2)
         exp, missing = collect(catch, out, cases, entries)
         log("%d expected rows, %d files missing, %ds" % (len(exp), len(missing), time.time() - t0))
-        if args.keep:
-            for b in boxes:
-                for f in os.listdir(b.dir):
-                    if f.endswith(".log"):
-                        shutil.copy(os.path.join(b.dir, f), os.path.join(args.keep, b.name + "-" + f))
         return 1 if missing and not args.allow_missing else 0
     finally:
+        if args.keep:
+            for b in boxes:
+                b.run(["sh", "-c", "cp /var/spool/*log* %s/ 2>/dev/null; cp /var/spool/*/*log* %s/ 2>/dev/null; true"
+                       % (b.dir, b.dir)])
+                for f in os.listdir(b.dir):
+                    if "log" in f:
+                        shutil.copy(os.path.join(b.dir, f), os.path.join(args.keep, b.name + "-" + f))
         server.close()
         for b in reversed(boxes):
             b.stop()

@@ -2,7 +2,8 @@
 #   make run    deps, build, start bounced (see README)
 #   make test   deps, gcc -Werror build + all tests, then clang ASan/UBSan build + all tests
 #   make bench  release build + benchmarks
-.PHONY: all deps build asan release run test test-dev test-asan bench fuzz format clean
+#   make corpus-realmta  regenerate tests/corpus/realmta with real MTAs (root; see tests/realmta/README.md)
+.PHONY: all deps build asan release run test test-dev test-asan bench fuzz format clean corpus-realmta
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure
@@ -46,6 +47,9 @@ fuzz: deps
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+corpus-realmta:
+	/usr/bin/python3 tests/realmta/generate.py $(ARGS)
 
 clean:
 	rm -rf build

@@ -3,6 +3,10 @@
 # (make bench sets it to the Sisimai dev set), and, when libsisimai-perl is installed,
 # Sisimai (Perl) over the same files in the same run; prints both and the ratio.
 # Targets (issue 4): >= 40,000 messages/s and >= 40x Sisimai.
+# Then whole runs, start to end, as a user runs them: Sisimai (one perl process over the dev
+# set) and the `bounced parse` CLI (all cores) over BNC_BENCH_COPIES (default 20) copies of
+# the same files (hard links, else symbolic links, in a temporary directory), in files/s,
+# and their ratio.
 #
 # The two are measured in interleaved rounds (bounced, Sisimai, bounced, Sisimai, ...) and
 # each side's best round counts: on a shared or virtual machine a burst of load from
@@ -89,6 +93,70 @@ while [ "$r" -le "$rounds" ]; do
     r=$((r + 1))
 done
 echo "   bounced parse+classify: $best_ours msg/s per CPU second, $best_wall msg/s wall clock (single thread, best of $rounds rounds)"
+
+# ---- whole runs: Sisimai over the dev set, `bounced parse` over copies of it ----
+copies=${BNC_BENCH_COPIES:-20}
+work=$(mktemp -d /tmp/bnc-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# the message files only (what the Sisimai rounds read): no dot files, tables or licences
+(cd "$corpus" && find . -type f ! -name '.*' ! -name '*.tsv' ! -name '*.md' ! -name '*.py' \
+    ! -name '*.json' ! -name '*LICENSE*' | sort) >"$work/list"
+nfiles=$(wc -l <"$work/list")
+c=1
+while [ "$c" -le "$copies" ]; do
+    d=$(printf '%s/set/%02d' "$work" "$c")
+    while IFS= read -r f; do
+        mkdir -p "$d/$(dirname "$f")"
+        ln "$corpus/$f" "$d/$f" 2>/dev/null || ln -s "$corpus/$f" "$d/$f"
+    done <"$work/list"
+    c=$((c + 1))
+done
+total=$((nfiles * copies))
+now() { date +%s.%N; }
+cli=$build/bounced
+export XDG_CACHE_HOME="$work/cache"
+"$cli" parse "$work/set/01" >/dev/null 2>&1 || true # fills the compiled-rules cache
+best_cli=0
+r=1
+while [ "$r" -le "$rounds" ]; do
+    t0=$(now)
+    "$cli" parse "$work/set" >/dev/null 2>"$work/cli.err" || true
+    t1=$(now)
+    fps=$(awk -v n="$total" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+    best_cli=$(awk -v a="$fps" -v b="$best_cli" 'BEGIN { print (a > b ? a : b) }')
+    r=$((r + 1))
+done
+best_whole=0
+if [ "$have_sisimai" -eq 1 ]; then
+    r=1
+    while [ "$r" -le "$rounds" ]; do
+        t0=$(now)
+        perl -MSisimai -e '
+        use strict; use warnings;
+        my ($dir, $list) = @ARGV;
+        open(my $lh, "<", $list) or die;
+        my $rise = Sisimai->can("rise") ? "rise" : "make";
+        while (my $f = <$lh>) {
+            chomp $f;
+            open(my $fh, "<:raw", "$dir/$f") or next;
+            local $/;
+            my $d = <$fh>;
+            $d = "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n$d" unless $d =~ /\AFrom /;
+            my $v = Sisimai->$rise(\$d, delivered => 1, vacation => 1);
+        }' "$corpus" "$work/list" >/dev/null 2>&1 || true
+        t1=$(now)
+        fps=$(awk -v n="$nfiles" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+        best_whole=$(awk -v a="$fps" -v b="$best_whole" 'BEGIN { print (a > b ? a : b) }')
+        r=$((r + 1))
+    done
+    echo "   Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION') whole run over the dev set ($nfiles files, one perl process, start to end): $best_whole files/s (best of $rounds)"
+fi
+echo "   bounced parse (CLI, $(nproc) cores) over $copies copies of the dev set ($total files, start to end): $best_cli files/s (best of $rounds)"
+if [ "$have_sisimai" -eq 1 ] && awk -v b="$best_whole" 'BEGIN { exit !(b > 0) }'; then
+    awk -v a="$best_cli" -v b="$best_whole" 'BEGIN { printf "   ratio: %.1fx Sisimai'"'"'s whole-run throughput\n", a / b }'
+else
+    echo "   Sisimai whole run: not measured (libsisimai-perl not installed); ratio skipped"
+fi
 
 # Exit status: 1 when a target of issue 4 is missed in this run (a loaded machine can miss it).
 status=0

@@ -832,6 +832,26 @@ rules_build_text(const char *text, size_t len, const char *origin, rules_err_cb 
 }
 
 bnc_status
+rules_build_only(const struct rule_src *src, size_t n, rules_err_cb cb, void *ud,
+                 struct bnc_ruleset **out)
+{
+    struct bnc_ruleset *rs = xcalloc(1, sizeof(*rs));
+    size_t i;
+    bnc_status st;
+
+    rs->gen = atomic_fetch_add(&rules_gen_counter, 1);
+    for (i = 0; i < n; i++) {
+        if (src[i].text != NULL) {
+            rules_add_text(rs, src[i].text, strlen(src[i].text),
+                           src[i].origin ? src[i].origin : "text", RULES_TIER_USER, cb, ud);
+        }
+    }
+    st = rules_compile(rs, NULL, cb, ud);
+    *out = rs;
+    return st;
+}
+
+bnc_status
 rules_src_file(const char *path, struct rule_src *out, char *err, size_t errlen)
 {
     size_t len = 0;
@@ -895,6 +915,12 @@ const struct rule_info *
 rules_get(const struct bnc_ruleset *rs, size_t i)
 {
     return (rs != NULL && i < rs->n) ? &rs->rules[i] : NULL;
+}
+
+const char *
+rules_expr(const struct bnc_ruleset *rs, size_t i)
+{
+    return (rs != NULL && i < rs->n) ? rs->exprs[i] : NULL;
 }
 
 struct bnc_ruleset **

@@ -71,6 +71,16 @@ bnc_status rules_match_all(const struct bnc_ruleset *rs, const char *text, size_
 bnc_status rules_build_text(const char *text, size_t len, const char *origin, rules_err_cb cb,
                             void *ud, struct bnc_ruleset **out);
 
+/* The Vectorscan expression rule i is compiled from (a phrase as an escaped literal, a regex
+ * with the white-space rewrite applied); borrowed, NULL when i is out of range. For
+ * `bounced rules lint`, which reasons about what each rule can match. */
+const char *rules_expr(const struct bnc_ruleset *rs, size_t i);
+
+/* A ruleset of the given sources only, in order, all in the user tier: no configuration, no
+ * built-in rules, no cache. Same reporting and ownership as rules_build(). */
+bnc_status rules_build_only(const struct rule_src *src, size_t n, rules_err_cb cb, void *ud,
+                            struct bnc_ruleset **out);
+
 /* Split "hard:reason" etc.; false when it is not a valid verdict. */
 bool rules_parse_verdict(const char *s, size_t n, bnc_reason *reason_out, int *hard_out);
 

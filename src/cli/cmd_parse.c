@@ -6,18 +6,31 @@
  * Directories are walked recursively in sorted order, skipping dot files; a file that begins
  * with "From " is an mbox and each of its messages is parsed ("mbox_index" in the output).
  * Does not touch the store (`bounced process` does).
+ * Threads: with --jobs N > 1 (default: one per online core) the files are parsed by N
+ * workers. The main thread walks the inputs in the serial order and hands each file to a
+ * bounded queue as a numbered work item; a worker parses it into the item's own output and
+ * error buffers; the main thread writes the items strictly in sequence (a reorder window
+ * of PARSE_WINDOW_PER_JOB * N items, the walk waits when it is full), so stdout and stderr
+ * carry the same bytes as the serial run. Shared between workers: the ctx (read-only; its
+ * compiled rule database is shared, Vectorscan scratch is per thread in rules.c and
+ * formats/scan.c, charset converters are per thread in charset.c). `-` (stdin) among the
+ * inputs, or -j 1, takes the serial path.
  * LIMITS: each input file is read up to limits.message_size; a bigger one is reported on
- * stderr and counted as unreadable. Directory depth is capped at PARSE_DIR_DEPTH.
+ * stderr and counted as unreadable. Directory depth is capped at PARSE_DIR_DEPTH; --jobs at
+ * PARSE_JOBS_MAX; at most PARSE_WINDOW_PER_JOB * jobs parsed results wait to be written.
  * Exit: 0 all inputs read, 1 some could not be read (each reported), 2 usage error,
  * 3 configuration error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "classify/classify.h"
 #include "cli.h"
@@ -26,16 +39,50 @@
 #include "parse/mbox.h"
 #include "parse/parse.h"
 
-#define PARSE_DIR_DEPTH 64
+#define PARSE_DIR_DEPTH      64
+#define PARSE_JOBS_MAX       256
+#define PARSE_WINDOW_PER_JOB 4
 
 enum parse_fmt { FMT_JSON, FMT_TEXT, FMT_DUMP };
 
+struct parse_pool;
+
+/* One stream of work: the serial run (direct: written as it goes), a worker's item, or the
+ * walk of a parallel run (its errors become items of their own). */
 struct parse_run {
     bnc_ctx *ctx;
     enum parse_fmt fmt;
     size_t max_size;
     int unreadable;
-    struct buf out;
+    bool direct;             /* write out/err to stdout/stderr as they come */
+    struct buf out;          /* verdicts */
+    struct buf err;          /* error lines (when not direct) */
+    struct parse_pool *pool; /* the walk of a parallel run: files go to the pool */
+};
+
+/* A file to parse (or, pre, only walk errors to print), and its result once done. */
+struct parse_item {
+    char *path, *name;
+    bool pre, done;
+    int unreadable;
+    struct buf out, err;
+};
+
+/* Workers, the queue of items and the reorder window: item seq lives in
+ * slots[seq % window] from submission until it is written. Items are taken in sequence
+ * order; [emit, take) are being parsed or done, [take, next) wait for a worker. */
+struct parse_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work; /* an item to take, or closing */
+    pthread_cond_t cv_done; /* an item finished */
+    struct parse_item *slots;
+    size_t window;
+    unsigned long next, take, emit;
+    bool closing;
+    const struct parse_run *proto; /* ctx, format, limits */
+    pthread_t *threads;
+    size_t nthreads;
+    int unreadable; /* summed over written items */
 };
 
 struct path_list {
@@ -52,7 +99,7 @@ static const char *const flag_names[] = {
 static void
 parse_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounced parse [--format json|text] [--dump] FILE|DIR|- ...\n\n"
+    fprintf(fp, "usage: bounced parse [--format json|text] [--dump] [-j N] FILE|DIR|- ...\n\n"
                 "Parse and classify bounce messages; print one verdict per recipient.\n"
                 "A directory is read recursively (sorted, dot files skipped); a file that\n"
                 "starts with \"From \" is an mbox; \"-\" reads one message from stdin.\n\n"
@@ -60,6 +107,9 @@ parse_usage(FILE *fp)
                 "                  reason, hard, kind, action, diagnostic, origin, ...\n"
                 "  --format text   a readable table\n"
                 "  --dump          canonical one-field-per-line dump (golden tests)\n"
+                "  -j, --jobs N    parse with N threads (default: one per online core; 1 is\n"
+                "                  serial); output is in input order either way. With \"-\"\n"
+                "                  among the inputs the run is serial\n"
                 "  -h, --help      this help\n\n"
                 "exit: 0 all inputs read, 1 some unreadable (reported on stderr), 2 usage\n");
 }
@@ -269,10 +319,26 @@ emit_text(struct parse_run *pr, const char *name, long mbox_index, const bnc_rep
 static void
 flush_out(struct parse_run *pr)
 {
-    if (pr->out.len) {
+    if (pr->direct && pr->out.len) {
         fwrite(pr->out.p, 1, pr->out.len, stdout);
         buf_reset(&pr->out);
     }
+}
+
+/* One error line about an input: stderr now (serial), or the item's error text; counts the
+ * input as unreadable either way. */
+static void __attribute__((format(printf, 2, 3)))
+parse_err(struct parse_run *pr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (pr->direct) {
+        vfprintf(stderr, fmt, ap);
+    } else {
+        buf_vprintf(&pr->err, fmt, ap);
+    }
+    va_end(ap);
+    pr->unreadable++;
 }
 
 static void
@@ -283,11 +349,10 @@ parse_one(struct parse_run *pr, const char *name, long mbox_index, const char *p
 
     if (rc != BNC_OK) {
         if (mbox_index >= 0) {
-            fprintf(stderr, "bounced: %s (message %ld): %s\n", name, mbox_index, bnc_strerror(rc));
+            parse_err(pr, "bounced: %s (message %ld): %s\n", name, mbox_index, bnc_strerror(rc));
         } else {
-            fprintf(stderr, "bounced: %s: %s\n", name, bnc_strerror(rc));
+            parse_err(pr, "bounced: %s: %s\n", name, bnc_strerror(rc));
         }
-        pr->unreadable++;
         return;
     }
     switch (pr->fmt) {
@@ -371,30 +436,26 @@ parse_file(struct parse_run *pr, const char *path, const char *name)
         struct stat st;
         fp = fopen(path, "rb");
         if (fp == NULL) {
-            fprintf(stderr, "bounced: %s: %s\n", path, strerror(errno));
-            pr->unreadable++;
+            parse_err(pr, "bounced: %s: %s\n", path, strerror(errno));
             return;
         }
         if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
             (size_t)st.st_size > pr->max_size) {
             fclose(fp);
-            fprintf(stderr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
-                    pr->max_size);
-            pr->unreadable++;
+            parse_err(pr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
+                      pr->max_size);
             return;
         }
         rc = read_stream(fp, pr->max_size, &data, &len);
         fclose(fp);
     }
     if (rc == -2) {
-        fprintf(stderr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
-                pr->max_size);
-        pr->unreadable++;
+        parse_err(pr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
+                  pr->max_size);
         return;
     }
     if (rc != 0) {
-        fprintf(stderr, "bounced: %s: read error\n", path);
-        pr->unreadable++;
+        parse_err(pr, "bounced: %s: read error\n", path);
         return;
     }
     parse_buffer(pr, name, data, len);
@@ -429,8 +490,7 @@ collect(struct parse_run *pr, const char *dir, const char *rel, struct path_list
     buf_printf(&full, "%s%s%s", dir, rel[0] ? "/" : "", rel);
     d = opendir(full.p);
     if (d == NULL) {
-        fprintf(stderr, "bounced: %s: %s\n", full.p, strerror(errno));
-        pr->unreadable++;
+        parse_err(pr, "bounced: %s: %s\n", full.p, strerror(errno));
         buf_free(&full);
         return;
     }
@@ -447,6 +507,197 @@ collect(struct parse_run *pr, const char *dir, const char *rel, struct path_list
     buf_free(&full);
 }
 
+/* ---- the parallel run ---- */
+
+/* Write item seq (done) to stdout and stderr and free its slot. Called by the main thread
+ * only, without the lock: a done item is no longer touched by a worker. */
+static void
+pool_write(struct parse_pool *pl, struct parse_item *it)
+{
+    if (it->out.len > 0) {
+        fwrite(it->out.p, 1, it->out.len, stdout);
+    }
+    if (it->err.len > 0) {
+        fflush(stdout);
+        fwrite(it->err.p, 1, it->err.len, stderr);
+    }
+    pl->unreadable += it->unreadable;
+    buf_free(&it->out);
+    buf_free(&it->err);
+    free(it->path);
+    free(it->name);
+    memset(it, 0, sizeof(*it));
+}
+
+/* Write the oldest item, waiting until it is done; false when there is none. */
+static bool
+pool_write_head(struct parse_pool *pl)
+{
+    struct parse_item *it;
+
+    pthread_mutex_lock(&pl->mu);
+    if (pl->emit == pl->next) {
+        pthread_mutex_unlock(&pl->mu);
+        return false;
+    }
+    it = &pl->slots[pl->emit % pl->window];
+    while (!it->done) {
+        pthread_cond_wait(&pl->cv_done, &pl->mu);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    pool_write(pl, it);
+    pthread_mutex_lock(&pl->mu);
+    pl->emit++;
+    pthread_mutex_unlock(&pl->mu);
+    return true;
+}
+
+static void *
+pool_worker(void *arg)
+{
+    struct parse_pool *pl = arg;
+
+    for (;;) {
+        struct parse_item *it;
+        struct parse_run w;
+
+        pthread_mutex_lock(&pl->mu);
+        while (pl->take == pl->next && !pl->closing) {
+            pthread_cond_wait(&pl->cv_work, &pl->mu);
+        }
+        if (pl->take == pl->next) {
+            pthread_mutex_unlock(&pl->mu);
+            return NULL;
+        }
+        it = &pl->slots[pl->take % pl->window];
+        pl->take++;
+        pthread_mutex_unlock(&pl->mu);
+
+        if (!it->pre) {
+            memset(&w, 0, sizeof(w));
+            w.ctx = pl->proto->ctx;
+            w.fmt = pl->proto->fmt;
+            w.max_size = pl->proto->max_size;
+            buf_init(&w.out, 0);
+            buf_init(&w.err, 0);
+            parse_file(&w, it->path, it->name);
+            it->out = w.out;
+            it->err = w.err;
+            it->unreadable = w.unreadable;
+        }
+        pthread_mutex_lock(&pl->mu);
+        it->done = true;
+        pthread_cond_broadcast(&pl->cv_done);
+        pthread_mutex_unlock(&pl->mu);
+    }
+}
+
+/* Queue one item (path NULL: only the walk's pending errors). The walk waits, writing the
+ * oldest results, while the window is full. */
+static void
+pool_submit(struct parse_pool *pl, struct parse_run *walk, const char *path, const char *name)
+{
+    struct parse_item *it;
+
+    for (;;) {
+        bool full;
+        pthread_mutex_lock(&pl->mu);
+        full = pl->next - pl->emit >= pl->window;
+        pthread_mutex_unlock(&pl->mu);
+        if (!full) {
+            break;
+        }
+        (void)pool_write_head(pl);
+    }
+    pthread_mutex_lock(&pl->mu);
+    it = &pl->slots[pl->next % pl->window];
+    memset(it, 0, sizeof(*it));
+    buf_init(&it->out, 0);
+    buf_init(&it->err, 0);
+    if (path == NULL) {
+        /* the walk's errors so far, in their place in the order */
+        it->pre = true; /* a worker marks it done in its turn, so emit never passes take */
+        it->err = walk->err;
+        it->unreadable = walk->unreadable;
+        buf_init(&walk->err, 0);
+        walk->unreadable = 0;
+    } else {
+        it->path = xstrdup(path);
+        it->name = xstrdup(name);
+    }
+    pl->next++;
+    pthread_cond_signal(&pl->cv_work);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+/* Start up to jobs workers; false when none could start (the caller goes serial). */
+static bool
+pool_start(struct parse_pool *pl, const struct parse_run *proto, size_t jobs)
+{
+    size_t i;
+
+    memset(pl, 0, sizeof(*pl));
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv_work, NULL);
+    pthread_cond_init(&pl->cv_done, NULL);
+    pl->proto = proto;
+    pl->window = jobs * PARSE_WINDOW_PER_JOB;
+    pl->slots = xcalloc(pl->window, sizeof(*pl->slots));
+    pl->threads = xcalloc(jobs, sizeof(*pl->threads));
+    for (i = 0; i < jobs; i++) {
+        if (pthread_create(&pl->threads[i], NULL, pool_worker, pl) != 0) {
+            break;
+        }
+        pl->nthreads++;
+    }
+    if (pl->nthreads == 0) {
+        free(pl->threads);
+        free(pl->slots);
+        pthread_mutex_destroy(&pl->mu);
+        pthread_cond_destroy(&pl->cv_work);
+        pthread_cond_destroy(&pl->cv_done);
+        return false;
+    }
+    return true;
+}
+
+/* Write everything left, stop the workers; returns the unreadable count. */
+static int
+pool_finish(struct parse_pool *pl)
+{
+    size_t i;
+
+    while (pool_write_head(pl)) {
+    }
+    pthread_mutex_lock(&pl->mu);
+    pl->closing = true;
+    pthread_cond_broadcast(&pl->cv_work);
+    pthread_mutex_unlock(&pl->mu);
+    for (i = 0; i < pl->nthreads; i++) {
+        pthread_join(pl->threads[i], NULL);
+    }
+    free(pl->threads);
+    free(pl->slots);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->cv_work);
+    pthread_cond_destroy(&pl->cv_done);
+    return pl->unreadable;
+}
+
+/* A file found by the walk: parsed now (serial) or queued behind the walk's errors. */
+static void
+parse_path(struct parse_run *pr, const char *path, const char *name)
+{
+    if (pr->pool == NULL) {
+        parse_file(pr, path, name);
+        return;
+    }
+    if (pr->err.len > 0 || pr->unreadable > 0) {
+        pool_submit(pr->pool, pr, NULL, NULL);
+    }
+    pool_submit(pr->pool, pr, path, name);
+}
+
 static void
 parse_dir(struct parse_run *pr, const char *dir, const char *rel, int depth)
 {
@@ -454,8 +705,7 @@ parse_dir(struct parse_run *pr, const char *dir, const char *rel, int depth)
     size_t i;
 
     if (depth > PARSE_DIR_DEPTH) {
-        fprintf(stderr, "bounced: %s/%s: directories nested too deep\n", dir, rel);
-        pr->unreadable++;
+        parse_err(pr, "bounced: %s/%s: directories nested too deep\n", dir, rel);
         return;
     }
     collect(pr, dir, rel, &l);
@@ -468,17 +718,41 @@ parse_dir(struct parse_run *pr, const char *dir, const char *rel, int depth)
         buf_init(&full, 0);
         buf_printf(&full, "%s/%s", dir, l.v[i]);
         if (stat(full.p, &st) != 0) {
-            fprintf(stderr, "bounced: %s: %s\n", full.p, strerror(errno));
-            pr->unreadable++;
+            parse_err(pr, "bounced: %s: %s\n", full.p, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             parse_dir(pr, dir, l.v[i], depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            parse_file(pr, full.p, l.v[i]);
+            parse_path(pr, full.p, l.v[i]);
         }
         buf_free(&full);
         free(l.v[i]);
     }
     free(l.v);
+}
+
+/* --jobs: 1..PARSE_JOBS_MAX; 0 on a bad value. */
+static size_t
+parse_jobs_arg(const char *s)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > PARSE_JOBS_MAX) {
+        return 0;
+    }
+    return (size_t)v;
+}
+
+static size_t
+parse_default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) {
+        return 1;
+    }
+    return n > PARSE_JOBS_MAX ? PARSE_JOBS_MAX : (size_t)n;
 }
 
 static int
@@ -487,15 +761,19 @@ parse_run(struct cli_globals *g, int argc, char **argv)
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"dump", no_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct parse_run pr;
+    struct parse_pool pool;
+    size_t jobs = parse_default_jobs();
     int c, i;
 
     memset(&pr, 0, sizeof(pr));
     pr.fmt = FMT_JSON;
-    while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+    pr.direct = true;
+    while ((c = getopt_long(argc, argv, "f:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "json") == 0) {
@@ -511,6 +789,13 @@ parse_run(struct cli_globals *g, int argc, char **argv)
         case 'D':
             pr.fmt = FMT_DUMP;
             break;
+        case 'j':
+            if ((jobs = parse_jobs_arg(optarg)) == 0) {
+                fprintf(stderr, "bounced parse: --jobs: expected 1 to %d, not '%s'\n",
+                        PARSE_JOBS_MAX, optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
         case 'h':
             parse_usage(stdout);
             return CLI_EXIT_OK;
@@ -523,6 +808,11 @@ parse_run(struct cli_globals *g, int argc, char **argv)
         parse_usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    for (i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0) {
+            jobs = 1; /* stdin is one stream: read it in order, on this thread */
+        }
+    }
     if (bnc_ctx_new_config(&g->cfg, &pr.ctx) != BNC_OK) {
         fprintf(stderr, "bounced: %s\n", bnc_ctx_errmsg(pr.ctx));
         bnc_ctx_free(pr.ctx);
@@ -530,9 +820,18 @@ parse_run(struct cli_globals *g, int argc, char **argv)
     }
     pr.max_size = g->cfg.limit_message_size;
     buf_init(&pr.out, 0);
+    buf_init(&pr.err, 0);
     if (pr.fmt == FMT_TEXT) {
         buf_printf(&pr.out, "%-40s %-36s %-7s %-4s %-15s %-9s %s\n", "FILE", "RECIPIENT", "STATUS",
                    "SMTP", "REASON", "KIND", "ACTION");
+    }
+    if (jobs > 1 && pool_start(&pool, &pr, jobs)) {
+        if (pr.out.len > 0) {
+            fwrite(pr.out.p, 1, pr.out.len, stdout);
+            buf_reset(&pr.out);
+        }
+        pr.pool = &pool;
+        pr.direct = false;
     }
     for (i = optind; i < argc; i++) {
         struct stat st;
@@ -542,8 +841,7 @@ parse_run(struct cli_globals *g, int argc, char **argv)
             continue;
         }
         if (stat(a, &st) != 0) {
-            fprintf(stderr, "bounced: %s: %s\n", a, strerror(errno));
-            pr.unreadable++;
+            parse_err(&pr, "bounced: %s: %s\n", a, strerror(errno));
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -555,11 +853,19 @@ parse_run(struct cli_globals *g, int argc, char **argv)
             parse_dir(&pr, d, "", 0);
             free(d);
         } else {
-            parse_file(&pr, a, a);
+            parse_path(&pr, a, a);
         }
     }
+    if (pr.pool != NULL) {
+        if (pr.err.len > 0 || pr.unreadable > 0) {
+            pool_submit(pr.pool, &pr, NULL, NULL);
+        }
+        pr.unreadable += pool_finish(pr.pool);
+    }
+    pr.direct = true;
     flush_out(&pr);
     buf_free(&pr.out);
+    buf_free(&pr.err);
     bnc_ctx_free(pr.ctx);
     fflush(stdout);
     return pr.unreadable ? CLI_EXIT_NEG : CLI_EXIT_OK;

@@ -1,5 +1,5 @@
 /*
- * cmd_rules.c - `bounced rules list|test|check` (and add|remove|list-db, which the store
+ * cmd_rules.c - `bounced rules list|test|check|lint` (lint in cmd_rules_lint.c; and add|remove|list-db, which the store
  * side implements in cli_rules_db): show the loaded classification rules and explain, for
  * each verdict of a set of bounces, which rule or which code decided it.
  *
@@ -31,6 +31,9 @@
 #define RULES_DIR_DEPTH 64
 #define RULES_MAX_EXTRA 256
 
+/* cmd_rules_lint.c */
+int rules_lint(struct cli_globals *g, int argc, char **argv);
+
 /* Implemented by the store side (cmd_rules_db.c); absent in a build without it. */
 int cli_rules_db(struct cli_globals *g, int argc, char **argv) __attribute__((weak));
 
@@ -59,6 +62,7 @@ rules_usage(FILE *fp)
             "       bounced rules test [--rules FILE]... [--with-db] [--json] [--all] FILE|DIR|- "
             "...\n"
             "       bounced rules check 'RULE LINE'\n"
+            "       bounced rules lint [--no-builtin] [--verbose] [FILE ...]\n"
             "       bounced rules add 'RULE LINE' [NOTE] | remove ID | list-db\n\n"
             "Classification rules, one a line: 'TEXT ==> hard|soft[:reason]' or\n"
             "'/REGEX/i ==> ...' (a bare reason is allowed too). User rules (rules.dir,\n"
@@ -66,6 +70,8 @@ rules_usage(FILE *fp)
             "  list    every loaded rule: origin:line, tier, pattern, verdict\n"
             "  test    parse and classify; print for each verdict what decided it\n"
             "  check   validate one rule line (syntax, reason, the pattern compiles)\n"
+            "  lint    find bad, duplicate, shadowed and never-matching rules in the\n"
+            "          loaded set (see bounced rules lint --help)\n"
             "  --rules FILE   add a rules file (repeatable)\n"
             "  --with-db      add the rules stored in the database (rules add)\n"
             "  --json         JSON lines instead of a table (test)\n"
@@ -341,6 +347,9 @@ rules_run(struct cli_globals *g, int argc, char **argv)
     }
     if (strcmp(sub, "check") == 0) {
         return rules_check(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "lint") == 0) {
+        return rules_lint(g, argc - 1, argv + 1);
     }
     if (strcmp(sub, "list") != 0 && strcmp(sub, "test") != 0) {
         fprintf(stderr, "bounced rules: unknown subcommand '%s'\n", sub);

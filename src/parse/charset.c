@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/utf8.h"
@@ -31,6 +32,28 @@ struct cs_entry {
 
 static _Thread_local struct cs_entry cs_cache[CS_CACHE];
 static _Thread_local unsigned cs_next;
+/* Closes a thread's converters when it exits (parse workers, daemon threads). */
+static pthread_key_t cs_tls_key;
+static pthread_once_t cs_tls_once = PTHREAD_ONCE_INIT;
+
+static void
+cs_tls_free(void *p)
+{
+    struct cs_entry *c = p;
+    unsigned i;
+    for (i = 0; i < CS_CACHE; i++) {
+        if (c[i].name[0] != '\0' && !c[i].bad) {
+            iconv_close(c[i].cd);
+        }
+        c[i].name[0] = '\0';
+    }
+}
+
+static void
+cs_tls_init(void)
+{
+    (void)pthread_key_create(&cs_tls_key, cs_tls_free);
+}
 
 static const struct {
     const char *alias;
@@ -174,6 +197,10 @@ cs_open(const char *name)
         if (cs_cache[i].name[0] != '\0' && strcmp(cs_cache[i].name, name) == 0) {
             return cs_cache[i].bad ? (iconv_t)-1 : cs_cache[i].cd;
         }
+    }
+    if (cs_next == 0) {
+        (void)pthread_once(&cs_tls_once, cs_tls_init);
+        (void)pthread_setspecific(cs_tls_key, cs_cache);
     }
     e = &cs_cache[cs_next++ % CS_CACHE];
     if (e->name[0] != '\0' && !e->bad) {

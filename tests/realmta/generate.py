@@ -81,7 +81,7 @@ LOCAL_CASES = {
     "exim": ["local-nosuchuser", "local-overquota", "local-aliasloop", "local-pipe-fail",
              "local-pipe-tempfail", "dns-nxdomain", "dns-nomx-noa", "dns-nullmx",
              "dns-servfail", "conn-refused"],
-    "opensmtpd": ["local-overquota", "local-pipe-fail", "conn-refused"],
+    "opensmtpd": ["local-pipe-fail", "conn-refused"],
     "sendmail": ["local-nosuchuser", "local-aliasloop", "local-pipe-fail",
                  "local-pipe-tempfail", "dns-nxdomain", "dns-nomx-noa", "dns-nullmx",
                  "dns-servfail", "conn-refused"],

@@ -791,6 +791,36 @@ def expected_status(e, mta, raw, rcpt, reason, temporary):
     return "%s.0.%s" % (cls, PSEUDO.get(reason, "900"))
 
 
+def reply_words(reply):
+    """The words of a catalogue reply without its codes: "451 4.7.1 Try again later" gives
+    "try again later" (the first line, lower case, white space as single spaces)."""
+    line = (reply or "").split("\\n")[0]
+    line = re.sub(r"^\s*[245]\d\d[ -]?(\s*[245]\.\d{1,3}\.\d{1,3})?\s*", "", line)
+    return " ".join(line.lower().split())
+
+
+def body_text(raw):
+    """Every text part of a bounce, decoded, lower case, white space as single spaces."""
+    m = email.message_from_bytes(raw, policy=email.policy.compat32)
+    out = []
+    for part in m.walk():
+        if part.is_multipart():
+            continue
+        pl = part.get_payload(decode=True) or b""
+        out.append(pl.decode(part.get_content_charset() or "utf-8", "replace"))
+    return " ".join(" ".join(out).lower().split())
+
+
+def states_only_expiry(e, raw):
+    """The MTA gave up on a temporary failure and its bounce does not quote the remote's
+    reply (OpenSMTPD's "Envelope expired"): all the bounce says is that the queue lifetime
+    ran out, so that is the verdict it can be judged on."""
+    words = reply_words(e["reply"])
+    if not words or words[:40] in body_text(raw):
+        return False
+    return bool(re.search(rb"(?i)expired|Status:\s*[45]\.4\.7", raw))
+
+
 def collect(catch, out, cases, entries, expected_only=False):
     """Write the corpus from the catcher's messages (or, with expected_only, rebuild
     EXPECTED.tsv and SOURCES.tsv from the corpus files already there)."""
@@ -840,6 +870,8 @@ def collect(catch, out, cases, entries, expected_only=False):
                         or i in ("dns-servfail", "conn-refused", "local-pipe-tempfail")
                     st = expected_status(e, mta, raw, rcpt, reason, temporary)
                     hard = "0" if isdelay else e["hard"]
+                    if temporary and states_only_expiry(e, raw):
+                        reason, hard = "expired", "0"
                     # an alias the MTA expanded: the recipient it reports failed (Final-Recipient)
                     final = dsn_block(raw, rcpt)[1]
                     if final and "@" in final and final.lower() != rcpt.lower():

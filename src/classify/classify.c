@@ -439,6 +439,7 @@ classify_match_text(const struct bnc_ruleset *rs, const char *text, struct rule_
     size_t n;
 
     m->rule = NULL;
+    m->cause = NULL;
     if (text == NULL || text[0] == '\0') {
         return false;
     }
@@ -600,6 +601,13 @@ step_rule(struct cls_state *s)
 
     if (!classify_match_text(s->rs, rc->diagnostic, &s->m)) {
         return false;
+    }
+    if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_EXPIRED &&
+        s->m.cause != NULL) {
+        /* the queue ran out on a reply that names its cause ("421 Sender address blocked:
+         * retry timeout exceeded"): the expiry is the outcome, the reply says why */
+        s->m.rule = s->m.cause;
+        refined = ",cause";
     }
     if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->hard < 0 &&
         s->m.rule->reason == BNC_R_USERUNKNOWN) {

@@ -929,18 +929,38 @@ rules_retired_link(struct bnc_ruleset *rs)
     return &rs->retired_next;
 }
 
+/* A reason that says why a delivery failed: not the queue's expiry (an outcome), not
+ * "undecided" (onhold) and not a bare hard|soft rule. */
+static bool
+rules_names_cause(bnc_reason why)
+{
+    return why != BNC_R_EXPIRED && why != BNC_R_ONHOLD && why != BNC_R_UNDEFINED;
+}
+
+struct rules_best {
+    const struct bnc_ruleset *rs;
+    unsigned best;  /* lowest id that matched */
+    unsigned cause; /* lowest id that matched whose reason is not expired */
+};
+
 static int
 rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
                void *ctx)
 {
-    unsigned *best = ctx;
+    struct rules_best *b = ctx;
     (void)from;
     (void)to;
     (void)flags;
-    if (id < *best) {
-        *best = id;
+    if (id >= b->rs->n) {
+        return 0;
     }
-    return id == 0 ? 1 : 0; /* nothing beats rule 0 */
+    if (id < b->best) {
+        b->best = id;
+    }
+    if (id < b->cause && rules_names_cause(b->rs->rules[id].reason)) {
+        b->cause = id;
+    }
+    return b->best == 0 && b->cause == 0 ? 1 : 0; /* nothing beats rule 0 */
 }
 
 size_t
@@ -990,10 +1010,11 @@ rules_scratch_for(const struct bnc_ruleset *rs)
 bnc_status
 rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct rule_match *m)
 {
-    unsigned best = UINT32_MAX;
+    struct rules_best b = {rs, UINT32_MAX, UINT32_MAX};
     hs_error_t he;
 
     m->rule = NULL;
+    m->cause = NULL;
     if (rs == NULL || rs->db == NULL || text == NULL || len == 0) {
         return BNC_OK;
     }
@@ -1003,12 +1024,15 @@ rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct r
     if (len > UINT32_MAX) {
         len = UINT32_MAX;
     }
-    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, rules_on_match, &best);
+    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, rules_on_match, &b);
     if (he != HS_SUCCESS && he != HS_SCAN_TERMINATED) {
         return BNC_EINTERNAL;
     }
-    if (best < rs->n) {
-        m->rule = &rs->rules[best];
+    if (b.best < rs->n) {
+        m->rule = &rs->rules[b.best];
+    }
+    if (b.cause < rs->n) {
+        m->cause = &rs->rules[b.cause];
     }
     return BNC_OK;
 }

@@ -42,7 +42,12 @@ struct rule_info {
 
 /* Outcome of matching one text: the winning rule (lowest tier, then first in load order). */
 struct rule_match {
-    const struct rule_info *rule; /* NULL when nothing matched */
+    const struct rule_info *rule;  /* NULL when nothing matched */
+    const struct rule_info *cause; /* the first matching rule that names a cause (a reason
+                                    * other than expired, onhold or none):
+                                    * a queue that ran out is an outcome, and the reply it
+                                    * quotes ("421 Sender address blocked: retry timeout
+                                    * exceeded") may name the cause; NULL when none */
 };
 
 size_t rules_count(const struct bnc_ruleset *rs);

@@ -812,9 +812,10 @@ def body_text(raw):
 
 
 def states_only_expiry(e, raw):
-    """The MTA gave up on a temporary failure and its bounce does not quote the remote's
-    reply (OpenSMTPD's "Envelope expired"): all the bounce says is that the queue lifetime
-    ran out, so that is the verdict it can be judged on."""
+    """The MTA kept retrying (a temporary failure, or a refusal it treated as one) and its
+    bounce does not quote the remote's reply (OpenSMTPD's "Envelope expired"): all the
+    bounce says is that the queue lifetime ran out, so that is the verdict it can be judged
+    on."""
     words = reply_words(e["reply"])
     if not words or words[:40] in body_text(raw):
         return False
@@ -870,7 +871,7 @@ def collect(catch, out, cases, entries, expected_only=False):
                         or i in ("dns-servfail", "conn-refused", "local-pipe-tempfail")
                     st = expected_status(e, mta, raw, rcpt, reason, temporary)
                     hard = "0" if isdelay else e["hard"]
-                    if temporary and states_only_expiry(e, raw):
+                    if states_only_expiry(e, raw):
                         reason, hard = "expired", "0"
                     # an alias the MTA expanded: the recipient it reports failed (Final-Recipient)
                     final = dsn_block(raw, rcpt)[1]

@@ -36,8 +36,10 @@ struct status_map {
     bnc_reason r;
 };
 
-/* RFC 3463 subject.detail -> reason. Codes that name no cause by themselves (x.0.0, x.7.1,
- * x.5.0 ...) are absent on purpose: they defer to the reply code and the format hint. */
+/* RFC 3463 subject.detail -> reason. Codes that name no cause by themselves (x.0.0,
+ * x.5.0 ...) are absent on purpose: they defer to the reply code and the format hint.
+ * X.5.3 "Too many recipients" is a limit of the transaction we opened (toomanyconn, the
+ * sender's side), not the address's. */
 /* clang-format off */
 static const struct status_map status_table[] = {
     {"1.0", BNC_R_USERUNKNOWN},  {"1.1", BNC_R_USERUNKNOWN},  {"1.2", BNC_R_HOSTUNKNOWN},
@@ -52,7 +54,7 @@ static const struct status_map status_table[] = {
     {"4.3", BNC_R_SYSTEMERROR}, {"4.4", BNC_R_NETWORKERROR},  {"4.5", BNC_R_NETWORKERROR},
     {"4.6", BNC_R_NETWORKERROR}, {"4.7", BNC_R_EXPIRED},
     {"5.0", BNC_R_SYNTAXERROR},  {"5.1", BNC_R_SYNTAXERROR},  {"5.2", BNC_R_SYNTAXERROR},
-    {"5.3", BNC_R_SYNTAXERROR},  {"5.4", BNC_R_SYNTAXERROR},  {"5.5", BNC_R_SYNTAXERROR},
+    {"5.3", BNC_R_TOOMANYCONN},  {"5.4", BNC_R_SYNTAXERROR},  {"5.5", BNC_R_SYNTAXERROR},
     {"5.6", BNC_R_SYNTAXERROR},
     {"6.0", BNC_R_CONTENTERROR}, {"6.1", BNC_R_CONTENTERROR}, {"6.2", BNC_R_CONTENTERROR},
     {"6.3", BNC_R_CONTENTERROR}, {"6.4", BNC_R_CONTENTERROR}, {"6.5", BNC_R_CONTENTERROR},
@@ -89,6 +91,13 @@ classify_reason_from_status(const char *st)
      * its permanent twin, is a broken destination system) */
     if (st[0] == '4' && strcmp(sd, "3.0") == 0) {
         return BNC_R_UNDEFINED;
+    }
+    /* X.7.1 "Delivery not authorized, message refused" (RFC 3463 §3.8): a policy of the
+     * receiving side refused us. With no words naming the cause, a transient refusal is
+     * taken as one of our host (blocked: greylisting, a soft reject, a throttled IP) and a
+     * permanent one as an authorization failure (securityerror); both are the sender's side */
+    if (strcmp(sd, "7.1") == 0) {
+        return st[0] == '4' ? BNC_R_BLOCKED : BNC_R_SECURITYERROR;
     }
     for (i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++) {
         if (strcmp(status_table[i].sd, sd) == 0) {
@@ -731,7 +740,11 @@ step_onhold(struct cls_state *s)
 /* A refusal of MAIL FROM, HELO or the connection came before any recipient was offered:
  * words that would name the address's state (unknown, moved, disabled, full, no mail
  * accepted, filtered) are said of our sender (MAIL FROM: rejected) or of our host (HELO,
- * the greeting: blocked). The sender-side reasons a rule found stay as they are. */
+ * the greeting: blocked), and so is a refusal whose cause nothing named (onhold). At the
+ * greeting, a transient refusal with no cause is the server's "421 Service not available"
+ * (RFC 5321 §3.8: systemerror), and a permanent one is a refusal of our connection
+ * (blocked; RFC 5321 §3.1's 554, RFC 7504's 521) whatever state of the server its words
+ * give. The sender-side reasons a rule found stay as they are. */
 static void
 adjust_stage(struct cls_state *s)
 {
@@ -739,12 +752,24 @@ adjust_stage(struct cls_state *s)
     bnc_reason why = s->reason;
     bool of_address = why == BNC_R_USERUNKNOWN || why == BNC_R_HOSTUNKNOWN ||
                       why == BNC_R_NOTACCEPT || why == BNC_R_HASMOVED || why == BNC_R_SUSPEND;
+    bool greeting, helo, transient;
+
     if (cmd == NULL) {
         return;
     }
-    if (strcmp(cmd, "MAIL") == 0 && of_address) {
+    greeting = strcmp(cmd, "CONN") == 0;
+    helo = strcmp(cmd, "HELO") == 0 || strcmp(cmd, "EHLO") == 0;
+    /* the greeting's own class: its reply code (Exim's expiry reports 5.0.0 for a 421) */
+    transient = s->rc->replycode[0] != '\0' ? s->rc->replycode[0] == '4' : s->temporary;
+    if (strcmp(cmd, "MAIL") == 0 && (of_address || why == BNC_R_ONHOLD)) {
         s->reason = BNC_R_REJECTED;
-    } else if ((strcmp(cmd, "HELO") == 0 || strcmp(cmd, "EHLO") == 0 || strcmp(cmd, "CONN") == 0) &&
+    } else if (greeting && transient && why == BNC_R_ONHOLD) {
+        s->reason = BNC_R_SYSTEMERROR;
+    } else if (greeting && !transient &&
+               (why == BNC_R_SYSTEMERROR || why == BNC_R_SYSTEMFULL ||
+                why == BNC_R_SECURITYERROR)) {
+        s->reason = BNC_R_BLOCKED;
+    } else if ((greeting || helo) &&
                (of_address || why == BNC_R_REJECTED || why == BNC_R_ONHOLD ||
                 why == BNC_R_MAILBOXFULL || why == BNC_R_FILTERED)) {
         s->reason = BNC_R_BLOCKED;

@@ -3,6 +3,7 @@
  * format hint), hard/soft and kind (DESIGN §5-6), pseudo status codes and decided_by, over
  * hand-built reports.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -511,12 +512,28 @@ test_stage_side(void **state)
         {"5.2.2", "552 5.2.2 Mailbox full", "HELO", BNC_R_BLOCKED},
         {"4.3.2", "421 4.3.2 System not accepting network messages", "RCPT", BNC_R_NOTACCEPT},
         {"5.2.2", "552 5.2.2 Mailbox full", "RCPT", BNC_R_MAILBOXFULL},
+        /* a refusal of MAIL FROM whose cause nothing names is about our sender */
+        {"5.0.0", "550 zorglub", "MAIL", BNC_R_REJECTED},
+        /* the greeting: transient with no cause is the server's, permanent is ours */
+        {"4.0.0", "421 mx.b.example Service not available, closing channel", "CONN",
+         BNC_R_SYSTEMERROR},
+        {"5.3.2", "521 5.3.2 Service currently unavailable", "CONN", BNC_R_BLOCKED},
+        {"5.7.1", "554 5.7.1 zorglub", "CONN", BNC_R_BLOCKED},
+        /* a queue expiry that quotes a reply with a cause takes the cause */
+        {"5.0.0", "421 Sender address blocked: retry timeout exceeded", "RCPT", BNC_R_REJECTED},
+        {"5.0.0", "452 4.3.1 Insufficient system storage: retry timeout exceeded", "RCPT",
+         BNC_R_SYSTEMFULL},
+        {"5.0.0", "zorglub: retry timeout exceeded", "RCPT", BNC_R_EXPIRED},
+        {"5.0.0", "temporary failure: retry timeout exceeded", "RCPT", BNC_R_EXPIRED},
     };
     size_t i;
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct one o;
-        one_init(&o, cases[i].status, "", cases[i].diag, BNC_ACTION_FAILED);
+        char reply[4] = "";
+        memcpy(reply, cases[i].diag, 3);
+        one_init(&o, cases[i].status, isdigit((unsigned char)reply[0]) ? reply : "",
+                 cases[i].diag, BNC_ACTION_FAILED);
         o.rc->origin = "dsn";
         o.rc->smtp_command = cases[i].cmd;
         classify_report(builtin, &o.rep);
@@ -623,7 +640,10 @@ test_tables(void **state)
     char st[16];
     (void)state;
     assert_int_equal(classify_reason_from_status("5.1.1"), BNC_R_USERUNKNOWN);
-    assert_int_equal(classify_reason_from_status("5.7.1"), BNC_R_UNDEFINED);
+    assert_int_equal(classify_reason_from_status("5.7.1"), BNC_R_SECURITYERROR);
+    assert_int_equal(classify_reason_from_status("4.7.1"), BNC_R_BLOCKED);
+    assert_int_equal(classify_reason_from_status("4.5.3"), BNC_R_TOOMANYCONN);
+    assert_int_equal(classify_reason_from_status("5.7.0"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_status("5.0.911"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_status("2.0.0"), BNC_R_UNDEFINED);
     assert_int_equal(classify_reason_from_status(""), BNC_R_UNDEFINED);

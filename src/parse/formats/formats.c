@@ -253,6 +253,39 @@ fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
  * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
  * text already says which phrases occur at all and where first; only a phrase that occurs
  * before the block is searched for again. */
+/* The phrase of an SMTP command that a wrapped line split ("refused to talk to\n    me",
+ * "(in reply to RCPT\n    TO command)": Postfix folds its notice at word boundaries): the
+ * window p[0..n) (n <= FMT_CMD_WINDOW) with each white-space run as one space, searched for
+ * every phrase in order. Only reached when no phrase occurs as written. */
+static const char *
+fmt_smtp_command_wrapped(const char *p, size_t n)
+{
+    char w[FMT_CMD_WINDOW + 1];
+    size_t k, nk = fmt_scan_count(FMT_SCAN_CMD), wn = 0, i;
+    bool folded = false;
+
+    for (i = 0; i < n && wn < FMT_CMD_WINDOW; i++) {
+        char c = p[i];
+        bool sp = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (sp && wn > 0 && w[wn - 1] == ' ') {
+            folded = true;
+            continue;
+        }
+        folded = folded || (sp && c != ' ');
+        w[wn++] = sp ? ' ' : c;
+    }
+    if (!folded) {
+        return ""; /* nothing was folded: the literal search already saw this text */
+    }
+    for (k = 0; k < nk; k++) {
+        const char *ph = fmt_scan_cmd_phrase(k);
+        if (fmt_find_ci(w, wn, ph, strlen(ph)) != NULL) {
+            return fmt_scan_cmd_name(k);
+        }
+    }
+    return "";
+}
+
 static const char *
 fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
 {
@@ -282,7 +315,7 @@ fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
             return fmt_scan_cmd_name(k);
         }
     }
-    return "";
+    return fmt_smtp_command_wrapped(p, n);
 }
 
 void

@@ -778,13 +778,29 @@ PSEUDO = {"undefined": "900", "userunknown": "911", "hostunknown": "912", "hasmo
           "failedstarttls": "977", "suppressed": "917", "onhold": "901"}
 
 
-def expected_status(e, mta, raw, rcpt, reason, temporary):
-    m = re.match(r"\s*[245]\d\d[ -]([245]\.\d{1,3}\.\d{1,3})\b", e["reply"])
-    if m:
-        return m.group(1)
+def reply_status(reply):
+    """The enhanced status code a reply states: after the reply code ("550 5.1.1 ...",
+    IronPort's "550 #5.7.1 ..."), or qmail's "(#5.1.1)" in its text; "" when none."""
+    first = (reply or "").split("\\n")[0]
+    m = re.match(r"\s*[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})\b", first) \
+        or re.search(r"\(#([245]\.\d{1,3}\.\d{1,3})\)", first)
+    return m.group(1) if m else ""
+
+
+def expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry=False):
     st = dsn_status(raw, rcpt)
-    if st:
+    if only_expiry:
+        # the bounce states the expiry and nothing of the reply
+        return st or "4.4.7"
+    code = reply_status(e["reply"])
+    if code:
+        return code
+    if st and not (mta == "opensmtpd" and re.match(r"[45]\.0\.0$", st)):
         return st
+    # OpenSMTPD writes x.0.0 for every failure that carries no code of its own: a
+    # placeholder, which the parser (like Sisimai) replaces by the reason's pseudo status
+    if st:
+        temporary = st.startswith("4")
     cls = "4" if temporary else "5"
     if mta == "exim" and e["stage"] == "mail":
         return cls + ".0.901"      # Exim's MAIL FROM refusal leaves the status undecided
@@ -869,10 +885,11 @@ def collect(catch, out, cases, entries, expected_only=False):
                     reason = DELAYED_REASON.get(i, e["reason"]) if isdelay else e["reason"]
                     temporary = isdelay or code.startswith("4") or e["stage"] == "drop" \
                         or i in ("dns-servfail", "conn-refused", "local-pipe-tempfail")
-                    st = expected_status(e, mta, raw, rcpt, reason, temporary)
                     hard = "0" if isdelay else e["hard"]
-                    if states_only_expiry(e, raw):
+                    only_expiry = states_only_expiry(e, raw)
+                    if only_expiry:
                         reason, hard = "expired", "0"
+                    st = expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry)
                     # an alias the MTA expanded: the recipient it reports failed (Final-Recipient)
                     final = dsn_block(raw, rcpt)[1]
                     if final and "@" in final and final.lower() != rcpt.lower():

@@ -597,6 +597,38 @@ step_report(struct cls_state *s)
                                             : "format");
 }
 
+static bool step_exit_status(struct cls_state *s);
+static bool step_status(struct cls_state *s);
+
+/* A queue expiry ("retry timeout exceeded") whose quoted reply no rule explains: the
+ * reply's enhanced status decides when it names a cause of the mailbox, the mail system, the
+ * protocol, the content or a policy (X.2-X.7 except X.4: "451 4.3.5 Server configuration
+ * error: retry timeout exceeded" is systemerror). A network or addressing status (X.4.x "no
+ * answer from host", X.1.x) is how a queue comes to expire, so it stays expired. */
+static bool
+step_rule_expiry(struct cls_state *s)
+{
+    const struct rule_info *expiry = s->m.rule;
+    bnc_reason why = classify_reason_from_status(s->rc->status);
+
+    s->forced_hard = expiry->hard;
+    s->decided_set = true;
+    char subject = s->rc->status[0] != '\0' ? s->rc->status[2] : '\0';
+
+    if (why != BNC_R_UNDEFINED && why != BNC_R_EXPIRED && why != BNC_R_ONHOLD &&
+        subject >= '2' && subject <= '7' && subject != '4' && s->rc->status[3] == '.' &&
+        strstr(s->rc->diagnostic, s->rc->status) != NULL) {
+        s->reason = why;
+        s->decided = classify_decided(s->r, classify_rule_decided(s->r, expiry, NULL),
+                                      ",status:", 0);
+        s->decided = classify_decided(s->r, s->decided, s->rc->status, 0);
+        return true;
+    }
+    s->reason = BNC_R_EXPIRED;
+    s->decided = classify_rule_decided(s->r, expiry, NULL);
+    return true;
+}
+
 /* The rules over the diagnostic (user rules first, then default.rules; one Vectorscan
  * pass). A generic "user unknown" is refined by the reporting MTA's own words when they
  * name a state of the mailbox: its comment on the Status field (PowerMTA: "5.2.1 (mailbox
@@ -611,8 +643,10 @@ step_rule(struct cls_state *s)
     if (!classify_match_text(s->rs, rc->diagnostic, &s->m)) {
         return false;
     }
-    if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_EXPIRED &&
-        s->m.cause != NULL) {
+    if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_EXPIRED) {
+        if (s->m.cause == NULL) {
+            return step_rule_expiry(s);
+        }
         /* the queue ran out on a reply that names its cause ("421 Sender address blocked:
          * retry timeout exceeded"): the expiry is the outcome, the reply says why */
         s->m.rule = s->m.cause;

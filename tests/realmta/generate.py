@@ -833,9 +833,16 @@ def states_only_expiry(e, raw):
     bounce says is that the queue lifetime ran out, so that is the verdict it can be judged
     on."""
     words = reply_words(e["reply"])
-    if not words or words[:40] in body_text(raw):
+    text = body_text(raw)
+    if not words:
+        # a dropped connection: judged on the expiry unless the MTA says what happened
+        if e["stage"] != "drop" or re.search(
+                r"lost connection|connection (reset|closed|dropped|timed out)|read error|"
+                r"closed the connection|unexpected|timed out while|no response", text):
+            return False
+    elif words[:40] in text:
         return False
-    return bool(re.search(rb"(?i)expired|Status:\s*[45]\.4\.7", raw))
+    return bool(re.search(rb"(?i)expired|retry time(out)? exceeded|Status:\s*[45]\.4\.7", raw))
 
 
 def collect(catch, out, cases, entries, expected_only=False):

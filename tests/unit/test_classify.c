@@ -525,6 +525,8 @@ test_stage_side(void **state)
          BNC_R_SYSTEMFULL},
         {"5.0.0", "zorglub: retry timeout exceeded", "RCPT", BNC_R_EXPIRED},
         {"5.0.0", "temporary failure: retry timeout exceeded", "RCPT", BNC_R_EXPIRED},
+        {"4.3.5", "451 4.3.5 zorglub: retry timeout exceeded", "RCPT", BNC_R_SYSTEMERROR},
+        {"4.4.1", "451 4.4.1 zorglub: retry timeout exceeded", "RCPT", BNC_R_EXPIRED},
     };
     size_t i;
     (void)state;

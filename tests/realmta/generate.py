@@ -787,12 +787,12 @@ def reply_status(reply):
     return m.group(1) if m else ""
 
 
-def expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry=False):
+def expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry=False, quoted=True):
     st = dsn_status(raw, rcpt)
     if only_expiry:
         # the bounce states the expiry and nothing of the reply
         return st or "4.4.7"
-    code = reply_status(e["reply"])
+    code = reply_status(e["reply"]) if quoted else ""
     if code:
         return code
     if st and not (mta == "opensmtpd" and re.match(r"[45]\.0\.0$", st)):
@@ -827,6 +827,25 @@ def body_text(raw):
     return " ".join(" ".join(out).lower().split())
 
 
+def quotes_reply(e, raw):
+    """Whether the bounce quotes the words of the row's reply (Exim writes 8-bit bytes as
+    octal escapes, "dom\\303\\255nio"; they are read back first)."""
+    words = reply_words(e["reply"])[:40]
+    text = body_text(raw)
+    if words in text:
+        return True
+    octal = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+    return words in octal.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def states_no_cause(e, raw):
+    """The MTA's bounce does not quote the remote's reply and names no cause of its own
+    (dma's "unknown bounce reason" for a refused HELO): nothing in it says why, so a person
+    has to look (onhold)."""
+    return bool(reply_words(e["reply"])) and not quotes_reply(e, raw) \
+        and not states_only_expiry(e, raw)
+
+
 def states_only_expiry(e, raw):
     """The MTA kept retrying (a temporary failure, or a refusal it treated as one) and its
     bounce does not quote the remote's reply (OpenSMTPD's "Envelope expired"): all the
@@ -840,7 +859,7 @@ def states_only_expiry(e, raw):
                 r"lost connection|connection (reset|closed|dropped|timed out)|read error|"
                 r"closed the connection|unexpected|timed out while|no response", text):
             return False
-    elif words[:40] in text:
+    elif quotes_reply(e, raw):
         return False
     return bool(re.search(rb"(?i)expired|retry time(out)? exceeded|Status:\s*[45]\.4\.7", raw))
 
@@ -894,9 +913,15 @@ def collect(catch, out, cases, entries, expected_only=False):
                         or i in ("dns-servfail", "conn-refused", "local-pipe-tempfail")
                     hard = "0" if isdelay else e["hard"]
                     only_expiry = states_only_expiry(e, raw)
+                    no_cause = not only_expiry and states_no_cause(e, raw)
                     if only_expiry:
                         reason, hard = "expired", "0"
-                    st = expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry)
+                    elif no_cause:
+                        reason, hard = "onhold", "0"
+                    st = expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry,
+                                         not no_cause)
+                    if no_cause:
+                        code = ""  # not in the bounce either
                     # an alias the MTA expanded: the recipient it reports failed (Final-Recipient)
                     final = dsn_block(raw, rcpt)[1]
                     if final and "@" in final and final.lower() != rcpt.lower():

@@ -987,6 +987,28 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
 
 /* The command of a session transcript (">>> DATA" / ">>> RCPT To:<a>") answered by a reply
  * line that names addr, anywhere in the text; "" when there is none. */
+/* The command of the last ">>> " line answered by a "<<< " line in Sendmail's transcript
+ * (">>> HELO mta.example\n<<< 501 5.0.0 Invalid domain name"): the step the session failed
+ * at when no reply names the recipient; "" when there is none. */
+static const char *
+fmt_transcript_last_command(const struct fmt_msg *m)
+{
+    const char *p = m->text.p, *end = m->text.p + m->text.len, *last = NULL;
+    size_t lastn = 0;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl != NULL ? nl + 1 : end;
+        if (end - p > 4 && strncmp(p, ">>> ", 4) == 0 && end - next > 4 &&
+            strncmp(next, "<<< ", 4) == 0) {
+            last = p;
+            lastn = (size_t)(next - p);
+        }
+        p = next;
+    }
+    return last != NULL ? fmt_smtp_command(m, last, lastn) : "";
+}
+
 static const char *
 fmt_transcript_command(const struct fmt_msg *m, const char *addr)
 {
@@ -1021,7 +1043,7 @@ fmt_transcript_command(const struct fmt_msg *m, const char *addr)
         }
         p = hit + al;
     }
-    return "";
+    return fmt_transcript_last_command(m);
 }
 
 /* The last reply line ("554 5.3.0 unknown mailer error 255") of Sendmail's "Transcript of

@@ -110,6 +110,8 @@ static const struct {
     {"initial greeting", "CONN"},
     {"but my name was rejected", "HELO"},
     {">>> DATA", "DATA"},
+    {">>> EHLO", "EHLO"}, /* Sendmail's transcript: the command the reply answered */
+    {">>> HELO", "HELO"},
     {"RCPT TO", "RCPT"},
     {"MAIL FROM", "MAIL"},
 };

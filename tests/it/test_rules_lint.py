@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`bounced rules lint`: a rules file with one duplicate, one shadowed and one never-matching
 rule (and a bad line) gets each reported on its own line, with the right file:line, and exit
-1; a clean file exits 0; an unreadable file exits 2; the built-in rules are linted too."""
+1; a clean file exits 0; an unreadable file exits 2; the built-in rules are linted too, and
+default.rules itself has no finding."""
 import os
 import subprocess
 import sys
@@ -90,6 +91,12 @@ with tempfile.TemporaryDirectory() as tmp:
     check(" rules: " in out.splitlines()[-1], "built-in lint prints a summary")
     check(not any(l.startswith(clean + ":") and ": note: " not in l for l in out.splitlines()),
           "the clean file has no findings next to the built-in rules:\n" + out)
+
+    # the built-in default.rules alone: nothing duplicate, shadowed or never-matching
+    rc, out, err = run("rules", "lint")
+    last = out.splitlines()[-1] if out.splitlines() else ""
+    check(rc == 0 and ": 0 errors, 0 duplicates, 0 shadowed, 0 never-matching" in last,
+          f"default.rules lints clean: exit {rc}:\n{out}{err}")
 
 print("rules lint:", "ok" if fails == 0 else f"{fails} failures")
 sys.exit(1 if fails else 0)

@@ -610,17 +610,17 @@ step_rule_expiry(struct cls_state *s)
 {
     const struct rule_info *expiry = s->m.rule;
     bnc_reason why = classify_reason_from_status(s->rc->status);
+    char subject = s->rc->status[0] != '\0' ? s->rc->status[2] : '\0';
 
     s->forced_hard = expiry->hard;
     s->decided_set = true;
-    char subject = s->rc->status[0] != '\0' ? s->rc->status[2] : '\0';
 
-    if (why != BNC_R_UNDEFINED && why != BNC_R_EXPIRED && why != BNC_R_ONHOLD &&
-        subject >= '2' && subject <= '7' && subject != '4' && s->rc->status[3] == '.' &&
+    if (why != BNC_R_UNDEFINED && why != BNC_R_EXPIRED && why != BNC_R_ONHOLD && subject >= '2' &&
+        subject <= '7' && subject != '4' && s->rc->status[3] == '.' &&
         strstr(s->rc->diagnostic, s->rc->status) != NULL) {
         s->reason = why;
-        s->decided = classify_decided(s->r, classify_rule_decided(s->r, expiry, NULL),
-                                      ",status:", 0);
+        s->decided =
+            classify_decided(s->r, classify_rule_decided(s->r, expiry, NULL), ",status:", 0);
         s->decided = classify_decided(s->r, s->decided, s->rc->status, 0);
         return true;
     }
@@ -803,10 +803,15 @@ adjust_stage(struct cls_state *s)
                (why == BNC_R_SYSTEMERROR || why == BNC_R_SYSTEMFULL ||
                 why == BNC_R_SECURITYERROR)) {
         s->reason = BNC_R_BLOCKED;
-    } else if ((greeting || helo) &&
-               (of_address || why == BNC_R_REJECTED || why == BNC_R_ONHOLD ||
-                why == BNC_R_MAILBOXFULL || why == BNC_R_FILTERED)) {
+    } else if ((greeting || helo) && (of_address || why == BNC_R_REJECTED || why == BNC_R_ONHOLD ||
+                                      why == BNC_R_MAILBOXFULL || why == BNC_R_FILTERED)) {
         s->reason = BNC_R_BLOCKED;
+    }
+    if (s->reason != why) {
+        /* a rule's hard: spoke of the recipient; the refusal was of our sender or host */
+        s->forced_hard = -1;
+        s->decided =
+            classify_decided(s->r, classify_decided(s->r, s->decided, ",stage:", 0), cmd, 0);
     }
 }
 

@@ -924,12 +924,24 @@ again:
 
 /* ---------------------------------------------------------- DSN enrichment ---- */
 
+
+/* The white space that starts the line at p (before end). */
+static size_t
+fmt_indent(const char *p, const char *end)
+{
+    size_t n = 0;
+    while (p + n < end && (p[n] == ' ' || p[n] == '\t')) {
+        n++;
+    }
+    return n;
+}
 /* The text block that names addr: from its line to the next blank line. */
 static bool
 fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
 {
     const char *hit = fmt_find_ci(m->text.p, m->text.len, addr, strlen(addr));
     const char *s, *e, *end = m->text.p + m->text.len, *scanned;
+    size_t indent;
     bool code = false;
     if (hit == NULL) {
         return false;
@@ -949,6 +961,7 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
         }
     }
     scanned = s;
+    indent = fmt_indent(s, end);
     e = hit;
     while (e < end) {
         const char *nl = memchr(e, '\n', (size_t)(end - e));
@@ -971,8 +984,10 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
                     break;
                 }
             }
-            /* the next recipient's line ends this one's block */
-            if (fmt_rcpt_line(e, (size_t)(le - e), &a2, &an2) &&
+            /* the next recipient's line ends this one's block; a line indented deeper
+             * than the block's first continues it (Postfix folds "said: 550 5.7.1\n
+             *    <other@example.net>: Recipient address rejected: ...") */
+            if (fmt_indent(e, le) <= indent && fmt_rcpt_line(e, (size_t)(le - e), &a2, &an2) &&
                 fmt_find_ci(a2, an2, addr, strlen(addr)) == NULL) {
                 break;
             }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "classify/classify.h"
 #include "classify/rules.h"
@@ -598,6 +599,13 @@ step_report(struct cls_state *s)
 }
 
 static bool step_exit_status(struct cls_state *s);
+
+/* An RFC 3464 Diagnostic-Code of type x-unix: a local delivery program's exit. */
+static bool
+classify_is_exit_status(const char *type)
+{
+    return type != NULL && strcasecmp(type, "x-unix") == 0;
+}
 static bool step_status(struct cls_state *s);
 
 /* A queue expiry ("retry timeout exceeded") whose quoted reply no rule explains: the
@@ -643,6 +651,13 @@ step_rule(struct cls_state *s)
     if (!classify_match_text(s->rs, rc->diagnostic, &s->m)) {
         return false;
     }
+    if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_ONHOLD &&
+        s->m.rule->hard < 0 && classify_is_exit_status(rc->diagnostic_type)) {
+        /* words that name no cause ("temporary failure", Postfix's text for EX_TEMPFAIL)
+         * of a local delivery program: its exit status says more (step exit-status) */
+        s->m.rule = NULL;
+        return false;
+    }
     if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_EXPIRED) {
         if (s->m.cause == NULL) {
             return step_rule_expiry(s);
@@ -671,8 +686,7 @@ step_rule(struct cls_state *s)
 static bool
 step_exit_status(struct cls_state *s)
 {
-    const char *t = s->rc->diagnostic_type;
-    if (t == NULL || (strcmp(t, "x-unix") != 0 && strcmp(t, "X-Unix") != 0)) {
+    if (!classify_is_exit_status(s->rc->diagnostic_type)) {
         return false;
     }
     return cls_decide(s, classify_reason_from_exit(s->rc->diagnostic),

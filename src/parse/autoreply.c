@@ -47,6 +47,17 @@ static const char *const ar_subjects[] = {
     "afwezig",
     "automatisch antwoord",
     "resposta autom\xc3\xa1tica",
+    "automatyczna odpowied",      /* Polish: automatyczna odpowiedź */
+    "automatick\xc3\xa1 odpov",   /* Czech: automatická odpověď */
+    "automatick\xc3\xa1 odpoved", /* Slovak: automatická odpoveď */
+    "automatisk svar",            /* Danish, Norwegian, Swedish */
+    "automaattinen vastaus",      /* Finnish */
+    "otomatik yan",               /* Turkish: otomatik yanıt */
+    "\xd0\xb0\xd0\xb2\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb0\xd1\x82\xd0\xb8\xd1\x87\xd0\xb5\xd1\x81\xd0"
+    "\xba\xd0\xb8\xd0\xb9 "
+    "\xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82", /* автоматический ответ */
+    "\xe8\x87\xaa\xe5\x8a\xa8\xe5\x9b\x9e\xe5\xa4\x8d",                         /* 自动回复 */
+    "\xe8\x87\xaa\xe5\x8b\x95\xe5\x9b\x9e\xe8\xa6\x86",                         /* 自動回覆 */
     "\xe8\x87\xaa\xe5\x8b\x95\xe5\xbf\x9c\xe7\xad\x94",                         /* 自動応答 */
     "\xe8\x87\xaa\xe5\x8b\x95\xe8\xbf\x94\xe4\xbf\xa1",                         /* 自動返信 */
     "\xe4\xb8\x8d\xe5\x9c\xa8",                                                 /* 不在 */

@@ -1101,6 +1101,38 @@ fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
     return *line != NULL;
 }
 
+/* The last reply the remote sent in a session transcript inside block b ("<<< 503 5.5.1
+ * Error: need RCPT command", its "<<< 550-" continuation lines included), without the
+ * "<<< " marks' line starts; false when b quotes none. Sendmail follows it with its own
+ * summary ("554 5.0.0 Service unavailable", a sysexits text) that names no cause. */
+static bool
+fmt_transcript_remote_reply(struct bnc_slice b, struct bnc_slice *out)
+{
+    const char *p = b.p, *end = b.p + b.len, *first = NULL, *last_end = NULL;
+    bool in_reply = false;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        bool is_reply = le - p > 7 && strncmp(p, "<<< ", 4) == 0 &&
+                        (p[4] == '4' || p[4] == '5') && isdigit((unsigned char)p[5]) &&
+                        isdigit((unsigned char)p[6]);
+        if (is_reply) {
+            if (!in_reply) {
+                first = p + 4; /* a new reply: the later one is what the session ended on */
+            }
+            last_end = le;
+        }
+        in_reply = is_reply;
+        p = nl != NULL ? nl + 1 : end;
+    }
+    if (first == NULL) {
+        return false;
+    }
+    *out = slice_make(first, (size_t)(last_end - first));
+    return true;
+}
+
 static void
 fmt_enrich(struct fmt_msg *m)
 {
@@ -1174,8 +1206,18 @@ fmt_enrich(struct fmt_msg *m)
             }
         }
         if (weak) {
+            struct bnc_slice reply;
             rc->diagnostic = "";
-            fmt_set_diag(m, rc, b.p, b.len);
+            if (fmt_transcript_remote_reply(b, &reply)) {
+                /* the remote's own words decide, not the MTA's summary after them */
+                const char *cmd = fmt_smtp_command(m, b.p, b.len);
+                if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
+                    rc->smtp_command = cmd;
+                }
+                fmt_set_diag(m, rc, reply.p, reply.len);
+            } else {
+                fmt_set_diag(m, rc, b.p, b.len);
+            }
         } else {
             /* keep the DSN's own fields; only learn the SMTP command */
             const char *cmd = fmt_smtp_command(m, b.p, b.len);

@@ -464,7 +464,7 @@ static bool
 classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diagnostic,
                 bool only_state, struct rule_match *m)
 {
-    struct rule_match cm = {NULL};
+    struct rule_match cm = {NULL, NULL};
     bnc_reason why;
 
     if (text == diagnostic || !classify_match_text(rs, text, &cm)) {
@@ -485,7 +485,7 @@ static bool
 classify_subject_summary(const struct bnc_ruleset *rs, const char *subject, struct rule_match *m)
 {
     static const char prefix[] = "Returned mail:";
-    struct rule_match cm = {NULL};
+    struct rule_match cm = {NULL, NULL};
 
     if (subject == NULL || !slice_prefix_ci(slice_make(subject, strlen(subject)), prefix) ||
         !classify_match_text(rs, subject + sizeof(prefix) - 1, &cm)) {
@@ -908,7 +908,7 @@ classify_step_name(size_t i, bool adjustment)
 static void
 classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
 {
-    struct cls_state s = {rs, r, rc, false, false, BNC_R_UNDEFINED, -1, "", {NULL}};
+    struct cls_state s = {rs, r, rc, false, false, BNC_R_UNDEFINED, -1, "", {NULL, NULL}};
     size_t i;
 
     classify_weigh_codes(rc);

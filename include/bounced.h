@@ -151,13 +151,15 @@ struct bnc_rcpt {
     const char *notice;             /* the text a notice puts above its recipient list */
 };
 
-/* Library-level */
+/* Library-level: names of the codes (src/core; they need no ctx and link no classifier) */
 const char *bnc_strerror(bnc_status rc); /* static string */
 const char *bnc_reason_name(bnc_reason r); /* static string; "undefined" for out-of-range */
 bool bnc_reason_from_name(const char *name, bnc_reason *out);
 bnc_side bnc_reason_side(bnc_reason r);
 const char *bnc_kind_name(bnc_kind k);
 const char *bnc_action_name(bnc_action a);
+bool bnc_kind_from_name(const char *name, bnc_kind *out);     /* false when unknown */
+bool bnc_action_from_name(const char *name, bnc_action *out); /* false when unknown */
 
 /*
  * Context. conf_path may be NULL (defaults + BOUNCED_* environment). The ctx loads the

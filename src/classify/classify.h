@@ -16,6 +16,7 @@
 
 #include "bounced.h"
 #include "core/cfg.h"
+#include "core/reasons.h"
 
 struct bnc_ruleset;
 struct rule_info;
@@ -87,8 +88,5 @@ const char *classify_step_name(size_t i, bool adjustment);
  * space normalized), in precedence order; see rules_match_all(). */
 bnc_status classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,
                                    const struct rule_info **out, size_t cap, size_t *n_out);
-
-/* The reason taxonomy (reasons.c): pseudo status for reasons without a code. */
-void reason_pseudo_status(bnc_reason r, bool temporary, char out[16]); /* "" for reports */
 
 #endif

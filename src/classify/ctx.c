@@ -146,17 +146,3 @@ bnc_parse(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out)
     }
     return rc;
 }
-
-const char *
-bnc_strerror(bnc_status rc)
-{
-    static const char *msgs[] = {
-        "success",       "invalid argument", "limit exceeded", "nothing usable could be parsed",
-        "store failure", "store busy",       "I/O error",      "configuration error",
-        "not found",     "internal error",   "conflict",
-    };
-    if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
-        return "unknown status";
-    }
-    return msgs[rc];
-}

@@ -1,11 +1,16 @@
 /*
- * reasons.c - the reason taxonomy as one table (REASONS.md): name, side, and the pseudo
- * status code used when a bounce carries none (Sisimai's X.0.9NN convention).
+ * reasons.c - the names of the library's codes: the reason taxonomy as one table
+ * (REASONS.md: name, side, and the pseudo status code used when a bounce carries none,
+ * Sisimai's X.0.9NN convention), the verdict kinds and actions, and the status codes.
+ *
+ * Here in core, not in classify, so that every layer (hygiene, store, the API) can name a
+ * reason or a status without linking the classifier and Vectorscan.
+ * Doesn't: decide a reason (classify/ does).
  */
+#include "core/reasons.h"
+
 #include <stdbool.h>
 #include <string.h>
-
-#include "classify/classify.h"
 
 struct reason_info {
     const char *name;
@@ -114,4 +119,46 @@ bnc_action_name(bnc_action a)
         return "";
     }
     return names[a];
+}
+
+bool
+bnc_kind_from_name(const char *name, bnc_kind *out)
+{
+    int k;
+
+    for (k = BNC_KIND_UNKNOWN; k <= BNC_KIND_DELIVERED; k++) {
+        if (strcmp(bnc_kind_name((bnc_kind)k), name) == 0) {
+            *out = (bnc_kind)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+bnc_action_from_name(const char *name, bnc_action *out)
+{
+    int a;
+
+    for (a = BNC_ACTION_NONE; a <= BNC_ACTION_EXPANDED; a++) {
+        if (strcmp(bnc_action_name((bnc_action)a), name) == 0) {
+            *out = (bnc_action)a;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+bnc_strerror(bnc_status rc)
+{
+    static const char *msgs[] = {
+        "success",       "invalid argument", "limit exceeded", "nothing usable could be parsed",
+        "store failure", "store busy",       "I/O error",      "configuration error",
+        "not found",     "internal error",   "conflict",
+    };
+    if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
+        return "unknown status";
+    }
+    return msgs[rc];
 }

@@ -101,52 +101,65 @@ reason_pseudo_status(bnc_reason r, bool temporary, char out[16])
     memcpy(out + 1, reasons[r].pseudo, strlen(reasons[r].pseudo) + 1);
 }
 
+static const char *const kind_names[] = {"unknown",   "hard",      "soft",
+                                         "complaint", "autoreply", "delivered"};
+static const char *const action_names[] = {"",          "failed",  "delayed",
+                                           "delivered", "relayed", "expanded"};
+
+/* The index of name in names[0..n), or -1. */
+static int
+names_find(const char *const *names, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 const char *
 bnc_kind_name(bnc_kind k)
 {
-    static const char *names[] = {"unknown", "hard", "soft", "complaint", "autoreply", "delivered"};
-    if ((unsigned)k >= sizeof(names) / sizeof(names[0])) {
+    if ((unsigned)k >= sizeof(kind_names) / sizeof(kind_names[0])) {
         return "unknown";
     }
-    return names[k];
+    return kind_names[k];
 }
 
 const char *
 bnc_action_name(bnc_action a)
 {
-    static const char *names[] = {"", "failed", "delayed", "delivered", "relayed", "expanded"};
-    if ((unsigned)a >= sizeof(names) / sizeof(names[0])) {
+    if ((unsigned)a >= sizeof(action_names) / sizeof(action_names[0])) {
         return "";
     }
-    return names[a];
+    return action_names[a];
 }
 
 bool
 bnc_kind_from_name(const char *name, bnc_kind *out)
 {
-    int k;
+    int i = names_find(kind_names, sizeof(kind_names) / sizeof(kind_names[0]), name);
 
-    for (k = BNC_KIND_UNKNOWN; k <= BNC_KIND_DELIVERED; k++) {
-        if (strcmp(bnc_kind_name((bnc_kind)k), name) == 0) {
-            *out = (bnc_kind)k;
-            return true;
-        }
+    if (i < 0) {
+        return false;
     }
-    return false;
+    *out = (bnc_kind)i;
+    return true;
 }
 
 bool
 bnc_action_from_name(const char *name, bnc_action *out)
 {
-    int a;
+    int i = names_find(action_names, sizeof(action_names) / sizeof(action_names[0]), name);
 
-    for (a = BNC_ACTION_NONE; a <= BNC_ACTION_EXPANDED; a++) {
-        if (strcmp(bnc_action_name((bnc_action)a), name) == 0) {
-            *out = (bnc_action)a;
-            return true;
-        }
+    if (i < 0) {
+        return false;
     }
-    return false;
+    *out = (bnc_action)i;
+    return true;
 }
 
 const char *

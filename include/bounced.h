@@ -169,6 +169,12 @@ bool bnc_action_from_name(const char *name, bnc_action *out); /* false when unkn
 bnc_status bnc_ctx_new(const char *conf_path, bnc_ctx **out);
 void bnc_ctx_free(bnc_ctx *ctx);                /* NULL-safe */
 const char *bnc_ctx_errmsg(const bnc_ctx *ctx); /* detail of the last failure; borrowed */
+/* The library never prints. What it has to say while a ctx is built or its rules reloaded
+ * (each bad rule, with file:line, skipped) goes into the ctx's message (the first one) and,
+ * when the program installed one, to this handler (every one, in order, on the building
+ * thread). NULL, the default, drops them. Set it once at startup, before any ctx. */
+typedef void (*bnc_message_fn)(const char *where, const char *msg);
+void bnc_set_message_handler(bnc_message_fn fn);
 
 /*
  * Parse and classify one message (RFC 5322 bytes, not NUL-terminated). Returns BNC_OK with a

@@ -7,6 +7,7 @@
  * pointer store; parses that already loaded the old pointer finish with it, because replaced
  * sets are kept on a retired list until bnc_ctx_free() (reloads are rare and small).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,22 @@ struct ctx_err {
     bnc_ctx *ctx;
 };
 
+static _Atomic(bnc_message_fn) ctx_message_fn;
+
+void
+bnc_set_message_handler(bnc_message_fn fn)
+{
+    ctx_message_fn = fn;
+}
+
 static void
 ctx_rules_err(void *ud, const char *where, const char *msg)
 {
     struct ctx_err *ce = ud;
-    if (!ce->ctx->quiet) {
-        fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+    bnc_message_fn fn = ctx_message_fn;
+
+    if (!ce->ctx->quiet && fn != NULL) {
+        fn(where, msg);
     }
     if (ce->ctx->errmsg[0] == '\0') {
         snprintf(ce->ctx->errmsg, sizeof(ce->ctx->errmsg), "%s: %s", where, msg);

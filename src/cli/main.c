@@ -122,6 +122,13 @@ cli_wants_help(int argc, char **argv)
     return false;
 }
 
+/* The library's diagnostics (bnc_set_message_handler): bad rules, on stderr. */
+static void
+cli_message(const char *where, const char *msg)
+{
+    fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,6 +145,7 @@ main(int argc, char **argv)
     size_t i;
     int c;
 
+    bnc_set_message_handler(cli_message);
     memset(&g, 0, sizeof(g));
     cfg_init(&g.cfg);
     while ((c = getopt_long(argc, argv, "+c:d:vhV", opts, NULL)) != -1) {

@@ -1,5 +1,6 @@
 /*
  * test_core.c - arena, buf, slices, UTF-8 and the configuration table.
+ * layer: core (links bnc_core and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

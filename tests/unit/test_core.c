@@ -167,6 +167,24 @@ test_date(void **state)
 }
 
 static void
+test_cfg_text(void **state)
+{
+    struct bnc_config c;
+    char err[256];
+    (void)state;
+    cfg_init(&c);
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[policy]\nsoft_threshold = 5\n", err, sizeof(err)),
+                     BNC_OK);
+    assert_int_equal(c.policy_soft_threshold, 5);
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[policy]\nnope = 1\n", err, sizeof(err)),
+                     BNC_ECONFIG);
+    assert_non_null(strstr(err, "t.conf"));
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[broken\n", err, sizeof(err)), BNC_ECONFIG);
+    assert_string_equal(err, "t.conf:1: syntax error");
+    cfg_free(&c);
+}
+
+static void
 test_names(void **state)
 {
     bnc_kind k = BNC_KIND_UNKNOWN;
@@ -198,7 +216,7 @@ main(void)
         cmocka_unit_test(test_slices),    cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_find_ci_random),
         cmocka_unit_test(test_cfg),       cmocka_unit_test(test_date),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_cfg_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,13 +151,15 @@ struct bnc_rcpt {
     const char *notice;             /* the text a notice puts above its recipient list */
 };
 
-/* Library-level */
+/* Library-level: names of the codes (src/core; they need no ctx and link no classifier) */
 const char *bnc_strerror(bnc_status rc); /* static string */
 const char *bnc_reason_name(bnc_reason r); /* static string; "undefined" for out-of-range */
 bool bnc_reason_from_name(const char *name, bnc_reason *out);
 bnc_side bnc_reason_side(bnc_reason r);
 const char *bnc_kind_name(bnc_kind k);
 const char *bnc_action_name(bnc_action a);
+bool bnc_kind_from_name(const char *name, bnc_kind *out);     /* false when unknown */
+bool bnc_action_from_name(const char *name, bnc_action *out); /* false when unknown */
 
 /*
  * Context. conf_path may be NULL (defaults + BOUNCED_* environment). The ctx loads the
@@ -167,6 +169,12 @@ const char *bnc_action_name(bnc_action a);
 bnc_status bnc_ctx_new(const char *conf_path, bnc_ctx **out);
 void bnc_ctx_free(bnc_ctx *ctx);                /* NULL-safe */
 const char *bnc_ctx_errmsg(const bnc_ctx *ctx); /* detail of the last failure; borrowed */
+/* The library never prints. What it has to say while a ctx is built or its rules reloaded
+ * (each bad rule, with file:line, skipped) goes into the ctx's message (the first one) and,
+ * when the program installed one, to this handler (every one, in order, on the building
+ * thread). NULL, the default, drops them. Set it once at startup, before any ctx. */
+typedef void (*bnc_message_fn)(const char *where, const char *msg);
+void bnc_set_message_handler(bnc_message_fn fn);
 
 /*
  * Parse and classify one message (RFC 5322 bytes, not NUL-terminated). Returns BNC_OK with a

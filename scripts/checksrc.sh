@@ -4,6 +4,11 @@
 #  - raw allocation outside core/xmalloc.c and core/arena.c
 #  - // comments
 #  - iconv_open outside parse/charset.c
+#  - an include that goes up a layer (DESIGN §2): core <- parse <- classify <- hygiene <-
+#    store <- pipeline <- (ingest, api) <- server <- cli; a file of src/<dir> (or a test
+#    whose header says " * layer: <dir>") may include headers of <dir> and of the layers
+#    below it, not of a layer above nor of a sibling (ingest and api do not include each
+#    other). tests/layers/test_checksrc.sh proves the check fails on a planted include.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -32,6 +37,30 @@ $out"
 
 out=$(grep -n 'iconv_open' $(echo "$files" | grep -v 'src/parse/charset.c') || true)
 [ -z "$out" ] || report "iconv_open outside parse/charset.c:
+$out"
+
+tests=$(git ls-files 'tests/unit/*.c' 'tests/fuzz/*.c' 2>/dev/null)
+[ -n "$tests" ] || tests=$(find tests/unit tests/fuzz -name '*.c' 2>/dev/null)
+out=$(awk '
+BEGIN {
+    n = split("core parse classify hygiene store pipeline ingest api server cli", l, " ")
+    for (i = 1; i <= n; i++) { rank[l[i]] = i }
+    rank["api"] = rank["ingest"]; rank["server"] = rank["ingest"] + 1
+    rank["cli"] = rank["server"] + 1
+}
+FNR == 1 {
+    own = ""
+    if (FILENAME ~ /^src\//) { split(FILENAME, p, "/"); own = p[2] }
+}
+own == "" && /^ \* layer: [a-z]+/ { own = $3 }
+/^#include "[a-z_]+\// {
+    inc = $2; gsub(/"/, "", inc); split(inc, q, "/"); d = q[1]
+    if (!(d in rank) || !(own in rank)) { next }
+    if (rank[d] > rank[own] || (rank[d] == rank[own] && d != own)) {
+        print FILENAME ":" FNR ": " own " includes " inc
+    }
+}' $files $tests)
+[ -z "$out" ] || report "include goes up a layer (DESIGN §2):
 $out"
 
 [ $fail -eq 0 ] && echo "checksrc: ok ($(echo "$files" | wc -w) files)"

@@ -1,21 +1,20 @@
 /*
- * http.c - the HTTP server of the API on libmicrohttpd: listen, thread pool, per-request
- * state, body limits, routing, authentication, rate limit, CORS, metrics, replies.
+ * http.c - the transport of the API on libmicrohttpd: bind http.listen, run MHD's thread
+ * pool, read each request (method, path, body within the limit), hand it to dispatch.c and
+ * send the reply it leaves (status, headers, CORS, body), then free the request.
  *
+ * The only file of src/api that includes <microhttpd.h>: the rest sees a request through
+ * the lookup function this file puts into it. It does no routing, no authentication and
+ * no domain work.
  * Each MHD pool thread serves its own connections start to finish, so every request of a
- * connection runs on one thread; that thread opens one store connection (and one pipeline)
- * the first time it needs one and keeps them in thread-local storage until the server
- * stops. Handlers (routes.c) receive a parsed request and write a status and a body; this
- * file does no domain work.
- *
- * STANDARDS: RFC 9110 (HTTP semantics: 401 + WWW-Authenticate, 405 + Allow, 413, 429 +
- * Retry-After), RFC 6750 (Bearer), Fetch/CORS (Access-Control-Allow-* when configured).
+ * connection runs on one thread (service.c keeps that thread's store and pipeline).
+ * STANDARDS: RFC 9110 (413 before the body is read; HEAD without a body; 204 without a
+ * Content-Type), Fetch/CORS (Access-Control-Allow-Origin when configured).
  * LIMITS: request body http.body_limit (413, answered before the body is read when
- * Content-Length already says so); path segments API_MAX_SEGS (404 beyond); connection
- * idle timeout http.timeout; per-token rate http.rate_limit (429); MHD's own per-connection
- * memory limit bounds headers.
- * Ownership: the server owns its daemon, auth cache and per-thread stores; a request owns
- * its copies of path, body and reply.
+ * Content-Length already says so); connection idle timeout http.timeout; 4096 connections;
+ * MHD's own per-connection memory limit (16 KiB) bounds headers.
+ * Ownership: the server owns its daemon and auth cache; a request owns its copies of path,
+ * body and reply.
  */
 #include "api.h"
 
@@ -40,14 +39,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/xmalloc.h"
-#include "pipeline/process.h"
-#include "store/api_store.h"
-#include "store/store.h"
 
 #define API_AUTH_TTL 2 /* seconds a token lookup is trusted (revocation delay) */
-
-static _Thread_local struct api_thread *api_tl;
-static _Thread_local struct api_server *api_tl_srv;
 
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
@@ -55,15 +48,6 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                           enum MHD_RequestTerminationCode toe);
 static int api_listen_socket(const char *addr, int *port_out);
-
-static int64_t
-api_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 bnc_status
 api_server_start(const struct api_options *o, struct api_server **out)
@@ -130,7 +114,6 @@ api_server_start(const struct api_options *o, struct api_server **out)
 void
 api_server_stop(struct api_server *s)
 {
-    size_t i;
     int fd;
 
     if (s == NULL) {
@@ -142,12 +125,7 @@ api_server_stop(struct api_server *s)
         close(fd);
     }
     /* The pool threads are joined: their stores and pipelines are ours to close. */
-    for (i = 0; i < s->nthreads; i++) {
-        pipeline_free(s->threads[i]->pipe);
-        store_close(s->threads[i]->st);
-        free(s->threads[i]);
-    }
-    free(s->threads);
+    api_threads_close(s);
     pthread_mutex_destroy((pthread_mutex_t *)s->threads_mu);
     free(s->threads_mu);
     auth_cache_free(s->auth);
@@ -160,275 +138,14 @@ api_server_port(const struct api_server *s)
     return s != NULL ? s->port : 0;
 }
 
-/* ---- outside a request: first admin token, API-stored rules ----
- * These live in this file so that a program that links the bootstrap (the `token` command)
- * also links the server, which the daemon references weakly. */
-
-bool
-api_bootstrap_admin_token(struct store *st, char *out, size_t outlen)
-{
-    char tok[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
-    int64_t n = 0, id = 0;
-    bnc_status rc;
-
-    if (outlen <= AUTH_TOKEN_LEN) {
-        return false;
-    }
-    if ((rc = store_begin(st)) != BNC_OK) {
-        return false;
-    }
-    rc = api_token_count(st, &n);
-    if (rc == BNC_OK && n > 0) {
-        store_rollback(st);
-        return false;
-    }
-    if (rc == BNC_OK) {
-        rc = auth_token_generate(tok, sizeof(tok));
-    }
-    if (rc == BNC_OK) {
-        auth_sha256_hex(tok, strlen(tok), hash);
-        rc = api_token_insert(st, "admin", hash, "admin", (int64_t)time(NULL), &id);
-    }
-    if (rc == BNC_OK) {
-        rc = store_commit(st);
-    } else {
-        store_rollback(st);
-    }
-    if (rc != BNC_OK) {
-        log_warnx("api: could not create the first admin token: %s", bnc_strerror(rc));
-        return false;
-    }
-    memcpy(out, tok, sizeof(tok));
-    return true;
-}
-
-bnc_status
-api_rules_load(struct store *st, struct api_rule_line **rules_out, size_t *n_out)
-{
-    struct api_rule_row *rows = NULL;
-    struct api_rule_line *lines;
-    size_t n = 0, i;
-    bnc_status rc;
-    char origin[48];
-
-    *rules_out = NULL;
-    *n_out = 0;
-    if ((rc = api_rule_list(st, &rows, &n)) != BNC_OK) {
-        return rc;
-    }
-    if (n == 0) {
-        api_rule_rows_free(rows, n);
-        return BNC_OK;
-    }
-    lines = xcalloc(n, sizeof(*lines));
-    for (i = 0; i < n; i++) {
-        lines[i].text = rows[i].pattern;
-        rows[i].pattern = NULL;
-        snprintf(origin, sizeof(origin), "db:rules:%lld", (long long)rows[i].id);
-        lines[i].origin = xstrdup(origin);
-    }
-    api_rule_rows_free(rows, n);
-    *rules_out = lines;
-    *n_out = n;
-    return BNC_OK;
-}
-
-void
-api_rules_free(struct api_rule_line *rules, size_t n)
-{
-    size_t i;
-
-    if (rules == NULL) {
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        free(rules[i].text);
-        free(rules[i].origin);
-    }
-    free(rules);
-}
-
-/* ---- services for handlers ---- */
-
-static struct api_thread *
-api_thread_get(struct api_server *srv)
-{
-    struct api_thread *t;
-    pthread_mutex_t *mu = srv->threads_mu;
-
-    if (api_tl != NULL && api_tl_srv == srv) {
-        return api_tl;
-    }
-    t = xcalloc(1, sizeof(*t));
-    pthread_mutex_lock(mu);
-    if (srv->nthreads == srv->athreads) {
-        srv->athreads = srv->athreads == 0 ? 8 : srv->athreads * 2;
-        srv->threads = xrealloc(srv->threads, srv->athreads * sizeof(*srv->threads));
-    }
-    srv->threads[srv->nthreads++] = t;
-    pthread_mutex_unlock(mu);
-    api_tl = t;
-    api_tl_srv = srv;
-    return t;
-}
-
-struct store *
-api_store(struct api_req *r)
-{
-    struct api_thread *t = api_thread_get(r->srv);
-    char err[256];
-
-    if (t->st == NULL) {
-        err[0] = '\0';
-        if (store_open(r->srv->cfg->store_url, r->srv->cfg, &t->st, err, sizeof(err)) != BNC_OK) {
-            log_warnx("api: cannot open the store: %s", err);
-            t->st = NULL;
-        }
-    }
-    return t->st;
-}
-
-bnc_ctx *
-api_ctx(struct api_req *r)
-{
-    return r->srv->o.get_ctx != NULL ? r->srv->o.get_ctx(r->srv->o.ud) : NULL;
-}
-
-struct pipeline *
-api_pipeline(struct api_req *r)
-{
-    struct api_thread *t = api_thread_get(r->srv);
-    bnc_ctx *ctx = api_ctx(r);
-    struct store *st = api_store(r);
-
-    if (ctx == NULL || st == NULL) {
-        return NULL;
-    }
-    if (t->pipe != NULL && t->pipe_ctx != ctx) {
-        pipeline_free(t->pipe); /* the daemon swapped its ctx (SIGHUP or rules change) */
-        t->pipe = NULL;
-    }
-    if (t->pipe == NULL) {
-        if (pipeline_new(ctx, st, &t->pipe) != BNC_OK) {
-            t->pipe = NULL;
-            return NULL;
-        }
-        t->pipe_ctx = ctx;
-        if (r->srv->o.now != 0) {
-            pipeline_set_now(t->pipe, r->srv->o.now);
-        }
-    }
-    return t->pipe;
-}
-
-int64_t
-api_now(const struct api_req *r)
-{
-    return r->srv->o.now != 0 ? r->srv->o.now : (int64_t)time(NULL);
-}
-
-const char *
-api_query(struct api_req *r, const char *key)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-const char *
-api_header(struct api_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-void
-api_add_header(struct api_req *r, const char *name, const char *value)
-{
-    if (r->nhdr < API_MAX_HDRS) {
-        r->hdr_name[r->nhdr] = name;
-        r->hdr_value[r->nhdr] = xstrdup(value);
-        r->nhdr++;
-    }
-}
-
-int
-api_error(struct api_req *r, int status, const char *code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    buf_reset(&r->out);
-    r->static_out = false;
-    buf_adds(&r->out, "{\"error\":{\"code\":");
-    buf_add_json_str(&r->out, code, strlen(code));
-    buf_adds(&r->out, ",\"message\":");
-    buf_add_json_str(&r->out, msg, strlen(msg));
-    buf_adds(&r->out, "}}\n");
-    r->ctype = "application/json";
-    r->status = status;
-    return status;
-}
-
-int
-api_error_status(struct api_req *r, bnc_status rc, const char *what)
-{
-    switch (rc) {
-    case BNC_ENOTFOUND:
-        return api_error(r, 404, "not_found", "%s: not found", what);
-    case BNC_ECONFLICT:
-        return api_error(r, 409, "conflict", "%s: conflicts with an existing record", what);
-    case BNC_EINVAL:
-        return api_error(r, 400, "bad_request", "%s: invalid value", what);
-    case BNC_ELIMIT:
-        return api_error(r, 413, "too_large", "%s: over a configured limit", what);
-    case BNC_EBUSY:
-        api_add_header(r, "Retry-After", "1");
-        return api_error(r, 503, "busy", "%s: the store is busy, retry", what);
-    default:
-        log_warnx("api: %s failed: %s", what,
-                  r->srv != NULL && api_tl != NULL && api_tl->st ? store_errmsg(api_tl->st)
-                                                                 : "no store");
-        return api_error(r, 500, "internal", "%s failed", what);
-    }
-}
-
 /* ---- request lifecycle ---- */
 
-static unsigned
-api_method_bit(const char *m)
+/* The request's view of its connection (api_lookup_fn). */
+static const char *
+http_lookup(void *conn, enum api_lookup what, const char *key)
 {
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } tab[] = {{"GET", API_GET},        {"POST", API_POST},     {"PUT", API_PUT},
-               {"PATCH", API_PATCH},    {"DELETE", API_DELETE}, {"HEAD", API_HEAD},
-               {"OPTIONS", API_OPTIONS}};
-    size_t i;
-
-    for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-        if (strcmp(tab[i].name, m) == 0) {
-            return tab[i].bit;
-        }
-    }
-    return 0;
-}
-
-static void
-api_req_free(struct api_req *r)
-{
-    size_t i;
-
-    if (r == NULL) {
-        return;
-    }
-    free(r->path);
-    buf_free(&r->body);
-    buf_free(&r->out);
-    for (i = 0; i < r->nhdr; i++) {
-        free(r->hdr_value[i]);
-    }
-    free(r);
+    return MHD_lookup_connection_value(
+        conn, what == API_LOOKUP_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND, key);
 }
 
 static void
@@ -440,193 +157,6 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     api_req_free(*con_cls);
     *con_cls = NULL;
-}
-
-/* Split the path into segments in place; false when there are too many. */
-static bool
-api_split(struct api_req *r, const char *url)
-{
-    char *p;
-
-    r->path = xstrdup(url);
-    r->nseg = 0;
-    p = r->path;
-    while (*p == '/') {
-        p++;
-    }
-    while (*p != '\0') {
-        char *e = strchr(p, '/');
-        if (r->nseg == API_MAX_SEGS) {
-            return false;
-        }
-        r->seg[r->nseg++] = p;
-        if (e == NULL) {
-            break;
-        }
-        *e = '\0';
-        p = e + 1;
-    }
-    return true;
-}
-
-static bool
-api_route_match(const struct api_route *rt, const struct api_req *r)
-{
-    const char *p = rt->path;
-    size_t i = 0;
-
-    while (*p == '/') {
-        p++;
-    }
-    while (*p != '\0') {
-        const char *e = strchr(p, '/');
-        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
-        if (i >= r->nseg) {
-            return false;
-        }
-        if (!(n == 2 && p[0] == '{' && p[1] == '}')) {
-            if (strlen(r->seg[i]) != n || memcmp(r->seg[i], p, n) != 0) {
-                return false;
-            }
-        } else if (r->seg[i][0] == '\0') {
-            return false;
-        }
-        i++;
-        p += n;
-        while (*p == '/') {
-            p++;
-        }
-    }
-    return i == r->nseg;
-}
-
-static void
-api_allow_header(unsigned methods, char *out, size_t outlen)
-{
-    static const char *names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-    size_t i, o = 0;
-
-    out[0] = '\0';
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if ((methods & (1u << i)) != 0) {
-            int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", names[i]);
-            if (w < 0 || (size_t)w >= outlen - o) {
-                return;
-            }
-            o += (size_t)w;
-        }
-    }
-}
-
-static int
-api_authenticate(struct api_req *r, unsigned need)
-{
-    const char *h = api_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *tok = NULL;
-    size_t len = 0;
-    struct store *st;
-    enum auth_result ar;
-
-    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-        tok = h + 7;
-        while (*tok == ' ') {
-            tok++;
-        }
-        len = strlen(tok);
-        while (len > 0 && tok[len - 1] == ' ') {
-            len--;
-        }
-    }
-    if (tok == NULL || len == 0) {
-        api_add_header(r, "WWW-Authenticate", "Bearer realm=\"bounced\"");
-        return api_error(r, 401, "unauthorized", "a bearer token is required");
-    }
-    st = api_store(r);
-    if (st == NULL) {
-        return api_error(r, 500, "internal", "the store is not available");
-    }
-    ar = auth_check(r->srv->auth, st, tok, len, api_mono_ns() / 1000000, api_now(r), &r->token_id,
-                    &r->scopes);
-    switch (ar) {
-    case AUTH_OK:
-        break;
-    case AUTH_RATE_LIMITED:
-        api_add_header(r, "Retry-After", "1");
-        return api_error(r, 429, "rate_limited", "too many requests for this token");
-    case AUTH_FAULT:
-        return api_error(r, 500, "internal", "token lookup failed");
-    default:
-        api_add_header(r, "WWW-Authenticate", "Bearer realm=\"bounced\", error=\"invalid_token\"");
-        return api_error(r, 401, "unauthorized", "the token is not valid");
-    }
-    if (!auth_scopes_allow(r->scopes, need)) {
-        char want[128];
-        auth_scopes_format(need, want, sizeof(want));
-        return api_error(r, 403, "forbidden", "this token lacks the scope %s", want);
-    }
-    return 0;
-}
-
-static void
-api_dispatch(struct api_req *r)
-{
-    size_t n, i;
-    const struct api_route *routes = api_routes(&n);
-    unsigned allowed = 0;
-    unsigned m = r->method;
-
-    for (i = 0; i < n; i++) {
-        if (!api_route_match(&routes[i], r)) {
-            continue;
-        }
-        allowed |= routes[i].methods;
-        if ((routes[i].methods & m) != 0 || (m == API_HEAD && (routes[i].methods & API_GET))) {
-            r->route = &routes[i];
-            break;
-        }
-    }
-    if (r->route == NULL) {
-        if (allowed != 0 && m == API_OPTIONS && r->srv->cfg->http_cors_origin[0] != '\0') {
-            char allow[96];
-            api_allow_header(allowed | API_OPTIONS, allow, sizeof(allow));
-            api_add_header(r, "Access-Control-Allow-Methods", allow);
-            api_add_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-            api_add_header(r, "Access-Control-Max-Age", "600");
-            r->status = 204;
-            return;
-        }
-        if (allowed != 0) {
-            char allow[96];
-            api_allow_header(allowed, allow, sizeof(allow));
-            api_add_header(r, "Allow", allow);
-            api_error(r, 405, "method_not_allowed", "method not allowed here (allowed: %s)", allow);
-            return;
-        }
-        api_error(r, 404, "not_found", "no such route");
-        return;
-    }
-    if (r->body_too_big) {
-        api_error(r, 413, "too_large", "the request body is over %zu bytes",
-                  r->srv->cfg->http_body_limit);
-        return;
-    }
-    if (r->route->scope != 0 && api_authenticate(r, r->route->scope) != 0) {
-        return;
-    }
-    r->status = r->route->fn(r);
-}
-
-static void
-api_count(struct api_req *r)
-{
-    char labels[160];
-    double secs = (double)(api_mono_ns() - r->start_ns) / 1e9;
-    const char *route = r->route != NULL ? r->route->label : "unmatched";
-
-    snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"", route, r->status);
-    metrics_counter_add("bounced_http_requests_total", labels, 1);
-    snprintf(labels, sizeof(labels), "route=\"%s\"", route);
-    metrics_observe("bounced_http_request_seconds", labels, secs);
 }
 
 static enum MHD_Result
@@ -684,20 +214,9 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
         const char *cl;
         uint64_t clen = 0;
 
-        r = xcalloc(1, sizeof(*r));
-        r->srv = srv;
-        r->conn = conn;
-        r->start_ns = api_mono_ns();
-        r->method = api_method_bit(method);
-        buf_init(&r->body, srv->cfg->http_body_limit);
-        buf_init(&r->out, API_OUT_CAP);
+        r = api_req_new(srv, conn, http_lookup);
         *con_cls = r;
-        if (!api_split(r, url)) {
-            api_error(r, 404, "not_found", "no such route");
-            return api_send(r);
-        }
-        if (r->method == 0) {
-            api_error(r, 405, "method_not_allowed", "unknown method");
+        if (api_request_open(r, method, url) != 0) {
             return api_send(r);
         }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

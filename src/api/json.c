@@ -1,12 +1,13 @@
 /*
- * json.c - JSON helpers of the API: a bounded nesting pre-check (jansson has no depth option
- * of its own), request body parsing with precise 400 messages, and small writers that build
- * replies straight into a struct buf (no intermediate tree on the hot paths).
+ * json.c - JSON helpers of the API over plain buffers: a bounded nesting pre-check (jansson
+ * has no depth option of its own), small writers that build replies straight into a struct
+ * buf (no intermediate tree on the hot paths), RFC 7386 merge patch, integer arguments.
  *
- * It does not validate domain fields (routes.c does).
- * STANDARDS: RFC 8259 (JSON), RFC 7386 (merge patch is applied in routes.c).
- * LIMITS: nesting limits.json_depth (400 past it); the body size was bounded by http.c.
- * Ownership: apij_body() returns a new reference the caller releases.
+ * It knows no request (req.c reads bodies with these) and validates no domain fields (the
+ * resource files do).
+ * STANDARDS: RFC 8259 (JSON), RFC 7386 (merge patch).
+ * LIMITS: the caller passes the nesting limit and the length.
+ * Ownership: apij_merge_patch() returns a new reference the caller releases.
  */
 #include "api_int.h"
 
@@ -46,30 +47,6 @@ apij_depth_ok(const char *p, size_t n, int64_t max)
     return true;
 }
 
-json_t *
-apij_body(struct api_req *r)
-{
-    json_error_t jerr;
-    json_t *v;
-    int64_t max = r->srv->cfg->limit_json_depth;
-
-    if (r->body.len == 0) {
-        api_error(r, 400, "bad_json", "a JSON body is required");
-        return NULL;
-    }
-    if (!apij_depth_ok(r->body.p, r->body.len, max)) {
-        api_error(r, 400, "too_deep", "JSON nesting is deeper than %lld", (long long)max);
-        return NULL;
-    }
-    v = json_loadb(r->body.p, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-    if (v == NULL) {
-        api_error(r, 400, "bad_json", "malformed JSON at line %d column %d: %s", jerr.line,
-                  jerr.column, jerr.text);
-        return NULL;
-    }
-    return v;
-}
-
 void
 apij_str(struct buf *b, const char *s)
 {
@@ -78,6 +55,23 @@ apij_str(struct buf *b, const char *s)
         return;
     }
     buf_add_json_str(b, s, strlen(s));
+}
+
+void
+apij_kv_str(struct buf *b, const char *key, const char *s)
+{
+    buf_printf(b, ",\"%s\":", key);
+    apij_str(b, s);
+}
+
+void
+apij_int_or_null(struct buf *b, int64_t v)
+{
+    if (v != 0) {
+        buf_printf(b, "%lld", (long long)v);
+    } else {
+        buf_adds(b, "null");
+    }
 }
 
 static int

@@ -16,6 +16,7 @@
 
 #include "bounced.h"
 #include "core/cfg.h"
+#include "core/reasons.h"
 
 struct bnc_ruleset;
 struct rule_info;
@@ -24,7 +25,7 @@ struct bnc_ctx {
     struct bnc_config cfg;
     struct bnc_ruleset *rules;   /* swapped whole on reload (atomic load/store) */
     struct bnc_ruleset *retired; /* replaced rulesets, freed by bnc_ctx_free() */
-    bool quiet;                  /* do not print rule errors on stderr */
+    bool quiet;                  /* do not pass rule errors to the message handler */
     char errmsg[512];
 };
 
@@ -66,7 +67,7 @@ struct bnc_ruleset **rules_retired_link(struct bnc_ruleset *rs);
  * threads parse with the ctx: the new set is published with an atomic pointer swap and the
  * old one is freed only by bnc_ctx_free(). Reloads themselves must not run concurrently
  * (one reloader at a time). On a build failure the old set stays. Bad rules are reported
- * through the ctx's error message (first one) and stderr; they do not fail the reload. */
+ * through the ctx's error message (first one) and the message handler; they do not fail the reload. */
 bnc_status bnc_ctx_reload_rules(bnc_ctx *ctx, const struct rule_src *extra, size_t nextra);
 /* The ctx's current ruleset (borrowed; valid until bnc_ctx_free()). */
 const struct bnc_ruleset *bnc_ctx_rules(const bnc_ctx *ctx);
@@ -87,8 +88,5 @@ const char *classify_step_name(size_t i, bool adjustment);
  * space normalized), in precedence order; see rules_match_all(). */
 bnc_status classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,
                                    const struct rule_info **out, size_t cap, size_t *n_out);
-
-/* The reason taxonomy (reasons.c): pseudo status for reasons without a code. */
-void reason_pseudo_status(bnc_reason r, bool temporary, char out[16]); /* "" for reports */
 
 #endif

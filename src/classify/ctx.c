@@ -7,6 +7,7 @@
  * pointer store; parses that already loaded the old pointer finish with it, because replaced
  * sets are kept on a retired list until bnc_ctx_free() (reloads are rare and small).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,22 @@ struct ctx_err {
     bnc_ctx *ctx;
 };
 
+static _Atomic(bnc_message_fn) ctx_message_fn;
+
+void
+bnc_set_message_handler(bnc_message_fn fn)
+{
+    ctx_message_fn = fn;
+}
+
 static void
 ctx_rules_err(void *ud, const char *where, const char *msg)
 {
     struct ctx_err *ce = ud;
-    if (!ce->ctx->quiet) {
-        fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+    bnc_message_fn fn = ctx_message_fn;
+
+    if (!ce->ctx->quiet && fn != NULL) {
+        fn(where, msg);
     }
     if (ce->ctx->errmsg[0] == '\0') {
         snprintf(ce->ctx->errmsg, sizeof(ce->ctx->errmsg), "%s: %s", where, msg);
@@ -145,18 +156,4 @@ bnc_parse(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out)
         classify_report(bnc_ctx_rules(ctx), *out);
     }
     return rc;
-}
-
-const char *
-bnc_strerror(bnc_status rc)
-{
-    static const char *msgs[] = {
-        "success",       "invalid argument", "limit exceeded", "nothing usable could be parsed",
-        "store failure", "store busy",       "I/O error",      "configuration error",
-        "not found",     "internal error",   "conflict",
-    };
-    if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
-        return "unknown status";
-    }
-    return msgs[rc];
 }

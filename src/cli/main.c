@@ -122,6 +122,52 @@ cli_wants_help(int argc, char **argv)
     return false;
 }
 
+/* The configuration (bounced.conf or --config, the environment, --db, BOUNCED_NOW) and the
+ * log: -1 when all is well, else the exit code after saying why. */
+static int
+cli_configure(struct cli_globals *g)
+{
+    char err[512];
+    const char *env_now;
+    enum log_level lvl;
+
+    if (g->config_path == NULL && access("bounced.conf", R_OK) == 0) {
+        g->config_path = "bounced.conf";
+    }
+    if (g->config_path != NULL &&
+        cfg_load_file(&g->cfg, g->config_path, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "bounced: %s\n", err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (cfg_load_env(&g->cfg, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "bounced: %s\n", err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (g->db_url != NULL && cfg_set(&g->cfg, "store.url", g->db_url, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "bounced: %s\n", err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (g->now == 0 && (env_now = getenv("BOUNCED_NOW")) != NULL && env_now[0] != '\0') {
+        if (cli_parse_time(env_now, &g->now) != 0) {
+            fprintf(stderr, "bounced: BOUNCED_NOW: cannot parse '%s'\n", env_now);
+            return CLI_EXIT_CONFIG;
+        }
+    }
+    if (log_level_parse(g->cfg.log_level, &lvl) != 0) {
+        fprintf(stderr, "bounced: log.level: unknown level '%s'\n", g->cfg.log_level);
+        return CLI_EXIT_CONFIG;
+    }
+    log_init(g->cfg.log_syslog, g->verbose ? LOG_LVL_DEBUG : lvl, 0);
+    return -1;
+}
+
+/* The library's diagnostics (bnc_set_message_handler): bad rules, on stderr. */
+static void
+cli_message(const char *where, const char *msg)
+{
+    fprintf(stderr, "bounced: rules: %s: %s\n", where, msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -132,12 +178,10 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct cli_globals g;
-    char err[512];
-    const char *env_now;
-    enum log_level lvl;
     size_t i;
     int c;
 
+    bnc_set_message_handler(cli_message);
     memset(&g, 0, sizeof(g));
     cfg_init(&g.cfg);
     while ((c = getopt_long(argc, argv, "+c:d:vhV", opts, NULL)) != -1) {
@@ -173,32 +217,9 @@ main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    if (g.config_path == NULL && access("bounced.conf", R_OK) == 0) {
-        g.config_path = "bounced.conf";
+    if ((c = cli_configure(&g)) >= 0) {
+        return c;
     }
-    if (g.config_path != NULL && cfg_load_file(&g.cfg, g.config_path, err, sizeof(err)) != BNC_OK) {
-        fprintf(stderr, "bounced: %s\n", err);
-        return CLI_EXIT_CONFIG;
-    }
-    if (cfg_load_env(&g.cfg, err, sizeof(err)) != BNC_OK) {
-        fprintf(stderr, "bounced: %s\n", err);
-        return CLI_EXIT_CONFIG;
-    }
-    if (g.db_url != NULL && cfg_set(&g.cfg, "store.url", g.db_url, err, sizeof(err)) != BNC_OK) {
-        fprintf(stderr, "bounced: %s\n", err);
-        return CLI_EXIT_CONFIG;
-    }
-    if (g.now == 0 && (env_now = getenv("BOUNCED_NOW")) != NULL && env_now[0] != '\0') {
-        if (cli_parse_time(env_now, &g.now) != 0) {
-            fprintf(stderr, "bounced: BOUNCED_NOW: cannot parse '%s'\n", env_now);
-            return CLI_EXIT_CONFIG;
-        }
-    }
-    if (log_level_parse(g.cfg.log_level, &lvl) != 0) {
-        fprintf(stderr, "bounced: log.level: unknown level '%s'\n", g.cfg.log_level);
-        return CLI_EXIT_CONFIG;
-    }
-    log_init(g.cfg.log_syslog, g.verbose ? LOG_LVL_DEBUG : lvl, 0);
 
     for (i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[optind], commands[i].name) == 0) {

@@ -407,6 +407,8 @@ struct cfg_ini_state {
     const char *path;
 };
 
+static bnc_status cfg_ini_done(struct cfg_ini_state *st, int r);
+
 static int
 cfg_ini_cb(void *user, const char *section, const char *name, const char *value)
 {
@@ -440,11 +442,26 @@ cfg_load_file(struct bnc_config *c, const char *path, char *err, size_t errlen)
     }
     r = ini_parse_file(fp, cfg_ini_cb, &st);
     fclose(fp);
-    if (st.rc != BNC_OK) {
-        return st.rc;
+    return cfg_ini_done(&st, r);
+}
+
+bnc_status
+cfg_load_text(struct bnc_config *c, const char *name, const char *text, char *err, size_t errlen)
+{
+    struct cfg_ini_state st = {c, err, errlen, BNC_OK, name};
+
+    return cfg_ini_done(&st, ini_parse_string(text, cfg_ini_cb, &st));
+}
+
+/* After inih returned r (0, or the first line with a syntax error): the status. */
+static bnc_status
+cfg_ini_done(struct cfg_ini_state *st, int r)
+{
+    if (st->rc != BNC_OK) {
+        return st->rc;
     }
     if (r > 0) {
-        snprintf(err, errlen, "%s:%d: syntax error", path, r);
+        snprintf(st->err, st->errlen, "%s:%d: syntax error", st->path, r);
         return BNC_ECONFIG;
     }
     return BNC_OK;

@@ -116,6 +116,9 @@ bnc_status cfg_set(struct bnc_config *c, const char *name, const char *value, ch
                    size_t errlen);
 /* INI file: "[section]" then "key = value" gives section.key; unknown keys are errors. */
 bnc_status cfg_load_file(struct bnc_config *c, const char *path, char *err, size_t errlen);
+/* The same over INI text in memory (NUL-terminated); name stands for the file in messages. */
+bnc_status cfg_load_text(struct bnc_config *c, const char *name, const char *text, char *err,
+                         size_t errlen);
 /* BOUNCED_* environment variables named after the table rows. */
 bnc_status cfg_load_env(struct bnc_config *c, char *err, size_t errlen);
 /* The value of one row as text (owned by the caller's buffer). */

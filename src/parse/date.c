@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "core/date.h"
+
 #define DATE_SCAN_MAX 128
 
 static const char *const months[12] = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -21,20 +23,6 @@ static int
 lc(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 static int
@@ -153,7 +141,7 @@ date_parse(const char *s, size_t len, int64_t *out)
             }
         }
     }
-    t = days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 + mm * 60 + ss - off;
+    t = date_days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 + mm * 60 + ss - off;
     *out = t;
     return true;
 }

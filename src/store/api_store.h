@@ -1,6 +1,7 @@
 /*
- * api_store.h - queries of the HTTP API's own tables (0002_api.sql): api_tokens,
- * verifications and rules, written once over store_exec() in portable SQL.
+ * api_store.h - what the HTTP API needs from the store beyond the model: its own tables
+ * (0002_api.sql: api_tokens, verifications in tokens.c; rules in user_rules.c) and the
+ * one-statement suppression check (check.c). Portable SQL over store_exec().
  *
  * Tokens are never stored in clear: callers pass the hex SHA-256 (api_token_hash() in
  * src/api/auth.h). Times are Unix seconds supplied by the caller (so --now works).

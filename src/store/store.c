@@ -77,6 +77,33 @@ sv_textn(const char *s, size_t len)
     return v;
 }
 
+int64_t
+sv_as_int(const struct store_value *v)
+{
+    return v->type == SV_INT ? v->i : 0;
+}
+
+void
+sv_copy(char *dst, size_t dstlen, const struct store_value *v)
+{
+    size_t n = 0;
+
+    if (v->type == SV_TEXT && v->s != NULL) {
+        n = v->len < dstlen - 1 ? v->len : dstlen - 1;
+        memcpy(dst, v->s, n);
+    }
+    dst[n] = '\0';
+}
+
+char *
+sv_dup(const struct store_value *v)
+{
+    if (v->type != SV_TEXT || v->s == NULL) {
+        return xstrdup("");
+    }
+    return xstrndup(v->s, v->len);
+}
+
 static int
 has_prefix(const char *s, const char *p)
 {

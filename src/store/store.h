@@ -70,6 +70,12 @@ sv_null(void)
 
 struct store_value sv_text(const char *s); /* NULL gives SV_NULL */
 struct store_value sv_textn(const char *s, size_t len);
+/* Readers of a result value: the integer (0 unless SV_INT); the text copied into dst of
+ * dstlen > 0 bytes, cut at dstlen - 1, NUL-terminated ("" unless SV_TEXT); the text as a
+ * heap string the caller frees ("" unless SV_TEXT). */
+int64_t sv_as_int(const struct store_value *v);
+void sv_copy(char *dst, size_t dstlen, const struct store_value *v);
+char *sv_dup(const struct store_value *v);
 
 struct store_row {
     size_t ncols;

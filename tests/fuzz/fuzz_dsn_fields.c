@@ -2,6 +2,7 @@
  * fuzz_dsn_fields.c - libFuzzer target: bytes as the body of a message/delivery-status part
  * (dsn_parse_fields), and as a header block (mime_header / mime_header_raw with unfolding
  * and RFC 2047 decoding).
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@
  * Return-Path), so formats_apply() runs its family pick, the generic block extractor and
  * the enrichment on arbitrary text; then the classifier runs over the result. Any crash,
  * leak or sanitizer report is a bug.
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@
  * the reply writers. Invariants: the depth check never reads past the input; whatever
  * passes it parses or fails cleanly; a merge with an object patch gives an object whose
  * compact dump parses again.
+ * layer: api (links bnc_api and the libraries below it, nothing above)
  */
 #include <stdint.h>
 #include <stdlib.h>

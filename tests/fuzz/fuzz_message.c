@@ -2,6 +2,7 @@
  * fuzz_message.c - libFuzzer target: raw bytes -> bnc_parse() (MIME scan, DSN walk,
  * formats, classification) with one ctx built on the first call, then every accessor and
  * header getter over the report. Any crash, leak or sanitizer report is a bug.
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <stddef.h>
 #include <stdint.h>

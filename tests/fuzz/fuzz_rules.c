@@ -4,6 +4,7 @@
  * each line is also validated alone with rules_check_line(), and the input is then matched
  * against the set it produced (rules_match_all() must agree with rules_match() and keep rank
  * order). Any crash, leak or sanitizer report is a bug.
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <stddef.h>
 #include <stdint.h>

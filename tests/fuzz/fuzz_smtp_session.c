@@ -3,6 +3,7 @@
  * fake I/O: every event is acted on (messages delivered or refused, STARTTLS completed), the
  * output is drained, and the input is fed in pieces whose sizes come from the input itself.
  * The first byte picks the mode (SMTP/LMTP, TLS offered, delivery outcome, chunking).
+ * layer: ingest (links bnc_ingest and the libraries below it, nothing above)
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * fuzz_status_code.c - libFuzzer target: status_code_parse / status_code_from_text, the
  * RFC 5322 date parser and addr_normalize over arbitrary bytes; checks the outputs are
  * well-formed (NUL-terminated, digits and dots only).
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@
  * at and past limits.json_depth, CORS only when configured, error bodies always JSON, the
  * metrics of HTTP requests; and the pure helpers: scopes, token shape, SHA-256, depth scan,
  * time parsing.
+ * layer: api (links bnc_api and the libraries below it, nothing above)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,6 +1,7 @@
 /*
  * test_cfg_doc.c - docs/config.md and docs/bounced.conf.sample are generated from the
  * configuration table; this test fails when either is stale. BNC_UPDATE_DOCS=1 rewrites them.
+ * layer: core (links bnc_core and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

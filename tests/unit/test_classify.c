@@ -2,6 +2,7 @@
  * test_classify.c - precedence (user rules, built-in text rules, status code, reply code,
  * format hint), hard/soft and kind (DESIGN §5-6), pseudo status codes and decided_by, over
  * hand-built reports.
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <ctype.h>
 #include <setjmp.h>

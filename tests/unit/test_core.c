@@ -1,5 +1,6 @@
 /*
  * test_core.c - arena, buf, slices, UTF-8 and the configuration table.
+ * layer: core (links bnc_core and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/cfg.h"
+#include "core/date.h"
+#include "core/reasons.h"
 #include "core/slice.h"
 #include "core/utf8.h"
 
@@ -143,6 +146,68 @@ test_cfg(void **state)
     cfg_free(&c);
 }
 
+static void
+test_date(void **state)
+{
+    int64_t t = -1;
+    (void)state;
+    assert_int_equal(date_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(date_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(date_days_from_civil(1969, 12, 31), -1);
+    assert_true(date_parse_iso_utc("2024-02-29", &t));
+    assert_int_equal(t, 1709164800);
+    assert_true(date_parse_iso_utc("2024-02-29T12:30:05Z", &t));
+    assert_int_equal(t, 1709209805);
+    assert_true(date_parse_iso_utc("2024-02-29 12:30:05Z", &t));
+    assert_false(date_parse_iso_utc("2024-13-01", &t));
+    assert_false(date_parse_iso_utc("2024-02-29T12:30:05", &t));
+    assert_false(date_parse_iso_utc("2024-02-29T24:00:00Z", &t));
+    assert_false(date_parse_iso_utc("1709164800", &t));
+    assert_int_equal(t, 1709209805); /* untouched on failure */
+}
+
+static void
+test_cfg_text(void **state)
+{
+    struct bnc_config c;
+    char err[256];
+    (void)state;
+    cfg_init(&c);
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[policy]\nsoft_threshold = 5\n", err, sizeof(err)),
+                     BNC_OK);
+    assert_int_equal(c.policy_soft_threshold, 5);
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[policy]\nnope = 1\n", err, sizeof(err)),
+                     BNC_ECONFIG);
+    assert_non_null(strstr(err, "t.conf"));
+    assert_int_equal(cfg_load_text(&c, "t.conf", "[broken\n", err, sizeof(err)), BNC_ECONFIG);
+    assert_string_equal(err, "t.conf:1: syntax error");
+    cfg_free(&c);
+}
+
+static void
+test_names(void **state)
+{
+    bnc_kind k = BNC_KIND_UNKNOWN;
+    bnc_action a = BNC_ACTION_NONE;
+    bnc_reason r = BNC_R_UNDEFINED;
+    char ps[16];
+    (void)state;
+    assert_true(bnc_kind_from_name("complaint", &k));
+    assert_int_equal(k, BNC_KIND_COMPLAINT);
+    assert_false(bnc_kind_from_name("bogus", &k));
+    assert_true(bnc_action_from_name("delayed", &a));
+    assert_int_equal(a, BNC_ACTION_DELAYED);
+    assert_false(bnc_action_from_name("bogus", &a));
+    assert_true(bnc_reason_from_name("mailboxfull", &r));
+    assert_string_equal(bnc_reason_name(r), "mailboxfull");
+    reason_pseudo_status(BNC_R_USERUNKNOWN, false, ps);
+    assert_string_equal(ps, "5.0.911");
+    reason_pseudo_status(BNC_R_FEEDBACK, true, ps);
+    assert_string_equal(ps, "");
+    assert_string_equal(bnc_strerror(BNC_ECONFLICT), "conflict");
+    assert_string_equal(bnc_strerror(BNC__LAST), "unknown status");
+}
+
 int
 main(void)
 {
@@ -150,7 +215,8 @@ main(void)
         cmocka_unit_test(test_arena_cap), cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_slices),    cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_find_ci_random),
-        cmocka_unit_test(test_cfg),
+        cmocka_unit_test(test_cfg),       cmocka_unit_test(test_date),
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_cfg_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * test_dsn.c - RFC 3464 / RFC 6533 field groups through parse_message(): folding, comments,
  * case, missing blank lines, duplicated fields, status preference, address types, dates and
  * the returned message's headers.
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

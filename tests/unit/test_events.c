@@ -2,6 +2,7 @@
  * test_events.c - webhook and MTA-log normalisers (src/ingest/events*.c): one case per
  * vendor event type, the vendor-judgement rules, the JSON depth and body limits at the
  * bound and one past, malformed input, and the signature checks.
+ * layer: ingest (links bnc_ingest and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -5,6 +5,7 @@
  * warning, Amazon SES JSON (bounce and delivery), ARF, auto-replies (English, Japanese), a
  * DSN whose diagnostic is only in the text part, and an ordinary reply (not a bounce).
  * Each checks recipients, reason and hard through the public bnc_parse().
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

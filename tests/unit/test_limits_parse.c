@@ -2,6 +2,7 @@
  * test_limits_parse.c - every parse limit (DESIGN §9) at the bound and one past it: message
  * size, header block (incl. a 2 MiB header line), MIME depth, MIME parts, boundary length,
  * recipients per DSN, diagnostic length, and the report arena cap.
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /*
  * test_metrics.c - the metrics registry: counters, gauges, histograms, Prometheus text,
  * the series bound and concurrent updates.
+ * layer: core (links bnc_core and the libraries below it, nothing above)
  */
 #include <pthread.h>
 #include <setjmp.h>

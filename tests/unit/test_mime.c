@@ -2,6 +2,7 @@
  * test_mime.c - the MIME scanner on well-formed and lying structures (guard-page buffers so
  * any read past the end faults): multipart splitting, nesting, LF-only, missing or wrong
  * boundaries, prefix boundaries, NUL bytes, transfer decodings and RFC 2047 headers.
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

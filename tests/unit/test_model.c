@@ -7,6 +7,7 @@
  * review resolution, audit list and revert, sweep, reactivation, pagination, statistics,
  * ingest records, and fault injection: a failure at any store call of a verdict leaves
  * nothing behind.
+ * layer: store (links bnc_store and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

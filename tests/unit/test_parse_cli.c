@@ -3,6 +3,7 @@
  * lines, file names relative to the directory scanned, sorted recursion without dot files,
  * mbox messages with mbox_index, stdin, --dump, --format text, the size cap and the exit
  * codes (0 all read, 1 some unreadable, 2 usage). Skipped (77) without the binary.
+ * layer: core (links bnc_core and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /*
  * test_parse_misc.c - addresses (prefixes, brackets, comments, VERP), RFC 5322 dates, the
  * mbox splitter and charset conversion (aliases, Japanese encodings, invalid bytes).
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

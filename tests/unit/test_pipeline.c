@@ -4,6 +4,7 @@
  * idempotency by (source, ref) and by content hash, not-a-bounce mail and auto-replies that
  * never count against a contact, attributes never touched, and fault injection: a store
  * failure at any call inside one message leaves nothing of that message behind.
+ * layer: pipeline (links bnc_pipeline and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

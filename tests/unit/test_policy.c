@@ -2,6 +2,7 @@
  * test_policy.c - table tests of the hygiene state machine (src/hygiene/policy.c): every
  * verdict kind against every contact status, the soft threshold and decay edges, one strike
  * per day, sender-side and review routing, and the config lists overriding the taxonomy.
+ * layer: hygiene (links bnc_hygiene and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,6 +2,7 @@
  * test_rules.c - the rule loader and matcher: syntax, bad rules reported with file:line while
  * the rest load, user rules before built-in ones, first line wins within a tier, phrases
  * versus regexes, the built-in rules compile, rules.dir and rules.file from the config.
+ * layer: classify (links bnc_classify and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

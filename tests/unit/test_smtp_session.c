@@ -1,6 +1,7 @@
 /*
  * test_smtp_session.c - the pure SMTP/LMTP state machine: every command, pipelining, each
  * limit at the bound and one past it, bad sequences, LMTP replies, STARTTLS, dot handling.
+ * layer: ingest (links bnc_ingest and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

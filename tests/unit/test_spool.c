@@ -1,6 +1,7 @@
 /*
  * test_spool.c - the durable spool: write (trace headers, header injection), read, done/hold,
  * crash-recovery scan order, tmp cleanup, purge of done/ by age, id validation.
+ * layer: ingest (links bnc_ingest and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /*
  * test_status_code.c - RFC 3463 status codes and SMTP reply codes: validation and
  * extraction from diagnostic text (table-driven, inputs in guard-page buffers).
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,6 +4,7 @@
  * tests PostgreSQL in a throwaway database created on the server named by $BNC_PG_URL or by
  * the file $BNC_PG_URL_FILE (written by the CTest fixture, scripts/pg-test.sh). The PG run
  * exits 77 (skipped) when no server is available, except under CI=true where that fails.
+ * layer: store (links bnc_store and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

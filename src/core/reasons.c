@@ -1,11 +1,16 @@
 /*
- * reasons.c - the reason taxonomy as one table (REASONS.md): name, side, and the pseudo
- * status code used when a bounce carries none (Sisimai's X.0.9NN convention).
+ * reasons.c - the names of the library's codes: the reason taxonomy as one table
+ * (REASONS.md: name, side, and the pseudo status code used when a bounce carries none,
+ * Sisimai's X.0.9NN convention), the verdict kinds and actions, and the status codes.
+ *
+ * Here in core, not in classify, so that every layer (hygiene, store, the API) can name a
+ * reason or a status without linking the classifier and Vectorscan.
+ * Doesn't: decide a reason (classify/ does).
  */
+#include "core/reasons.h"
+
 #include <stdbool.h>
 #include <string.h>
-
-#include "classify/classify.h"
 
 struct reason_info {
     const char *name;
@@ -96,22 +101,77 @@ reason_pseudo_status(bnc_reason r, bool temporary, char out[16])
     memcpy(out + 1, reasons[r].pseudo, strlen(reasons[r].pseudo) + 1);
 }
 
+static const char *const kind_names[] = {"unknown",   "hard",      "soft",
+                                         "complaint", "autoreply", "delivered"};
+static const char *const action_names[] = {"",          "failed",  "delayed",
+                                           "delivered", "relayed", "expanded"};
+
+/* The index of name in names[0..n), or -1. */
+static int
+names_find(const char *const *names, size_t n, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 const char *
 bnc_kind_name(bnc_kind k)
 {
-    static const char *names[] = {"unknown", "hard", "soft", "complaint", "autoreply", "delivered"};
-    if ((unsigned)k >= sizeof(names) / sizeof(names[0])) {
+    if ((unsigned)k >= sizeof(kind_names) / sizeof(kind_names[0])) {
         return "unknown";
     }
-    return names[k];
+    return kind_names[k];
 }
 
 const char *
 bnc_action_name(bnc_action a)
 {
-    static const char *names[] = {"", "failed", "delayed", "delivered", "relayed", "expanded"};
-    if ((unsigned)a >= sizeof(names) / sizeof(names[0])) {
+    if ((unsigned)a >= sizeof(action_names) / sizeof(action_names[0])) {
         return "";
     }
-    return names[a];
+    return action_names[a];
+}
+
+bool
+bnc_kind_from_name(const char *name, bnc_kind *out)
+{
+    int i = names_find(kind_names, sizeof(kind_names) / sizeof(kind_names[0]), name);
+
+    if (i < 0) {
+        return false;
+    }
+    *out = (bnc_kind)i;
+    return true;
+}
+
+bool
+bnc_action_from_name(const char *name, bnc_action *out)
+{
+    int i = names_find(action_names, sizeof(action_names) / sizeof(action_names[0]), name);
+
+    if (i < 0) {
+        return false;
+    }
+    *out = (bnc_action)i;
+    return true;
+}
+
+const char *
+bnc_strerror(bnc_status rc)
+{
+    static const char *msgs[] = {
+        "success",       "invalid argument", "limit exceeded", "nothing usable could be parsed",
+        "store failure", "store busy",       "I/O error",      "configuration error",
+        "not found",     "internal error",   "conflict",
+    };
+    if ((unsigned)rc >= sizeof(msgs) / sizeof(msgs[0])) {
+        return "unknown status";
+    }
+    return msgs[rc];
 }

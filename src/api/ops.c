@@ -1,0 +1,154 @@
+/*
+ * ops.c - the operational routes: /healthz (the store answers), /metrics (Prometheus), the
+ * OpenAPI document and the dashboard's assets (embedded in the binary), and POST
+ * /webhooks/{esp}, handed to the daemon's webhook receiver with the headers ESPs sign.
+ *
+ * STANDARDS: Prometheus text format 0.0.4 (/metrics); CSP (the dashboard loads nothing from
+ * elsewhere).
+ * LIMITS: a webhook reply 4 KiB; forwarded headers 64 KiB; the body was bounded by http.c.
+ * Ownership: static assets are served from the binary without a copy.
+ */
+#include "routes_int.h"
+
+#include <string.h>
+
+#include "core/embedded.h"
+#include "core/metrics.h"
+#include "store/store.h"
+
+int
+h_healthz(struct api_req *r)
+{
+    struct store *st = api_store(r);
+    int64_t one = 0;
+
+    if (st == NULL || store_query_int(st, "SELECT 1", NULL, 0, &one) != BNC_OK) {
+        return api_error(r, 503, "unavailable", "the store is not reachable");
+    }
+    buf_adds(&r->out, "{\"status\":\"ok\"}\n");
+    return 200;
+}
+
+int
+h_metrics(struct api_req *r)
+{
+    metrics_render(&r->out);
+    r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    return 200;
+}
+
+static const struct bnc_embedded *
+api_asset(const char *name)
+{
+    const struct bnc_embedded *e;
+
+    for (e = bnc_web_assets; e->name != NULL; e++) {
+        if (strcmp(e->name, name) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+api_asset_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+
+    if (dot == NULL) {
+        return "application/octet-stream";
+    }
+    if (strcmp(dot, ".html") == 0) {
+        return "text/html; charset=utf-8";
+    }
+    if (strcmp(dot, ".js") == 0) {
+        return "text/javascript; charset=utf-8";
+    }
+    if (strcmp(dot, ".css") == 0) {
+        return "text/css; charset=utf-8";
+    }
+    if (strcmp(dot, ".svg") == 0) {
+        return "image/svg+xml";
+    }
+    if (strcmp(dot, ".yaml") == 0) {
+        return "application/yaml; charset=utf-8";
+    }
+    return "application/octet-stream";
+}
+
+static int
+api_serve_asset(struct api_req *r, const char *name)
+{
+    const struct bnc_embedded *e = api_asset(name);
+
+    if (e == NULL) {
+        return api_error(r, 404, "not_found", "no such file");
+    }
+    r->static_out = true;
+    r->out_static = e->data;
+    r->out_static_len = e->len;
+    r->ctype = api_asset_type(name);
+    if (strstr(r->ctype, "html") != NULL) {
+        /* the dashboard loads nothing from elsewhere */
+        api_add_header(r, "Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+        api_add_header(r, "Referrer-Policy", "no-referrer");
+    }
+    return 200;
+}
+
+int
+h_openapi(struct api_req *r)
+{
+    return api_serve_asset(r, "openapi.yaml");
+}
+
+int
+h_index(struct api_req *r)
+{
+    return api_serve_asset(r, "index.html");
+}
+
+int
+h_static(struct api_req *r)
+{
+    return api_serve_asset(r, r->seg[1]);
+}
+
+int
+h_webhook(struct api_req *r)
+{
+    struct api_server *s = r->srv;
+    char reply[4096];
+    struct buf hdrs;
+    int status;
+    static const char *names[] = {"Content-Type",
+                                  "X-Amz-Sns-Message-Type",
+                                  "X-Twilio-Email-Event-Webhook-Signature",
+                                  "X-Twilio-Email-Event-Webhook-Timestamp",
+                                  "X-Mailgun-Signature",
+                                  "X-Postmark-Signature",
+                                  "X-MessageSystems-Webhook-Token",
+                                  "Authorization"};
+    size_t i;
+
+    if (s->o.webhook == NULL) {
+        return api_error(r, 404, "not_found", "webhooks are not enabled in this server");
+    }
+    buf_init(&hdrs, 64 * 1024);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = api_header(r, names[i]);
+        if (v != NULL) {
+            buf_printf(&hdrs, "%s: %s\n", names[i], v);
+        }
+    }
+    reply[0] = '\0';
+    status = s->o.webhook(s->o.ud, r->seg[1], r->body.p != NULL ? r->body.p : "", r->body.len,
+                          hdrs.p != NULL ? hdrs.p : "", reply, sizeof(reply));
+    buf_free(&hdrs);
+    if (status < 200 || status > 599) {
+        status = 500;
+    }
+    buf_adds(&r->out, reply);
+    return status;
+}

@@ -73,6 +73,8 @@ class FakeSMTP:
             await self._session(reader, writer, ip, conn)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             pass
+        except asyncio.CancelledError:
+            pass  # the generator is stopping: a session still open (the tarpit) just ends
         finally:
             try:
                 writer.close()

@@ -7,22 +7,29 @@
  * with "From " is an mbox and each of its messages is parsed ("mbox_index" in the output).
  * Does not touch the store (`bounced process` does).
  * Threads: with --jobs N > 1 (default: one per online core) the files are parsed by N
- * workers. The main thread walks the inputs in the serial order and hands each file to a
- * bounded queue as a numbered work item; a worker parses it into the item's own output and
- * error buffers; the main thread writes the items strictly in sequence (a reorder window
- * of PARSE_WINDOW_PER_JOB * N items, the walk waits when it is full), so stdout and stderr
- * carry the same bytes as the serial run. Shared between workers: the ctx (read-only; its
- * compiled rule database is shared, Vectorscan scratch is per thread in rules.c and
- * formats/scan.c, charset converters are per thread in charset.c). `-` (stdin) among the
- * inputs, or -j 1, takes the serial path.
+ * workers. The main thread walks the inputs in the serial order and hands them to a bounded
+ * queue as numbered work items of up to PARSE_BATCH files each (one hand-over, one wake-up
+ * per batch rather than per file); a worker parses a batch into the item's own output and
+ * error buffers, remembering where each file's part ends; the main thread writes the items
+ * strictly in sequence (a reorder window of PARSE_WINDOW_PER_JOB * N items, the walk waits
+ * when it is full), file by file as the serial run would, so stdout and stderr carry the
+ * same bytes. Shared between workers: the ctx (read-only; its compiled rule database is
+ * shared, Vectorscan scratch is per thread in rules.c and formats/scan.c, charset converters
+ * are per thread in charset.c). `-` (stdin) among the inputs, or -j 1, takes the serial
+ * path.
+ * I/O: a file is read with one open, one fstat and read() into a buffer each worker reuses;
+ * the walk takes an entry's type from readdir() and calls stat() only when the directory
+ * does not say (symbolic links, file systems without d_type).
  * LIMITS: each input file is read up to limits.message_size; a bigger one is reported on
  * stderr and counted as unreadable. Directory depth is capped at PARSE_DIR_DEPTH; --jobs at
- * PARSE_JOBS_MAX; at most PARSE_WINDOW_PER_JOB * jobs parsed results wait to be written.
+ * PARSE_JOBS_MAX; at most PARSE_WINDOW_PER_JOB * jobs work items (each of at most
+ * PARSE_BATCH files) wait to be written.
  * Exit: 0 all inputs read, 1 some could not be read (each reported), 2 usage error,
  * 3 configuration error.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -42,6 +49,8 @@
 #define PARSE_DIR_DEPTH      64
 #define PARSE_JOBS_MAX       256
 #define PARSE_WINDOW_PER_JOB 4
+#define PARSE_BATCH          16        /* files per work item */
+#define PARSE_KEEP_BUF       (1u << 20) /* a bigger item buffer is freed once written */
 
 enum parse_fmt { FMT_JSON, FMT_TEXT, FMT_DUMP };
 
@@ -58,14 +67,23 @@ struct parse_run {
     struct buf out;          /* verdicts */
     struct buf err;          /* error lines (when not direct) */
     struct parse_pool *pool; /* the walk of a parallel run: files go to the pool */
+    struct buf batch;        /* the walk: "path\0name\0" of the files not yet queued */
+    size_t nbatch;
+    char *rbuf; /* read buffer, reused from file to file */
+    size_t rcap;
 };
 
-/* A file to parse (or, pre, only walk errors to print), and its result once done. */
+/* Files to parse ("path\0name\0" each; or, pre, only walk errors to print), and their
+ * results once done: out and err hold the files' parts in order, file i's ending at
+ * ends[2i] (out) and ends[2i + 1] (err). Slots keep their storage from item to item. */
 struct parse_item {
-    char *path, *name;
     bool pre, done;
     int unreadable;
+    struct buf files;
+    size_t nfiles;
     struct buf out, err;
+    size_t *ends;
+    size_t ends_cap;
 };
 
 /* Workers, the queue of items and the reorder window: item seq lives in
@@ -85,8 +103,14 @@ struct parse_pool {
     int unreadable; /* summed over written items */
 };
 
+/* A directory's entries: relative name and the type readdir() gave (DT_UNKNOWN if none). */
+struct path_ent {
+    char *rel;
+    unsigned char type;
+};
+
 struct path_list {
-    char **v;
+    struct path_ent *v;
     size_t n, cap;
 };
 
@@ -422,10 +446,55 @@ read_stream(FILE *fp, size_t max, char **out, size_t *outlen)
     return 0;
 }
 
+/* Read fd to its end into pr->rbuf (size hint: what fstat said, 0 when unknown), up to
+ * max_size bytes; -1 on error, -2 when bigger than max_size. */
+static int
+read_fd(struct parse_run *pr, int fd, size_t hint, size_t *outlen)
+{
+    size_t max = pr->max_size, len = 0;
+    size_t want = (hint < max ? hint : max) + 1; /* + 1: the read that sees the end */
+
+    if (want < 4096) {
+        want = 4096;
+    }
+    if (pr->rcap < want) {
+        free(pr->rbuf);
+        pr->rbuf = xmalloc(want);
+        pr->rcap = want;
+    }
+    for (;;) {
+        ssize_t got;
+        if (len == pr->rcap) {
+            size_t ncap;
+            if (pr->rcap > max) {
+                return -2;
+            }
+            ncap = pr->rcap > max / 2 ? max + 1 : pr->rcap * 2;
+            pr->rbuf = xrealloc(pr->rbuf, ncap);
+            pr->rcap = ncap;
+        }
+        got = read(fd, pr->rbuf + len, pr->rcap - len);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        len += (size_t)got;
+    }
+    if (len > max) {
+        return -2;
+    }
+    *outlen = len;
+    return 0;
+}
+
 static void
 parse_file(struct parse_run *pr, const char *path, const char *name)
 {
-    FILE *fp;
     char *data = NULL;
     size_t len = 0;
     int rc;
@@ -434,20 +503,24 @@ parse_file(struct parse_run *pr, const char *path, const char *name)
         rc = read_stream(stdin, pr->max_size, &data, &len);
     } else {
         struct stat st;
-        fp = fopen(path, "rb");
-        if (fp == NULL) {
+        size_t hint = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
             parse_err(pr, "bounced: %s: %s\n", path, strerror(errno));
             return;
         }
-        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-            (size_t)st.st_size > pr->max_size) {
-            fclose(fp);
-            parse_err(pr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
-                      pr->max_size);
-            return;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            if ((size_t)st.st_size > pr->max_size) {
+                close(fd);
+                parse_err(pr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
+                          pr->max_size);
+                return;
+            }
+            hint = (size_t)st.st_size;
         }
-        rc = read_stream(fp, pr->max_size, &data, &len);
-        fclose(fp);
+        rc = read_fd(pr, fd, hint, &len);
+        close(fd);
+        data = pr->rbuf;
     }
     if (rc == -2) {
         parse_err(pr, "bounced: %s: larger than limits.message_size (%zu bytes)\n", path,
@@ -459,32 +532,37 @@ parse_file(struct parse_run *pr, const char *path, const char *name)
         return;
     }
     parse_buffer(pr, name, data, len);
-    free(data);
+    if (data != pr->rbuf) {
+        free(data);
+    }
 }
 
 static void
-paths_add(struct path_list *l, char *s)
+paths_add(struct path_list *l, char *s, unsigned char type)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
     }
-    l->v[l->n++] = s;
+    l->v[l->n].rel = s;
+    l->v[l->n].type = type;
+    l->n++;
 }
 
 static int
 path_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct path_ent *)a)->rel, ((const struct path_ent *)b)->rel);
 }
 
-/* Collect regular files under dir/rel (rel "" for the top), relative names. */
+/* Collect the entries under dir/rel (rel "" for the top), relative names. */
 static void
 collect(struct parse_run *pr, const char *dir, const char *rel, struct path_list *l)
 {
     DIR *d;
     struct dirent *e;
     struct buf full;
+    size_t rl = strlen(rel);
 
     buf_init(&full, 0);
     buf_printf(&full, "%s%s%s", dir, rel[0] ? "/" : "", rel);
@@ -495,13 +573,19 @@ collect(struct parse_run *pr, const char *dir, const char *rel, struct path_list
         return;
     }
     while ((e = readdir(d)) != NULL) {
-        struct buf sub;
+        size_t nl;
+        char *sub;
         if (e->d_name[0] == '.') {
             continue;
         }
-        buf_init(&sub, 0);
-        buf_printf(&sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
-        paths_add(l, buf_take(&sub));
+        nl = strlen(e->d_name);
+        sub = xmalloc(rl + (rl ? 1 : 0) + nl + 1);
+        memcpy(sub, rel, rl);
+        if (rl) {
+            sub[rl] = '/';
+        }
+        memcpy(sub + rl + (rl ? 1 : 0), e->d_name, nl + 1);
+        paths_add(l, sub, e->d_type);
     }
     closedir(d);
     buf_free(&full);
@@ -509,24 +593,41 @@ collect(struct parse_run *pr, const char *dir, const char *rel, struct path_list
 
 /* ---- the parallel run ---- */
 
-/* Write item seq (done) to stdout and stderr and free its slot. Called by the main thread
- * only, without the lock: a done item is no longer touched by a worker. */
+/* Write item seq (done) to stdout and stderr, file by file, and empty its slot (keeping
+ * storage of a modest size). Called by the main thread only, without the lock: a done item
+ * is no longer touched by a worker. */
 static void
 pool_write(struct parse_pool *pl, struct parse_item *it)
 {
-    if (it->out.len > 0) {
-        fwrite(it->out.p, 1, it->out.len, stdout);
-    }
-    if (it->err.len > 0) {
-        fflush(stdout);
-        fwrite(it->err.p, 1, it->err.len, stderr);
+    size_t i, o = 0, e = 0, n = it->pre ? 1 : it->nfiles;
+
+    for (i = 0; i < n; i++) {
+        size_t oe = it->pre ? it->out.len : it->ends[2 * i];
+        size_t ee = it->pre ? it->err.len : it->ends[2 * i + 1];
+        if (oe > o) {
+            fwrite(it->out.p + o, 1, oe - o, stdout);
+        }
+        if (ee > e) {
+            fflush(stdout);
+            fwrite(it->err.p + e, 1, ee - e, stderr);
+        }
+        o = oe;
+        e = ee;
     }
     pl->unreadable += it->unreadable;
-    buf_free(&it->out);
-    buf_free(&it->err);
-    free(it->path);
-    free(it->name);
-    memset(it, 0, sizeof(*it));
+    it->pre = false;
+    it->done = false;
+    it->unreadable = 0;
+    it->nfiles = 0;
+    if (it->out.alloc > PARSE_KEEP_BUF) {
+        buf_free(&it->out);
+    }
+    if (it->err.alloc > PARSE_KEEP_BUF) {
+        buf_free(&it->err);
+    }
+    buf_reset(&it->out);
+    buf_reset(&it->err);
+    buf_reset(&it->files);
 }
 
 /* Write the oldest item, waiting until it is done; false when there is none. */
@@ -552,14 +653,44 @@ pool_write_head(struct parse_pool *pl)
     return true;
 }
 
+/* Parse the files of item it with w (the worker's own run: its read buffer lives on). */
+static void
+pool_parse_item(struct parse_run *w, struct parse_item *it)
+{
+    const char *f = it->files.p;
+    size_t i;
+
+    if (it->nfiles > it->ends_cap) {
+        it->ends_cap = it->nfiles;
+        it->ends = xrealloc(it->ends, 2 * it->ends_cap * sizeof(*it->ends));
+    }
+    w->out = it->out;
+    w->err = it->err;
+    w->unreadable = 0;
+    for (i = 0; i < it->nfiles; i++) {
+        const char *path = f, *name = f + strlen(f) + 1;
+        parse_file(w, path, name);
+        it->ends[2 * i] = w->out.len;
+        it->ends[2 * i + 1] = w->err.len;
+        f = name + strlen(name) + 1;
+    }
+    it->out = w->out;
+    it->err = w->err;
+    it->unreadable = w->unreadable;
+}
+
 static void *
 pool_worker(void *arg)
 {
     struct parse_pool *pl = arg;
+    struct parse_run w;
 
+    memset(&w, 0, sizeof(w));
+    w.ctx = pl->proto->ctx;
+    w.fmt = pl->proto->fmt;
+    w.max_size = pl->proto->max_size;
     for (;;) {
         struct parse_item *it;
-        struct parse_run w;
 
         pthread_mutex_lock(&pl->mu);
         while (pl->take == pl->next && !pl->closing) {
@@ -567,6 +698,7 @@ pool_worker(void *arg)
         }
         if (pl->take == pl->next) {
             pthread_mutex_unlock(&pl->mu);
+            free(w.rbuf);
             return NULL;
         }
         it = &pl->slots[pl->take % pl->window];
@@ -574,16 +706,7 @@ pool_worker(void *arg)
         pthread_mutex_unlock(&pl->mu);
 
         if (!it->pre) {
-            memset(&w, 0, sizeof(w));
-            w.ctx = pl->proto->ctx;
-            w.fmt = pl->proto->fmt;
-            w.max_size = pl->proto->max_size;
-            buf_init(&w.out, 0);
-            buf_init(&w.err, 0);
-            parse_file(&w, it->path, it->name);
-            it->out = w.out;
-            it->err = w.err;
-            it->unreadable = w.unreadable;
+            pool_parse_item(&w, it);
         }
         pthread_mutex_lock(&pl->mu);
         it->done = true;
@@ -592,12 +715,13 @@ pool_worker(void *arg)
     }
 }
 
-/* Queue one item (path NULL: only the walk's pending errors). The walk waits, writing the
- * oldest results, while the window is full. */
+/* Queue one item: the walk's batch of files, or (pre) only the walk's pending errors. The
+ * walk waits, writing the oldest results, while the window is full. */
 static void
-pool_submit(struct parse_pool *pl, struct parse_run *walk, const char *path, const char *name)
+pool_submit(struct parse_pool *pl, struct parse_run *walk, bool pre)
 {
     struct parse_item *it;
+    struct buf t;
 
     for (;;) {
         bool full;
@@ -609,25 +733,38 @@ pool_submit(struct parse_pool *pl, struct parse_run *walk, const char *path, con
         }
         (void)pool_write_head(pl);
     }
-    pthread_mutex_lock(&pl->mu);
+    /* the slot is free (written, or never used): no worker looks at it until next moves */
     it = &pl->slots[pl->next % pl->window];
-    memset(it, 0, sizeof(*it));
-    buf_init(&it->out, 0);
-    buf_init(&it->err, 0);
-    if (path == NULL) {
+    if (pre) {
         /* the walk's errors so far, in their place in the order */
         it->pre = true; /* a worker marks it done in its turn, so emit never passes take */
+        t = it->err;
         it->err = walk->err;
+        walk->err = t;
+        buf_reset(&walk->err);
         it->unreadable = walk->unreadable;
-        buf_init(&walk->err, 0);
         walk->unreadable = 0;
     } else {
-        it->path = xstrdup(path);
-        it->name = xstrdup(name);
+        t = it->files;
+        it->files = walk->batch;
+        walk->batch = t;
+        buf_reset(&walk->batch);
+        it->nfiles = walk->nbatch;
+        walk->nbatch = 0;
     }
+    pthread_mutex_lock(&pl->mu);
     pl->next++;
     pthread_cond_signal(&pl->cv_work);
     pthread_mutex_unlock(&pl->mu);
+}
+
+/* Queue the walk's pending batch, if any. */
+static void
+pool_flush_batch(struct parse_run *walk)
+{
+    if (walk->nbatch > 0) {
+        pool_submit(walk->pool, walk, false);
+    }
 }
 
 /* Start up to jobs workers; false when none could start (the caller goes serial). */
@@ -643,6 +780,11 @@ pool_start(struct parse_pool *pl, const struct parse_run *proto, size_t jobs)
     pl->proto = proto;
     pl->window = jobs * PARSE_WINDOW_PER_JOB;
     pl->slots = xcalloc(pl->window, sizeof(*pl->slots));
+    for (i = 0; i < pl->window; i++) {
+        buf_init(&pl->slots[i].files, 0);
+        buf_init(&pl->slots[i].out, 0);
+        buf_init(&pl->slots[i].err, 0);
+    }
     pl->threads = xcalloc(jobs, sizeof(*pl->threads));
     for (i = 0; i < jobs; i++) {
         if (pthread_create(&pl->threads[i], NULL, pool_worker, pl) != 0) {
@@ -676,6 +818,12 @@ pool_finish(struct parse_pool *pl)
     for (i = 0; i < pl->nthreads; i++) {
         pthread_join(pl->threads[i], NULL);
     }
+    for (i = 0; i < pl->window; i++) {
+        buf_free(&pl->slots[i].files);
+        buf_free(&pl->slots[i].out);
+        buf_free(&pl->slots[i].err);
+        free(pl->slots[i].ends);
+    }
     free(pl->threads);
     free(pl->slots);
     pthread_mutex_destroy(&pl->mu);
@@ -684,7 +832,8 @@ pool_finish(struct parse_pool *pl)
     return pl->unreadable;
 }
 
-/* A file found by the walk: parsed now (serial) or queued behind the walk's errors. */
+/* A file found by the walk: parsed now (serial) or added to the walk's batch, which is
+ * queued behind the walk's errors so far (they come first in the output). */
 static void
 parse_path(struct parse_run *pr, const char *path, const char *name)
 {
@@ -693,16 +842,22 @@ parse_path(struct parse_run *pr, const char *path, const char *name)
         return;
     }
     if (pr->err.len > 0 || pr->unreadable > 0) {
-        pool_submit(pr->pool, pr, NULL, NULL);
+        pool_flush_batch(pr);
+        pool_submit(pr->pool, pr, true);
     }
-    pool_submit(pr->pool, pr, path, name);
+    buf_add(&pr->batch, path, strlen(path) + 1);
+    buf_add(&pr->batch, name, strlen(name) + 1);
+    if (++pr->nbatch >= PARSE_BATCH) {
+        pool_flush_batch(pr);
+    }
 }
 
 static void
 parse_dir(struct parse_run *pr, const char *dir, const char *rel, int depth)
 {
     struct path_list l = {NULL, 0, 0};
-    size_t i;
+    struct buf full;
+    size_t i, dl = strlen(dir);
 
     if (depth > PARSE_DIR_DEPTH) {
         parse_err(pr, "bounced: %s/%s: directories nested too deep\n", dir, rel);
@@ -712,21 +867,31 @@ parse_dir(struct parse_run *pr, const char *dir, const char *rel, int depth)
     if (l.n > 1) {
         qsort(l.v, l.n, sizeof(*l.v), path_cmp);
     }
+    buf_init(&full, 0);
     for (i = 0; i < l.n; i++) {
-        struct buf full;
         struct stat st;
-        buf_init(&full, 0);
-        buf_printf(&full, "%s/%s", dir, l.v[i]);
-        if (stat(full.p, &st) != 0) {
-            parse_err(pr, "bounced: %s: %s\n", full.p, strerror(errno));
-        } else if (S_ISDIR(st.st_mode)) {
-            parse_dir(pr, dir, l.v[i], depth + 1);
-        } else if (S_ISREG(st.st_mode)) {
-            parse_path(pr, full.p, l.v[i]);
+        unsigned char type = l.v[i].type;
+        buf_reset(&full);
+        buf_add(&full, dir, dl);
+        buf_addc(&full, '/');
+        buf_adds(&full, l.v[i].rel);
+        if (type != DT_DIR && type != DT_REG) {
+            /* a link, or a file system that does not tell: ask */
+            if (stat(full.p, &st) != 0) {
+                parse_err(pr, "bounced: %s: %s\n", full.p, strerror(errno));
+                type = DT_UNKNOWN;
+            } else {
+                type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+            }
         }
-        buf_free(&full);
-        free(l.v[i]);
+        if (type == DT_DIR) {
+            parse_dir(pr, dir, l.v[i].rel, depth + 1);
+        } else if (type == DT_REG) {
+            parse_path(pr, full.p, l.v[i].rel);
+        }
+        free(l.v[i].rel);
     }
+    buf_free(&full);
     free(l.v);
 }
 
@@ -821,6 +986,7 @@ parse_run(struct cli_globals *g, int argc, char **argv)
     pr.max_size = g->cfg.limit_message_size;
     buf_init(&pr.out, 0);
     buf_init(&pr.err, 0);
+    buf_init(&pr.batch, 0);
     if (pr.fmt == FMT_TEXT) {
         buf_printf(&pr.out, "%-40s %-36s %-7s %-4s %-15s %-9s %s\n", "FILE", "RECIPIENT", "STATUS",
                    "SMTP", "REASON", "KIND", "ACTION");
@@ -857,8 +1023,9 @@ parse_run(struct cli_globals *g, int argc, char **argv)
         }
     }
     if (pr.pool != NULL) {
+        pool_flush_batch(&pr);
         if (pr.err.len > 0 || pr.unreadable > 0) {
-            pool_submit(pr.pool, &pr, NULL, NULL);
+            pool_submit(pr.pool, &pr, true);
         }
         pr.unreadable += pool_finish(pr.pool);
     }
@@ -866,6 +1033,8 @@ parse_run(struct cli_globals *g, int argc, char **argv)
     flush_out(&pr);
     buf_free(&pr.out);
     buf_free(&pr.err);
+    buf_free(&pr.batch);
+    free(pr.rbuf);
     bnc_ctx_free(pr.ctx);
     fflush(stdout);
     return pr.unreadable ? CLI_EXIT_NEG : CLI_EXIT_OK;

@@ -598,15 +598,12 @@ step_report(struct cls_state *s)
                                             : "format");
 }
 
-static bool step_exit_status(struct cls_state *s);
-
 /* An RFC 3464 Diagnostic-Code of type x-unix: a local delivery program's exit. */
 static bool
 classify_is_exit_status(const char *type)
 {
     return type != NULL && strcasecmp(type, "x-unix") == 0;
 }
-static bool step_status(struct cls_state *s);
 
 /* A queue expiry ("retry timeout exceeded") whose quoted reply no rule explains: the
  * reply's enhanced status decides when it names a cause of the mailbox, the mail system, the
@@ -627,9 +624,8 @@ step_rule_expiry(struct cls_state *s)
         subject <= '7' && subject != '4' && s->rc->status[3] == '.' &&
         strstr(s->rc->diagnostic, s->rc->status) != NULL) {
         s->reason = why;
-        s->decided =
-            classify_decided(s->r, classify_rule_decided(s->r, expiry, NULL), ",status:", 0);
-        s->decided = classify_decided(s->r, s->decided, s->rc->status, 0);
+        s->decided = classify_decided(s->r, classify_rule_decided(s->r, expiry, ",status:"),
+                                      s->rc->status, 0);
         return true;
     }
     s->reason = BNC_R_EXPIRED;

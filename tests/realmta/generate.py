@@ -827,41 +827,34 @@ def body_text(raw):
     return " ".join(" ".join(out).lower().split())
 
 
-def quotes_reply(e, raw):
-    """Whether the bounce quotes the words of the row's reply (Exim writes 8-bit bytes as
-    octal escapes, "dom\\303\\255nio"; they are read back first)."""
-    words = reply_words(e["reply"])[:40]
-    text = body_text(raw)
-    if words in text:
+def quotes_reply(words, text):
+    """Whether the bounce text quotes the reply's words (Exim writes 8-bit bytes as octal
+    escapes, "dom\\303\\255nio"; they are read back first)."""
+    if words[:40] in text:
         return True
     octal = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
-    return words in octal.encode("latin-1", "replace").decode("utf-8", "replace")
+    return words[:40] in octal.encode("latin-1", "replace").decode("utf-8", "replace")
 
 
-def states_no_cause(e, raw):
-    """The MTA's bounce does not quote the remote's reply and names no cause of its own
-    (dma's "unknown bounce reason" for a refused HELO): nothing in it says why, so a person
-    has to look (onhold)."""
-    return bool(reply_words(e["reply"])) and not quotes_reply(e, raw) \
-        and not states_only_expiry(e, raw)
-
-
-def states_only_expiry(e, raw):
-    """The MTA kept retrying (a temporary failure, or a refusal it treated as one) and its
-    bounce does not quote the remote's reply (OpenSMTPD's "Envelope expired"): all the
-    bounce says is that the queue lifetime ran out, so that is the verdict it can be judged
-    on."""
+def bounce_states(e, raw):
+    """What the bounce says of the row's failure, which is what its verdict is judged on:
+    "reply" when it quotes the remote's reply (or, for a dropped connection, says what
+    happened); "expiry" when it only says the queue lifetime ran out (the MTA kept retrying,
+    OpenSMTPD's "Envelope expired", Exim's bare "retry timeout exceeded"); "nothing" when it
+    neither quotes the reply nor names a cause (dma's "unknown bounce reason" for a refused
+    HELO: a person has to look, onhold)."""
     words = reply_words(e["reply"])
     text = body_text(raw)
     if not words:
-        # a dropped connection: judged on the expiry unless the MTA says what happened
         if e["stage"] != "drop" or re.search(
                 r"lost connection|connection (reset|closed|dropped|timed out)|read error|"
                 r"closed the connection|unexpected|timed out while|no response", text):
-            return False
-    elif quotes_reply(e, raw):
-        return False
-    return bool(re.search(rb"(?i)expired|retry time(out)? exceeded|Status:\s*[45]\.4\.7", raw))
+            return "reply"
+    elif quotes_reply(words, text):
+        return "reply"
+    if re.search(rb"(?i)expired|retry time(out)? exceeded|Status:\s*[45]\.4\.7", raw):
+        return "expiry"
+    return "nothing" if words else "reply"
 
 
 def collect(catch, out, cases, entries, expected_only=False):
@@ -912,8 +905,8 @@ def collect(catch, out, cases, entries, expected_only=False):
                     temporary = isdelay or code.startswith("4") or e["stage"] == "drop" \
                         or i in ("dns-servfail", "conn-refused", "local-pipe-tempfail")
                     hard = "0" if isdelay else e["hard"]
-                    only_expiry = states_only_expiry(e, raw)
-                    no_cause = not only_expiry and states_no_cause(e, raw)
+                    said = bounce_states(e, raw)
+                    only_expiry, no_cause = said == "expiry", said == "nothing"
                     if only_expiry:
                         reason, hard = "expired", "0"
                     elif no_cause:

@@ -929,12 +929,11 @@ again:
 static size_t
 fmt_indent(const char *p, const char *end)
 {
-    size_t n = 0;
-    while (p + n < end && (p[n] == ' ' || p[n] == '\t')) {
-        n++;
-    }
-    return n;
+    const char *q = p;
+    (void)cur_skip_ws(&q, end);
+    return (size_t)(q - p);
 }
+
 /* The text block that names addr: from its line to the next blank line. */
 static bool
 fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
@@ -1114,9 +1113,8 @@ fmt_transcript_remote_reply(struct bnc_slice b, struct bnc_slice *out)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl != NULL ? nl : end;
-        bool is_reply = le - p > 7 && strncmp(p, "<<< ", 4) == 0 &&
-                        (p[4] == '4' || p[4] == '5') && isdigit((unsigned char)p[5]) &&
-                        isdigit((unsigned char)p[6]);
+        bool is_reply = le - p > 7 && strncmp(p, "<<< ", 4) == 0 && (p[4] == '4' || p[4] == '5') &&
+                        isdigit((unsigned char)p[5]) && isdigit((unsigned char)p[6]);
         if (is_reply) {
             if (!in_reply) {
                 first = p + 4; /* a new reply: the later one is what the session ended on */

@@ -923,6 +923,18 @@ rules_expr(const struct bnc_ruleset *rs, size_t i)
     return (rs != NULL && i < rs->n) ? rs->exprs[i] : NULL;
 }
 
+void
+rules_verdict_text(const struct rule_info *ri, char *out, size_t n)
+{
+    if (ri->hard >= 0 && ri->reason != BNC_R_UNDEFINED) {
+        snprintf(out, n, "%s:%s", ri->hard ? "hard" : "soft", bnc_reason_name(ri->reason));
+    } else if (ri->hard >= 0) {
+        snprintf(out, n, "%s", ri->hard ? "hard" : "soft");
+    } else {
+        snprintf(out, n, "%s", bnc_reason_name(ri->reason));
+    }
+}
+
 struct bnc_ruleset **
 rules_retired_link(struct bnc_ruleset *rs)
 {

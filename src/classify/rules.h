@@ -50,6 +50,10 @@ struct rule_match {
                                     * exceeded") may name the cause; NULL when none */
 };
 
+/* A rule's verdict as the rule syntax writes it ("hard:userunknown", "soft", "mailboxfull"),
+ * into out[0..n). */
+void rules_verdict_text(const struct rule_info *ri, char *out, size_t n);
+
 size_t rules_count(const struct bnc_ruleset *rs);
 const struct rule_info *rules_get(const struct bnc_ruleset *rs, size_t i); /* borrowed */
 

@@ -79,18 +79,6 @@ rules_usage(FILE *fp)
             "                 order they rank (test): why a rule did not win\n");
 }
 
-static void
-rules_verdict_str(const struct rule_info *ri, char *out, size_t n)
-{
-    if (ri->hard >= 0 && ri->reason != BNC_R_UNDEFINED) {
-        snprintf(out, n, "%s:%s", ri->hard ? "hard" : "soft", bnc_reason_name(ri->reason));
-    } else if (ri->hard >= 0) {
-        snprintf(out, n, "%s", ri->hard ? "hard" : "soft");
-    } else {
-        snprintf(out, n, "%s", bnc_reason_name(ri->reason));
-    }
-}
-
 static int
 rules_list(bnc_ctx *ctx)
 {
@@ -102,7 +90,7 @@ rules_list(bnc_ctx *ctx)
         const struct rule_info *ri = rules_get(rs, i);
         char where[512], verdict[64];
         snprintf(where, sizeof(where), "%s:%u", ri->origin, ri->line);
-        rules_verdict_str(ri, verdict, sizeof(verdict));
+        rules_verdict_text(ri, verdict, sizeof(verdict));
         printf("%-28s %-8s %-22s %s\n", where, ri->tier == RULES_TIER_USER ? "user" : "builtin",
                verdict, ri->pattern);
     }
@@ -129,7 +117,7 @@ rules_add_matched(struct rules_run *rr, struct buf *b, const struct bnc_rcpt *rc
     for (k = 0; k < nm; k++) {
         char where[512], verdict[64];
         snprintf(where, sizeof(where), "%s:%u", m[k]->origin, m[k]->line);
-        rules_verdict_str(m[k], verdict, sizeof(verdict));
+        rules_verdict_text(m[k], verdict, sizeof(verdict));
         if (rr->json) {
             buf_adds(b, k ? ",{\"rule\":" : "{\"rule\":");
             buf_add_json_str(b, where, strlen(where));

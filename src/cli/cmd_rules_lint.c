@@ -740,18 +740,6 @@ lint_expand(const char *expr, struct lint_rule *lr)
 
 /* ---- reporting ---- */
 
-static void
-lint_verdict_str(const struct rule_info *ri, char *out, size_t n)
-{
-    if (ri->hard >= 0 && ri->reason != BNC_R_UNDEFINED) {
-        snprintf(out, n, "%s:%s", ri->hard ? "hard" : "soft", bnc_reason_name(ri->reason));
-    } else if (ri->hard >= 0) {
-        snprintf(out, n, "%s", ri->hard ? "hard" : "soft");
-    } else {
-        snprintf(out, n, "%s", bnc_reason_name(ri->reason));
-    }
-}
-
 /* Line `line` of origin's text, trimmed, into b; false when the text is not at hand. */
 static bool
 lint_line_text(struct lint_run *lr, const char *origin, unsigned line, struct buf *b)
@@ -809,7 +797,7 @@ lint_rule_text(struct lint_run *lr, const struct rule_info *ri, struct buf *b)
 {
     char v[64];
     if (!lint_line_text(lr, ri->origin, ri->line, b)) {
-        lint_verdict_str(ri, v, sizeof(v));
+        rules_verdict_text(ri, v, sizeof(v));
         buf_printf(b, "%s ==> %s", ri->pattern, v);
     }
 }
@@ -1011,8 +999,8 @@ lint_check_dup(struct lint_run *lr, struct lint_rule *all, size_t j, bool *dup_o
     buf_init(&b, 0);
     buf_adds(&b, "the same pattern as ");
     lint_other(lr, &b, o);
-    lint_verdict_str(o, v1, sizeof(v1));
-    lint_verdict_str(ri, v2, sizeof(v2));
+    rules_verdict_text(o, v1, sizeof(v1));
+    rules_verdict_text(ri, v2, sizeof(v2));
     if (lint_same_verdict(o, ri)) {
         buf_printf(&b, "; verdicts agree (%s), so this line is redundant", v1);
     } else {
@@ -1116,8 +1104,8 @@ lint_check_shadow(struct lint_run *lr, struct lint_rule *r, size_t j, unsigned *
             lint_quote(&b, r->ex.s[k], r->ex.len[k]);
         }
     }
-    lint_verdict_str(o, v1, sizeof(v1));
-    lint_verdict_str(ri, v2, sizeof(v2));
+    rules_verdict_text(o, v1, sizeof(v1));
+    rules_verdict_text(ri, v2, sizeof(v2));
     if (lint_same_verdict(o, ri)) {
         buf_printf(&b, "; verdicts agree (%s)", v1);
     } else {

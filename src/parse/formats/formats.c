@@ -26,6 +26,7 @@
  * Ownership: all strings are allocated from the report's arena.
  */
 #include "parse/formats/formats_int.h"
+#include "parse/hsdb.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -1198,6 +1199,13 @@ fmt_status_elsewhere(struct fmt_msg *m)
 }
 
 /* ------------------------------------------------------------------ dispatch ---- */
+
+void
+parse_prepare(const struct bnc_config *cfg)
+{
+    char dir[4096];
+    fmt_scan_prepare(hsdb_cache_dir(cfg, dir, sizeof(dir)) ? dir : NULL);
+}
 
 void
 formats_apply(struct bnc_report *r)

@@ -769,30 +769,48 @@ rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, 
     return b->best == 0 && b->cause == 0 ? 1 : 0; /* nothing beats rule 0 */
 }
 
+/* rules_normalize's byte classes: 1 white space (and NUL), 2 the first byte of U+2019. */
+static const unsigned char rules_norm_class[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, [0] = 1, [0xe2] = 2,
+};
+
 size_t
 rules_normalize(const char *in, size_t len, char *out, size_t cap)
 {
-    size_t n = 0, i;
+    size_t n = 0, i = 0;
     bool ws = false;
 
-    for (i = 0; i < len && n + 1 < cap; i++) {
+    while (i < len && n + 1 < cap) {
         unsigned char c = (unsigned char)in[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' ||
-            c == '\0') {
+        unsigned char k = rules_norm_class[c];
+        if (k == 0) {
+            /* a run of other bytes, copied whole (as far as cap allows) */
+            size_t j = i + 1, stop = len - i < cap - 1 - n ? len : i + (cap - 1 - n);
+            while (j < stop && rules_norm_class[(unsigned char)in[j]] == 0) {
+                j++;
+            }
+            memcpy(out + n, in + i, j - i);
+            n += j - i;
+            i = j;
+            ws = false;
+            continue;
+        }
+        if (k == 1) {
             if (!ws) {
                 out[n++] = ' ';
             }
             ws = true;
+            i++;
             continue;
         }
         ws = false;
-        if (c == 0xe2 && i + 2 < len && (unsigned char)in[i + 1] == 0x80 &&
-            (unsigned char)in[i + 2] == 0x99) {
+        if (i + 2 < len && (unsigned char)in[i + 1] == 0x80 && (unsigned char)in[i + 2] == 0x99) {
             out[n++] = '\'';
-            i += 2;
+            i += 3;
             continue;
         }
         out[n++] = (char)c;
+        i++;
     }
     out[n] = '\0';
     return n;

@@ -208,7 +208,7 @@ hsdb_prune(const char *dir, const char *keep)
 
 void
 hsdb_cache_store(const char *dir, const char *path, const char *name, const char *in, size_t inlen,
-                  const hs_database_t *db)
+                 const hs_database_t *db)
 {
     char *bytes = NULL, tmp[4200];
     size_t blen = 0;

@@ -359,8 +359,10 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
     for (p = t.p; p < cut;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (p > t.p && (cut - p > 9) &&
-            (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
-             strncmp(p, "Return-path: ", 13) == 0 || strncmp(p, "DKIM-Signature: ", 16) == 0)) {
+            ((*p == 'R' &&
+              (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
+               strncmp(p, "Return-path: ", 13) == 0)) ||
+             (*p == 'D' && strncmp(p, "DKIM-Signature: ", 16) == 0))) {
             cut = p;
             break;
         }

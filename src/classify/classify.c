@@ -251,8 +251,21 @@ classify_join_continuations(char *t, size_t n)
     bool have = false;
 
     while (i < n) {
-        bool tok = i == 0 || t[i - 1] == ' ' || t[i - 1] == ':' || t[i - 1] == '<' ||
-                   t[i - 1] == '(' || t[i - 1] == '"';
+        bool tok;
+        if ((unsigned char)t[i] < '2' || (unsigned char)t[i] > '5') {
+            /* no reply code starts here: copied (in place, while nothing was dropped) */
+            if (o == i) {
+                do {
+                    i++;
+                } while (i < n && ((unsigned char)t[i] < '2' || (unsigned char)t[i] > '5'));
+                o = i;
+            } else {
+                t[o++] = t[i++];
+            }
+            continue;
+        }
+        tok = i == 0 || t[i - 1] == ' ' || t[i - 1] == ':' || t[i - 1] == '<' || t[i - 1] == '(' ||
+              t[i - 1] == '"';
         if (tok && classify_reply_lead(t + i, n - i)) {
             bool cont = t[i + 3] == '-';
             if (have && memcmp(code, t + i, 3) == 0) {
@@ -299,9 +312,11 @@ classify_mask_addrs(const char *in, char *out, size_t cap)
 
     for (i = 0; i < n; i++) {
         size_t st, e;
-        if (out[i] != '@') {
-            continue;
+        const char *at = memchr(out + i, '@', n - i);
+        if (at == NULL) {
+            break;
         }
+        i = (size_t)(at - out);
         st = i;
         while (st > 0 && classify_addr_char((unsigned char)out[st - 1])) {
             st--;
@@ -322,7 +337,12 @@ classify_mask_addrs(const char *in, char *out, size_t cap)
      * ("554 \"|exec /usr/bin/procmail\"... Service unavailable"): that is an address too. */
     for (i = 1; i + 3 < n; i++) {
         size_t st;
-        if (out[i] != '"' || memcmp(out + i + 1, "...", 3) != 0) {
+        const char *q = memchr(out + i, '"', n - 3 - i);
+        if (q == NULL) {
+            break;
+        }
+        i = (size_t)(q - out);
+        if (memcmp(out + i + 1, "...", 3) != 0) {
             continue;
         }
         st = i;

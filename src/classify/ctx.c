@@ -51,6 +51,7 @@ bnc_ctx_new_config(const struct bnc_config *cfg, bnc_ctx **out)
 
     cfg_copy(&ctx->cfg, cfg);
     rc = rules_build(&ctx->cfg, NULL, 0, ctx_rules_err, &ce, &ctx->rules);
+    parse_prepare(&ctx->cfg); /* the phrase tables, loaded from the same cache */
     *out = ctx;
     return rc;
 }

@@ -35,6 +35,7 @@
 #include "core/dirlist.h"
 #include "core/embedded.h"
 #include "core/xmalloc.h"
+#include "parse/hsdb.h"
 
 #define RULES_LINE_MAX 4096
 #define RULES_MAX      20000
@@ -507,56 +508,7 @@ rules_drop(struct bnc_ruleset *rs, size_t i)
     rs->n--;
 }
 
-/* ---- the compiled-database cache (rules.cache_dir) ----
- * Compiling the built-in rules takes about 150 ms, which a one-shot `bounced parse` or a
- * per-message pipe would pay every time. A compiled database is therefore kept in the cache
- * directory under a name derived from everything the compile read: the Vectorscan version,
- * each expression and its flags. The file holds that input verbatim, and a load compares it
- * byte for byte before trusting the database, so a hash collision, a truncated write or a
- * file from another ruleset is a miss, never a wrong database. Only a directory and a file
- * owned by this user and not writable by others are used (a database is code for the
- * scanner). Files are written to a temporary name and renamed, so concurrent starts are safe;
- * older files of other rulesets are removed after RULES_CACHE_KEEP_DAYS without use.
- * Any failure falls back to compiling. */
-#define RULES_CACHE_MAGIC     "BNCRULE1"
-#define RULES_CACHE_MAX       (256u << 20)
-#define RULES_CACHE_KEEP_DAYS 30
-
-/* The directory to use, or false when the cache is off or has no usable place. */
-static bool
-rules_cache_dir(const struct bnc_config *cfg, char *out, size_t cap)
-{
-    const char *d = cfg != NULL ? cfg->rules_cache_dir : NULL;
-    int n;
-
-    if (d == NULL || d[0] == '\0') {
-        return false;
-    }
-    if (strcmp(d, "auto") == 0) {
-        const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-        if (x != NULL && x[0] == '/') {
-            n = snprintf(out, cap, "%s/bounced", x);
-        } else if (h != NULL && h[0] == '/') {
-            n = snprintf(out, cap, "%s/.cache/bounced", h);
-        } else {
-            return false;
-        }
-    } else {
-        n = snprintf(out, cap, "%s", d);
-    }
-    return n > 0 && (size_t)n < cap;
-}
-
-/* Is path a directory (or, file true, a regular file) of ours that no one else may write? */
-static bool
-rules_cache_owned(const char *path, bool file)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-        return false;
-    }
-    return file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode);
-}
+/* ---- the compiled-database cache (rules.cache_dir; parse/hsdb.c) ---- */
 
 /* What the compile reads, as bytes: the key of a cached database. */
 static char *
@@ -575,152 +527,6 @@ rules_cache_input(const struct bnc_ruleset *rs, unsigned flags, size_t *len_out)
     return buf_take(&b);
 }
 
-static uint64_t
-rules_fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
-static bool
-rules_write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return false;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* File layout: magic[8] | u64 input length | input | u64 database length | database. */
-static hs_database_t *
-rules_cache_load(const char *path, const char *in, size_t inlen)
-{
-    const size_t head = 8 + sizeof(uint64_t);
-    hs_database_t *db = NULL;
-    char err[128], *f;
-    size_t len = 0;
-    uint64_t n;
-
-    if (!rules_cache_owned(path, true) ||
-        (f = rules_read_file(path, head + inlen + sizeof(n) + RULES_CACHE_MAX, &len, err,
-                             sizeof(err))) == NULL) {
-        return NULL;
-    }
-    if (len < head + inlen + sizeof(n) || memcmp(f, RULES_CACHE_MAGIC, 8) != 0) {
-        goto out;
-    }
-    memcpy(&n, f + 8, sizeof(n));
-    if (n != inlen || memcmp(f + head, in, inlen) != 0) {
-        goto out; /* the file of other rules */
-    }
-    memcpy(&n, f + head + inlen, sizeof(n));
-    if (n == 0 || n > RULES_CACHE_MAX || n > len - (head + inlen + sizeof(n)) ||
-        hs_deserialize_database(f + head + inlen + sizeof(n), (size_t)n, &db) != HS_SUCCESS) {
-        db = NULL;
-    }
-out:
-    free(f);
-    return db;
-}
-
-/* The cache's own files: "rules-<hash>.hsdb" and the ".rules-..." of an unfinished write. */
-static bool
-rules_cache_name(const char *name, void *ud)
-{
-    (void)ud;
-    return strncmp(name, "rules-", 6) == 0 || strncmp(name, ".rules-", 7) == 0;
-}
-
-/* Remove the cache files of other rulesets that have not been used for a long time, and
- * temporary files that a write interrupted more than a day ago left behind. */
-static void
-rules_cache_prune(const char *dir, const char *keep)
-{
-    char **names = NULL;
-    size_t n = 0, i;
-    time_t now = time(NULL);
-
-    if (dir_names(dir, rules_cache_name, NULL, &names, &n) != BNC_OK) {
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        char path[4096];
-        struct stat st;
-        time_t max_age = names[i][0] == '.' ? 86400 : (time_t)RULES_CACHE_KEEP_DAYS * 86400;
-        if (strcmp(names[i], keep) == 0 ||
-            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= sizeof(path)) {
-            continue;
-        }
-        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-            now - (names[i][0] == '.' ? st.st_mtime : st.st_atime) > max_age) {
-            (void)unlink(path);
-        }
-    }
-    dir_names_free(names, n);
-}
-
-static void
-rules_cache_store(const char *dir, const char *path, const char *name, const char *in, size_t inlen,
-                  const hs_database_t *db)
-{
-    char *bytes = NULL, tmp[4200];
-    size_t blen = 0;
-    uint64_t n;
-    int fd;
-    bool ok;
-
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        /* the parent may be missing too ("~/.cache" on a fresh account) */
-        char parent[4096];
-        char *slash;
-        snprintf(parent, sizeof(parent), "%s", dir);
-        slash = strrchr(parent, '/');
-        if (slash == NULL || slash == parent) {
-            return;
-        }
-        *slash = '\0';
-        if ((mkdir(parent, 0700) != 0 && errno != EEXIST) || mkdir(dir, 0700) != 0) {
-            return;
-        }
-    }
-    if (!rules_cache_owned(dir, false) || hs_serialize_database(db, &bytes, &blen) != HS_SUCCESS ||
-        blen > RULES_CACHE_MAX ||
-        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp)) {
-        free(bytes);
-        return;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(bytes);
-        return;
-    }
-    n = inlen;
-    ok = rules_write_all(fd, RULES_CACHE_MAGIC, 8) && rules_write_all(fd, &n, sizeof(n)) &&
-         rules_write_all(fd, in, inlen);
-    n = blen;
-    ok = ok && rules_write_all(fd, &n, sizeof(n)) && rules_write_all(fd, bytes, blen);
-    ok = close(fd) == 0 && ok;
-    free(bytes);
-    if (!ok || rename(tmp, path) != 0) {
-        (void)unlink(tmp);
-        return;
-    }
-    rules_cache_prune(dir, name);
-}
-
 static bnc_status
 rules_compile(struct bnc_ruleset *rs, const struct bnc_config *cfg, rules_err_cb cb, void *ud)
 {
@@ -728,14 +534,14 @@ rules_compile(struct bnc_ruleset *rs, const struct bnc_config *cfg, rules_err_cb
     size_t i, inlen = 0;
     bnc_status st = BNC_OK;
     char dir[4096], path[4200], name[64], *in = NULL;
-    bool cache = rs->n > 0 && rules_cache_dir(cfg, dir, sizeof(dir));
+    bool cache = rs->n > 0 && hsdb_cache_dir(cfg, dir, sizeof(dir));
 
     if (cache) {
         in = rules_cache_input(rs, HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH, &inlen);
         snprintf(name, sizeof(name), "rules-%016llx.hsdb",
-                 (unsigned long long)rules_fnv1a(in, inlen));
+                 (unsigned long long)hsdb_hash(in, inlen));
         cache = (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path);
-        if (cache && (rs->db = rules_cache_load(path, in, inlen)) != NULL) {
+        if (cache && (rs->db = hsdb_cache_load(path, in, inlen)) != NULL) {
             free(in);
             return BNC_OK;
         }
@@ -762,7 +568,7 @@ rules_compile(struct bnc_ruleset *rs, const struct bnc_config *cfg, rules_err_cb
             if (cache && st == BNC_OK && in != NULL) {
                 /* (a ruleset that lost a rule to a compile error is not kept: its next
                  * start must report the error again) */
-                rules_cache_store(dir, path, name, in, inlen, rs->db);
+                hsdb_cache_store(dir, path, name, in, inlen, rs->db);
             }
             free(in);
             return st;
@@ -975,30 +781,48 @@ rules_on_match(unsigned int id, unsigned long long from, unsigned long long to, 
     return b->best == 0 && b->cause == 0 ? 1 : 0; /* nothing beats rule 0 */
 }
 
+/* rules_normalize's byte classes: 1 white space (and NUL), 2 the first byte of U+2019. */
+static const unsigned char rules_norm_class[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, [0] = 1, [0xe2] = 2,
+};
+
 size_t
 rules_normalize(const char *in, size_t len, char *out, size_t cap)
 {
-    size_t n = 0, i;
+    size_t n = 0, i = 0;
     bool ws = false;
 
-    for (i = 0; i < len && n + 1 < cap; i++) {
+    while (i < len && n + 1 < cap) {
         unsigned char c = (unsigned char)in[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' ||
-            c == '\0') {
+        unsigned char k = rules_norm_class[c];
+        if (k == 0) {
+            /* a run of other bytes, copied whole (as far as cap allows) */
+            size_t j = i + 1, stop = len - i < cap - 1 - n ? len : i + (cap - 1 - n);
+            while (j < stop && rules_norm_class[(unsigned char)in[j]] == 0) {
+                j++;
+            }
+            memcpy(out + n, in + i, j - i);
+            n += j - i;
+            i = j;
+            ws = false;
+            continue;
+        }
+        if (k == 1) {
             if (!ws) {
                 out[n++] = ' ';
             }
             ws = true;
+            i++;
             continue;
         }
         ws = false;
-        if (c == 0xe2 && i + 2 < len && (unsigned char)in[i + 1] == 0x80 &&
-            (unsigned char)in[i + 2] == 0x99) {
+        if (i + 2 < len && (unsigned char)in[i + 1] == 0x80 && (unsigned char)in[i + 2] == 0x99) {
             out[n++] = '\'';
-            i += 2;
+            i += 3;
             continue;
         }
         out[n++] = (char)c;
+        i++;
     }
     out[n] = '\0';
     return n;

@@ -49,7 +49,7 @@
 #define PARSE_DIR_DEPTH      64
 #define PARSE_JOBS_MAX       256
 #define PARSE_WINDOW_PER_JOB 4
-#define PARSE_BATCH          16        /* files per work item */
+#define PARSE_BATCH          16         /* files per work item */
 #define PARSE_KEEP_BUF       (1u << 20) /* a bigger item buffer is freed once written */
 
 enum parse_fmt { FMT_JSON, FMT_TEXT, FMT_DUMP };
@@ -141,7 +141,9 @@ parse_usage(FILE *fp)
 static void
 json_key_str(struct buf *b, const char *key, const char *v)
 {
-    buf_printf(b, ",\"%s\":", key);
+    buf_add(b, ",\"", 2);
+    buf_adds(b, key);
+    buf_add(b, "\":", 2);
     buf_add_json_str(b, v ? v : "", v ? strlen(v) : 0);
 }
 
@@ -157,7 +159,9 @@ add_flags_json(struct buf *b, unsigned flags)
     buf_adds(b, ",\"flags\":[");
     for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
         if (flags & (1u << i)) {
-            buf_printf(b, "%s\"%s\"", first ? "" : ",", flag_names[i]);
+            buf_adds(b, first ? "\"" : ",\"");
+            buf_adds(b, flag_names[i]);
+            buf_addc(b, '"');
             first = false;
         }
     }
@@ -290,7 +294,9 @@ emit_json(struct parse_run *pr, const char *name, long mbox_index, const bnc_rep
         json_key_str(b, "status", rc->status);
         json_key_str(b, "replycode", rc->replycode);
         json_key_str(b, "reason", bnc_reason_name(rc->reason));
-        buf_printf(b, ",\"hard\":%s", rc->hard == 1 ? "true" : rc->hard == 0 ? "false" : "null");
+        buf_adds(b, rc->hard == 1   ? ",\"hard\":true"
+                    : rc->hard == 0 ? ",\"hard\":false"
+                                    : ",\"hard\":null");
         json_key_str(b, "kind", bnc_kind_name(rc->kind));
         json_key_str(b, "action", bnc_action_name(rc->action));
         json_key_str(b, "diagnostic", rc->diagnostic);

@@ -105,6 +105,10 @@ struct bnc_report {
  * bnc_report_free(). */
 bnc_status parse_message(const struct parse_limits *lim, const void *msg, size_t len,
                          struct bnc_report **out);
+/* Build the parse layer's compiled tables now (they are otherwise built on first use),
+ * through the compiled-database cache that cfg names (rules.cache_dir), so that a start
+ * loads them instead of compiling. Idempotent, thread-safe; cfg may be NULL (no cache). */
+void parse_prepare(const struct bnc_config *cfg);
 
 /* Add an empty recipient (all strings "", action NONE, hard -1). NULL past the recipient
  * limit (BNC_PF_TOO_MANY_RCPTS is set) or when the arena is exhausted. */

@@ -26,6 +26,7 @@
  * Ownership: all strings are allocated from the report's arena.
  */
 #include "parse/formats/formats_int.h"
+#include "parse/hsdb.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -391,8 +392,10 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
     for (p = t.p; p < cut;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (p > t.p && (cut - p > 9) &&
-            (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
-             strncmp(p, "Return-path: ", 13) == 0 || strncmp(p, "DKIM-Signature: ", 16) == 0)) {
+            ((*p == 'R' &&
+              (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
+               strncmp(p, "Return-path: ", 13) == 0)) ||
+             (*p == 'D' && strncmp(p, "DKIM-Signature: ", 16) == 0))) {
             cut = p;
             break;
         }
@@ -1308,6 +1311,13 @@ fmt_status_elsewhere(struct fmt_msg *m)
 }
 
 /* ------------------------------------------------------------------ dispatch ---- */
+
+void
+parse_prepare(const struct bnc_config *cfg)
+{
+    char dir[4096];
+    fmt_scan_prepare(hsdb_cache_dir(cfg, dir, sizeof(dir)) ? dir : NULL);
+}
 
 void
 formats_apply(struct bnc_report *r)

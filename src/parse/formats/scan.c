@@ -6,7 +6,8 @@
  *
  * The phrases are compiled once per process into a Vectorscan literal database (caseless,
  * single match, block mode; the same engine and flags as the classification rules), so a
- * message costs one scan instead of one search per phrase. The scan records where each
+ * message costs one scan instead of one search per phrase. The compiled databases are kept
+ * in the rules cache (parse/hsdb.c) when a ctx names one (fmt_scan_prepare()). The scan records where each
  * phrase first occurs. Scratch space is per thread.
  * Doesn't: decide anything; formats.c and families.c read the offsets. When the database
  * cannot be built (it can only fail on a programming error) each phrase is searched one by
@@ -25,6 +26,7 @@
 #include "core/buf.h"
 #include "core/xmalloc.h"
 #include "parse/formats/formats_int.h"
+#include "parse/hsdb.h"
 
 /* Lines that start the returned copy of the original message. */
 static const char *const scan_cut[] = {
@@ -174,6 +176,8 @@ static hs_database_t *scan_fdb, *scan_sdb;
  * signatures (scanned over the top header block only) */
 static hs_database_t *scan_db, *scan_hdb;
 static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
+/* the compiled-database cache the build uses: set by fmt_scan_prepare() around the build */
+static const char *_Atomic scan_cache_dir;
 static _Thread_local hs_scratch_t *scan_scratch;
 /* Frees a thread's scratch when the thread exits (daemon workers, HTTP pool threads). */
 static pthread_key_t scan_tls_key;
@@ -250,8 +254,8 @@ scan_compile_table(const char *const *text_of, size_t n)
         ids[ne] = (unsigned)i;
         ne++;
     }
-    if (ne > 0 && hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)ne,
-                                   HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+    if (ne > 0 && hsdb_compile_multi(scan_cache_dir, (const char *const *)exprs, flags, ids,
+                                     (unsigned)ne, &db, &ce) != HS_SUCCESS) {
         fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
         hs_free_compile_error(ce);
         db = NULL;
@@ -354,6 +358,18 @@ scan_build(void)
         hs_free_database(scan_sdb);
         scan_db = scan_hdb = scan_fdb = scan_sdb = NULL;
     }
+}
+
+void
+fmt_scan_prepare(const char *cache_dir)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+    pthread_mutex_lock(&mu);
+    scan_cache_dir = cache_dir;
+    (void)pthread_once(&scan_once, scan_build);
+    scan_cache_dir = NULL;
+    pthread_mutex_unlock(&mu);
 }
 
 static int

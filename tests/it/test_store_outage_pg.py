@@ -3,9 +3,13 @@
 cluster (scripts/pg-test.sh, fixed port) is stopped for BNC_OUTAGE_SECONDS (30) while 40
 DSNs arrive over SMTP, then started again. Every message is acknowledged, nothing is held,
 and once PostgreSQL is back the daemon reconnects and applies each bounce exactly once:
-0 lost, 0 doubled, no manual step. Skips (77) without a PostgreSQL server unless CI=true."""
+0 lost, 0 doubled, no manual step. Meanwhile every API route (authenticated or not, a
+cached token or a new one) answers 503 with Retry-After (issue 16, item 2). Skips (77)
+without a PostgreSQL server unless CI=true."""
 
 import glob
+import http.client
+import json
 import os
 import shutil
 import smtplib
@@ -64,6 +68,19 @@ def flood(port, first, count, acked):
     return ts
 
 
+def api(addr, method, path, token=None, body=None):
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=60)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, r.getheader("Retry-After"), data
+
+
 def main():
     if not shutil.which("psql") or not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         if os.environ.get("CI") == "true":
@@ -75,10 +92,19 @@ def main():
     r = pg("start", pgdir, port)
     check(r.returncode == 0, "own PostgreSQL cluster started: %s" % r.stderr[-500:])
     url = r.stdout.strip().splitlines()[-1]
-    d = Daemon(workers=2, env={"BOUNCED_STORE_BUSY_TIMEOUT_MS": "300"})
+    d = Daemon(workers=2, env={"BOUNCED_STORE_BUSY_TIMEOUT_MS": "300"},
+               args=["--http", "127.0.0.1:0"])
     d.db = url
     try:
         d.start()
+        token = None
+        while token is None:
+            line = d.proc.stdout.readline().decode()
+            check(line != "", "serve prints the admin token")
+            if "admin API token" in line:
+                token = line.rsplit(" ", 1)[1].strip()
+        st, _, _ = api(d.http, "GET", "/api/v1/contacts", token)
+        check(st == 200, "the API answers while PostgreSQL is up")
         acked = []
         for t in flood(d.port, 0, 20, acked):
             t.join(60)
@@ -89,6 +115,17 @@ def main():
         for t in flood(d.port, 20, FLOOD, acked):
             t.join(120)
         check(len(acked) == 20 + FLOOD, "all %d acknowledged while PostgreSQL is down" % len(acked))
+        for method, path, tok, body in (
+                ("GET", "/api/v1/contacts", token, None),
+                ("GET", "/api/v1/check/a@dest.example", token, None),
+                ("POST", "/api/v1/suppressions", token, {"address": "s@dest.example"}),
+                ("GET", "/api/v1/contacts", "bnc_" + "1" * 64, None),
+                ("GET", "/api/v1/stats", token, None),
+                ("GET", "/healthz", None, None)):
+            st, ra, data = api(d.http, method, path, tok, body)
+            check(st == 503 and ra is not None and int(ra) > 0,
+                  "%s %s -> 503 with Retry-After while the store is down (got %d %r %r)"
+                  % (method, path, st, ra, data[:120]))
         while time.time() - t0 < OUTAGE:
             check(d.spool_count("hold") == 0, "nothing is held while the store is down")
             time.sleep(0.5)

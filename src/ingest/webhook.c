@@ -171,8 +171,8 @@ webhook_mailgun_ok(const struct bnc_config *cfg, const char *body, size_t len, i
 }
 
 static bool
-webhook_sendgrid_ok(const struct bnc_config *cfg, const char *body, size_t len, const char *headers,
-                    int64_t now)
+webhook_sendgrid_ok(const struct bnc_config *cfg, const char *body, size_t len,
+                    const char *headers, int64_t now)
 {
     char sig[WEBHOOK_HDR_MAX], ts[64];
     char *end;
@@ -258,8 +258,8 @@ webhook_receive(bnc_ctx *ctx, const struct bnc_config *cfg, const char *esp, con
     n = bnc_report_rcpt_count(r);
     for (i = 0; i < n; i++) {
         struct pipeline_result res;
-        rc = pipeline_process_verdicts(pl, bnc_report_rcpt(r, i), 1, events_format_origin(f), NULL,
-                                       &res);
+        rc = pipeline_process_verdicts(pl, bnc_report_rcpt(r, i), 1, events_format_origin(f),
+                                       NULL, &res);
         if (rc != BNC_OK) {
             log_warnx("event=webhook esp=%s status=store_failed detail=\"%s\"",
                       events_format_name(f), pipeline_errmsg(pl));
@@ -281,10 +281,10 @@ webhook_receive(bnc_ctx *ctx, const struct bnc_config *cfg, const char *esp, con
                  "message; confirm SNS subscriptions from the SubscribeURL in the payload)",
                  events_format_name(f));
     }
-    log_info("event=webhook esp=%s verdicts=%zu applied=%zu duplicates=%zu", events_format_name(f),
-             n, applied, dups);
-    snprintf(reply, replylen, "{\"verdicts\":%zu,\"applied\":%zu,\"duplicates\":%zu}", n, applied,
-             dups);
+    log_info("event=webhook esp=%s verdicts=%zu applied=%zu duplicates=%zu",
+             events_format_name(f), n, applied, dups);
+    snprintf(reply, replylen, "{\"verdicts\":%zu,\"applied\":%zu,\"duplicates\":%zu}", n,
+             applied, dups);
     pipeline_free(pl);
     bnc_report_free(r);
     return 200;

@@ -8,6 +8,7 @@
 #   pg-test.sh destroy DIR stop it and delete its data
 #   pg-test.sh url DIR     print the URL of a running cluster
 #
+# BNC_PG_PORT fixes the port (a test that stops and starts its own cluster keeps its URL).
 # Idempotent: start on a running cluster prints its URL, stop on a stopped one does nothing.
 # Needs the Debian `postgresql` package (scripts/deps.sh installs it). When run as root the
 # server runs as the `postgres` OS user, which then owns DIR/data.
@@ -128,7 +129,7 @@ EOF
     if ! running; then
         tries=0
         while :; do
-            port=$(free_port)
+            port=${BNC_PG_PORT:-$(free_port)}
             if as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 \
                 -o "-p $port" start >/dev/null 2>&1; then
                 break

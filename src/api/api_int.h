@@ -133,7 +133,7 @@ const struct api_route *api_routes(size_t *n_out);
 
 /* ---- service.c ---- */
 struct store *api_store(struct api_req *r);       /* this thread's store, or NULL */
-struct store *api_need_store(struct api_req *r);  /* the same; NULL after writing a 500 */
+struct store *api_need_store(struct api_req *r);  /* the same; NULL after writing a 503 */
 struct pipeline *api_pipeline(struct api_req *r); /* this thread's pipeline, or NULL */
 bnc_ctx *api_ctx(struct api_req *r);              /* the current ctx (may be NULL) */
 /* After the pool is joined: close every thread's store and pipeline. */
@@ -152,8 +152,15 @@ void api_add_header(struct api_req *r, const char *name, const char *value);
 /* Write {"error":{"code":...,"message":...}} into r->out and return status. */
 int api_error(struct api_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Map a store/pipeline status to an HTTP error reply; returns the status. */
+/* Map a store/pipeline status to an HTTP error reply; returns the status. A store failure
+ * while the store does not answer is 503 + Retry-After (api_unavailable), not 500. */
 int api_error_status(struct api_req *r, bnc_status rc, const char *what);
+/* 503 "unavailable" with Retry-After (API_RETRY_AFTER seconds): the store is unreachable or
+ * cannot be opened; every route answers so until it is back. Returns 503. */
+#define API_RETRY_AFTER "5"
+int api_unavailable(struct api_req *r);
+/* Does r's store answer a trivial query? false also when there is no store. */
+bool api_store_answers(struct api_req *r);
 /* Parse the request body as JSON: on failure writes a 400 error into r and returns NULL.
  * The caller json_decref()s the result. */
 json_t *api_json_body(struct api_req *r);

@@ -158,7 +158,7 @@ api_authenticate(struct api_req *r, unsigned need)
     }
     st = api_store(r);
     if (st == NULL) {
-        return api_error(r, 500, "internal", "the store is not available");
+        return api_unavailable(r);
     }
     ar = auth_check(r->srv->auth, st, tok, len, api_mono_ns() / 1000000, api_now(r), &r->token_id,
                     &r->scopes);
@@ -169,6 +169,10 @@ api_authenticate(struct api_req *r, unsigned need)
         api_add_header(r, "Retry-After", "1");
         return api_error(r, 429, "rate_limited", "too many requests for this token");
     case AUTH_FAULT:
+        /* the token could not be looked up: the store's fault, not the client's */
+        if (!api_store_answers(r)) {
+            return api_unavailable(r);
+        }
         return api_error(r, 500, "internal", "token lookup failed");
     default:
         api_add_header(r, "WWW-Authenticate", "Bearer realm=\"bounced\", error=\"invalid_token\"");

@@ -23,7 +23,7 @@ h_healthz(struct api_req *r)
     int64_t one = 0;
 
     if (st == NULL || store_query_int(st, "SELECT 1", NULL, 0, &one) != BNC_OK) {
-        return api_error(r, 503, "unavailable", "the store is not reachable");
+        return api_unavailable(r);
     }
     buf_adds(&r->out, "{\"status\":\"ok\"}\n");
     return 200;
@@ -148,6 +148,9 @@ h_webhook(struct api_req *r)
     buf_free(&hdrs);
     if (status < 200 || status > 599) {
         status = 500;
+    }
+    if (status == 503) {
+        api_add_header(r, "Retry-After", API_RETRY_AFTER); /* the ESP retries then */
     }
     buf_adds(&r->out, reply);
     return status;

@@ -206,8 +206,27 @@ api_error_status(struct api_req *r, bnc_status rc, const char *what)
         return api_error(r, 503, "busy", "%s: the store is busy, retry", what);
     default:
         log_warnx("api: %s failed: %s", what, r->st != NULL ? store_errmsg(r->st) : "no store");
+        if ((rc == BNC_ESTORE || rc == BNC_EIO) && !api_store_answers(r)) {
+            return api_unavailable(r);
+        }
         return api_error(r, 500, "internal", "%s failed", what);
     }
+}
+
+bool
+api_store_answers(struct api_req *r)
+{
+    int64_t one = 0;
+
+    /* a dead PostgreSQL connection is reset by the backend before this statement */
+    return r->st != NULL && store_query_int(r->st, "SELECT 1", NULL, 0, &one) == BNC_OK;
+}
+
+int
+api_unavailable(struct api_req *r)
+{
+    api_add_header(r, "Retry-After", API_RETRY_AFTER);
+    return api_error(r, 503, "unavailable", "the store is not reachable, retry later");
 }
 
 /* ---- pages ---- */

@@ -69,7 +69,7 @@ api_need_store(struct api_req *r)
     struct store *st = api_store(r);
 
     if (st == NULL) {
-        api_error(r, 500, "internal", "the store is not available");
+        (void)api_unavailable(r);
     }
     return st;
 }

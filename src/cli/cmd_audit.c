@@ -59,7 +59,7 @@ audit_run(struct cli_globals *g, int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (argc >= 2 && strcmp(argv[1], "list") == 0 && argc <= 3) {
-        if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+        if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
             return ex;
         }
         printf("id\ttime\taddress\tactor\taction\treason\tdecided_by\tref\tbefore\tafter\n");

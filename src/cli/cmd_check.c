@@ -37,7 +37,7 @@ check_run(struct cli_globals *g, int argc, char **argv)
         check_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+    if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
     rc = model_check(st, argv[1], &ck);

@@ -467,7 +467,9 @@ contacts_run(struct cli_globals *g, int argc, char **argv)
         contacts_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+    ex = strcmp(argv[1], "export") == 0 || strcmp(argv[1], "show") == 0 ? hcli_open_existing(g, &st)
+                                                                        : hcli_open(g, &st);
+    if (ex != CLI_EXIT_OK) {
         return ex;
     }
     if (strcmp(argv[1], "import") == 0) {

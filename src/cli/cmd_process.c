@@ -9,7 +9,12 @@
  * file is one message whose reference is its absolute path, so processing the same directory
  * twice is a no-op (every message is a duplicate the second time). `-` reads one message
  * from standard input (its reference is its content hash).
- * What it does not do: split mbox files (`scan` does) or retry busy stores.
+ * --requeue [--spool DIR] processes the daemon's spool/hold/ instead: each held message is
+ * moved back to new/, processed as the daemon would (source smtp, ref = spool id, so one
+ * the daemon applied already is a duplicate), then moved to done/ (or deleted, as
+ * spool.keep_days says); one that fails on its content again goes back to hold/ with its
+ * reason; on a store failure it stays in new/ for the daemon's next start.
+ * What it does not do: retry busy stores.
  * Exit: 0 all inputs processed (duplicates included), 1 some inputs could not be read or
  * processed, 2 usage error, 3 configuration or store failure.
  * LIMITS: a file larger than limits.message_size is refused unread (counted as failed).
@@ -17,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +33,7 @@
 #include "core/dirlist.h"
 #include "core/xmalloc.h"
 #include "hygiene_cli.h"
+#include "ingest/spool.h"
 #include "pipeline/process.h"
 
 #define GROUP_BYTES (16u * 1024 * 1024) /* a group holds at most this much input */
@@ -53,14 +60,19 @@ struct proc_run {
 static void
 process_usage(FILE *fp)
 {
-    fprintf(fp, "usage: bounced process [--source NAME] [--batch N] [--quiet] FILE|DIR|-\n\n"
+    fprintf(fp, "usage: bounced process [--source NAME] [--batch N] [--quiet] FILE|DIR|-\n"
+                "       bounced process --requeue [--spool DIR]\n\n"
                 "Parse bounces, classify them and apply the hygiene policy to the store; each\n"
                 "message is all-or-nothing. Processing the same input again changes nothing.\n\n"
                 "  --source NAME  source recorded with the events (default: file, or stdin)\n"
                 "  --batch N      messages per commit (default 64; a failing message rolls\n"
                 "                 its group back, which is then redone one message per\n"
                 "                 transaction); 1 = one commit per message\n"
-                "  -q, --quiet    no per-file errors on stderr, only the summary\n\n"
+                "  -q, --quiet    no per-file errors on stderr, only the summary\n"
+                "  --requeue      process the daemon's spool/hold/ (messages held for their\n"
+                "                 content) again: applied ones move to done/, the others\n"
+                "                 go back to hold/ with their reason\n"
+                "  --spool DIR    the spool of --requeue (default: spool.dir)\n\n"
                 "Exit: 0 done, 1 some inputs could not be read or processed, 3 store failure.\n");
 }
 
@@ -239,6 +251,75 @@ process_path(struct proc_run *pr, const char *path, int depth)
     dir_names_free(names, n);
 }
 
+struct requeue_run {
+    struct proc_run *pr;
+    struct spool *sp;
+    bool keep;
+    size_t held, store_failed;
+};
+
+/* One held message: back to new/, through the pipeline as the daemon runs it, settled. */
+static void
+requeue_one(void *ud, const char *id)
+{
+    struct requeue_run *rq = ud;
+    struct pipeline_input in;
+    struct pipeline_result res;
+    struct pending pe;
+    char *data = NULL;
+    char reason[600];
+    size_t len = 0;
+    bnc_status rc;
+
+    memset(&pe, 0, sizeof(pe));
+    pe.name = (char *)(uintptr_t)id;
+    if (spool_unhold(rq->sp, id) != BNC_OK || spool_read(rq->sp, id, &data, &len) != BNC_OK) {
+        fprintf(stderr, "bounced: process: hold/%s: cannot read\n", id);
+        rq->pr->messages++;
+        rq->pr->failed++;
+        return;
+    }
+    memset(&in, 0, sizeof(in));
+    in.data = data;
+    in.len = len;
+    in.source = "smtp";
+    in.ref = id;
+    rc = pipeline_process(rq->pr->pl, &in, &res);
+    account(rq->pr, &pe, rc, &res);
+    if (rc == BNC_OK) {
+        (void)spool_done(rq->sp, id, rq->keep);
+    } else if (rc == BNC_EBUSY || rc == BNC_ESTORE || rc == BNC_EIO || rc == BNC_ECONFLICT) {
+        rq->store_failed++; /* not the message's fault: the daemon takes it at its start */
+    } else {
+        snprintf(reason, sizeof(reason), "status=%s detail=\"%s\"", bnc_strerror(rc),
+                 pipeline_errmsg(rq->pr->pl));
+        (void)spool_hold(rq->sp, id, reason);
+        rq->held++;
+    }
+    free(data);
+}
+
+static int
+requeue_hold(struct cli_globals *g, struct proc_run *pr, const char *dir)
+{
+    struct requeue_run rq;
+    char err[512];
+    size_t n;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.pr = pr;
+    rq.keep = g->cfg.spool_keep_days > 0;
+    if (spool_open(dir, &rq.sp, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "bounced: process: %s\n", err);
+        return CLI_EXIT_CONFIG;
+    }
+    n = spool_scan_hold(rq.sp, requeue_one, &rq);
+    spool_close(rq.sp);
+    printf("held: %zu requeued, %zu held again, %zu left in new/ (store failure)\n", n, rq.held,
+           rq.store_failed);
+    return rq.store_failed > 0 ? CLI_EXIT_CONFIG : CLI_EXIT_OK;
+}
+
 static int
 process_run(struct cli_globals *g, int argc, char **argv)
 {
@@ -246,6 +327,8 @@ process_run(struct cli_globals *g, int argc, char **argv)
         {"source", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
         {"batch", required_argument, NULL, 'b'},
+        {"requeue", no_argument, NULL, 'R'},
+        {"spool", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -253,7 +336,9 @@ process_run(struct cli_globals *g, int argc, char **argv)
     struct store *st = NULL;
     bnc_ctx *ctx = NULL;
     bnc_status rc;
-    int c, i, ex;
+    int c, i, ex, rq_ex = CLI_EXIT_OK;
+    bool requeue = false;
+    const char *spool = NULL;
 
     memset(&pr, 0, sizeof(pr));
     pr.batch = 64;
@@ -275,6 +360,12 @@ process_run(struct cli_globals *g, int argc, char **argv)
         case 'q':
             pr.quiet = true;
             break;
+        case 'R':
+            requeue = true;
+            break;
+        case 'S':
+            spool = optarg;
+            break;
         case 'h':
             process_usage(stdout);
             return CLI_EXIT_OK;
@@ -283,7 +374,7 @@ process_run(struct cli_globals *g, int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind >= argc) {
+    if ((optind >= argc) != requeue) {
         process_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -302,6 +393,9 @@ process_run(struct cli_globals *g, int argc, char **argv)
     pipeline_set_now(pr.pl, g->now);
     pr.received_at = cli_now(g);
     pr.limit = g->cfg.limit_message_size;
+    if (requeue) {
+        rq_ex = requeue_hold(g, &pr, spool != NULL ? spool : g->cfg.spool_dir);
+    }
     for (i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") == 0) {
             char *data = NULL;
@@ -342,6 +436,9 @@ process_run(struct cli_globals *g, int argc, char **argv)
     pipeline_free(pr.pl);
     bnc_ctx_free(ctx);
     store_close(st);
+    if (rq_ex != CLI_EXIT_OK) {
+        return rq_ex;
+    }
     return pr.failed > 0 ? CLI_EXIT_NEG : CLI_EXIT_OK;
 }
 

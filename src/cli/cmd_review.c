@@ -73,7 +73,7 @@ review_run(struct cli_globals *g, int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "list") == 0 &&
         (argc == 2 || (argc == 3 && strcmp(argv[2], "--all") == 0))) {
-        if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+        if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
             return ex;
         }
         ex = review_list(st, argc == 3);

@@ -84,7 +84,7 @@ stats_run(struct cli_globals *g, int argc, char **argv)
         stats_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+    if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
     if ((rc = model_totals(st, &t)) != BNC_OK) {

@@ -52,6 +52,26 @@ hcli_open(struct cli_globals *g, struct store **st)
     return CLI_EXIT_OK;
 }
 
+int
+hcli_open_existing(struct cli_globals *g, struct store **st)
+{
+    const char *url = g->cfg.store_url;
+    struct stat sb;
+
+    *st = NULL;
+    if (strncmp(url, "postgres", 8) != 0 && strcmp(url, ":memory:") != 0) {
+        const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+        if (stat(path, &sb) != 0) {
+            fprintf(stderr,
+                    "bounced: store %s does not exist (check --db or store.url); nothing was "
+                    "created\n",
+                    path);
+            return CLI_EXIT_CONFIG;
+        }
+    }
+    return hcli_open(g, st);
+}
+
 void
 hcli_policy(const struct cli_globals *g, struct policy_cfg *pc)
 {

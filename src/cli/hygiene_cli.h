@@ -16,6 +16,10 @@
 
 /* Open store.url (migrating it); prints the error and returns CLI_EXIT_CONFIG on failure. */
 int hcli_open(struct cli_globals *g, struct store **st);
+/* For read-only commands (check, stats, review list, contacts show/export, audit list): the
+ * same, but a SQLite store that does not exist is refused (CLI_EXIT_CONFIG, says so) instead
+ * of created: a mistyped --db must not answer "sendable" from an empty database. */
+int hcli_open_existing(struct cli_globals *g, struct store **st);
 void hcli_policy(const struct cli_globals *g, struct policy_cfg *pc);
 /* "2026-11-23T10:00:00Z", or "-" for 0. */
 const char *hcli_time(int64_t t, char buf[32]);

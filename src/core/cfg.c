@@ -45,7 +45,8 @@ static const struct cfg_param params[] = {
     {"limits.boundary_length", CFG_SIZE, "2048", 70, 65536, OFF(limit_boundary), true, false,
      "longest multipart boundary accepted"},
     {"limits.dsn_recipients", CFG_INT, "1000", 1, 1000000, OFF(limit_dsn_rcpts), true, false,
-     "most recipients taken from one bounce"},
+     "most recipients taken from one bounce message; one with more is refused whole (held), "
+     "never cut (webhooks and logs are not limited by it)"},
     {"limits.diagnostic_length", CFG_SIZE, "4096", 64, 1 * MIB, OFF(limit_diagnostic), true, false,
      "longest diagnostic text kept per recipient"},
     {"limits.report_memory", CFG_SIZE, "64M", 1 * MIB, 4 * GIB, OFF(limit_report_memory), true,

@@ -14,8 +14,12 @@
  *   - undetermined goes to review.
  * STANDARDS: RFC 3463 (status codes), RFC 8259 (JSON), RFC 4180 (CSV, pmta.c).
  * LIMITS: body size limits.webhook_body (webhooks) or limits.message_size (logs); JSON
- * nesting limits.json_depth, checked on the raw bytes before jansson sees them; verdicts per
- * input limits.dsn_recipients.
+ * nesting limits.json_depth, checked on the raw bytes before jansson sees them. A webhook
+ * batch or a log is a stream of independent events, not one DSN: limits.dsn_recipients does
+ * not apply; the verdicts of one input are bounded by its size instead (EV_MIN_EVENT_BYTES
+ * per event, which no format's event is shorter than), and an input that still has more is
+ * refused whole with BNC_ELIMIT (never cut short: the caller fails loudly and nothing is
+ * half-applied).
  */
 #include "ingest/events.h"
 
@@ -33,6 +37,10 @@
 #include "core/cfg.h"
 #include "core/xmalloc.h"
 #include "ingest/events_int.h"
+
+/* The shortest event of any format ("a@b.c" and a status in a log line, a JSON object in a
+ * batch) is longer than this: len / EV_MIN_EVENT_BYTES + 1 verdicts bound one input. */
+#define EV_MIN_EVENT_BYTES 8
 
 static const struct {
     const char *name;
@@ -373,6 +381,7 @@ events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, b
     /* An empty message gives an empty report with its own arena: the container for the
      * verdicts, classified like those of any bounce. */
     parse_limits_from_config(&lim, cfg);
+    lim.dsn_rcpts = len / EV_MIN_EVENT_BYTES + 1;
     if ((rc = parse_message(&lim, "", 0, &r)) != BNC_OK) {
         return rc;
     }
@@ -389,6 +398,10 @@ events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, b
         return BNC_ELIMIT;
     }
     rc = parsers[f](&st, data, len, err, errlen);
+    if (rc == BNC_OK && (r->flags & (BNC_PF_TOO_MANY_RCPTS | BNC_PF_TRUNCATED)) != 0) {
+        snprintf(err, errlen, "more than %zu events in one input: refused whole, split it", st.cap);
+        rc = BNC_ELIMIT;
+    }
     if (rc != BNC_OK) {
         bnc_report_free(r);
         return rc;

@@ -56,6 +56,7 @@ static bnc_status mkdir_p(const char *path, char *err, size_t errlen);
 static void path_of(const struct spool *sp, const char *sub, const char *id, char *out,
                     size_t outlen);
 static void add_trace_value(struct buf *b, const char *s);
+static bool spool_keep_id_ud(const char *name, void *ud);
 static void add_trace(struct buf *hdr, const struct spool_envelope *env, int64_t now,
                       const char *id);
 
@@ -358,23 +359,97 @@ spool_done(struct spool *sp, const char *id, bool keep)
 }
 
 bnc_status
-spool_hold(struct spool *sp, const char *id)
+spool_hold(struct spool *sp, const char *id, const char *reason)
 {
-    char src[4096], dst[4096];
+    char src[4096], dst[4096], why[4200];
+    int fd;
 
     if (!spool_id_valid(id)) {
         return BNC_EINVAL;
     }
     path_of(sp, "new", id, src, sizeof(src));
     path_of(sp, "hold", id, dst, sizeof(dst));
+    if (reason != NULL) {
+        /* next to the file, named so that no scan takes it for a message (not an id) */
+        snprintf(why, sizeof(why), "%s.reason", dst);
+        fd = open(why, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            size_t n = strlen(reason);
+            ssize_t w = write(fd, reason, n);
+            ssize_t w2 = write(fd, "\n", 1);
+            (void)w;
+            (void)w2;
+            close(fd);
+        }
+    }
     if (rename(src, dst) == 0) {
         return BNC_OK;
     }
     return errno == ENOENT ? BNC_ENOTFOUND : BNC_EIO;
 }
 
+bnc_status
+spool_unhold(struct spool *sp, const char *id)
+{
+    char src[4096], dst[4096], why[4200];
+
+    if (!spool_id_valid(id)) {
+        return BNC_EINVAL;
+    }
+    path_of(sp, "hold", id, src, sizeof(src));
+    path_of(sp, "new", id, dst, sizeof(dst));
+    if (rename(src, dst) != 0) {
+        return errno == ENOENT ? BNC_ENOTFOUND : BNC_EIO;
+    }
+    snprintf(why, sizeof(why), "%s.reason", src);
+    (void)unlink(why);
+    (void)fsync(sp->newfd);
+    return BNC_OK;
+}
+
+size_t
+spool_scan_hold(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
+{
+    char path[4096];
+    char **names;
+    size_t n, i;
+
+    path_of(sp, "hold", NULL, path, sizeof(path));
+    if (dir_names(path, spool_keep_id_ud, NULL, &names, &n) != BNC_OK) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        cb(ud, names[i]);
+    }
+    dir_names_free(names, n);
+    return n;
+}
+
+struct unhold_run {
+    struct spool *sp;
+    size_t moved;
+};
+
+static void
+unhold_cb(void *ud, const char *id)
+{
+    struct unhold_run *u = ud;
+    if (spool_unhold(u->sp, id) == BNC_OK) {
+        u->moved++;
+    }
+}
+
+size_t
+spool_unhold_all(struct spool *sp)
+{
+    struct unhold_run u = {sp, 0};
+
+    (void)spool_scan_hold(sp, unhold_cb, &u);
+    return u.moved;
+}
+
 static bool
-spool_keep_id(const char *name, void *ud)
+spool_keep_id_ud(const char *name, void *ud)
 {
     (void)ud;
     return spool_id_valid(name);
@@ -388,7 +463,7 @@ spool_scan_new(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
     size_t n, i;
 
     path_of(sp, "new", NULL, path, sizeof(path));
-    if (dir_names(path, spool_keep_id, NULL, &names, &n) != BNC_OK) {
+    if (dir_names(path, spool_keep_id_ud, NULL, &names, &n) != BNC_OK) {
         return 0;
     }
     for (i = 0; i < n; i++) {

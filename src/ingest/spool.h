@@ -2,7 +2,9 @@
  * spool.h - the durable spool between the SMTP listener (or a mailbox scan) and the workers.
  *
  * Layout under spool.dir: tmp/ (being written), new/ (accepted, durable, not yet processed),
- * done/ (processed, kept spool.keep_days), hold/ (failed too often; left for a person).
+ * done/ (processed, kept spool.keep_days), hold/ (messages that fail on their own content,
+ * each with a <id>.reason file saying why; moved back to new/ at the daemon's start and by
+ * `bounced process --requeue`).
  * A message is in new/ only after its bytes and the rename are on disk (file fsync, rename,
  * directory fsync), so a 250 sent after spool_write() returns survives a crash. The spool id
  * is the file name: unique across processes and restarts, made of [0-9a-f.] only.
@@ -71,8 +73,15 @@ bnc_status spool_read(struct spool *sp, const char *id, char **data_out /* OUT *
                       size_t *len_out /* OUT */);
 /* Processed: move new/<id> to done/ (keep) or delete it. BNC_ENOTFOUND when already gone. */
 bnc_status spool_done(struct spool *sp, const char *id, bool keep);
-/* Failed too often: move new/<id> to hold/. */
-bnc_status spool_hold(struct spool *sp, const char *id);
+/* Failed on its own content: move new/<id> to hold/, and write reason (one line, may be
+ * NULL) to hold/<id>.reason first. */
+bnc_status spool_hold(struct spool *sp, const char *id, const char *reason);
+/* Move hold/<id> back to new/ (its .reason file removed). */
+bnc_status spool_unhold(struct spool *sp, const char *id);
+/* Every message in hold/ back to new/: how many moved. */
+size_t spool_unhold_all(struct spool *sp);
+/* Every id in hold/, in name order. Returns how many cb saw. */
+size_t spool_scan_hold(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud);
 
 /* Every id in new/, oldest first (crash recovery at startup). Returns how many cb saw. */
 size_t spool_scan_new(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud);

@@ -268,7 +268,7 @@ webhook_receive(bnc_ctx *ctx, const struct bnc_config *cfg, const char *esp, con
             /* a 5xx makes the ESP retry later; what was applied is deduplicated then */
             snprintf(reply, replylen,
                      "{\"error\":{\"code\":\"store_failed\",\"message\":\"retry later\"}}");
-            return rc == BNC_EBUSY ? 503 : 500;
+            return rc == BNC_EBUSY || rc == BNC_ESTORE || rc == BNC_EIO ? 503 : 500;
         }
         if (res.duplicate) {
             dups++;

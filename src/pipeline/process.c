@@ -240,6 +240,16 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         snprintf(p->err, sizeof(p->err), "parse: %s", bnc_strerror(rc));
         return rc;
     }
+    if ((bnc_report_flags(r) & BNC_PF_TOO_MANY_RCPTS) != 0) {
+        /* more recipients than limits.dsn_recipients: applying the first ones would drop the
+         * rest for good; refuse the message whole (the daemon holds it with this reason) */
+        snprintf(p->err, sizeof(p->err),
+                 "more recipients than limits.dsn_recipients (%zu): not applied; raise the "
+                 "limit and requeue",
+                 bnc_report_rcpt_count(r));
+        bnc_report_free(r);
+        return BNC_ELIMIT;
+    }
     n = bnc_report_rcpt_count(r);
     not_bounce = n == 0 || (bnc_report_flags(r) & BNC_PF_NOT_BOUNCE) != 0;
     for (i = 0, counted = 0; i < n; i++) {

@@ -10,7 +10,8 @@
  *   - workers (workers.c), housekeeping (housekeeping.c), a reload thread on SIGHUP
  *     (reload.c);
  *   - the HTTP API's own pool (src/api), when http.listen is set.
- * Startup rescans spool/new/ (crash recovery) before the listeners open.
+ * Startup refuses a store it cannot write (exit 3), moves spool/hold/ back to spool/new/ and
+ * rescans spool/new/ (crash recovery) before the listeners open.
  *
  * Doesn't: fork into the background, write a pid file, or drop privileges (run it under a
  * service manager as an unprivileged user).
@@ -63,7 +64,14 @@ serve_run(const struct serve_options *o)
     pthread_mutex_init(&sv.reload_mu, NULL);
     pthread_mutex_init(&sv.q_mu, NULL);
     pthread_mutex_init(&sv.store_mu, NULL);
-    pthread_cond_init(&sv.q_cv, NULL);
+    {
+        /* the workers' outage back-off waits on q_cv against the monotonic clock */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&sv.q_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     pthread_mutex_init(&sv.hk_mu, NULL);
     pthread_cond_init(&sv.hk_cv, NULL);
     atomic_init(&sv.gen, 1);
@@ -96,7 +104,7 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
     char err[512];
     long ncpu;
     int i, nstores;
-    size_t recovered, cleaned;
+    size_t recovered, cleaned, unheld;
 
     /* ./var for the default SQLite path; the spool makes its own directories */
     if (strncmp(cfg->store_url, "postgres", 8) != 0 && make_parent_dirs(cfg->store_url) != 0) {
@@ -117,6 +125,14 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
             return 3;
         }
     }
+    /* a store this daemon cannot write would take mail it can never apply: refuse now */
+    if (store_check_writable(sv->stores[0]) != BNC_OK) {
+        fprintf(stderr, "bounced serve: store %s is not writable: %s\n", cfg->store_url,
+                store_errmsg(sv->stores[0]));
+        cfg_free(cfg);
+        free(cfg);
+        return 3;
+    }
     if (reload_first(sv, cfg) != BNC_OK) {
         cfg_free(cfg);
         free(cfg);
@@ -127,9 +143,13 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
         return 3;
     }
     cleaned = spool_clean_tmp(sv->spool);
+    /* held messages get another chance with this run's limits and store (those that fail on
+     * their content again go back to hold/) */
+    unheld = spool_unhold_all(sv->spool);
     recovered = spool_scan_new(sv->spool, wq_on_rescanned, sv);
     if (recovered > 0 || cleaned > 0) {
-        log_info("event=spool_recovery queued=%zu tmp_removed=%zu", recovered, cleaned);
+        log_info("event=spool_recovery queued=%zu tmp_removed=%zu from_hold=%zu", recovered,
+                 cleaned, unheld);
     }
     return 0;
 }

@@ -28,9 +28,12 @@
 #include "ingest/spool.h"
 #include "server/serve.h"
 
-#define SERVE_MAX_ATTEMPTS 5
-#define SERVE_BATCH        64
-#define SERVE_PURGE_EVERY  3600
+#define SERVE_MAX_ATTEMPTS   5
+#define SERVE_BATCH          64
+#define SERVE_PURGE_EVERY    3600
+/* Store outage: the workers probe again after 250 ms, doubling up to 10 s (workers.c). */
+#define SERVE_BACKOFF_MIN_MS 250u
+#define SERVE_BACKOFF_MAX_MS 10000u
 
 struct wq_item {
     char id[SPOOL_ID_MAX];
@@ -64,6 +67,14 @@ struct serve {
     size_t cap, head, len;
     bool q_closed;
     size_t busy; /* workers inside a message */
+
+    /* store outage (workers.c), under q_mu: while store_down no worker takes work; the one
+     * whose turn it is probes the store at retry_at (CLOCK_MONOTONIC) */
+    bool store_down;
+    bool probing;
+    unsigned backoff_ms;
+    struct timespec retry_at;
+    struct timespec down_since;
 
     pthread_t *workers;
     int nworkers;

@@ -389,6 +389,24 @@ store_query_int(struct store *st, const char *sql, const struct store_value *par
     return BNC_OK;
 }
 
+static const char SQL_WRITE_PROBE[] =
+    "UPDATE schema_migrations SET applied_at = applied_at WHERE 1 = 0";
+
+bnc_status
+store_check_writable(struct store *st)
+{
+    bnc_status rc;
+
+    if ((rc = store_begin(st)) != BNC_OK) {
+        return rc;
+    }
+    /* SQLite takes the write lock (and refuses a read-only file) at the first write
+     * statement whatever it matches; PostgreSQL refuses it in a read-only transaction. */
+    rc = store_exec(st, SQL_WRITE_PROBE, NULL, 0, NULL, NULL, NULL);
+    (void)store_rollback(st);
+    return rc;
+}
+
 /* ---- statement cache ---------------------------------------------------------------- */
 
 static size_t

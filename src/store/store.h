@@ -152,6 +152,12 @@ bnc_status store_rollback(struct store *st);
 bnc_status store_exec(struct store *st, const char *sql, const struct store_value *params,
                       size_t nparams, store_row_cb cb, void *ud, int64_t *changes_out);
 
+/* Can this connection write? A write statement that changes nothing (schema_migrations)
+ * inside a transaction that is rolled back: BNC_OK, or the status a real write would get
+ * (BNC_EBUSY locked, BNC_ESTORE read-only, unreachable, ...), detail in store_errmsg(). The
+ * daemon's startup check and its outage probe. Not inside a transaction. */
+bnc_status store_check_writable(struct store *st);
+
 /* Convenience: the first column of the first row as an integer; BNC_ENOTFOUND if no row. */
 bnc_status store_query_int(struct store *st, const char *sql, const struct store_value *params,
                            size_t nparams, int64_t *out);

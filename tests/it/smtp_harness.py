@@ -176,7 +176,8 @@ class Daemon:
 
     def spool_count(self, sub):
         try:
-            return len([n for n in os.listdir(os.path.join(self.spool, sub)) if not n.startswith(".")])
+            return len([n for n in os.listdir(os.path.join(self.spool, sub))
+                        if not n.startswith(".") and not n.endswith(".reason")])
         except FileNotFoundError:
             return 0
 

@@ -46,6 +46,10 @@ def main():
         check(d.spool_count("hold") == 1, "the message the pipeline refuses is in spool/hold/")
         check(d.spool_count("new") == 0, "nothing left in spool/new/")
         check("event=held" in d.logtext(), "and logged as held")
+        held = [n for n in os.listdir(os.path.join(d.spool, "hold")) if not n.endswith(".reason")]
+        with open(os.path.join(d.spool, "hold", held[0] + ".reason")) as f:
+            why = f.read()
+        check("limit exceeded" in why, "with the reason next to the file: %r" % why)
         rows = dict(d.q("select recipient, count(*) from bounce_events group by recipient"))
         check(rows == {"ok0@dest.example": 1, "ok1@dest.example": 1, "ok3@dest.example": 1,
                        "ok4@dest.example": 1}, "the others are processed exactly once: %r" % rows)

@@ -146,7 +146,7 @@ test_scan_hold_purge(void **state)
     for (i = 0; i < 3; i++) {
         assert_string_equal(ids.v[i], id[i]);
     }
-    assert_int_equal(spool_hold(sp, id[0]), BNC_OK);
+    assert_int_equal(spool_hold(sp, id[0], "test"), BNC_OK);
     assert_true(exists("hold", id[0]));
     assert_int_equal(spool_done(sp, id[1], true), BNC_OK);
     assert_int_equal(spool_done(sp, id[2], true), BNC_OK);

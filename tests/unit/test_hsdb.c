@@ -1,6 +1,7 @@
 /*
  * test_hsdb.c - the compiled-database cache of parse/hsdb.c (rules.cache_dir), which keeps
  * the phrase databases of the format recognizers.
+ * layer: parse (links bnc_parse and the libraries below it, nothing above)
  */
 #include <setjmp.h>
 #include <stdarg.h>

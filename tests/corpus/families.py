@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""families.py - the rule families of rules/default.rules hold for every variant of their
+wording, not only for the ones a corpus happens to contain.
+
+    families.py BOUNCED_BIN
+
+Each family below is expanded into its variants (noun x verdict, with and without the address
+between them, with and without an article), each variant is put in a Postfix-style DSN as the
+remote server's answer to RCPT TO with a reply code and no enhanced status (so that only the
+words can decide), and `bounced parse` must give the family's reason and hard/soft for every
+one. Sender-side wordings built from the same words are the negative controls: they must never
+come out as a dead address. Exits 1 and lists the variants that failed.
+"""
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+NOUNS = ["user", "recipient", "mailbox", "account", "address", "email address",
+         "e-mail address", "email account", "mail box", "addressee", "local user",
+         "destination mailbox", "recipient address", "user account", "mailbox name"]
+MISSING = ["does not exist", "doesn't exist", "not found", "is unknown", "unknown", "is invalid",
+           "invalid", "not valid", "is not valid", "could not be found", "cannot be found",
+           "can't be found", "no longer exists", "is not known", "not recognized",
+           "is not recognised", "was not found", "has been deleted"]
+PREFIXED = ["No such {n}", "Invalid {n}", "Unknown {n}", "Non-existent {n}", "Nonexistent {n}",
+            "{n}: unknown"]
+DOMAINS = ["Domain not found", "domain does not exist", "Host not found", "host unknown",
+           "Unknown host", "unknown domain", "No such domain", "domain name not found",
+           "Recipient domain does not exist", "Domain example.net not found",
+           "The domain example.net does not exist", "Host or domain name not found",
+           "invalid domain", "Domain is not valid", "no such host", "Non-existent domain"]
+FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mailbox is full",
+        "Quota exceeded", "over quota", "The user has exceeded their quota", "user is over quota",
+        "mailbox quota exceeded", "Disk quota exceeded", "Mailbox size limit exceeded",
+        "Recipient's mailbox is full", "mailbox has exceeded its quota",
+        "User <{a}> is over quota"]
+# the same words said of our sender: recorded, never a dead recipient
+SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
+          "Sender domain example.org does not exist", "Sender address rejected: Domain not found",
+          "Domain of sender address {s} does not exist", "unknown sender",
+          "Sender verify failed", "sender's address <{s}> not found"]
+
+ADDR = "x@example.net"
+SENDER_ADDR = "s@example.org"
+
+
+def variants():
+    """(reply, reason or None for 'not a dead address', hard)"""
+    for noun, verdict in itertools.product(NOUNS, MISSING):
+        yield f"550 The {noun} {verdict}", "userunknown", True
+        yield f"550 {noun.capitalize()} <{ADDR}> {verdict}", "userunknown", True
+    for noun, form in itertools.product(NOUNS, PREFIXED):
+        yield "550 " + form.format(n=noun), "userunknown", True
+    for text in DOMAINS:
+        yield f"550 {text}", "hostunknown", True
+    for text in FULL:
+        yield "452 " + text.format(a=ADDR), "mailboxfull", False
+        yield "552 " + text.format(a=ADDR), "mailboxfull", False
+    for text in SENDER:
+        yield "550 " + text.format(s=SENDER_ADDR), None, False
+
+
+def dsn(local, reply):
+    return f"""From: MAILER-DAEMON@mta.example.org (Mail Delivery System)
+To: sender@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain; charset=utf-8
+
+This is the mail system at host mta.example.org.
+
+<{local}@example.net>: host mx.example.net[192.0.2.1] said: {reply} (in reply to RCPT TO
+    command)
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mta.example.org
+
+Final-Recipient: rfc822; {local}@example.net
+Action: {"delayed" if reply.startswith("4") else "failed"}
+Status: {reply[0]}.0.0
+Diagnostic-Code: smtp; {reply}
+
+--B--
+"""
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit("usage: families.py BOUNCED_BIN")
+    cases = list(variants())
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (reply, _, _) in enumerate(cases):
+            with open(os.path.join(tmp, f"v{i:04d}.eml"), "w", encoding="utf-8") as fh:
+                fh.write(dsn(f"v{i:04d}", reply))
+        out = subprocess.run([argv[1], "parse", tmp], capture_output=True, text=True, check=False)
+    got = {}
+    for line in out.stdout.splitlines():
+        row = json.loads(line)
+        got[row["recipient"].split("@")[0].lower()] = row
+    failed = []
+    for i, (reply, reason, hard) in enumerate(cases):
+        row = got.get(f"v{i:04d}")
+        if row is None:
+            failed.append(f"no verdict: {reply}")
+        elif reason is None and row.get("hard"):
+            failed.append(f"sender-side wording suppresses the recipient ({row['reason']}, "
+                          f"{row['decided_by']}): {reply}")
+        elif reason is not None and (row["reason"] != reason or bool(row.get("hard")) != hard):
+            failed.append(f"want {reason}/{'hard' if hard else 'soft'}, got {row['reason']}/"
+                          f"{'hard' if row.get('hard') else 'soft'} ({row['decided_by']}): {reply}")
+    print(f"families: {len(cases) - len(failed)}/{len(cases)} variants as their family says")
+    for line in failed:
+        print("  " + line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

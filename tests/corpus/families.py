@@ -37,6 +37,30 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
         "mailbox quota exceeded", "Disk quota exceeded", "Mailbox size limit exceeded",
         "Recipient's mailbox is full", "mailbox has exceeded its quota",
         "User <{a}> is over quota"]
+DISABLED = ["Account disabled", "account is disabled", "This account has been disabled",
+            "Mailbox disabled", "User account is suspended", "account suspended",
+            "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
+            "User <{a}> has been suspended", "The mailbox is not active",
+            "Account <{a}> is inactive", "This mailbox has been suspended", "account locked"]
+RELAYING = ["Relay access denied", "Relaying denied", "relay not permitted",
+            "Relaying not allowed", "We do not relay", "Unable to relay", "relay denied",
+            "Relay not allowed", "relaying disallowed", "not permitted to relay",
+            "relay is not permitted", "Relay prohibited", "This server does not relay"]
+IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
+              "Your IP 192.0.2.1 is listed in bl.spamcop.net",
+              "192.0.2.1 is listed on a blocklist", "Your IP address has been blacklisted",
+              "IP address blocked", "Message rejected: IP 192.0.2.1 is blocked",
+              "Connection from 192.0.2.1 refused: blacklisted"]
+# a missing mailbox in the languages providers localize their replies in; letters outside
+# ASCII inside the rules' alternatives must match as letters, not as bytes
+LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} existiert nicht",
+             "Postfach nicht vorhanden", "Utilisateur inconnu", "Destinataire inconnu",
+             "Adresse inexistante", "Boîte aux lettres inexistante",
+             "L'adresse {a} n'existe pas", "Usuario desconocido", "La dirección {a} no existe",
+             "Buzón inexistente", "Utente sconosciuto", "L'indirizzo {a} non esiste",
+             "Casella inesistente", "Usuário desconhecido", "Endereço inexistente",
+             "A conta {a} não existe", "Gebruiker onbekend", "Het adres {a} bestaat niet",
+             "Użytkownik nie istnieje", "Adresat nieznany", "Účet {a} neexistuje"]
 # the same words said of our sender: recorded, never a dead recipient
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",
@@ -59,6 +83,14 @@ def variants():
     for text in FULL:
         yield "452 " + text.format(a=ADDR), "mailboxfull", False
         yield "552 " + text.format(a=ADDR), "mailboxfull", False
+    for text in DISABLED:
+        yield "550 " + text.format(a=ADDR), "suspend", False
+    for text in RELAYING:
+        yield "554 " + text, "norelaying", False
+    for text in IP_BLOCKED:
+        yield "554 " + text, "blocked", False
+    for text in LOCALIZED:
+        yield "550 " + text.format(a=ADDR), "userunknown", True
     for text in SENDER:
         yield "550 " + text.format(s=SENDER_ADDR), None, False
 

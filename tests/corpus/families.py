@@ -6,14 +6,15 @@ wording, not only for the ones a corpus happens to contain.
 
 Each family below is expanded into its variants (noun x verdict, with and without the address
 between them, with and without an article), each variant is put in a Postfix-style DSN as the
-remote server's answer to RCPT TO with a reply code and no enhanced status (so that only the
-words can decide), and `bounced parse` must give the family's reason and hard/soft for every
+remote server's answer to RCPT TO (or the command the family's wording answers) with a reply
+code and a generic status (so that only the words can decide), and `bounced parse` must give the family's reason and hard/soft for every
 one. Sender-side wordings built from the same words are the negative controls: they must never
 come out as a dead address. Exits 1 and lists the variants that failed.
 """
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,24 @@ IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
               "192.0.2.1 is listed on a blocklist", "Your IP address has been blacklisted",
               "IP address blocked", "Message rejected: IP 192.0.2.1 is blocked",
               "Connection from 192.0.2.1 refused: blacklisted"]
+SIZE = ["Message size exceeds fixed maximum message size", "Message too large",
+        "message is too big", "Message exceeds maximum size", "mail size too large",
+        "Message is larger than the allowed size", "exceeded maximum allowed message size",
+        "maximum message size exceeded", "Size limit exceeded"]
+SPAM = ["Message rejected as spam", "message identified as spam", "Spam detected",
+        "This message was classified as SPAM", "Your message looks like spam",
+        "High probability of spam", "considered unsolicited bulk e-mail"]
+VIRUS = ["Virus found in message", "message contains a virus", "Infected with virus",
+         "malware detected", "Message rejected: contains malware"]
+AUTH = ["SPF check failed", "SPF validation failed", "DKIM signature verification failed",
+        "DMARC policy violation", "message failed DMARC", "rejected by DMARC policy"]
+PTR = ["Client host rejected: cannot find your hostname", "Reverse DNS lookup failed",
+       "no PTR record found", "Your IP has no reverse DNS", "Cannot resolve your hostname",
+       "reverse DNS required"]
+CONNECTIONS = ["Too many connections from your IP", "too many concurrent connections",
+               "Connection limit exceeded", "maximum number of connections exceeded"]
+RATE = ["Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
+        "sending rate exceeded", "Throttled, try again later"]
 # a missing mailbox in the languages providers localize their replies in; letters outside
 # ASCII inside the rules' alternatives must match as letters, not as bytes
 LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} existiert nicht",
@@ -72,7 +91,7 @@ SENDER_ADDR = "s@example.org"
 
 
 def variants():
-    """(reply, reason or None for 'not a dead address', hard)"""
+    """(reply, reason or None for 'not a dead address', hard[, SMTP command answered])"""
     for noun, verdict in itertools.product(NOUNS, MISSING):
         yield f"550 The {noun} {verdict}", "userunknown", True
         yield f"550 {noun.capitalize()} <{ADDR}> {verdict}", "userunknown", True
@@ -91,11 +110,26 @@ def variants():
         yield "554 " + text, "blocked", False
     for text in LOCALIZED:
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    for texts, reply, reason, stage in ((SIZE, "552", "mesgtoobig", "end of DATA"),
+                                        (SPAM, "550 5.7.1", "spamdetected", "end of DATA"),
+                                        (VIRUS, "554 5.7.1", "virusdetected", "end of DATA"),
+                                        (AUTH, "550 5.7.1", "authfailure", "end of DATA"),
+                                        (PTR, "550 5.7.1", "requireptr", "RCPT TO"),
+                                        (CONNECTIONS, "421 4.7.0", "toomanyconn", "MAIL FROM"),
+                                        (RATE, "450 4.7.0", "speeding", "RCPT TO")):
+        for text in texts:
+            yield f"{reply} {text}", reason, False, stage
     for text in SENDER:
         yield "550 " + text.format(s=SENDER_ADDR), None, False
 
 
-def dsn(local, reply):
+def status(reply):
+    """The reply's enhanced status code, else the generic one of its class."""
+    m = re.match(r"\d{3} ([245]\.\d{1,3}\.\d{1,3}) ", reply)
+    return m.group(1) if m else reply[0] + ".0.0"
+
+
+def dsn(local, reply, stage="RCPT TO"):
     return f"""From: MAILER-DAEMON@mta.example.org (Mail Delivery System)
 To: sender@example.org
 Subject: Undelivered Mail Returned to Sender
@@ -107,7 +141,7 @@ Content-Type: text/plain; charset=utf-8
 
 This is the mail system at host mta.example.org.
 
-<{local}@example.net>: host mx.example.net[192.0.2.1] said: {reply} (in reply to RCPT TO
+<{local}@example.net>: host mx.example.net[192.0.2.1] said: {reply} (in reply to {stage}
     command)
 
 --B
@@ -117,7 +151,7 @@ Reporting-MTA: dns; mta.example.org
 
 Final-Recipient: rfc822; {local}@example.net
 Action: {"delayed" if reply.startswith("4") else "failed"}
-Status: {reply[0]}.0.0
+Status: {status(reply)}
 Diagnostic-Code: smtp; {reply}
 
 --B--
@@ -127,18 +161,18 @@ Diagnostic-Code: smtp; {reply}
 def main(argv):
     if len(argv) != 2:
         sys.exit("usage: families.py BOUNCED_BIN")
-    cases = list(variants())
+    cases = [c if len(c) == 4 else c + ("RCPT TO",) for c in variants()]
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (reply, _, _) in enumerate(cases):
+        for i, (reply, _, _, stage) in enumerate(cases):
             with open(os.path.join(tmp, f"v{i:04d}.eml"), "w", encoding="utf-8") as fh:
-                fh.write(dsn(f"v{i:04d}", reply))
+                fh.write(dsn(f"v{i:04d}", reply, stage))
         out = subprocess.run([argv[1], "parse", tmp], capture_output=True, text=True, check=False)
     got = {}
     for line in out.stdout.splitlines():
         row = json.loads(line)
         got[row["recipient"].split("@")[0].lower()] = row
     failed = []
-    for i, (reply, reason, hard) in enumerate(cases):
+    for i, (reply, reason, hard, _) in enumerate(cases):
         row = got.get(f"v{i:04d}")
         if row is None:
             failed.append(f"no verdict: {reply}")

@@ -68,6 +68,7 @@ struct lint_gen {
     const char *bad; /* why the expression is not modelled; NULL while it is */
     bool trunc;      /* an example was dropped for the cap */
     bool literal;    /* no metacharacter so far: the expression is one fixed text */
+    bool byte_class; /* a class lists a byte of a UTF-8 sequence (see lint_class) */
     int depth;
 };
 
@@ -80,6 +81,7 @@ struct lint_rule {
     bool norm[LINT_SAMPLES];        /* ... and in the classifier's normal form */
     const char *bad;
     bool trunc;
+    bool byte_class;
 };
 
 /* The text of each origin, to quote a rule line as written. */
@@ -418,6 +420,9 @@ lint_class(struct lint_gen *g, bool set[256])
             }
         }
         set_range(set, lo, hi);
+        /* rules are matched byte by byte: "[oó]" is 'o' or one of the two bytes of 'ó', and
+         * never the letter */
+        g->byte_class = g->byte_class || hi >= 0x80;
     }
     for (c = 'a'; c <= 'z'; c++) {
         if (set[c] || set[c - 'a' + 'A']) {
@@ -710,6 +715,7 @@ lint_expand(const char *expr, struct lint_rule *lr)
     }
     lr->bad = g.bad;
     lr->trunc = g.trunc;
+    lr->byte_class = g.byte_class;
     if (g.bad != NULL) {
         sset_free(&lr->ex);
     }
@@ -1190,6 +1196,13 @@ lint_all(struct lint_run *lr)
         const struct rule_info *ri = rules_get(rs, j);
         bool dup;
         lint_check_dup(lr, all, j, &dup);
+        if (r->byte_class) {
+            lint_print_rule(lr, ri, "error",
+                            "a [...] class lists a letter outside ASCII, which matches one byte "
+                            "of it and never the letter: write the letters as alternatives, "
+                            "(o|\xc3\xb3)");
+            lr->errors++;
+        }
         if (r->bad != NULL) {
             char why[160];
             snprintf(why, sizeof(why), "not checked for shadowing or matching: %s", r->bad);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`bounced rules lint`: a rules file with one duplicate, one shadowed and one never-matching
-rule (and a bad line) gets each reported on its own line, with the right file:line, and exit
+rule (and a bad line, and a [...] class listing a letter outside ASCII) gets each reported on its own line, with the right file:line, and exit
 1; a clean file exits 0; an unreadable file exits 2; the built-in rules are linted too, and
 default.rules itself has no finding."""
 import os
@@ -73,6 +73,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check(len(lines) == 4, f"four findings, got {len(lines)}:\n{out}")
     check("7 rules: 1 errors, 1 duplicates, 1 shadowed, 1 never-matching" in out,
           "summary line:\n" + out)
+
+    # a class that lists a letter outside ASCII matches a byte of it, never the letter; the
+    # same letters written as alternatives are fine
+    accents = os.path.join(tmp, "accents.rules")
+    with open(accents, "w", encoding="utf-8") as fh:
+        fh.write("/buz[oó]n\\s+lleno/i ==> mailboxfull\n/buz(o|ó)n\\s+inexistente/i ==> userunknown\n")
+    rc, out, err = run("rules", "lint", "--no-builtin", accents)
+    check(rc == 1 and f"{accents}:1: error: " in out and f"{accents}:2:" not in out,
+          f"a byte class is an error, alternatives are not: exit {rc}:\n{out}{err}")
 
     rc, out, err = run("rules", "lint", "--no-builtin", clean)
     check(rc == 0, f"clean file: exit {rc}:\n{out}{err}")

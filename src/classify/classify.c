@@ -40,7 +40,10 @@ struct status_map {
 /* RFC 3463 subject.detail -> reason. Codes that name no cause by themselves (x.0.0,
  * x.5.0 ...) are absent on purpose: they defer to the reply code and the format hint.
  * X.5.3 "Too many recipients" is a limit of the transaction we opened (toomanyconn, the
- * sender's side), not the address's. */
+ * sender's side), not the address's. X.4.4 "Unable to route" is a domain the directory has
+ * no route for ("a DNS lookup returning only an SOA record", RFC 3463 §3.5; Postfix's
+ * 5.4.4 for NXDOMAIN and no MX/A): hostunknown, which a temporary failure turns into a
+ * networkerror (adjust_temporary). */
 /* clang-format off */
 static const struct status_map status_table[] = {
     {"1.0", BNC_R_USERUNKNOWN},  {"1.1", BNC_R_USERUNKNOWN},  {"1.2", BNC_R_HOSTUNKNOWN},
@@ -52,7 +55,7 @@ static const struct status_map status_table[] = {
     {"3.0", BNC_R_SYSTEMERROR},  {"3.1", BNC_R_SYSTEMFULL},   {"3.2", BNC_R_SYSTEMERROR},
     {"3.3", BNC_R_SYSTEMERROR},  {"3.4", BNC_R_MESGTOOBIG},   {"3.5", BNC_R_SYSTEMERROR},
     {"4.0", BNC_R_NETWORKERROR}, {"4.1", BNC_R_NETWORKERROR}, {"4.2", BNC_R_NETWORKERROR},
-    {"4.3", BNC_R_SYSTEMERROR}, {"4.4", BNC_R_NETWORKERROR},  {"4.5", BNC_R_NETWORKERROR},
+    {"4.3", BNC_R_SYSTEMERROR}, {"4.4", BNC_R_HOSTUNKNOWN},   {"4.5", BNC_R_NETWORKERROR},
     {"4.6", BNC_R_NETWORKERROR}, {"4.7", BNC_R_EXPIRED},
     {"5.0", BNC_R_SYNTAXERROR},  {"5.1", BNC_R_SYNTAXERROR},  {"5.2", BNC_R_SYNTAXERROR},
     {"5.3", BNC_R_TOOMANYCONN},  {"5.4", BNC_R_SYNTAXERROR},  {"5.5", BNC_R_SYNTAXERROR},

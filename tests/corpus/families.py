@@ -70,6 +70,28 @@ CONNECTIONS = ["Too many connections from your IP", "too many concurrent connect
                "Connection limit exceeded", "maximum number of connections exceeded"]
 RATE = ["Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
         "sending rate exceeded", "Throttled, try again later"]
+# what the reporting MTA itself says when it could not reach the domain (Postfix's texts
+# around the resolver's: glibc getaddrinfo, c-ares), with the status it reports
+RESOLVER = [
+    ("connect to mx.example.net[192.0.2.1]:25: Connection refused", "4.4.1", "networkerror"),
+    ("connect to mx.example.net[192.0.2.1]:25: No route to host", "4.4.1", "networkerror"),
+    ("connect to mx.example.net[192.0.2.1]:25: Network is unreachable", "4.4.1", "networkerror"),
+    ("lost connection with mx.example.net[192.0.2.1] while receiving the initial server "
+     "greeting", "4.4.2", "networkerror"),
+    ("Host or domain name not found. Name service error for name=example.net type=MX: Host "
+     "not found, try again", "4.4.3", "networkerror"),
+    ("Host or domain name not found. Name service error for name=example.net type=A: Host "
+     "not found", "5.4.4", "hostunknown"),
+    ("Temporary failure in name resolution", "4.4.3", "networkerror"),
+    ("Name or service not known", "5.4.4", "hostunknown"),
+    ("No address associated with hostname", "5.4.4", "hostunknown"),
+    ("DNS server returned answer with no data", "5.4.4", "hostunknown"),
+    ("Domain name not found", "5.4.4", "hostunknown"),
+    ("Could not contact DNS servers", "4.4.3", "networkerror"),
+    ("Timeout while contacting DNS servers", "4.4.3", "networkerror"),
+    ("DNS server returned general failure", "4.4.3", "networkerror"),
+    ("mail for example.net loops back to myself", "5.4.6", "networkerror"),
+]
 # a missing mailbox in the languages providers localize their replies in; letters outside
 # ASCII inside the rules' alternatives must match as letters, not as bytes
 LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} existiert nicht",
@@ -91,7 +113,8 @@ SENDER_ADDR = "s@example.org"
 
 
 def variants():
-    """(reply, reason or None for 'not a dead address', hard[, SMTP command answered])"""
+    """(reply, reason or None for 'not a dead address', hard[, SMTP command answered or "",
+    status when it is ""])"""
     for noun, verdict in itertools.product(NOUNS, MISSING):
         yield f"550 The {noun} {verdict}", "userunknown", True
         yield f"550 {noun.capitalize()} <{ADDR}> {verdict}", "userunknown", True
@@ -119,6 +142,8 @@ def variants():
                                         (RATE, "450 4.7.0", "speeding", "RCPT TO")):
         for text in texts:
             yield f"{reply} {text}", reason, False, stage
+    for text, code, reason in RESOLVER:
+        yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:
         yield "550 " + text.format(s=SENDER_ADDR), None, False
 
@@ -129,7 +154,15 @@ def status(reply):
     return m.group(1) if m else reply[0] + ".0.0"
 
 
-def dsn(local, reply, stage="RCPT TO"):
+def dsn(local, reply, stage="RCPT TO", code=None):
+    """A Postfix-style DSN: the remote's reply to `stage`, or with no stage ("") the
+    reporting MTA's own text with status `code`."""
+    if not stage:
+        said, diag = reply, f"X-Postfix; {reply}"
+    else:
+        said, diag = f"""host mx.example.net[192.0.2.1] said: {reply} (in reply to {stage}
+    command)""", f"smtp; {reply}"
+        code = status(reply)
     return f"""From: MAILER-DAEMON@mta.example.org (Mail Delivery System)
 To: sender@example.org
 Subject: Undelivered Mail Returned to Sender
@@ -141,8 +174,7 @@ Content-Type: text/plain; charset=utf-8
 
 This is the mail system at host mta.example.org.
 
-<{local}@example.net>: host mx.example.net[192.0.2.1] said: {reply} (in reply to {stage}
-    command)
+<{local}@example.net>: {said}
 
 --B
 Content-Type: message/delivery-status
@@ -150,9 +182,9 @@ Content-Type: message/delivery-status
 Reporting-MTA: dns; mta.example.org
 
 Final-Recipient: rfc822; {local}@example.net
-Action: {"delayed" if reply.startswith("4") else "failed"}
-Status: {status(reply)}
-Diagnostic-Code: smtp; {reply}
+Action: {"delayed" if code.startswith("4") else "failed"}
+Status: {code}
+Diagnostic-Code: {diag}
 
 --B--
 """
@@ -161,18 +193,18 @@ Diagnostic-Code: smtp; {reply}
 def main(argv):
     if len(argv) != 2:
         sys.exit("usage: families.py BOUNCED_BIN")
-    cases = [c if len(c) == 4 else c + ("RCPT TO",) for c in variants()]
+    cases = [(c + ("RCPT TO", None))[:5] for c in variants()]
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (reply, _, _, stage) in enumerate(cases):
+        for i, (reply, _, _, stage, code) in enumerate(cases):
             with open(os.path.join(tmp, f"v{i:04d}.eml"), "w", encoding="utf-8") as fh:
-                fh.write(dsn(f"v{i:04d}", reply, stage))
+                fh.write(dsn(f"v{i:04d}", reply, stage, code))
         out = subprocess.run([argv[1], "parse", tmp], capture_output=True, text=True, check=False)
     got = {}
     for line in out.stdout.splitlines():
         row = json.loads(line)
         got[row["recipient"].split("@")[0].lower()] = row
     failed = []
-    for i, (reply, reason, hard, _) in enumerate(cases):
+    for i, (reply, reason, hard, _, _) in enumerate(cases):
         row = got.get(f"v{i:04d}")
         if row is None:
             failed.append(f"no verdict: {reply}")

@@ -101,7 +101,14 @@ LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} exis
              "Buzón inexistente", "Utente sconosciuto", "L'indirizzo {a} non esiste",
              "Casella inesistente", "Usuário desconhecido", "Endereço inexistente",
              "A conta {a} não existe", "Gebruiker onbekend", "Het adres {a} bestaat niet",
-             "Użytkownik nie istnieje", "Adresat nieznany", "Účet {a} neexistuje"]
+             "Użytkownik nie istnieje", "Adresat nieznany", "Účet {a} neexistuje",
+             "Odbiorca <{a}> nie istnieje", "Пользователь {a} не существует",
+             "Почтовый ящик не найден", "Адрес {a} не существует",
+             "Mottagaren finns inte", "Okänd mottagare", "Användaren {a} finns inte",
+             "Mottakeren finnes ikke", "Ukjent bruker", "Modtageren findes ikke",
+             "Ukendt bruger", "Käyttäjää ei ole olemassa", "Tuntematon vastaanottaja",
+             "Kullanıcı bulunamadı", "Alıcı {a} mevcut değil", "Ismeretlen címzett",
+             "A felhasználó nem létezik", "Utilizatorul nu există", "Destinatar necunoscut"]
 # the same words said of our sender: recorded, never a dead recipient
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",

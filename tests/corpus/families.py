@@ -43,7 +43,7 @@ DISABLED = ["Account disabled", "account is disabled", "This account has been di
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
             "User <{a}> has been suspended", "The mailbox is not active",
             "Account <{a}> is inactive", "This mailbox has been suspended", "account locked"]
-RELAYING = ["Relay access denied", "Relaying denied", "relay not permitted",
+RELAYING = ["You may not use this server as a relay", "Relay access denied", "Relaying denied", "relay not permitted",
             "Relaying not allowed", "We do not relay", "Unable to relay", "relay denied",
             "Relay not allowed", "relaying disallowed", "not permitted to relay",
             "relay is not permitted", "Relay prohibited", "This server does not relay"]
@@ -55,10 +55,16 @@ IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
 SIZE = ["Message size exceeds fixed maximum message size", "Message too large",
         "message is too big", "Message exceeds maximum size", "mail size too large",
         "Message is larger than the allowed size", "exceeded maximum allowed message size",
-        "maximum message size exceeded", "Size limit exceeded"]
+        "maximum message size exceeded", "Size limit exceeded",
+        "message rejected: size limit 10485760"]
 SPAM = ["Message rejected as spam", "message identified as spam", "Spam detected",
         "This message was classified as SPAM", "Your message looks like spam",
-        "High probability of spam", "considered unsolicited bulk e-mail"]
+        "High probability of spam", "considered unsolicited bulk e-mail",
+        "Spamming is not allowed here", "rejected by SpamAssassin", "blocked by the spam filter",
+        "anti-spam rejection", "a domain in the message is listed in URIBL",
+        "bulk email not accepted", "mass mailing rejected"]
+HEADERS = ["Messages without a Date: header are rejected", "missing Message-ID header",
+           "no From header field", "message without a To field refused"]
 VIRUS = ["Virus found in message", "message contains a virus", "Infected with virus",
          "malware detected", "Message rejected: contains malware"]
 AUTH = ["SPF check failed", "SPF validation failed", "DKIM signature verification failed",
@@ -142,6 +148,7 @@ def variants():
         yield "550 " + text.format(a=ADDR), "userunknown", True
     for texts, reply, reason, stage in ((SIZE, "552", "mesgtoobig", "end of DATA"),
                                         (SPAM, "550 5.7.1", "spamdetected", "end of DATA"),
+                                        (HEADERS, "550", "notcompliantrfc", "end of DATA"),
                                         (VIRUS, "554 5.7.1", "virusdetected", "end of DATA"),
                                         (AUTH, "550 5.7.1", "authfailure", "end of DATA"),
                                         (PTR, "550 5.7.1", "requireptr", "RCPT TO"),

@@ -97,6 +97,8 @@ RESOLVER = [
     ("Timeout while contacting DNS servers", "4.4.3", "networkerror"),
     ("DNS server returned general failure", "4.4.3", "networkerror"),
     ("mail for example.net loops back to myself", "5.4.6", "networkerror"),
+    ("Sorry, I couldn't find any host named example.net. (#5.1.2)", "5.1.2", "hostunknown"),
+    ("Sorry, I couldn't find any host by that name. (#4.1.2)", "4.1.2", "networkerror"),
 ]
 # a missing mailbox in the languages providers localize their replies in; letters outside
 # ASCII inside the rules' alternatives must match as letters, not as bytes

@@ -193,7 +193,7 @@ h_bounces(struct api_req *r)
     const char *ct = api_header(r, "Content-Type");
     struct pipeline *p = NULL;
     struct pipeline_result res;
-    bnc_status rc;
+    bnc_status rc = BNC_OK;
 
     if (r->body.len == 0) {
         return api_error(r, 400, "bad_request", "the body must be a bounce message or verdicts");

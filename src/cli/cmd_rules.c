@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/dirlist.h"
+#include "core/load.h"
 #include "core/xmalloc.h"
 #include "parse/mbox.h"
 #include "store/store.h"
@@ -357,7 +358,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
                 ret = CLI_EXIT_USAGE;
                 goto out;
             }
-            if (rules_src_file(optarg, &extra[nextra], err, sizeof(err)) != BNC_OK) {
+            if (load_rule_file(optarg, &extra[nextra], err, sizeof(err)) != BNC_OK) {
                 fprintf(stderr, "bounced rules: %s: %s\n", optarg, err);
                 ret = CLI_EXIT_CONFIG;
                 goto out;
@@ -441,7 +442,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
     ret = rr.unreadable ? CLI_EXIT_NEG : CLI_EXIT_OK;
 out:
     for (i = 0; i < nextra; i++) {
-        rules_src_free(&extra[i]);
+        load_rule_src_free(&extra[i]);
     }
     if (dbr != NULL && api_rules_free != NULL) {
         api_rules_free(dbr, ndbr);

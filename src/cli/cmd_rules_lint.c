@@ -40,6 +40,7 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/embedded.h"
+#include "core/load.h"
 #include "core/xmalloc.h"
 
 #define LINT_SAMPLES    32
@@ -758,7 +759,7 @@ lint_line_text(struct lint_run *lr, const char *origin, unsigned line, struct bu
     if (s == NULL && lr->nsrc < sizeof(lr->src) / sizeof(lr->src[0])) {
         struct rule_src rsrc;
         char err[256];
-        if (rules_src_file(origin, &rsrc, err, sizeof(err)) != BNC_OK) {
+        if (load_rule_file(origin, &rsrc, err, sizeof(err)) != BNC_OK) {
             return false;
         }
         s = &lr->src[lr->nsrc++];
@@ -1287,7 +1288,7 @@ rules_lint(struct cli_globals *g, int argc, char **argv)
     }
     for (i = (size_t)optind; i < (size_t)argc; i++) {
         char err[512];
-        if (rules_src_file(argv[i], &files[nfiles], err, sizeof(err)) != BNC_OK) {
+        if (load_rule_file(argv[i], &files[nfiles], err, sizeof(err)) != BNC_OK) {
             fprintf(stderr, "bounced rules lint: %s: %s\n", argv[i], err);
             ret = CLI_EXIT_USAGE;
             goto out;
@@ -1330,11 +1331,11 @@ out:
     rules_free(rs);
     for (i = 0; i < lr.nsrc; i++) {
         if (lr.src[i].own.text != NULL) {
-            rules_src_free(&lr.src[i].own);
+            load_rule_src_free(&lr.src[i].own);
         }
     }
     for (i = 0; i < nfiles; i++) {
-        rules_src_free(&files[i]);
+        load_rule_src_free(&files[i]);
     }
     return ret;
 }

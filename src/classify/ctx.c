@@ -94,16 +94,16 @@ bnc_ctx_new_config(const struct bnc_config *cfg, bnc_ctx **out)
 {
     bnc_ctx *ctx = xcalloc(1, sizeof(*ctx));
     struct ctx_err ce = {ctx};
-    char dir[4096], err[256];
+    const char *problem;
     bnc_status rc;
 
     cfg_copy(&ctx->cfg, cfg);
     rc = rules_build(&ctx->cfg, NULL, 0, ctx_rules_err, &ce, &ctx->rules);
-    /* the phrase tables, loaded from the same cache; a problem there is the ctx's message,
-     * not a failure (parsing falls back to searching each phrase) */
-    if (parse_prepare(load_cache_dir(&ctx->cfg, dir, sizeof(dir)) ? dir : NULL, err,
-                      sizeof(err)) != BNC_OK) {
-        ctx_rules_err(&ce, "formats", err);
+    parse_prepare(&ctx->cfg); /* the phrase tables, loaded from the same cache */
+    /* a problem there is the ctx's message, not a failure (parsing falls back to searching
+     * each phrase) */
+    if ((problem = parse_tables_problem()) != NULL) {
+        ctx_rules_err(&ce, "formats", problem);
     }
     *out = ctx;
     return rc;

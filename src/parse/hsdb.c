@@ -16,6 +16,12 @@
 #include "core/buf.h"
 #include "core/load.h"
 
+bool
+hsdb_cache_dir(const struct bnc_config *cfg, char *out, size_t cap)
+{
+    return load_cache_dir(cfg, out, cap);
+}
+
 /* The key of a compile: everything it reads. */
 static void
 hsdb_key(struct buf *key, const char *const *exprs, const unsigned *flags, const unsigned *ids,

@@ -7,7 +7,16 @@
 #ifndef BNC_PARSE_HSDB_H
 #define BNC_PARSE_HSDB_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <hs/hs.h>
+
+struct bnc_config;
+
+/* The cache directory cfg names (rules.cache_dir, as core/load.c's load_cache_dir() finds
+ * it), or false when the cache is off or has no usable place. */
+bool hsdb_cache_dir(const struct bnc_config *cfg, char *out, size_t cap);
 
 /* hs_compile_multi() in block mode, through the cache in dir (NULL or "": no cache): the
  * database compiled from the same expressions, flags and ids by the same Vectorscan is

@@ -26,9 +26,9 @@
  * Ownership: all strings are allocated from the report's arena.
  */
 #include "parse/formats/formats_int.h"
+#include "parse/hsdb.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 #define FMT_TEXT_MAX   (32u * 1024u)
@@ -1312,16 +1312,11 @@ fmt_status_elsewhere(struct fmt_msg *m)
 
 /* ------------------------------------------------------------------ dispatch ---- */
 
-bnc_status
-parse_prepare(const char *cache_dir, char *err, size_t errlen)
+void
+parse_prepare(const struct bnc_config *cfg)
 {
-    const char *problem = fmt_scan_prepare(cache_dir);
-
-    if (problem != NULL) {
-        snprintf(err, errlen, "%s", problem);
-        return BNC_EINTERNAL;
-    }
-    return BNC_OK;
+    char dir[4096];
+    fmt_scan_prepare(hsdb_cache_dir(cfg, dir, sizeof(dir)) ? dir : NULL);
 }
 
 void

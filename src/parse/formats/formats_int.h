@@ -126,9 +126,8 @@ void fmt_scan_header(const char *p, size_t n, struct fmt_scan *s);
 /* One pass each over the decoded From and Subject (NULL: ""), for the fmt_fields phrases. */
 void fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out);
 /* Build the phrase databases now, through the compiled-database cache in cache_dir (NULL:
- * none); a later call builds nothing. Returns NULL, or what went wrong in the build (static
- * storage; the build then falls back to searching each phrase). */
-const char *fmt_scan_prepare(const char *cache_dir);
+ * none); a later call does nothing. */
+void fmt_scan_prepare(const char *cache_dir);
 /* How many phrases the group at base holds: FMT_F_SENDER (From), FMT_S_BOUNCE or FMT_S_DELAY
  * (subject true). */
 size_t fmt_fields_count(bool subject, size_t base);

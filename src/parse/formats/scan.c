@@ -11,8 +11,8 @@
  * The scan records where each phrase first occurs. Scratch space is per thread.
  * Doesn't: decide anything; formats.c and families.c read the offsets. When the database
  * cannot be built (it can only fail on a programming error) each phrase is searched one by
- * one instead, with the same results, and fmt_scan_prepare() says what went wrong (nothing
- * here prints: the ctx passes it on as its message).
+ * one instead, with the same results, and parse_tables_problem() says what went wrong
+ * (nothing here prints: the ctx passes it on as its message).
  * STANDARDS: none.
  * LIMITS: FMT_NEEDLES_MAX phrases; the text is at most the bounce-text cap of formats.c.
  * Ownership: the database is process-global and immutable after the first use.
@@ -28,6 +28,7 @@
 #include "core/xmalloc.h"
 #include "parse/formats/formats_int.h"
 #include "parse/hsdb.h"
+#include "parse/parse.h"
 
 /* Lines that start the returned copy of the original message. */
 static const char *const scan_cut[] = {
@@ -367,7 +368,7 @@ scan_build(void)
     }
 }
 
-const char *
+void
 fmt_scan_prepare(const char *cache_dir)
 {
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -377,6 +378,12 @@ fmt_scan_prepare(const char *cache_dir)
     (void)pthread_once(&scan_once, scan_build);
     scan_cache_dir = NULL;
     pthread_mutex_unlock(&mu);
+}
+
+const char *
+parse_tables_problem(void)
+{
+    (void)pthread_once(&scan_once, scan_build);
     return scan_problem[0] != '\0' ? scan_problem : NULL;
 }
 

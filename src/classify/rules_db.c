@@ -314,25 +314,35 @@ rules_scratch_for(const struct bnc_ruleset *rs)
     return true;
 }
 
-bnc_status
-rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct rule_match *m)
+/* One scan of text[0..len) with this thread's scratch, fn called per matching rule (a
+ * callback that stops the scan is fine). BNC_OK, or BNC_EINTERNAL when Vectorscan fails. */
+static bnc_status
+rules_scan(const struct bnc_ruleset *rs, const char *text, size_t len, match_event_handler fn,
+           void *ctx)
 {
-    struct rules_best b = {rs, UINT32_MAX, UINT32_MAX};
     hs_error_t he;
 
-    m->rule = NULL;
-    m->cause = NULL;
-    if (rs == NULL || rs->db == NULL || text == NULL || len == 0) {
-        return BNC_OK;
-    }
     if (!rules_scratch_for(rs)) {
         return BNC_EINTERNAL;
     }
     if (len > UINT32_MAX) {
         len = UINT32_MAX;
     }
-    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, rules_on_match, &b);
-    if (he != HS_SUCCESS && he != HS_SCAN_TERMINATED) {
+    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, fn, ctx);
+    return he == HS_SUCCESS || he == HS_SCAN_TERMINATED ? BNC_OK : BNC_EINTERNAL;
+}
+
+bnc_status
+rules_match(const struct bnc_ruleset *rs, const char *text, size_t len, struct rule_match *m)
+{
+    struct rules_best b = {rs, UINT32_MAX, UINT32_MAX};
+
+    m->rule = NULL;
+    m->cause = NULL;
+    if (rs == NULL || rs->db == NULL || text == NULL || len == 0) {
+        return BNC_OK;
+    }
+    if (rules_scan(rs, text, len, rules_on_match, &b) != BNC_OK) {
         return BNC_EINTERNAL;
     }
     if (b.best < rs->n) {
@@ -382,20 +392,12 @@ rules_match_all(const struct bnc_ruleset *rs, const char *text, size_t len,
                 const struct rule_info **out, size_t cap, size_t *n_out)
 {
     struct rules_all a = {rs, out, cap, 0};
-    hs_error_t he;
 
     *n_out = 0;
     if (rs == NULL || rs->db == NULL || text == NULL || len == 0 || cap == 0) {
         return BNC_OK;
     }
-    if (!rules_scratch_for(rs)) {
-        return BNC_EINTERNAL;
-    }
-    if (len > UINT32_MAX) {
-        len = UINT32_MAX;
-    }
-    he = hs_scan(rs->db, text, (unsigned)len, 0, rules_tls_scratch, rules_on_any, &a);
-    if (he != HS_SUCCESS) {
+    if (rules_scan(rs, text, len, rules_on_any, &a) != BNC_OK) {
         return BNC_EINTERNAL;
     }
     *n_out = a.n;

@@ -23,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/xmalloc.h"
+#include "parse/hsdb.h"
 
 void
 rules_xfree(const void *p)
@@ -110,12 +111,7 @@ rules_phrase_expr(const char *p, size_t n)
             i += 2;
             continue;
         }
-        if (c < 0x80 &&
-            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-            buf_printf(&b, "\\x%02x", c);
-        } else {
-            buf_addc(&b, (char)c);
-        }
+        hsdb_literal_byte(&b, c);
     }
     return buf_take(&b);
 }

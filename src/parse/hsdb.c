@@ -22,6 +22,17 @@ hsdb_cache_dir(const struct bnc_config *cfg, char *out, size_t cap)
     return load_cache_dir(cfg, out, cap);
 }
 
+void
+hsdb_literal_byte(struct buf *b, unsigned char c)
+{
+    if (c < 0x80 &&
+        !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+        buf_printf(b, "\\x%02x", c);
+    } else {
+        buf_addc(b, (char)c);
+    }
+}
+
 /* The key of a compile: everything it reads. */
 static void
 hsdb_key(struct buf *key, const char *const *exprs, const unsigned *flags, const unsigned *ids,

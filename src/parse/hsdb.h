@@ -13,10 +13,16 @@
 #include <hs/hs.h>
 
 struct bnc_config;
+struct buf;
 
 /* The cache directory cfg names (rules.cache_dir, as core/load.c's load_cache_dir() finds
  * it), or false when the cache is off or has no usable place. */
 bool hsdb_cache_dir(const struct bnc_config *cfg, char *out, size_t cap);
+
+/* Append byte c to a Vectorscan expression so that it stands for itself: ASCII other than
+ * letters and digits escaped as \xHH, every other byte as it is. How the phrase tables and
+ * the phrase rules turn text into literals. */
+void hsdb_literal_byte(struct buf *b, unsigned char c);
 
 /* hs_compile_multi() in block mode, through the cache in dir (NULL or "": no cache): the
  * database compiled from the same expressions, flags and ids by the same Vectorscan is

@@ -223,13 +223,7 @@ scan_literal_expr(const char *s)
     struct buf b;
     buf_init(&b, 0);
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x80 &&
-            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-            buf_printf(&b, "\\x%02x", c);
-        } else {
-            buf_addc(&b, (char)c);
-        }
+        hsdb_literal_byte(&b, (unsigned char)*s);
     }
     return buf_take(&b);
 }

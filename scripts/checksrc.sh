@@ -9,6 +9,9 @@
 #    whose header says " * layer: <dir>") may include headers of <dir> and of the layers
 #    below it, not of a layer above nor of a sibling (ingest and api do not include each
 #    other). tests/layers/test_checksrc.sh proves the check fails on a planted include.
+#  - file I/O or printing in parse/, classify/ or hygiene/ (DESIGN §1: they do no I/O, and
+#    the library never prints; rule files and the compiled cache are core/load.c's, errors
+#    go through the ctx's message)
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -37,6 +40,12 @@ $out"
 
 out=$(grep -n 'iconv_open' $(echo "$files" | grep -v 'src/parse/charset.c') || true)
 [ -z "$out" ] || report "iconv_open outside parse/charset.c:
+$out"
+
+io='(^|[^_a-zA-Z0-9.>])(fopen|fdopen|freopen|open|openat|opendir|read|write|pread|pwrite|stat|lstat|fstat|mkdir|mkstemp|unlink|rename|remove|getenv|popen|system|printf|fprintf|vfprintf|puts|fputs|fputc|putchar|perror|dir_names)[[:space:]]*\('
+out=$(grep -nE "$io" $(echo "$files" | grep -E '^src/(parse|classify|hygiene)/') /dev/null \
+      | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|/\*)' || true)
+[ -z "$out" ] || report "I/O or printing in parse/, classify/ or hygiene/ (DESIGN §1):
 $out"
 
 tests=$(git ls-files 'tests/unit/*.c' 'tests/fuzz/*.c' 2>/dev/null)

@@ -16,6 +16,7 @@
 
 #include "bounced.h"
 #include "core/cfg.h"
+#include "core/load.h"
 #include "core/reasons.h"
 
 struct bnc_ruleset;
@@ -36,30 +37,23 @@ const struct bnc_config *bnc_ctx_config(const bnc_ctx *ctx);
 bnc_status bnc_parse_only(bnc_ctx *ctx, const void *msg, size_t len, bnc_report **out);
 
 /* Rule sets: built from the built-in rules text plus user rule files; errors are reported
- * per file:line through the callback and the bad rule is skipped. */
-typedef void (*rules_err_cb)(void *ud, const char *where, const char *msg);
+ * per file:line through the callback (rules_err_cb, core/load.h) and the bad rule is
+ * skipped. Extra rule text from outside the config (the database's `rules` table,
+ * `--rules FILE`) comes as struct rule_src (core/load.h): several lines each, a bad line
+ * reported as "origin:line", borrowed. */
 
-/* Extra rule text from outside the config (the database's `rules` table, `--rules FILE`).
- * text may hold several lines; a bad line is reported as "origin:line". Borrowed. */
-struct rule_src {
-    const char *text;
-    const char *origin;
-};
-
-/* Build a ruleset: user rules (cfg rules.dir/NAME.rules in name order, cfg rules.file, then
- * extra[0..nextra)) before the built-in rules. Every bad rule is reported through cb (may be
- * NULL) with file:line and skipped; the rest load. *out is always set (free with
- * rules_free()); BNC_OK unless the pattern database itself cannot be built. */
+/* Build a ruleset (ctx.c): user rules (cfg rules.dir/NAME.rules in name order, cfg
+ * rules.file, read by core/load.c; then extra[0..nextra)) before the built-in rules,
+ * compiled through cfg's rules.cache_dir (cfg may be NULL: no files, no cache). Every bad
+ * rule is reported through cb (may be NULL) with file:line and skipped; the rest load. *out
+ * is always set (free with rules_free()); BNC_OK unless the pattern database itself cannot
+ * be built. */
 bnc_status rules_build(const struct bnc_config *cfg, const struct rule_src *extra, size_t nextra,
                        rules_err_cb cb, void *ud, struct bnc_ruleset **out);
 void rules_free(struct bnc_ruleset *rs); /* NULL-safe */
 /* Validate one rule line: syntax, reason name, and that Vectorscan compiles the pattern.
  * BNC_OK, or BNC_EINVAL with a message in err. */
 bnc_status rules_check_line(const char *line, char *err, size_t errlen);
-/* Read a rules file into *out (owned: release with rules_src_free()). BNC_EIO/BNC_EINVAL
- * with a message in err. */
-bnc_status rules_src_file(const char *path, struct rule_src *out, char *err, size_t errlen);
-void rules_src_free(struct rule_src *src);
 /* ctx.c internal: link field used to keep replaced rulesets alive until bnc_ctx_free(). */
 struct bnc_ruleset **rules_retired_link(struct bnc_ruleset *rs);
 

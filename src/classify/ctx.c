@@ -2,6 +2,10 @@
  * ctx.c - the bnc_ctx (configuration + compiled rule set) and the library facade
  * bnc_parse(): parse_message() then classify_report().
  *
+ * Also where a configuration becomes a ruleset (rules_build()): core/load.c reads the rule
+ * files and keeps the compiled-database cache, rules_syntax.c parses the texts and rules_db.c
+ * compiles them; the rest of classify/ never sees a file.
+ *
  * A ctx is built once and read-only afterwards; bnc_parse() may run on many threads with
  * one ctx. bnc_ctx_reload_rules() builds a new rule set and publishes it with an atomic
  * pointer store; parses that already loaded the old pointer finish with it, because replaced
@@ -13,6 +17,9 @@
 #include <string.h>
 
 #include "classify/classify.h"
+#include "classify/rules_int.h"
+#include "core/embedded.h"
+#include "core/load.h"
 #include "core/xmalloc.h"
 #include "parse/parse.h"
 
@@ -42,16 +49,62 @@ ctx_rules_err(void *ud, const char *where, const char *msg)
     }
 }
 
+/* A ruleset being built from the rule files of a config. */
+struct ctx_build {
+    struct bnc_ruleset *rs;
+    rules_err_cb cb;
+    void *ud;
+};
+
+static void
+ctx_add_file(void *ud, const char *origin, const char *text, size_t len)
+{
+    struct ctx_build *b = ud;
+
+    rules_add_text(b->rs, text, len, origin, RULES_TIER_USER, b->cb, b->ud);
+}
+
+static void
+ctx_file_err(void *ud, const char *where, const char *msg)
+{
+    struct ctx_build *b = ud;
+
+    rules_report(b->cb, b->ud, where, 0, msg);
+}
+
+bnc_status
+rules_build(const struct bnc_config *cfg, const struct rule_src *extra, size_t nextra,
+            rules_err_cb cb, void *ud, struct bnc_ruleset **out)
+{
+    struct ctx_build b = {rules_new(), cb, ud};
+    char dir[4096];
+    bnc_status st;
+
+    load_rule_files(cfg, ctx_add_file, ctx_file_err, &b);
+    rules_add_srcs(b.rs, extra, nextra, "extra", cb, ud);
+    rules_add_text(b.rs, (const char *)bnc_default_rules, bnc_default_rules_len, "default.rules",
+                   RULES_TIER_BUILTIN, cb, ud);
+    st = rules_compile(b.rs, load_cache_dir(cfg, dir, sizeof(dir)) ? dir : NULL, cb, ud);
+    *out = b.rs;
+    return st;
+}
+
 bnc_status
 bnc_ctx_new_config(const struct bnc_config *cfg, bnc_ctx **out)
 {
     bnc_ctx *ctx = xcalloc(1, sizeof(*ctx));
     struct ctx_err ce = {ctx};
+    const char *problem;
     bnc_status rc;
 
     cfg_copy(&ctx->cfg, cfg);
     rc = rules_build(&ctx->cfg, NULL, 0, ctx_rules_err, &ce, &ctx->rules);
     parse_prepare(&ctx->cfg); /* the phrase tables, loaded from the same cache */
+    /* a problem there is the ctx's message, not a failure (parsing falls back to searching
+     * each phrase) */
+    if ((problem = parse_tables_problem()) != NULL) {
+        ctx_rules_err(&ce, "formats", problem);
+    }
     *out = ctx;
     return rc;
 }

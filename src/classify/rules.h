@@ -11,6 +11,8 @@
  * diagnostic in a normal form: each run of white space is one space and the typographic
  * apostrophe (U+2019) is the ASCII one; so in TEXT any run of white space matches any run of
  * white space, and a REGEX sees single spaces.
+ * The syntax is rules_syntax.c, the compiled database and matching rules_db.c, the build from
+ * a configuration ctx.c (with core/load.c reading the files and keeping the compiled cache).
  * Ownership: a ruleset is immutable once built; it may be shared by any number of threads.
  */
 #ifndef BNC_CLASSIFY_RULES_H

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/dirlist.h"
+#include "core/load.h"
 #include "core/xmalloc.h"
 #include "parse/mbox.h"
 #include "store/store.h"
@@ -304,22 +305,163 @@ rules_check(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* The extra rule sources of `rules list|test`: --rules files and, with --with-db, the rules
+ * stored in the database. Owned: rules_srcs_free(). */
+struct rules_srcs {
+    struct rule_src extra[RULES_MAX_EXTRA];
+    size_t n;
+    bool with_db;
+    struct api_rule_line *dbr;
+    size_t ndbr;
+};
+
+static void
+rules_srcs_free(struct rules_srcs *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        load_rule_src_free(&s->extra[i]);
+    }
+    if (s->dbr != NULL && api_rules_free != NULL) {
+        api_rules_free(s->dbr, s->ndbr);
+    }
+}
+
+/* The options of `rules list|test` (argv[0] is the subcommand) into rr and s. -1 to go on,
+ * else the exit code (--help: CLI_EXIT_OK). */
 static int
-rules_run(struct cli_globals *g, int argc, char **argv)
+rules_opts(int argc, char **argv, struct rules_run *rr, struct rules_srcs *s)
 {
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
         {"with-db", no_argument, NULL, 'd'},     {"all", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
-    struct rule_src extra[RULES_MAX_EXTRA];
-    size_t nextra = 0, i;
+    char err[512];
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:jdah", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (s->n == RULES_MAX_EXTRA) {
+                fprintf(stderr, "bounced rules: at most %d --rules files\n", RULES_MAX_EXTRA);
+                return CLI_EXIT_USAGE;
+            }
+            if (load_rule_file(optarg, &s->extra[s->n], err, sizeof(err)) != BNC_OK) {
+                fprintf(stderr, "bounced rules: %s: %s\n", optarg, err);
+                return CLI_EXIT_CONFIG;
+            }
+            s->n++;
+            break;
+        case 'j':
+            rr->json = true;
+            break;
+        case 'd':
+            s->with_db = true;
+            break;
+        case 'a':
+            rr->all = true;
+            break;
+        case 'h':
+            rules_usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            rules_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Add the rules stored in the database to s. -1 to go on, else the exit code. */
+static int
+rules_add_db(struct cli_globals *g, struct rules_srcs *s)
+{
+    struct store *st = NULL;
+    char err[512];
+    size_t i;
+
+    if (api_rules_load == NULL) {
+        fprintf(stderr, "bounced rules: --with-db: not part of this build\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (store_open(g->cfg.store_url, &g->cfg, &st, err, sizeof(err)) != BNC_OK) {
+        fprintf(stderr, "bounced rules: cannot open the store %s: %s\n", g->cfg.store_url, err);
+        return CLI_EXIT_CONFIG;
+    }
+    if (api_rules_load(st, &s->dbr, &s->ndbr) != BNC_OK) {
+        fprintf(stderr, "bounced rules: cannot read the stored rules\n");
+        store_close(st);
+        return CLI_EXIT_CONFIG;
+    }
+    store_close(st);
+    for (i = 0; i < s->ndbr && s->n < RULES_MAX_EXTRA; i++) {
+        s->extra[s->n].text = xstrdup(s->dbr[i].text);
+        s->extra[s->n].origin = xstrdup(s->dbr[i].origin);
+        s->n++;
+    }
+    if (i < s->ndbr) {
+        fprintf(stderr, "bounced rules: only the first %zu stored rules are used here\n", i);
+    }
+    return -1;
+}
+
+/* `rules list` and `rules test` (argv[0] is the subcommand). */
+static int
+rules_list_test(struct cli_globals *g, const char *sub, int argc, char **argv)
+{
+    struct rules_srcs *s = xcalloc(1, sizeof(*s));
     struct rules_run rr;
-    struct api_rule_line *dbr = NULL;
-    size_t ndbr = 0;
-    bool with_db = false;
+    size_t i;
+    int ret;
+
+    memset(&rr, 0, sizeof(rr));
+    if ((ret = rules_opts(argc, argv, &rr, s)) >= 0) {
+        goto out;
+    }
+    if (strcmp(sub, "test") == 0 && optind >= argc) {
+        rules_usage(stderr);
+        ret = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (s->with_db && (ret = rules_add_db(g, s)) >= 0) {
+        goto out;
+    }
+    if (bnc_ctx_new_config(&g->cfg, &rr.ctx) != BNC_OK ||
+        (s->n > 0 && bnc_ctx_reload_rules(rr.ctx, s->extra, s->n) != BNC_OK)) {
+        fprintf(stderr, "bounced rules: %s\n", bnc_ctx_errmsg(rr.ctx));
+        ret = CLI_EXIT_CONFIG;
+        goto out;
+    }
+    rr.max_size = g->cfg.limit_message_size;
+    if (strcmp(sub, "list") == 0) {
+        ret = rules_list(rr.ctx);
+        goto out;
+    }
+    for (i = (size_t)optind; i < (size_t)argc; i++) {
+        const char *base = argv[i];
+        struct stat st;
+        /* names inside a directory are printed relative to it, like `bounced parse` */
+        if (strcmp(base, "-") != 0 && stat(base, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rules_test_path(&rr, base, "", 0);
+        } else {
+            rules_test_path(&rr, base, base, 0);
+        }
+    }
+    ret = rr.unreadable ? CLI_EXIT_NEG : CLI_EXIT_OK;
+out:
+    rules_srcs_free(s);
+    free(s);
+    bnc_ctx_free(rr.ctx);
+    return ret;
+}
+
+static int
+rules_run(struct cli_globals *g, int argc, char **argv)
+{
     const char *sub;
-    int c, ret = CLI_EXIT_OK;
 
     if (argc < 2 || cli_wants_help(argc, argv)) {
         rules_usage(argc < 2 ? stderr : stdout);
@@ -344,110 +486,7 @@ rules_run(struct cli_globals *g, int argc, char **argv)
         rules_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    memset(&rr, 0, sizeof(rr));
-    argc--;
-    argv++;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:jdah", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': {
-            char err[512];
-            if (nextra == RULES_MAX_EXTRA) {
-                fprintf(stderr, "bounced rules: at most %d --rules files\n", RULES_MAX_EXTRA);
-                ret = CLI_EXIT_USAGE;
-                goto out;
-            }
-            if (rules_src_file(optarg, &extra[nextra], err, sizeof(err)) != BNC_OK) {
-                fprintf(stderr, "bounced rules: %s: %s\n", optarg, err);
-                ret = CLI_EXIT_CONFIG;
-                goto out;
-            }
-            nextra++;
-            break;
-        }
-        case 'j':
-            rr.json = true;
-            break;
-        case 'd':
-            with_db = true;
-            break;
-        case 'a':
-            rr.all = true;
-            break;
-        case 'h':
-            rules_usage(stdout);
-            goto out;
-        default:
-            rules_usage(stderr);
-            ret = CLI_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (strcmp(sub, "test") == 0 && optind >= argc) {
-        rules_usage(stderr);
-        ret = CLI_EXIT_USAGE;
-        goto out;
-    }
-    if (with_db) {
-        struct store *st = NULL;
-        char err[512];
-        if (api_rules_load == NULL) {
-            fprintf(stderr, "bounced rules: --with-db: not part of this build\n");
-            ret = CLI_EXIT_USAGE;
-            goto out;
-        }
-        if (store_open(g->cfg.store_url, &g->cfg, &st, err, sizeof(err)) != BNC_OK) {
-            fprintf(stderr, "bounced rules: cannot open the store %s: %s\n", g->cfg.store_url, err);
-            ret = CLI_EXIT_CONFIG;
-            goto out;
-        }
-        if (api_rules_load(st, &dbr, &ndbr) != BNC_OK) {
-            fprintf(stderr, "bounced rules: cannot read the stored rules\n");
-            store_close(st);
-            ret = CLI_EXIT_CONFIG;
-            goto out;
-        }
-        store_close(st);
-        for (i = 0; i < ndbr && nextra < RULES_MAX_EXTRA; i++) {
-            extra[nextra].text = xstrdup(dbr[i].text);
-            extra[nextra].origin = xstrdup(dbr[i].origin);
-            nextra++;
-        }
-        if (i < ndbr) {
-            fprintf(stderr, "bounced rules: only the first %zu stored rules are used here\n", i);
-        }
-    }
-    if (bnc_ctx_new_config(&g->cfg, &rr.ctx) != BNC_OK ||
-        (nextra > 0 && bnc_ctx_reload_rules(rr.ctx, extra, nextra) != BNC_OK)) {
-        fprintf(stderr, "bounced rules: %s\n", bnc_ctx_errmsg(rr.ctx));
-        ret = CLI_EXIT_CONFIG;
-        goto out;
-    }
-    rr.max_size = g->cfg.limit_message_size;
-    if (strcmp(sub, "list") == 0) {
-        ret = rules_list(rr.ctx);
-        goto out;
-    }
-    for (i = (size_t)optind; i < (size_t)argc; i++) {
-        const char *base = argv[i];
-        struct stat st;
-        /* names inside a directory are printed relative to it, like `bounced parse` */
-        if (strcmp(base, "-") != 0 && stat(base, &st) == 0 && S_ISDIR(st.st_mode)) {
-            rules_test_path(&rr, base, "", 0);
-        } else {
-            rules_test_path(&rr, base, base, 0);
-        }
-    }
-    ret = rr.unreadable ? CLI_EXIT_NEG : CLI_EXIT_OK;
-out:
-    for (i = 0; i < nextra; i++) {
-        rules_src_free(&extra[i]);
-    }
-    if (dbr != NULL && api_rules_free != NULL) {
-        api_rules_free(dbr, ndbr);
-    }
-    bnc_ctx_free(rr.ctx);
-    return ret;
+    return rules_list_test(g, sub, argc - 1, argv + 1);
 }
 
 const struct cli_cmd cli_cmd_rules = {

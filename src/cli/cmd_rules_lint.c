@@ -40,6 +40,7 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/embedded.h"
+#include "core/load.h"
 #include "core/xmalloc.h"
 
 #define LINT_SAMPLES    32
@@ -482,6 +483,33 @@ lint_class_reps(struct lint_gen *g, const bool set[256], struct lint_sset *out)
 
 static void lint_alt(struct lint_gen *g, struct lint_sset *out);
 
+/* A group, after its '(': (...) or (?:...), up to and past its ')'. */
+static void
+lint_group(struct lint_gen *g, struct lint_sset *out)
+{
+    g->literal = false;
+    if (g->p < g->end && *g->p == '?') {
+        if (g->p + 1 < g->end && g->p[1] == ':') {
+            g->p += 2;
+        } else {
+            g->bad = "a (?...) group other than (?:...)";
+            return;
+        }
+    }
+    if (++g->depth > LINT_DEPTH_MAX) {
+        g->bad = "groups nested too deep";
+        return;
+    }
+    lint_alt(g, out);
+    g->depth--;
+    if (g->bad == NULL && (g->p >= g->end || *g->p != ')')) {
+        g->bad = "an unbalanced parenthesis";
+    }
+    if (g->bad == NULL) {
+        g->p++;
+    }
+}
+
 /* One atom into out; *mark set when it is a zero-width assertion. */
 static void
 lint_atom(struct lint_gen *g, struct lint_sset *out, bool *mark)
@@ -494,27 +522,7 @@ lint_atom(struct lint_gen *g, struct lint_sset *out, bool *mark)
     memset(set, 0, sizeof(set));
     switch (c) {
     case '(':
-        g->literal = false;
-        if (g->p < g->end && *g->p == '?') {
-            if (g->p + 1 < g->end && g->p[1] == ':') {
-                g->p += 2;
-            } else {
-                g->bad = "a (?...) group other than (?:...)";
-                return;
-            }
-        }
-        if (++g->depth > LINT_DEPTH_MAX) {
-            g->bad = "groups nested too deep";
-            return;
-        }
-        lint_alt(g, out);
-        g->depth--;
-        if (g->bad == NULL && (g->p >= g->end || *g->p != ')')) {
-            g->bad = "an unbalanced parenthesis";
-        }
-        if (g->bad == NULL) {
-            g->p++;
-        }
+        lint_group(g, out);
         return;
     case '[':
         g->literal = false;
@@ -764,7 +772,7 @@ lint_line_text(struct lint_run *lr, const char *origin, unsigned line, struct bu
     if (s == NULL && lr->nsrc < sizeof(lr->src) / sizeof(lr->src[0])) {
         struct rule_src rsrc;
         char err[256];
-        if (rules_src_file(origin, &rsrc, err, sizeof(err)) != BNC_OK) {
+        if (load_rule_file(origin, &rsrc, err, sizeof(err)) != BNC_OK) {
             return false;
         }
         s = &lr->src[lr->nsrc++];
@@ -1251,10 +1259,9 @@ lint_usage(FILE *fp)
                 "3 the rules cannot be compiled\n");
 }
 
-int rules_lint(struct cli_globals *g, int argc, char **argv);
-
-int
-rules_lint(struct cli_globals *g, int argc, char **argv)
+/* The options of `rules lint` into lr and *builtin; -1 to go on, else the exit code. */
+static int
+lint_opts(int argc, char **argv, struct lint_run *lr, bool *builtin)
 {
     static const struct option opts[] = {
         {"no-builtin", no_argument, NULL, 'n'},
@@ -1262,25 +1269,16 @@ rules_lint(struct cli_globals *g, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct rule_src files[LINT_FILES_MAX];
-    struct bnc_ruleset *rs = NULL;
-    struct lint_errs le;
-    struct lint_run lr;
-    size_t nfiles = 0, i;
-    bool builtin = true;
-    int c, ret = CLI_EXIT_OK;
-    bnc_status st;
+    int c;
 
-    memset(&lr, 0, sizeof(lr));
-    lr.verbose = g->verbose;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-            builtin = false;
+            *builtin = false;
             break;
         case 'v':
-            lr.verbose = true;
+            lr->verbose = true;
             break;
         case 'h':
             lint_usage(stdout);
@@ -1290,6 +1288,44 @@ rules_lint(struct cli_globals *g, int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+/* Lint the compiled set and print the findings' summary; the exit code. */
+static int
+lint_report(struct lint_run *lr, const struct bnc_ruleset *rs)
+{
+    lr->rs = rs;
+    lint_all(lr);
+    printf("%zu rules: %u errors, %u duplicates, %u shadowed, %u never-matching", rules_count(rs),
+           lr->errors, lr->dups, lr->shadowed, lr->never);
+    if (lr->notes > 0) {
+        printf(" (%u notes%s)", lr->notes, lr->verbose ? "" : "; --verbose shows them");
+    }
+    printf("\n");
+    return lr->errors + lr->dups + lr->shadowed + lr->never > 0 ? CLI_EXIT_NEG : CLI_EXIT_OK;
+}
+
+int rules_lint(struct cli_globals *g, int argc, char **argv);
+
+int
+rules_lint(struct cli_globals *g, int argc, char **argv)
+{
+    struct rule_src files[LINT_FILES_MAX];
+    struct bnc_ruleset *rs = NULL;
+    struct lint_errs le;
+    struct lint_run lr;
+    size_t nfiles = 0, i;
+    bool builtin = true;
+    int ret = CLI_EXIT_OK;
+    bnc_status st;
+
+    memset(&lr, 0, sizeof(lr));
+    lr.verbose = g->verbose;
+    if ((ret = lint_opts(argc, argv, &lr, &builtin)) >= 0) {
+        return ret;
+    }
+    ret = CLI_EXIT_OK;
     if (!builtin && optind >= argc) {
         fprintf(stderr, "bounced rules lint: --no-builtin needs a FILE\n");
         return CLI_EXIT_USAGE;
@@ -1300,7 +1336,7 @@ rules_lint(struct cli_globals *g, int argc, char **argv)
     }
     for (i = (size_t)optind; i < (size_t)argc; i++) {
         char err[512];
-        if (rules_src_file(argv[i], &files[nfiles], err, sizeof(err)) != BNC_OK) {
+        if (load_rule_file(argv[i], &files[nfiles], err, sizeof(err)) != BNC_OK) {
             fprintf(stderr, "bounced rules lint: %s: %s\n", argv[i], err);
             ret = CLI_EXIT_USAGE;
             goto out;
@@ -1330,24 +1366,16 @@ rules_lint(struct cli_globals *g, int argc, char **argv)
         ret = CLI_EXIT_CONFIG;
         goto out;
     }
-    lr.rs = rs;
-    lint_all(&lr);
-    printf("%zu rules: %u errors, %u duplicates, %u shadowed, %u never-matching", rules_count(rs),
-           lr.errors, lr.dups, lr.shadowed, lr.never);
-    if (lr.notes > 0) {
-        printf(" (%u notes%s)", lr.notes, lr.verbose ? "" : "; --verbose shows them");
-    }
-    printf("\n");
-    ret = lr.errors + lr.dups + lr.shadowed + lr.never > 0 ? CLI_EXIT_NEG : CLI_EXIT_OK;
+    ret = lint_report(&lr, rs);
 out:
     rules_free(rs);
     for (i = 0; i < lr.nsrc; i++) {
         if (lr.src[i].own.text != NULL) {
-            rules_src_free(&lr.src[i].own);
+            load_rule_src_free(&lr.src[i].own);
         }
     }
     for (i = 0; i < nfiles; i++) {
-        rules_src_free(&files[i]);
+        load_rule_src_free(&files[i]);
     }
     return ret;
 }

@@ -109,6 +109,10 @@ bnc_status parse_message(const struct parse_limits *lim, const void *msg, size_t
  * through the compiled-database cache that cfg names (rules.cache_dir), so that a start
  * loads them instead of compiling. Idempotent, thread-safe; cfg may be NULL (no cache). */
 void parse_prepare(const struct bnc_config *cfg);
+/* What went wrong building those tables (static storage), or NULL. Parsing then searches
+ * each phrase one by one, with the same results; the parse layer never prints, the ctx
+ * passes this on as its message. Builds the tables when nothing has yet. */
+const char *parse_tables_problem(void);
 
 /* Add an empty recipient (all strings "", action NONE, hard -1). NULL past the recipient
  * limit (BNC_PF_TOO_MANY_RCPTS is set) or when the arena is exhausted. */

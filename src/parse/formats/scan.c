@@ -7,11 +7,12 @@
  * The phrases are compiled once per process into a Vectorscan literal database (caseless,
  * single match, block mode; the same engine and flags as the classification rules), so a
  * message costs one scan instead of one search per phrase. The compiled databases are kept
- * in the rules cache (parse/hsdb.c) when a ctx names one (fmt_scan_prepare()). The scan records where each
- * phrase first occurs. Scratch space is per thread.
+ * in the rules cache (parse/hsdb.c, core/load.c) when a ctx names one (fmt_scan_prepare()).
+ * The scan records where each phrase first occurs. Scratch space is per thread.
  * Doesn't: decide anything; formats.c and families.c read the offsets. When the database
  * cannot be built (it can only fail on a programming error) each phrase is searched one by
- * one instead, with the same results.
+ * one instead, with the same results, and parse_tables_problem() says what went wrong
+ * (nothing here prints: the ctx passes it on as its message).
  * STANDARDS: none.
  * LIMITS: FMT_NEEDLES_MAX phrases; the text is at most the bounce-text cap of formats.c.
  * Ownership: the database is process-global and immutable after the first use.
@@ -27,6 +28,7 @@
 #include "core/xmalloc.h"
 #include "parse/formats/formats_int.h"
 #include "parse/hsdb.h"
+#include "parse/parse.h"
 
 /* Lines that start the returned copy of the original message. */
 static const char *const scan_cut[] = {
@@ -178,6 +180,9 @@ static hs_database_t *scan_db, *scan_hdb;
 static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
 /* the compiled-database cache the build uses: set by fmt_scan_prepare() around the build */
 static const char *_Atomic scan_cache_dir;
+/* what went wrong in the build (first problem), "" when nothing did; written once, inside
+ * scan_once, and read after it */
+static char scan_problem[256];
 static _Thread_local hs_scratch_t *scan_scratch;
 /* Frees a thread's scratch when the thread exits (daemon workers, HTTP pool threads). */
 static pthread_key_t scan_tls_key;
@@ -218,13 +223,7 @@ scan_literal_expr(const char *s)
     struct buf b;
     buf_init(&b, 0);
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x80 &&
-            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-            buf_printf(&b, "\\x%02x", c);
-        } else {
-            buf_addc(&b, (char)c);
-        }
+        hsdb_literal_byte(&b, (unsigned char)*s);
     }
     return buf_take(&b);
 }
@@ -256,7 +255,10 @@ scan_compile_table(const char *const *text_of, size_t n)
     }
     if (ne > 0 && hsdb_compile_multi(scan_cache_dir, (const char *const *)exprs, flags, ids,
                                      (unsigned)ne, &db, &ce) != HS_SUCCESS) {
-        fprintf(stderr, "bounced: formats: phrase database: %s\n", ce ? ce->message : "?");
+        if (scan_problem[0] == '\0') {
+            snprintf(scan_problem, sizeof(scan_problem), "phrase database: %s",
+                     ce ? ce->message : "?");
+        }
         hs_free_compile_error(ce);
         db = NULL;
     }
@@ -279,9 +281,9 @@ scan_build_fields(const struct fmt_family *fam, size_t nf)
     for (i = 0; i < SCAN_NDSUBJ; i++) {
         scan_subj_of[FMT_S_DELAY + i] = scan_dsubjects[i];
     }
-    if (FMT_S_FAMILY + nf > FMT_FIELDS_MAX) {
-        fprintf(stderr, "bounced: formats: %zu families, only %d fit the field phrases\n", nf,
-                FMT_FIELDS_MAX - FMT_S_FAMILY);
+    if (FMT_S_FAMILY + nf > FMT_FIELDS_MAX && scan_problem[0] == '\0') {
+        snprintf(scan_problem, sizeof(scan_problem), "%zu families, only %d fit the field phrases",
+                 nf, FMT_FIELDS_MAX - FMT_S_FAMILY);
     }
     for (i = 0; i < nf && FMT_F_FAMILY + i < FMT_FIELDS_MAX; i++) {
         scan_from_of[FMT_F_FAMILY + i] = fam[i].from;
@@ -370,6 +372,13 @@ fmt_scan_prepare(const char *cache_dir)
     (void)pthread_once(&scan_once, scan_build);
     scan_cache_dir = NULL;
     pthread_mutex_unlock(&mu);
+}
+
+const char *
+parse_tables_problem(void)
+{
+    (void)pthread_once(&scan_once, scan_build);
+    return scan_problem[0] != '\0' ? scan_problem : NULL;
 }
 
 static int

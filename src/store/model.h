@@ -204,7 +204,8 @@ struct model_outcome {
  * Record one verdict and carry out the policy: event row (dedupe_key unique), contact state
  * (with lazy decay), suppression, unsubscribe from every list, review item, audit row with
  * the state before and after. All inside one (nested) transaction. A contact's attributes
- * are never touched. event_time 0 = now.
+ * are never touched. event_time 0 = now. When the dedupe key exists, nothing changes but
+ * (source, ref) is kept as one more path that reported the event (out->duplicate is set).
  */
 bnc_status model_apply_verdict(struct store *st, const struct policy_cfg *pc,
                                const struct bnc_rcpt *v, /* the verdict */
@@ -286,6 +287,16 @@ bnc_status model_ingested_find(struct store *st, const char *source, const char 
 bnc_status model_ingested_add(struct store *st, const char *source, const char *ref,
                               const char *content_hash, int64_t verdicts, bool not_bounce,
                               int64_t now);
+/* A whole input was a duplicate of the one committed with content_hash: keep (source, ref)
+ * as another path that reported each of that input's events (nothing when it is the same
+ * path). Call inside the caller's transaction. */
+bnc_status model_event_reports_copy(struct store *st, const char *content_hash,
+                                    const char *source, const char *ref, int64_t now);
+/* The paths that reported event_id after the first one (bounce_events.source/ref), oldest
+ * first; the strings are valid during the callback only. */
+typedef int (*model_report_cb)(void *ud, const char *source, const char *ref, const char *origin,
+                               int64_t reported_at);
+bnc_status model_event_reports(struct store *st, int64_t event_id, model_report_cb cb, void *ud);
 bnc_status model_offset_get(struct store *st, const char *source, int64_t *pos_out);
 bnc_status model_offset_set(struct store *st, const char *source, int64_t pos, int64_t now);
 

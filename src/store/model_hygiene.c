@@ -270,6 +270,25 @@ review_insert(struct store *st, int64_t event_id, const struct hyg_plan *plan,
     return store_exec(st, q, p, 10, NULL, NULL, NULL);
 }
 
+/* One more path that reported the event of dedupe_key (none when it is the first one). */
+static bnc_status
+event_report_add(struct store *st, const char *dedupe_key, const char *source, const char *ref,
+                 const char *origin, int64_t now)
+{
+    static const char *q =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT id, $2, "
+        "$3, $4, $5 FROM bounce_events WHERE dedupe_key = $1 AND NOT (source = $2 AND ref = $3) "
+        "ON CONFLICT DO NOTHING";
+    struct store_value p[5];
+
+    p[0] = sv_text(dedupe_key);
+    p[1] = sv_text(source ? source : "");
+    p[2] = sv_text(ref ? ref : "");
+    p[3] = sv_text(origin ? origin : "");
+    p[4] = sv_int(now);
+    return store_exec(st, q, p, 5, NULL, NULL, NULL);
+}
+
 bnc_status
 model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct bnc_rcpt *v,
                     const char *source, const char *ref, const char *dedupe_key, int64_t event_time,
@@ -335,9 +354,9 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
         free(o2);
     }
     if (rc == BNC_ENOTFOUND) {
-        /* the dedupe key exists: this verdict was applied before */
+        /* the dedupe key exists: this failure was applied before, maybe by another path */
         out->duplicate = true;
-        rc = BNC_OK;
+        rc = event_report_add(st, p[0].s, source, ref, p[11].s, now);
         goto done;
     }
     if (rc != BNC_OK) {
@@ -677,6 +696,59 @@ model_ingested_add(struct store *st, const char *source, const char *ref, const 
         return BNC_ECONFLICT;
     }
     return rc;
+}
+
+bnc_status
+model_event_reports_copy(struct store *st, const char *content_hash, const char *source,
+                         const char *ref, int64_t now)
+{
+    /* the events the earlier input reported first, and those it reported as a later path */
+    static const char *q_first =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT e.id, $2, "
+        "$3, e.origin, $4 FROM ingested i JOIN bounce_events e ON e.ref = i.ref AND e.source = "
+        "i.source WHERE i.content_hash = $1 AND NOT (e.source = $2 AND e.ref = $3) ON CONFLICT "
+        "DO NOTHING";
+    static const char *q_later =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT r.event_id, "
+        "$2, $3, r.origin, $4 FROM ingested i JOIN event_reports r ON r.ref = i.ref AND r.source "
+        "= i.source WHERE i.content_hash = $1 AND NOT (r.source = $2 AND r.ref = $3) AND NOT "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.id = r.event_id AND e.source = $2 AND "
+        "e.ref = $3) ON CONFLICT DO NOTHING";
+    struct store_value p[4];
+    bnc_status rc;
+
+    p[0] = sv_text(content_hash ? content_hash : "");
+    p[1] = sv_text(source ? source : "");
+    p[2] = sv_text(ref ? ref : "");
+    p[3] = sv_int(now);
+    if ((rc = store_exec(st, q_first, p, 4, NULL, NULL, NULL)) != BNC_OK) {
+        return rc;
+    }
+    return store_exec(st, q_later, p, 4, NULL, NULL, NULL);
+}
+
+struct report_ctx {
+    model_report_cb cb;
+    void *ud;
+};
+
+static int
+report_row_cb(void *ud, const struct store_row *r)
+{
+    struct report_ctx *rc = ud;
+
+    return rc->cb(rc->ud, mrow_text(r, 0), mrow_text(r, 1), mrow_text(r, 2), mrow_int(r, 3));
+}
+
+bnc_status
+model_event_reports(struct store *st, int64_t event_id, model_report_cb cb, void *ud)
+{
+    static const char *q = "SELECT source, ref, origin, reported_at FROM event_reports WHERE "
+                           "event_id = $1 ORDER BY reported_at, source, ref";
+    struct report_ctx rc = {cb, ud};
+    struct store_value p[1] = {sv_int(event_id)};
+
+    return store_exec(st, q, p, 1, report_row_cb, &rc, NULL);
 }
 
 bnc_status

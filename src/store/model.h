@@ -5,7 +5,8 @@
  * store_exec() in portable SQL, so every function works on SQLite and PostgreSQL alike.
  *
  * Conventions:
- *   - addresses are lower-cased by the model (callers may pass any case);
+ *   - addresses are normalized by the model (model_normalize_email: callers may pass any
+ *     case, U-labels or A-labels, a trailing dot);
  *   - times are Unix seconds passed by the caller (`now`), so --now / BOUNCED_NOW work;
  *   - list functions are cursor-paginated: rows with id > after_id in ascending id order, at
  *     most `limit` (1..MODEL_LIMIT_MAX; 0 = MODEL_LIMIT_DEFAULT), one callback per row; the
@@ -26,11 +27,12 @@
 #include <stdint.h>
 
 #include "bounced.h"
+#include "core/email.h"
 #include "hygiene/policy.h"
 
 struct store;
 
-#define MODEL_EMAIL_MAX     320 /* longest address accepted (local 64 + @ + domain 255) */
+#define MODEL_EMAIL_MAX     EMAIL_MAX /* longest address accepted (core/email.h) */
 #define MODEL_LIMIT_DEFAULT 100
 #define MODEL_LIMIT_MAX     10000
 
@@ -57,7 +59,8 @@ struct model_contact {
 
 void model_contact_free(struct model_contact *c); /* frees attributes; NULL-safe */
 
-/* Lower-case and validate an address (one '@', non-empty sides, no spaces or controls,
+/* The store's form of an address: email_normalize() (core/email.h: IDNA (A-labels) and
+ * case-folded domain, ASCII-lower-cased local part, no trailing dot; one '@', no spaces or controls,
  * at most MODEL_EMAIL_MAX). Returns false when it is not usable. */
 bool model_normalize_email(const char *in, char out[MODEL_EMAIL_MAX + 1]);
 

@@ -279,13 +279,10 @@ event_report_add(struct store *st, const char *dedupe_key, const char *source, c
         "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT id, $2, "
         "$3, $4, $5 FROM bounce_events WHERE dedupe_key = $1 AND NOT (source = $2 AND ref = $3) "
         "ON CONFLICT DO NOTHING";
-    struct store_value p[5];
+    struct store_value p[5] = {sv_text(dedupe_key), sv_text(source ? source : ""),
+                               sv_text(ref ? ref : ""), sv_text(origin ? origin : ""),
+                               sv_int(now)};
 
-    p[0] = sv_text(dedupe_key);
-    p[1] = sv_text(source ? source : "");
-    p[2] = sv_text(ref ? ref : "");
-    p[3] = sv_text(origin ? origin : "");
-    p[4] = sv_int(now);
     return store_exec(st, q, p, 5, NULL, NULL, NULL);
 }
 
@@ -439,7 +436,7 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
         "$1 AND ($2 = '' OR recipient = $2) AND ($3 = '' OR domain = $3) AND ($4 = '' OR reason "
         "= $4) AND ($5 = '' OR kind = $5) AND ($6 = 0 OR contact_id = $6) AND ($7 = 0 OR "
         "event_time >= $7) AND ($8 = 0 OR event_time < $8) ORDER BY id LIMIT $9";
-    char addr[MODEL_EMAIL_MAX + 1];
+    char addr[MODEL_EMAIL_MAX + 1], dom[MODEL_EMAIL_MAX + 1];
     struct ev_ctx ec = {cb, ud, 0};
     struct store_value p[9];
     bnc_status rc;
@@ -451,7 +448,12 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
     }
     p[0] = sv_int(after_id);
     p[1] = sv_text(addr);
-    p[2] = sv_text(f && f->domain ? f->domain : "");
+    dom[0] = '\0';
+    if (f != NULL && f->domain != NULL && f->domain[0] != '\0' &&
+        !email_normalize_domain(f->domain, strlen(f->domain), dom)) {
+        mcopy(dom, sizeof(dom), f->domain);
+    }
+    p[2] = sv_text(dom);
     p[3] = sv_text(f && f->reason ? f->reason : "");
     p[4] = sv_text(f && f->kind ? f->kind : "");
     p[5] = sv_int(f ? f->contact_id : 0);
@@ -714,13 +716,11 @@ model_event_reports_copy(struct store *st, const char *content_hash, const char 
         "= i.source WHERE i.content_hash = $1 AND NOT (r.source = $2 AND r.ref = $3) AND NOT "
         "EXISTS (SELECT 1 FROM bounce_events e WHERE e.id = r.event_id AND e.source = $2 AND "
         "e.ref = $3) ON CONFLICT DO NOTHING";
-    struct store_value p[4];
+    struct store_value p[4] = {sv_text(content_hash ? content_hash : ""),
+                               sv_text(source ? source : ""), sv_text(ref ? ref : ""),
+                               sv_int(now)};
     bnc_status rc;
 
-    p[0] = sv_text(content_hash ? content_hash : "");
-    p[1] = sv_text(source ? source : "");
-    p[2] = sv_text(ref ? ref : "");
-    p[3] = sv_int(now);
     if ((rc = store_exec(st, q_first, p, 4, NULL, NULL, NULL)) != BNC_OK) {
         return rc;
     }

@@ -27,8 +27,9 @@ def bounced_bin():
     return os.path.abspath(b)
 
 
-def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example"):
-    """An RFC 3464 DSN for one failed recipient; n makes the Message-ID unique."""
+def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example", returned=True):
+    """An RFC 3464 DSN for one failed recipient; n makes the Message-ID unique. returned=False
+    leaves out the returned message's headers (no original Message-ID to go by)."""
     if diag is None:
         diag = "550 %s <%s>: Recipient address rejected: User unknown in local recipient table" % (
             status,
@@ -61,16 +62,17 @@ def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example"):
         "Status: {status}\r\n"
         "Diagnostic-Code: smtp; {diag}\r\n"
         "\r\n"
-        "--b{n}\r\n"
-        "Content-Type: text/rfc822-headers\r\n"
-        "\r\n"
-        "From: news@sender.example\r\n"
-        "To: {rcpt}\r\n"
-        "Subject: our newsletter\r\n"
-        "Message-ID: <orig-{n}@sender.example>\r\n"
-        "\r\n"
+        "{returned}"
         "--b{n}--\r\n"
-    ).format(rcpt=rcpt, n=n, status=status, diag=diag, rep=reporting)
+    ).format(rcpt=rcpt, n=n, status=status, diag=diag, rep=reporting,
+             returned=("--b{n}\r\n"
+                       "Content-Type: text/rfc822-headers\r\n"
+                       "\r\n"
+                       "From: news@sender.example\r\n"
+                       "To: {rcpt}\r\n"
+                       "Subject: our newsletter\r\n"
+                       "Message-ID: <orig-{n}@sender.example>\r\n"
+                       "\r\n").format(n=n, rcpt=rcpt) if returned else "")
 
 
 class Daemon:
@@ -245,3 +247,18 @@ def check(cond, what):
     if not cond:
         raise AssertionError(what)
     print("ok:", what)
+
+
+def run_daemon_test(d, body, tail=3000):
+    """Run body(d) against a started Daemon, stop it cleanly, print the serve log's tail when
+    anything fails, and always clean up."""
+    try:
+        body(d)
+        check(d.stop() == 0, "clean exit")
+    except Exception:
+        print("---- serve log (tail) ----")
+        print(d.logtext()[-tail:])
+        raise
+    finally:
+        d.cleanup()
+    print("PASS")

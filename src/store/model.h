@@ -58,6 +58,9 @@ struct model_contact {
 };
 
 void model_contact_free(struct model_contact *c); /* frees attributes; NULL-safe */
+/* Is name (any case) a field bounced alone writes (hygiene_status, soft_bounce_count, ...,
+ * DESIGN §6)? Such a name is never taken as a contact attribute (API, CSV import, set). */
+bool model_is_hygiene_field(const char *name);
 
 /* The store's form of an address: email_normalize() (core/email.h: IDNA (A-labels) and
  * case-folded domain, ASCII-lower-cased local part, no trailing dot; one '@', no spaces or controls,

@@ -75,6 +75,15 @@ def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example", return
                        "\r\n").format(n=n, rcpt=rcpt) if returned else "")
 
 
+def query(db, sql, args=()):
+    """Rows of one SQL statement on the SQLite store db."""
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
 class Daemon:
     """One `bounced serve` with its own store and spool under a temporary directory."""
 
@@ -170,11 +179,7 @@ class Daemon:
             subprocess.call(["rm", "-rf", self.tmp])
 
     def q(self, sql, args=()):
-        con = sqlite3.connect(self.db, timeout=30)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, args)
 
     def spool_count(self, sub):
         try:
@@ -262,3 +267,30 @@ def run_daemon_test(d, body, tail=3000):
     finally:
         d.cleanup()
     print("PASS")
+
+
+class Cli:
+    """`bounced --db DB ...` on a store in a temporary directory of its own."""
+
+    def __init__(self, prefix="bnc-cli-"):
+        self.bin = bounced_bin()
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.db = os.path.join(self.tmp, "b.db")
+
+    def run(self, *args, timeout=120):
+        return subprocess.run([self.bin, "--db", self.db] + list(args), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def write(self, name, text):
+        """Write text (UTF-8) to a file of the temporary directory; returns its path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def q(self, sql, args=()):
+        return query(self.db, sql, args)
+
+    def cleanup(self):
+        if not os.environ.get("BNC_KEEP_TMP"):
+            subprocess.call(["rm", "-rf", self.tmp])

@@ -10,29 +10,15 @@ and "ANNA@BÜCHER.EXAMPLE." are one contact.
 (Before: one contact per form, and the bounced one stayed sendable under its other forms.)"""
 
 import os
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smtp_harness import bounced_bin, check, make_dsn  # noqa: E402
+from smtp_harness import Cli, check, make_dsn  # noqa: E402
 
 
 def main():
-    b = bounced_bin()
-    tmp = tempfile.mkdtemp(prefix="bnc-idn-")
-    db = os.path.join(tmp, "b.db")
-
-    def run(*args):
-        return subprocess.run([b, "--db", db] + list(args), capture_output=True, text=True,
-                              timeout=120)
-
-    def write(name, text):
-        path = os.path.join(tmp, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
+    c = Cli("bnc-idn-")
+    run, write = c.run, c.write
     try:
         check(run("contacts", "import", write("c1.csv", "email,plan\nanna@bücher.example,gold\n"
                                           "Bob@Straße.DE,free\n")).returncode == 0, "import 1")
@@ -62,7 +48,7 @@ def main():
         out = run("contacts", "export").stdout
         check(out.count("@") == 2, "two contacts in all:\n" + out)
     finally:
-        subprocess.call(["rm", "-rf", tmp])
+        c.cleanup()
     print("PASS")
 
 

@@ -133,11 +133,25 @@ test_parsed_recipient(void **state)
     cfg_free(&cfg);
 }
 
+/* The SQLite files of a test store and their directory. */
+static void
+remove_dir(const char *dir)
+{
+    static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
+    char path[64];
+    size_t i;
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 /* The store: three forms, one contact, one suppression. */
 static void
 test_store_one_contact(void **state)
 {
-    static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
     char dir[] = "/tmp/bnc-email-XXXXXX", path[64], err[256];
     struct bnc_config cfg;
     struct store *st = NULL;
@@ -145,7 +159,6 @@ test_store_one_contact(void **state)
     struct model_check ck;
     int64_t id = 0, id2 = 0;
     bool created = true;
-    size_t i;
 
     (void)state;
     assert_non_null(mkdtemp(dir));
@@ -175,11 +188,67 @@ test_store_one_contact(void **state)
     assert_false(ck.sendable);
     store_close(st);
     cfg_free(&cfg);
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        unlink(path);
+    remove_dir(dir);
+}
+
+/* A store written before 0003 holds addresses in their old form: the migration rewrites
+ * them, so what was suppressed stays suppressed under the new form. */
+static void
+test_upgrade_rewrites(void **state)
+{
+    static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
+    static const char *const old[] = {
+        "INSERT INTO contacts (email, created_at, updated_at) VALUES ('anna@bücher.example', 1, "
+        "1)",
+        "INSERT INTO contacts (email, created_at, updated_at) VALUES ('carl@example.com.', 1, 1)",
+        "INSERT INTO contacts (email, created_at, updated_at) VALUES ('carl@example.com', 1, 1)",
+        "INSERT INTO suppressions (address, created_at) VALUES ('bob@straße.de.', 1)",
+        "INSERT INTO suppressions (address, created_at) VALUES ('carl@example.com.', 1)",
+        "INSERT INTO suppressions (address, created_at) VALUES ('carl@example.com', 1)",
+        "DELETE FROM schema_migrations WHERE version = '0003_event_reports'",
+        "DROP TABLE event_reports",
+        "DROP INDEX bounce_events_ref_idx",
+        "DROP INDEX api_tokens_live_name",
+    };
+    char dir[] = "/tmp/bnc-email-XXXXXX", path[64], err[256];
+    struct bnc_config cfg;
+    struct store *st = NULL;
+    struct model_contact c;
+    struct model_check ck;
+    int64_t n = 0;
+    size_t i;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    cfg_init(&cfg);
+    assert_int_equal(store_open(path, &cfg, &st, err, sizeof(err)), BNC_OK);
+    for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+        if (store_exec(st, old[i], NULL, 0, NULL, NULL, NULL) != BNC_OK) {
+            fail_msg("%s: %s", old[i], store_errmsg(st));
+        }
     }
-    rmdir(dir);
+    store_close(st);
+    assert_int_equal(store_open(path, &cfg, &st, err, sizeof(err)), BNC_OK);
+    assert_int_equal(model_contact_find(st, NULL, "ANNA@xn--bcher-kva.example", 1, &c), BNC_OK);
+    assert_int_equal(c.id, 1);
+    model_contact_free(&c);
+    assert_int_equal(model_check(st, "bob@straße.de", &ck), BNC_OK);
+    assert_false(ck.sendable);
+    /* two contacts that are one address now: both kept (a person merges them) */
+    assert_int_equal(store_query_int(st, "SELECT COUNT(*) FROM contacts WHERE email LIKE 'carl@%'",
+                                     NULL, 0, &n),
+                     BNC_OK);
+    assert_int_equal(n, 2);
+    /* two suppressions that are one address now: one left */
+    assert_int_equal(store_query_int(st,
+                                     "SELECT COUNT(*) FROM suppressions WHERE address LIKE 'carl@%'",
+                                     NULL, 0, &n),
+                     BNC_OK);
+    assert_int_equal(n, 1);
+    store_close(st);
+    cfg_free(&cfg);
+    remove_dir(dir);
 }
 
 int
@@ -190,6 +259,7 @@ main(void)
         cmocka_unit_test(test_lengths_and_domain),
         cmocka_unit_test(test_parsed_recipient),
         cmocka_unit_test(test_store_one_contact),
+        cmocka_unit_test(test_upgrade_rewrites),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

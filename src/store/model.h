@@ -181,6 +181,7 @@ struct model_event {
     const char *message_id;
     const char *original_message_id;
     const char *feedback_type;
+    int64_t reports; /* later paths that reported it (event_reports rows): model_event_reports */
 };
 struct model_event_filter {
     const char *recipient; /* NULL = any */

@@ -421,6 +421,7 @@ ev_row_cb(void *ud, const struct store_row *r)
     e.message_id = mrow_text(r, 19);
     e.original_message_id = mrow_text(r, 20);
     e.feedback_type = mrow_text(r, 21);
+    e.reports = mrow_int(r, 22);
     ec->n++;
     return ec->cb(ec->ud, &e);
 }
@@ -432,7 +433,8 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
     static const char *q =
         "SELECT id, contact_id, dedupe_key, recipient, domain, status, replycode, reason, kind, "
         "hard, action, diagnostic, origin, source, ref, decided_by, policy, event_time, "
-        "created_at, message_id, original_message_id, feedback_type FROM bounce_events WHERE id > "
+        "created_at, message_id, original_message_id, feedback_type, (SELECT COUNT(*) FROM "
+        "event_reports r WHERE r.event_id = bounce_events.id) FROM bounce_events WHERE id > "
         "$1 AND ($2 = '' OR recipient = $2) AND ($3 = '' OR domain = $3) AND ($4 = '' OR reason "
         "= $4) AND ($5 = '' OR kind = $5) AND ($6 = 0 OR contact_id = $6) AND ($7 = 0 OR "
         "event_time >= $7) AND ($8 = 0 OR event_time < $8) ORDER BY id LIMIT $9";

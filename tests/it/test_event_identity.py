@@ -96,6 +96,15 @@ def same_bounce_every_path(d, token):
     paths = reports(d, evs[0][0])
     check(evs[0][1] == "smtp" and "api" in paths and "log:maillog" in paths,
           "the event keeps every path that reported it: first %s, then %r" % (evs[0][1], paths))
+    host, port = d.http.split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    c.request("GET", "/api/v1/events?recipient=Anna@Dest.example.",
+              headers={"Authorization": "Bearer " + token})
+    doc = json.loads(c.getresponse().read())
+    c.close()
+    by = [p["source"] for p in doc["data"][0]["reported_by"]] if doc.get("data") else []
+    check(len(doc.get("data", [])) == 1 and by[0] == "smtp" and "log:maillog" in by
+          and "api" in by, "GET /api/v1/events lists the paths in reported_by: %r" % (by,))
     n = d.q("select soft_bounce_count, hygiene_status from contacts where email = ?", (rcpt,))
     check(not n or n[0][1] == "BOUNCED_HARD", "the contact (if any) is hard-bounced once")
 

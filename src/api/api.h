@@ -72,5 +72,10 @@ struct api_rule_line {
  * *rules_out with a heap array (free with api_rules_free()) and *n_out. */
 bnc_status api_rules_load(struct store *st, struct api_rule_line **rules_out, size_t *n_out);
 void api_rules_free(struct api_rule_line *rules, size_t n); /* NULL-safe */
+/* Rebuild ctx's rules with those stored in st as extra sources (checked before the built-in
+ * ones): the rule set `serve` classifies with, for every command that applies bounces.
+ * Returns the store's status, or bnc_ctx_reload_rules()'s (ctx keeps its rules then, and
+ * bnc_ctx_errmsg() says which rule failed). */
+bnc_status api_rules_apply(struct store *st, bnc_ctx *ctx);
 
 #endif

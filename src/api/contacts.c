@@ -23,13 +23,6 @@
 #include "store/model.h"
 #include "store/store.h"
 
-/* Fields bounced alone writes (DESIGN §6): refused on PUT/PATCH/POST. */
-static const char *const api_hygiene_fields[] = {
-    "hygiene_status", "soft_bounce_count", "last_bounce_at", "last_reason", "last_status",
-    "suppressed",     "suppression",       "last_soft_day",  "id",          "created_at",
-    "updated_at",
-};
-
 struct api_contacts_ud {
     struct api_list list;
     const char *domain; /* filter: email ends with "@domain" */
@@ -47,11 +40,9 @@ api_check_keys(struct api_req *r, json_t *obj, const char *const *allowed, size_
     {
         bool ok = false;
         (void)v;
-        for (i = 0; i < sizeof(api_hygiene_fields) / sizeof(api_hygiene_fields[0]); i++) {
-            if (strcmp(key, api_hygiene_fields[i]) == 0) {
-                return api_error(r, 400, "read_only_field",
-                                 "\"%s\" is managed by bounced and cannot be set", key);
-            }
+        if (model_is_hygiene_field(key)) { /* DESIGN §6: refused on PUT/PATCH/POST */
+            return api_error(r, 400, "read_only_field",
+                             "\"%s\" is managed by bounced and cannot be set", key);
         }
         for (i = 0; i < nallowed; i++) {
             if (strcmp(key, allowed[i]) == 0) {

@@ -3,7 +3,9 @@
  * filtered by recipient, domain, reason, kind, time (since, until) and source.
  *
  * The store filters on everything but the source, which is checked here on each row (the
- * cursor still advances past a row filtered out).
+ * cursor still advances past a row filtered out). Each event lists every path that
+ * reported it ("reported_by": its own source first, then the event_reports rows, read only
+ * for the events that have some).
  * LIMITS: pages API_PAGE_MAX events; reason and kind must be names of the taxonomy (400).
  * Ownership: replies go to r->out.
  */
@@ -16,7 +18,37 @@
 struct api_events_ud {
     struct api_list list;
     const char *source; /* post-filter */
+    struct store *st;   /* for the later paths of an event that has some */
 };
+
+static int
+api_report_cb(void *ud, const char *source, const char *ref, const char *origin,
+              int64_t reported_at)
+{
+    struct buf *b = ud;
+
+    buf_adds(b, ",{\"source\":");
+    buf_add_json_str(b, source, strlen(source));
+    apij_kv_str(b, "ref", ref);
+    apij_kv_str(b, "origin", origin);
+    buf_printf(b, ",\"at\":%lld}", (long long)reported_at);
+    return 0;
+}
+
+/* "reported_by": every path that reported the event, the first one first. */
+static void
+api_event_paths(struct api_events_ud *l, struct buf *b, const struct model_event *e)
+{
+    buf_adds(b, ",\"reported_by\":[{\"source\":");
+    buf_add_json_str(b, e->source, strlen(e->source));
+    apij_kv_str(b, "ref", e->ref);
+    apij_kv_str(b, "origin", e->origin);
+    buf_printf(b, ",\"at\":%lld}", (long long)e->created_at);
+    if (e->reports > 0) {
+        (void)model_event_reports(l->st, e->id, api_report_cb, b);
+    }
+    buf_adds(b, "]");
+}
 
 static int
 api_event_cb(void *ud, const struct model_event *e)
@@ -48,6 +80,7 @@ api_event_cb(void *ud, const struct model_event *e)
     apij_kv_str(b, "message_id", e->message_id);
     apij_kv_str(b, "original_message_id", e->original_message_id);
     apij_kv_str(b, "feedback_type", e->feedback_type);
+    api_event_paths(l, b, e);
     buf_printf(b, ",\"event_time\":%lld,\"created_at\":%lld}", (long long)e->event_time,
                (long long)e->created_at);
     return 0;
@@ -84,6 +117,7 @@ h_events(struct api_req *r)
         return r->status;
     }
     l.source = api_qopt(r, "source");
+    l.st = st;
     api_page_begin(r, &l.list);
     rc = model_event_list(st, &f, after, limit, api_event_cb, &l, &got);
     if (rc != BNC_OK) {

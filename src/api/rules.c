@@ -2,7 +2,8 @@
  * rules.c - the rules stored through the API (DESIGN §8, user rules checked before the
  * built-in ones): GET /api/v1/rules, POST (one rule line, checked by the classifier's syntax
  * and pattern compiler before it is stored), DELETE /api/v1/rules/{id}; and
- * api_rules_load(), the same rules as rule sources for the daemon's ctx rebuild.
+ * api_rules_load() / api_rules_apply(), the same rules as rule sources for the daemon's ctx
+ * rebuild and for the CLI commands that apply bounces (process, scan, ingest).
  *
  * After a change the daemon's reload_rules() rebuilds the ctx (as on SIGHUP); when that
  * fails the rule stays stored and the reply is 500 with the reason.
@@ -201,4 +202,27 @@ api_rules_free(struct api_rule_line *rules, size_t n)
         free(rules[i].origin);
     }
     free(rules);
+}
+
+bnc_status
+api_rules_apply(struct store *st, bnc_ctx *ctx)
+{
+    struct api_rule_line *rl = NULL;
+    struct rule_src *src;
+    size_t nr = 0, i;
+    bnc_status rc;
+
+    if ((rc = api_rules_load(st, &rl, &nr)) != BNC_OK || nr == 0) {
+        api_rules_free(rl, nr);
+        return rc;
+    }
+    src = xcalloc(nr, sizeof(*src));
+    for (i = 0; i < nr; i++) {
+        src[i].text = rl[i].text;
+        src[i].origin = rl[i].origin;
+    }
+    rc = bnc_ctx_reload_rules(ctx, src, nr);
+    free(src);
+    api_rules_free(rl, nr);
+    return rc;
 }

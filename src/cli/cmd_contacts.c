@@ -3,12 +3,15 @@
  *
  *   import FILE.csv [--list NAME]  the header row names the columns; `email` is required,
  *                                  every other column becomes a string attribute (merged
- *                                  into an existing contact's attributes); --list subscribes
+ *                                  into an existing contact's attributes) except those named
+ *                                  like a hygiene field (model_is_hygiene_field: an export's
+ *                                  own columns), skipped with a warning; --list subscribes
  *                                  every imported contact to NAME. FILE may be `-`.
  *   export                         CSV: email, hygiene fields, suppression, attributes (JSON)
  *   show ADDRESS                   one JSON object (with lazy decay applied)
  *   set ADDRESS key=value...       attributes (merged); `email=new@x` changes the address,
- *                                  which returns the contact to ACTIVE (DESIGN §6)
+ *                                  which returns the contact to ACTIVE (DESIGN §6); a
+ *                                  hygiene field name is refused (usage error)
  * What it does not do: touch hygiene state on import (a re-import never reactivates).
  * STANDARDS: RFC 4180 (CSV: quoted fields, doubled quotes, CRLF or LF line ends).
  * LIMITS: CSV_FIELD_MAX bytes per field, CSV_FIELDS_MAX columns; imports commit every
@@ -167,6 +170,13 @@ contacts_import(struct cli_globals *g, struct store *st, const char *path, const
         }
         if (strcasecmp(h, "email") == 0) {
             email_col = i;
+        } else if (model_is_hygiene_field(h)) {
+            /* an export's hygiene columns: bounced's own state, never an attribute */
+            fprintf(stderr,
+                    "bounced: contacts import: %s: column '%s' is managed by bounced: not "
+                    "imported\n",
+                    path, h);
+            hdr.f[i][0] = '\0'; /* an empty name: the column is skipped below */
         }
     }
     if (email_col == (size_t)-1) {
@@ -386,6 +396,13 @@ contacts_set(struct cli_globals *g, struct store *st, const char *addr, int n, c
         *eq = '\0';
         if (strcmp(kv[i], "email") == 0) {
             new_email = eq + 1;
+        } else if (model_is_hygiene_field(kv[i])) {
+            fprintf(stderr,
+                    "bounced: contacts set: '%s' is managed by bounced, not an attribute "
+                    "(suppress/unsuppress and the bounces change it)\n",
+                    kv[i]);
+            json_decref(attrs);
+            return CLI_EXIT_USAGE;
         } else {
             json_object_set_new(attrs, kv[i], json_string(eq + 1));
         }

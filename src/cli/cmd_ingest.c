@@ -180,16 +180,14 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
                 argv[optind]);
         return CLI_EXIT_USAGE;
     }
-    if (bnc_ctx_new_config(&g->cfg, &ir.ctx) != BNC_OK) {
-        fprintf(stderr, "bounced: ingest: %s\n", bnc_ctx_errmsg(ir.ctx));
-        bnc_ctx_free(ir.ctx);
-        return CLI_EXIT_CONFIG;
+    if (!ir.dry_run && (ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+        return ex;
+    }
+    if ((ex = hcli_ctx(g, st, "ingest", &ir.ctx)) != CLI_EXIT_OK) {
+        store_close(st);
+        return ex;
     }
     if (!ir.dry_run) {
-        if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
-            bnc_ctx_free(ir.ctx);
-            return ex;
-        }
         pipeline_new(ir.ctx, st, &ir.pl);
         pipeline_set_now(ir.pl, g->now);
     }

@@ -7,8 +7,11 @@
  * is all-or-nothing and a bad one costs only itself.
  * A directory is walked recursively in name order (hidden entries skipped); each regular
  * file is one message whose reference is its absolute path, so processing the same directory
- * twice is a no-op (every message is a duplicate the second time). `-` reads one message
- * from standard input (its reference is its content hash).
+ * twice is a no-op (every message is a duplicate the second time). A file (or standard
+ * input) that starts with an mbox "From " line is split as `scan mbox:` splits it, each
+ * message one input (ref "mbox:<absolute path>@<offset>"; a message both commands saw is a
+ * duplicate by its content identity). `-` reads one message (or an mbox) from standard
+ * input (its reference is its content identity).
  * --requeue [--spool DIR] processes the daemon's spool/hold/ instead: each held message is
  * moved back to new/, processed as the daemon would (source smtp, ref = spool id, so one
  * the daemon applied already is a duplicate), then moved to done/ (or deleted, as
@@ -17,16 +20,21 @@
  * What it does not do: retry busy stores.
  * Exit: 0 all inputs processed (duplicates included), 1 some inputs could not be read or
  * processed, 2 usage error, 3 configuration or store failure.
- * LIMITS: a file larger than limits.message_size is refused unread (counted as failed).
+ * LIMITS: a file larger than limits.message_size is refused unread (counted as failed),
+ * except an mbox file, which is mapped: each of its messages is held to the limit alone;
+ * standard input is read whole, up to limits.message_size.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "classify/classify.h"
 #include "cli.h"
@@ -34,6 +42,7 @@
 #include "core/xmalloc.h"
 #include "hygiene_cli.h"
 #include "ingest/spool.h"
+#include "parse/mbox.h"
 #include "pipeline/process.h"
 
 #define GROUP_BYTES (16u * 1024 * 1024) /* a group holds at most this much input */
@@ -189,29 +198,96 @@ process_one(struct proc_run *pr, char *data, size_t len, const char *ref, const 
     }
 }
 
+/* One failed input: counted, and said on stderr unless --quiet. */
+static void
+input_failed(struct proc_run *pr, const char *name, const char *why)
+{
+    if (!pr->quiet) {
+        fprintf(stderr, "bounced: process: %s: %s\n", name, why);
+    }
+    pr->messages++;
+    pr->failed++;
+}
+
+/*
+ * An mbox (RFC 4155: the buffer starts with a "From " line) is split as `scan mbox:` splits
+ * it; each message is one input with the ref "mbox:<path>@<offset>" (path = where_ref, NULL
+ * for stdin: the content identity then), so a message seen before by either command (the
+ * same bounce, whatever ref) is a duplicate. A message over limits.message_size fails alone.
+ */
+static void
+process_mbox(struct proc_run *pr, const char *data, size_t len, const char *where_ref,
+             const char *name)
+{
+    struct mbox_iter it;
+    struct bnc_slice m;
+    char ref[PATH_MAX + 40], label[PATH_MAX + 40], *copy;
+
+    mbox_iter_init(&it, data, len);
+    while (mbox_next(&it, &m)) {
+        long long off = (long long)(m.p - data);
+        snprintf(label, sizeof(label), "%s@%lld", name, off);
+        if (m.len > pr->limit) {
+            input_failed(pr, label, "message larger than limits.message_size");
+            continue;
+        }
+        snprintf(ref, sizeof(ref), "mbox:%s@%lld", where_ref != NULL ? where_ref : "", off);
+        copy = xmalloc(m.len + 1);
+        memcpy(copy, m.p, m.len);
+        process_one(pr, copy, m.len, where_ref != NULL ? ref : NULL, label);
+    }
+}
+
+/* An mbox file is mapped, not read: it may hold many messages, each within the limit. */
+static bool
+process_mapped_mbox(struct proc_run *pr, int fd, const char *path, const char *abs)
+{
+    struct stat sb;
+    char head[5];
+    void *map;
+
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 5 ||
+        pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+        !mbox_is(head, sizeof(head))) {
+        return false;
+    }
+    map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        return false;
+    }
+    process_mbox(pr, map, (size_t)sb.st_size, abs, path);
+    flush(pr); /* the queued messages are copies; the map can go */
+    munmap(map, (size_t)sb.st_size);
+    return true;
+}
+
 static void
 process_file(struct proc_run *pr, const char *path)
 {
     char abs[PATH_MAX];
     char *data = NULL;
     size_t len = 0;
-    FILE *fp = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    FILE *fp;
 
+    if (realpath(path, abs) == NULL) {
+        snprintf(abs, sizeof(abs), "%s", path);
+    }
+    if (fd >= 0 && process_mapped_mbox(pr, fd, path, abs)) {
+        close(fd);
+        return;
+    }
+    fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (fp == NULL || !read_all(fp, pr->limit, &data, &len)) {
-        if (!pr->quiet) {
-            fprintf(stderr, "bounced: process: %s: %s\n", path, strerror(errno));
-        }
-        pr->messages++;
-        pr->failed++;
+        input_failed(pr, path, strerror(errno));
         if (fp != NULL) {
             fclose(fp);
+        } else if (fd >= 0) {
+            close(fd);
         }
         return;
     }
     fclose(fp);
-    if (realpath(path, abs) == NULL) {
-        snprintf(abs, sizeof(abs), "%s", path);
-    }
     process_one(pr, data, len, abs, path);
 }
 
@@ -335,7 +411,6 @@ process_run(struct cli_globals *g, int argc, char **argv)
     struct proc_run pr;
     struct store *st = NULL;
     bnc_ctx *ctx = NULL;
-    bnc_status rc;
     int c, i, ex, rq_ex = CLI_EXIT_OK;
     bool requeue = false;
     const char *spool = NULL;
@@ -381,12 +456,9 @@ process_run(struct cli_globals *g, int argc, char **argv)
     if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    rc = bnc_ctx_new_config(&g->cfg, &ctx);
-    if (rc != BNC_OK) {
-        fprintf(stderr, "bounced: process: %s\n", ctx ? bnc_ctx_errmsg(ctx) : bnc_strerror(rc));
-        bnc_ctx_free(ctx);
+    if ((ex = hcli_ctx(g, st, "process", &ctx)) != CLI_EXIT_OK) {
         store_close(st);
-        return CLI_EXIT_CONFIG;
+        return ex;
     }
     pipeline_new(ctx, st, &pr.pl);
     pr.pend = xcalloc(pr.batch, sizeof(*pr.pend));
@@ -408,6 +480,10 @@ process_run(struct cli_globals *g, int argc, char **argv)
                 fprintf(stderr, "bounced: process: stdin: %s\n", strerror(errno));
                 pr.messages++;
                 pr.failed++;
+            } else if (mbox_is(data, len)) {
+                process_mbox(&pr, data, len, NULL, "stdin");
+                flush(&pr);
+                free(data);
             } else {
                 process_one(&pr, data, len, NULL, "stdin");
                 flush(&pr);

@@ -16,6 +16,7 @@
 
 #include "classify/classify.h"
 #include "cli.h"
+#include "hygiene_cli.h"
 #include "core/log.h"
 #include "ingest/mailbox.h"
 #include "pipeline/process.h"
@@ -124,8 +125,7 @@ scan_run(struct cli_globals *g, int argc, char **argv)
         fprintf(stderr, "bounced scan: store %s: %s\n", g->cfg.store_url, err);
         return CLI_EXIT_CONFIG;
     }
-    if (bnc_ctx_new_config(&g->cfg, &ctx) != BNC_OK || pipeline_new(ctx, st, &p) != BNC_OK) {
-        fprintf(stderr, "bounced scan: %s\n", ctx ? bnc_ctx_errmsg(ctx) : "cannot build a ctx");
+    if (hcli_ctx(g, st, "scan", &ctx) != CLI_EXIT_OK || pipeline_new(ctx, st, &p) != BNC_OK) {
         bnc_ctx_free(ctx);
         store_close(st);
         return CLI_EXIT_CONFIG;

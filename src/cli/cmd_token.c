@@ -1,12 +1,14 @@
 /*
  * cmd_token.c - `bounced token create|list|revoke`: the scoped bearer tokens of the HTTP API.
  *
- * create prints the token once (it is stored only as its SHA-256); list shows ids, names,
- * scopes and use times, never a token; revoke takes an id or a name (every active token of
- * that name); bootstrap creates the first admin token. It does not talk to a running server: a revoked token stops working there
- * within a few seconds (the server's token cache lifetime).
- * Exit: 0 done, 1 revoke found nothing to revoke, 2 usage error, 3 configuration or store
- * failure.
+ * create prints the token once (it is stored only as its SHA-256); a name is unique among
+ * live tokens (the store refuses a second one) and is not a number (revoke would read it as
+ * an id); list shows ids, names, scopes and use times, never a token; revoke takes an id or
+ * a name; bootstrap creates the first admin token. It does not talk to a running server: a
+ * revoked token stops working there within a few seconds (the server's token cache
+ * lifetime).
+ * Exit: 0 done, 1 revoke found nothing to revoke or create found the name taken, 2 usage
+ * error, 3 configuration or store failure.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@ token_usage(FILE *fp)
                 "       bounced token bootstrap\n\n"
                 "Manage bearer tokens of the HTTP API. Scopes (comma list): contact:read,\n"
                 "contact:write, bounce:write, admin (admin implies every scope).\n"
-                "create prints the token once; only its SHA-256 is stored.\n"
+                "create prints the token once; only its SHA-256 is stored. NAME is unique\n"
+                "among live tokens and not a number.\n"
                 "bootstrap creates an admin token named \"admin\" only when no token exists yet\n"
                 "(what `serve` does on first start); exit 1 when one exists.\n");
 }
@@ -95,6 +98,11 @@ token_create(struct cli_globals *g, int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    if (strspn(name, "0123456789") == strlen(name)) {
+        /* 'token revoke N' takes N as an id: a name of digits could never be revoked by name */
+        fprintf(stderr, "bounced token: --name must not be a number (ids are numbers)\n");
+        return CLI_EXIT_USAGE;
+    }
     if (auth_scopes_parse(scopes, &bits, err, sizeof(err)) != BNC_OK) {
         fprintf(stderr, "bounced token: %s\n", err);
         return CLI_EXIT_USAGE;
@@ -110,6 +118,14 @@ token_create(struct cli_globals *g, int argc, char **argv)
     }
     auth_sha256_hex(tok, strlen(tok), hash);
     rc = api_token_insert(st, name, hash, canon, cli_now(g), &id);
+    if (rc == BNC_ECONFLICT) {
+        fprintf(stderr,
+                "bounced token: a live token is already named \"%s\"; revoke it first "
+                "('bounced token revoke %s') or choose another name\n",
+                name, name);
+        store_close(st);
+        return CLI_EXIT_NEG;
+    }
     if (rc != BNC_OK) {
         fprintf(stderr, "bounced token: cannot store the token: %s\n", store_errmsg(st));
         store_close(st);

@@ -1,6 +1,6 @@
 /*
- * hygiene_cli.c - helpers shared by the hygiene subcommands: store opening, time and
- * JSON/CSV output. What it does not do: parse arguments (each cmd_<name>.c does).
+ * hygiene_cli.c - helpers shared by the hygiene subcommands: store opening, the ctx with
+ * the stored rules (as serve builds it), time and JSON/CSV output. What it does not do: parse arguments (each cmd_<name>.c does).
  * STANDARDS: RFC 4180 (CSV quoting), RFC 8259 (JSON strings), RFC 3339 (times).
  * LIMITS: none beyond the store's. Ownership: see hygiene_cli.h.
  */
@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "api/api.h"
+#include "classify/classify.h"
 #include "core/buf.h"
 
 /* For a SQLite path, create its directory (one level, like ./var) when it is missing. */
@@ -76,6 +78,27 @@ void
 hcli_policy(const struct cli_globals *g, struct policy_cfg *pc)
 {
     policy_cfg_from_config(pc, &g->cfg);
+}
+
+int
+hcli_ctx(struct cli_globals *g, struct store *st, const char *cmd, bnc_ctx **ctx)
+{
+    bnc_status rc;
+
+    *ctx = NULL;
+    if ((rc = bnc_ctx_new_config(&g->cfg, ctx)) != BNC_OK) {
+        fprintf(stderr, "bounced: %s: %s\n", cmd, *ctx ? bnc_ctx_errmsg(*ctx) : bnc_strerror(rc));
+        bnc_ctx_free(*ctx);
+        *ctx = NULL;
+        return CLI_EXIT_CONFIG;
+    }
+    if (st != NULL && (rc = api_rules_apply(st, *ctx)) != BNC_OK) {
+        /* what serve does too: it keeps classifying with the rules it could build */
+        fprintf(stderr, "bounced: %s: the stored rules (rules add) are not used: %s\n", cmd,
+                rc == BNC_ESTORE || rc == BNC_EBUSY || rc == BNC_EIO ? store_errmsg(st)
+                                                                      : bnc_ctx_errmsg(*ctx));
+    }
+    return CLI_EXIT_OK;
 }
 
 const char *

@@ -21,6 +21,11 @@ int hcli_open(struct cli_globals *g, struct store **st);
  * of created: a mistyped --db must not answer "sendable" from an empty database. */
 int hcli_open_existing(struct cli_globals *g, struct store **st);
 void hcli_policy(const struct cli_globals *g, struct policy_cfg *pc);
+/* The ctx of the commands that apply bounces (process, scan, ingest): the configuration's
+ * rules plus those stored with `rules add` / the API, exactly as `serve` builds its ctx.
+ * st may be NULL (no stored rules). Prints the error as "bounced: <cmd>: ..." and returns
+ * CLI_EXIT_CONFIG on failure; the caller frees *ctx with bnc_ctx_free(). */
+int hcli_ctx(struct cli_globals *g, struct store *st, const char *cmd, bnc_ctx **ctx);
 /* "2026-11-23T10:00:00Z", or "-" for 0. */
 const char *hcli_time(int64_t t, char buf[32]);
 /* Write s as a JSON string literal / as one RFC 4180 CSV field. */

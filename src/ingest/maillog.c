@@ -5,10 +5,14 @@
  * with S one of sent, bounced, deferred, expired (the syslog prefix may be absent). Everything else in the log (connections,
  * qmgr, smtpd NOQUEUE rejects of *inbound* mail) yields no verdict: a reject of mail sent to
  * us is not a bounce of mail we sent.
+ * A cleanup(8) line "QUEUEID: message-id=<...>" earlier in the same input gives the delivery
+ * lines of that queue id their original Message-ID (the event key of the failure, so the same
+ * bounce as a DSN is one event).
  * Time: RFC 3339 syslog stamps, or the classic "Mmm dd hh:mm:ss" (no year: the most recent
  * such date not in the future).
  * STANDARDS: Postfix bounce(8)/smtp(8) log format; RFC 3463 dsn= codes.
- * LIMITS: a line of 64 KiB at most (longer ones are skipped and flagged).
+ * LIMITS: a line of 64 KiB at most (longer ones are skipped and flagged); ML_MSGIDS queue
+ * ids remembered per input.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/xmalloc.h"
 #include "ingest/events_int.h"
 
 #define MAILLOG_MAX_LINE (64u * 1024u)
@@ -168,23 +173,96 @@ ml_line(struct ev_state *st, const char *p, size_t n)
     ev_time(st, rc, ml_time(p, n));
 }
 
+/*
+ * cleanup(8) logs "QUEUEID: message-id=<...>" when a message enters the queue; the delivery
+ * lines of that queue id name only the queue id. Remembering the pairs lets a verdict carry
+ * the original Message-ID, which is what identifies the failure whichever path reports it
+ * (the same failure as a DSN is then one event). Bounded: ML_MSGIDS slots, a newer queue id
+ * takes the slot of an older one (that one's lines are then keyed by queue id alone).
+ */
+#define ML_MSGIDS 1024
+
+struct ml_msgids {
+    const char *qid[ML_MSGIDS];
+    const char *mid[ML_MSGIDS];
+};
+
+static size_t
+ml_slot(const char *q, size_t n)
+{
+    size_t h = 5381, i;
+
+    for (i = 0; i < n; i++) {
+        h = h * 33 + (unsigned char)q[i];
+    }
+    return h % ML_MSGIDS;
+}
+
+/* "QUEUEID: message-id=<...>": remember the pair. */
+static void
+ml_note_msgid(struct ev_state *st, struct ml_msgids *t, const char *p, size_t n)
+{
+    const char *e = p + n, *v = ml_field(p, e, ": message-id="), *q, *ve;
+    size_t slot;
+
+    if (v == NULL || v == e) {
+        return;
+    }
+    q = v - 13;
+    while (q > p && q[-1] != ' ') {
+        q--;
+    }
+    ve = v;
+    while (ve < e && *ve != ' ' && *ve != ',') {
+        ve++;
+    }
+    if (v - 13 <= q || ve == v) {
+        return;
+    }
+    slot = ml_slot(q, (size_t)(v - 13 - q));
+    t->qid[slot] = report_strndup(st->r, q, (size_t)(v - 13 - q));
+    t->mid[slot] = report_strndup(st->r, v, (size_t)(ve - v));
+}
+
+static void
+ml_join_msgid(const struct ml_msgids *t, struct bnc_rcpt *rc)
+{
+    size_t slot;
+
+    if (rc->message_id == NULL || rc->message_id[0] == '\0' ||
+        (rc->original_message_id != NULL && rc->original_message_id[0] != '\0')) {
+        return;
+    }
+    slot = ml_slot(rc->message_id, strlen(rc->message_id));
+    if (t->qid[slot] != NULL && strcmp(t->qid[slot], rc->message_id) == 0) {
+        rc->original_message_id = t->mid[slot];
+    }
+}
+
 bnc_status
 ev_maillog(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
 {
     const char *p = data, *end = data + len, *nl;
+    struct ml_msgids *ids = xcalloc(1, sizeof(*ids));
 
     (void)err;
     (void)errlen;
     while (p < end) {
-        size_t n;
+        size_t n, before = st->r->nrcpts;
         nl = memchr(p, '\n', (size_t)(end - p));
         n = (size_t)((nl ? nl : end) - p);
         if (n > MAILLOG_MAX_LINE) {
             st->r->flags |= BNC_PF_TRUNCATED;
         } else if (n > 0) {
             ml_line(st, p, n);
+            if (st->r->nrcpts > before) {
+                ml_join_msgid(ids, &st->r->rcpts[before]);
+            } else {
+                ml_note_msgid(st, ids, p, n);
+            }
         }
         p = nl ? nl + 1 : end;
     }
+    free(ids);
     return BNC_OK;
 }

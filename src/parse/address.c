@@ -3,10 +3,11 @@
  *
  * Handles "rfc822;" / "utf-8;" address-type prefixes, display names, angle brackets,
  * comments, "mailto:", quotes around the whole address, trailing punctuation, and VERP forms
- * ("bounces+user=example.com@return.example.net" gives user@example.com). The result is
- * lower-cased (ASCII) for comparison and storage.
- * RFC 6533 "\x{HHHH}" escapes are decoded to UTF-8. Does not validate domains against DNS
- * or convert IDNA forms.
+ * ("bounces+user=example.com@return.example.net" gives user@example.com). The result is in
+ * the one form bounced stores and compares (core/email.h: ASCII-lower-cased local part,
+ * IDNA-mapped and case-folded domain in A-labels), so a DSN naming "anna@bücher.example"
+ * and a contact "anna@xn--bcher-kva.example" meet. RFC 6533 "\x{HHHH}" escapes are decoded to UTF-8.
+ * Does not validate domains against DNS.
  * STANDARDS: RFC 5322 §3.4 (addr-spec, angle-addr, comments), RFC 3464 §2.3.2
  * (address-type;address), RFC 6533 §3 (utf-8 address type).
  * LIMITS: addresses longer than ADDR_MAX bytes are rejected (RFC 5321 §4.5.3.1 allows 256
@@ -15,6 +16,8 @@
 #include "parse/parse.h"
 
 #include <string.h>
+
+#include "core/email.h"
 
 #define ADDR_MAX 320
 
@@ -107,6 +110,7 @@ addr_unescape(const char *p, size_t n, char *out)
 }
 
 static const char *addr_clean(struct bnc_report *r, const char *p, size_t n, bool field);
+static const char *addr_finish(struct bnc_report *r, const char *s, size_t len);
 
 const char *
 addr_normalize(struct bnc_report *r, const char *p, size_t n)
@@ -252,19 +256,34 @@ addr_clean(struct bnc_report *r, const char *p, size_t n, bool field)
     if (field && at[1] == '.') {
         return NULL;
     }
-    {
-        char *d = arena_alloc(r->arena, (size_t)(e - s) + 1);
-        size_t len = (size_t)(e - s);
-        if (d == NULL) {
-            r->flags |= BNC_PF_TRUNCATED;
-            return NULL;
-        }
-        for (i = 0; i < len; i++) {
-            char c = s[i];
-            d[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-        }
-        len = addr_verp(d, len);
-        d[len] = '\0';
-        return d;
+    return addr_finish(r, s, (size_t)(e - s));
+}
+
+/* The cleaned address s[0..len) VERP-decoded and in the one form bounced compares
+ * (core/email.h), copied into the report's arena. An address that form refuses (a quoted
+ * local part with white space) is kept with ASCII lower-cased, as found. */
+static const char *
+addr_finish(struct bnc_report *r, const char *s, size_t len)
+{
+    char tmp[ADDR_MAX + 1], norm[EMAIL_MAX + 1];
+    const char *src = tmp;
+    size_t i, nl;
+    char *d;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        tmp[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
+    len = addr_verp(tmp, len);
+    if (email_normalize(tmp, len, norm, &nl)) {
+        src = norm;
+        len = nl;
+    }
+    if ((d = arena_alloc(r->arena, len + 1)) == NULL) {
+        r->flags |= BNC_PF_TRUNCATED;
+        return NULL;
+    }
+    memcpy(d, src, len);
+    d[len] = '\0';
+    return d;
 }

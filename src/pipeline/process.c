@@ -3,14 +3,18 @@
  * one transaction (the contract is in process.h).
  *
  * Order of work for a raw message:
- *   1. SHA-256 of the bytes; the input's ref defaults to "sha256:<hex>";
+ *   1. the bounce's identity (keys.c: SHA-256 without trace fields); the input's ref
+ *      defaults to "sha256:<identity>";
  *   2. bnc_parse() (parse + classify), before any lock is taken;
- *   3. BEGIN; the `ingested` row (source, ref, hash) goes in first: if either unique key
- *      exists the input was committed before (or by a concurrent node): a duplicate, stop;
+ *   3. BEGIN; the `ingested` row (source, ref, identity) goes in first: if either unique key
+ *      exists the input was committed before (by a crash-and-retry, by another path, or by a
+ *      concurrent node): a duplicate; its path is kept with the events it reported, stop;
  *   4. per verdict: the recipient is the Original-Recipient when only that one is a contact
- *      (an alias or forward rewrote the final address); event time = the DSN's Arrival/Last-Attempt date, else the message Date,
- *      else received_at, else now; dedupe key = source | original Message-ID (else content
- *      hash) | recipient | status; model_apply_verdict();
+ *      (an alias or forward rewrote the final address); event time = the DSN's
+ *      Arrival/Last-Attempt date, else the message Date, else received_at, else now; dedupe
+ *      key = what identifies the failure (keys.h: original Message-ID + recipient + status
+ *      + day, else the identity + recipient + status); model_apply_verdict(), which keeps
+ *      this path next to an event that another path reported first;
  *   5. COMMIT.
  * A failure anywhere rolls the whole input back, so a crash between COMMIT and the caller's
  * spool cleanup is harmless: the retry is a duplicate.
@@ -20,8 +24,8 @@
  * What it does not do: read files or sockets (callers do), or retry on BNC_EBUSY (callers
  * decide; the transaction is gone when this returns).
  * STANDARDS: RFC 3464 §2.2.5, §2.3.5 (Arrival-Date, Last-Attempt-Date), RFC 5322 §3.6.1.
- * LIMITS: message size is bounded by bnc_parse (limits.message_size); dedupe keys are cut at
- * DEDUPE_MAX bytes (the hash part keeps them unique).
+ * LIMITS: message size is bounded by bnc_parse (limits.message_size); a dedupe key longer
+ * than KEY_MAX is replaced by its hash (keys.c).
  * Ownership: a pipeline borrows its ctx and store; one pipeline per thread.
  */
 #include "pipeline/process.h"
@@ -37,11 +41,11 @@
 #include "core/utf8.h"
 #include "core/xmalloc.h"
 #include "parse/parse.h"
+#include "pipeline/keys.h"
 #include "store/model.h"
 #include "store/store.h"
 
-#define DEDUPE_MAX    1024
-#define HASH_HEX      65
+#define HASH_HEX      (KEY_HASH_HEX + 1)
 #define GROUP_RETRIES 5 /* attempts per input on BNC_EBUSY outside a group */
 
 struct pipeline {
@@ -94,40 +98,11 @@ pl_now(const struct pipeline *p)
 }
 
 static void
-sha256_hex(const void *data, size_t len, const char *prefix, char out[HASH_HEX + 16])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    static const char hx[] = "0123456789abcdef";
-    size_t off = 0, i;
-
-    if (prefix != NULL) {
-        off = (size_t)snprintf(out, 16, "%s", prefix);
-    }
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
-        mdlen = 0;
-    }
-    for (i = 0; i < mdlen && off + 2 < HASH_HEX + 16; i++) {
-        out[off++] = hx[md[i] >> 4];
-        out[off++] = hx[md[i] & 15];
-    }
-    out[off] = '\0';
-}
-
-static void
 set_err(struct pipeline *p, bnc_status rc, const char *what)
 {
     const char *detail = store_errmsg(p->st);
     snprintf(p->err, sizeof(p->err), "%s: %s%s%s", what, bnc_strerror(rc),
              detail && detail[0] ? ": " : "", detail ? detail : "");
-}
-
-static void
-dedupe_key(char *out, size_t outlen, const char *source, const struct bnc_rcpt *v, const char *hash)
-{
-    const char *mid =
-        v->original_message_id && v->original_message_id[0] ? v->original_message_id : hash;
-    snprintf(out, outlen, "%s|%s|%s|%s", source, mid, v->recipient ? v->recipient : "", v->status);
 }
 
 static void
@@ -142,6 +117,25 @@ count_outcome(struct pipeline_result *res, const struct bnc_rcpt *v, const struc
     }
     res->contacts_changed += o->contact_changed ? 1 : 0;
     res->review_items += o->review_created ? 1 : 0;
+}
+
+/*
+ * The input was committed before (same source and ref, or the same identity by another
+ * path): nothing is applied again, but this path is kept next to the events it reported.
+ * Commits the caller's transaction (an outer batch stays alive).
+ */
+static bnc_status
+duplicate_input(struct pipeline *p, const char *hash, const char *source, const char *ref,
+                int64_t now)
+{
+    bnc_status rc = model_event_reports_copy(p->st, hash, source, ref, now);
+
+    if (rc != BNC_OK) {
+        set_err(p, rc, "event paths");
+        store_rollback(p->st);
+        return rc;
+    }
+    return store_commit(p->st);
 }
 
 /*
@@ -209,7 +203,7 @@ known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struc
 bnc_status
 pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
 {
-    char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32], key[DEDUPE_MAX];
+    char hash[HASH_HEX], refbuf[HASH_HEX + 32], key[KEY_MAX];
     const char *source, *ref;
     struct model_outcome o;
     struct bnc_rcpt alias;
@@ -224,7 +218,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     if (in == NULL || (in->data == NULL && in->len > 0)) {
         return BNC_EINVAL;
     }
-    sha256_hex(in->data ? in->data : "", in->len, NULL, hash);
+    key_message_identity(in->data ? in->data : "", in->len, hash);
     source = in->source && in->source[0] ? in->source : "file";
     if (in->ref && in->ref[0] && utf8_valid(in->ref, strlen(in->ref))) {
         ref = in->ref;
@@ -267,7 +261,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     if (rc == BNC_ECONFLICT) {
         bnc_report_free(r);
         out->duplicate = true;
-        return store_commit(p->st); /* nothing written; commit keeps an outer batch alive */
+        return duplicate_input(p, hash, source, ref, now);
     }
     if (rc != BNC_OK) {
         set_err(p, rc, "ingested record");
@@ -287,7 +281,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         if (alias.recipient != NULL) {
             v = &alias;
         }
-        dedupe_key(key, sizeof(key), source, v, hash);
+        key_event(key, v, hash, ref, t);
         rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
         if (rc != BNC_OK) {
             set_err(p, rc, "apply verdict");
@@ -311,13 +305,52 @@ fail:
     return rc;
 }
 
+/*
+ * The identity of a batch of verdicts: its source and ref when the caller named one, else
+ * the event keys of its verdicts (two distinct log lines of the same second differ in their
+ * queue ids; the same line read twice is the same input).
+ */
+static void
+verdicts_identity(const struct bnc_rcpt *v, size_t n, const char *source, const char *ref,
+                  int64_t now, char out[HASH_HEX])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char key[KEY_MAX];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    size_t i;
+
+    if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(c);
+        key_sha256_hex(source, strlen(source), out);
+        return;
+    }
+    EVP_DigestUpdate(c, "verdicts|", 9);
+    EVP_DigestUpdate(c, source, strlen(source));
+    EVP_DigestUpdate(c, "|", 1);
+    if (ref != NULL && ref[0] != '\0') {
+        EVP_DigestUpdate(c, ref, strlen(ref));
+    }
+    for (i = 0; i < n && (ref == NULL || ref[0] == '\0'); i++) {
+        key_event(key, &v[i], NULL, NULL, event_time(v[i].time, 0, now));
+        EVP_DigestUpdate(c, "|", 1);
+        EVP_DigestUpdate(c, key, strlen(key));
+    }
+    if (EVP_DigestFinal_ex(c, md, &mdlen) != 1) {
+        mdlen = 0;
+    }
+    EVP_MD_CTX_free(c);
+    key_sha256_hex(md, mdlen, out); /* a hash of the digest: fixed length, hex */
+}
+
 bnc_status
 pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n,
                           const char *source, const char *ref, struct pipeline_result *out)
 {
-    char hash[HASH_HEX + 16], key[DEDUPE_MAX];
+    char hash[HASH_HEX], key[KEY_MAX];
+    const char *uref = ref != NULL && ref[0] != '\0' ? ref : NULL;
     struct model_outcome o;
-    int64_t now = pl_now(p);
+    int64_t now = pl_now(p), t;
     bnc_status rc;
     size_t i;
 
@@ -327,30 +360,8 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
         return BNC_EINVAL;
     }
     source = source && source[0] ? source : "api";
-    {
-        /* the input's identity: its source and ref, or the verdicts themselves */
-        struct buf_lite {
-            char s[DEDUPE_MAX * 2];
-            size_t len;
-        } b;
-        b.len = (size_t)snprintf(b.s, sizeof(b.s), "verdicts|%s|%s", source, ref ? ref : "");
-        for (i = 0; i < n && !(ref && ref[0]) && b.len < sizeof(b.s) - 1; i++) {
-            int w = snprintf(b.s + b.len, sizeof(b.s) - b.len, "|%s|%s|%s|%lld",
-                             v[i].recipient ? v[i].recipient : "", v[i].status,
-                             bnc_reason_name(v[i].reason), (long long)v[i].time);
-            if (w < 0) {
-                break;
-            }
-            b.len += (size_t)w;
-            if (b.len >= sizeof(b.s)) {
-                b.len = sizeof(b.s) - 1;
-            }
-        }
-        sha256_hex(b.s, b.len, NULL, hash);
-    }
-    if (ref == NULL || ref[0] == '\0') {
-        ref = hash;
-    }
+    verdicts_identity(v, n, source, uref, now, hash);
+    ref = uref != NULL ? uref : hash;
     if ((rc = store_begin(p->st)) != BNC_OK) {
         set_err(p, rc, "begin");
         return rc;
@@ -358,27 +369,21 @@ pipeline_process_verdicts(struct pipeline *p, const struct bnc_rcpt *v, size_t n
     rc = model_ingested_add(p->st, source, ref, hash, (int64_t)n, n == 0, now);
     if (rc == BNC_ECONFLICT) {
         out->duplicate = true;
-        return store_commit(p->st); /* nothing written */
+        return duplicate_input(p, hash, source, ref, now);
     }
     if (rc != BNC_OK) {
         set_err(p, rc, "ingested record");
         goto fail;
     }
     for (i = 0; i < n; i++) {
-        const struct bnc_rcpt *x = &v[i];
-        char id[HASH_HEX + 16];
-        snprintf(id, sizeof(id), "%s",
-                 x->original_message_id && x->original_message_id[0] ? x->original_message_id
-                                                                     : hash);
-        snprintf(key, sizeof(key), "%s|%s|%s|%s|%s", source, ref, id,
-                 x->recipient ? x->recipient : "", x->status);
-        rc = model_apply_verdict(p->st, &p->pc, x, source, ref, key, event_time(x->time, 0, now),
-                                 "bounce", now, &o);
+        t = event_time(v[i].time, 0, now);
+        key_event(key, &v[i], NULL, uref, t);
+        rc = model_apply_verdict(p->st, &p->pc, &v[i], source, ref, key, t, "bounce", now, &o);
         if (rc != BNC_OK) {
             set_err(p, rc, "apply verdict");
             goto fail;
         }
-        count_outcome(out, x, &o);
+        count_outcome(out, &v[i], &o);
     }
     if ((rc = store_commit(p->st)) != BNC_OK) {
         set_err(p, rc, "commit");

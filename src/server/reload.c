@@ -148,18 +148,7 @@ ctx_build(struct serve *sv, struct bnc_config *cfg, struct store *st, struct ctx
         return rc;
     }
     if (st != NULL) {
-        struct api_rule_line *rl = NULL;
-        size_t nr = 0, i;
-        if (api_rules_load(st, &rl, &nr) == BNC_OK && nr > 0) {
-            struct rule_src *src = xcalloc(nr, sizeof(*src));
-            for (i = 0; i < nr; i++) {
-                src[i].text = rl[i].text;
-                src[i].origin = rl[i].origin;
-            }
-            (void)bnc_ctx_reload_rules(ctx, src, nr);
-            free(src);
-        }
-        api_rules_free(rl, nr);
+        (void)api_rules_apply(st, ctx);
     }
     n = xcalloc(1, sizeof(*n));
     n->ctx = ctx;

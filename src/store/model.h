@@ -5,7 +5,8 @@
  * store_exec() in portable SQL, so every function works on SQLite and PostgreSQL alike.
  *
  * Conventions:
- *   - addresses are lower-cased by the model (callers may pass any case);
+ *   - addresses are normalized by the model (model_normalize_email: callers may pass any
+ *     case, U-labels or A-labels, a trailing dot);
  *   - times are Unix seconds passed by the caller (`now`), so --now / BOUNCED_NOW work;
  *   - list functions are cursor-paginated: rows with id > after_id in ascending id order, at
  *     most `limit` (1..MODEL_LIMIT_MAX; 0 = MODEL_LIMIT_DEFAULT), one callback per row; the
@@ -26,11 +27,12 @@
 #include <stdint.h>
 
 #include "bounced.h"
+#include "core/email.h"
 #include "hygiene/policy.h"
 
 struct store;
 
-#define MODEL_EMAIL_MAX     320 /* longest address accepted (local 64 + @ + domain 255) */
+#define MODEL_EMAIL_MAX     EMAIL_MAX /* longest address accepted (core/email.h) */
 #define MODEL_LIMIT_DEFAULT 100
 #define MODEL_LIMIT_MAX     10000
 
@@ -56,8 +58,12 @@ struct model_contact {
 };
 
 void model_contact_free(struct model_contact *c); /* frees attributes; NULL-safe */
+/* Is name (any case) a field bounced alone writes (hygiene_status, soft_bounce_count, ...,
+ * DESIGN §6)? Such a name is never taken as a contact attribute (API, CSV import, set). */
+bool model_is_hygiene_field(const char *name);
 
-/* Lower-case and validate an address (one '@', non-empty sides, no spaces or controls,
+/* The store's form of an address: email_normalize() (core/email.h: IDNA (A-labels) and
+ * case-folded domain, ASCII-lower-cased local part, no trailing dot; one '@', no spaces or controls,
  * at most MODEL_EMAIL_MAX). Returns false when it is not usable. */
 bool model_normalize_email(const char *in, char out[MODEL_EMAIL_MAX + 1]);
 
@@ -175,6 +181,7 @@ struct model_event {
     const char *message_id;
     const char *original_message_id;
     const char *feedback_type;
+    int64_t reports; /* later paths that reported it (event_reports rows): model_event_reports */
 };
 struct model_event_filter {
     const char *recipient; /* NULL = any */
@@ -204,7 +211,8 @@ struct model_outcome {
  * Record one verdict and carry out the policy: event row (dedupe_key unique), contact state
  * (with lazy decay), suppression, unsubscribe from every list, review item, audit row with
  * the state before and after. All inside one (nested) transaction. A contact's attributes
- * are never touched. event_time 0 = now.
+ * are never touched. event_time 0 = now. When the dedupe key exists, nothing changes but
+ * (source, ref) is kept as one more path that reported the event (out->duplicate is set).
  */
 bnc_status model_apply_verdict(struct store *st, const struct policy_cfg *pc,
                                const struct bnc_rcpt *v, /* the verdict */
@@ -286,6 +294,16 @@ bnc_status model_ingested_find(struct store *st, const char *source, const char 
 bnc_status model_ingested_add(struct store *st, const char *source, const char *ref,
                               const char *content_hash, int64_t verdicts, bool not_bounce,
                               int64_t now);
+/* A whole input was a duplicate of the one committed with content_hash: keep (source, ref)
+ * as another path that reported each of that input's events (nothing when it is the same
+ * path). Call inside the caller's transaction. */
+bnc_status model_event_reports_copy(struct store *st, const char *content_hash,
+                                    const char *source, const char *ref, int64_t now);
+/* The paths that reported event_id after the first one (bounce_events.source/ref), oldest
+ * first; the strings are valid during the callback only. */
+typedef int (*model_report_cb)(void *ud, const char *source, const char *ref, const char *origin,
+                               int64_t reported_at);
+bnc_status model_event_reports(struct store *st, int64_t event_id, model_report_cb cb, void *ud);
 bnc_status model_offset_get(struct store *st, const char *source, int64_t *pos_out);
 bnc_status model_offset_set(struct store *st, const char *source, int64_t pos, int64_t now);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xmalloc.h"
 #include "store/model_int.h"
@@ -24,6 +25,26 @@ struct one_contact {
     struct model_contact *c;
     bool found;
 };
+
+/* Fields bounced alone writes (DESIGN §6), with the names the CSV export gives them. */
+static const char *const hygiene_fields[] = {
+    "hygiene_status", "soft_bounce_count", "last_bounce_at", "last_reason",
+    "last_status",    "last_soft_day",     "suppressed",     "suppression",
+    "suppression_reason", "id",            "created_at",     "updated_at",
+};
+
+bool
+model_is_hygiene_field(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name != NULL && i < sizeof(hygiene_fields) / sizeof(hygiene_fields[0]); i++) {
+        if (strcasecmp(name, hygiene_fields[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static int
 one_contact_cb(void *ud, const struct store_row *r)

@@ -270,6 +270,22 @@ review_insert(struct store *st, int64_t event_id, const struct hyg_plan *plan,
     return store_exec(st, q, p, 10, NULL, NULL, NULL);
 }
 
+/* One more path that reported the event of dedupe_key (none when it is the first one). */
+static bnc_status
+event_report_add(struct store *st, const char *dedupe_key, const char *source, const char *ref,
+                 const char *origin, int64_t now)
+{
+    static const char *q =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT id, $2, "
+        "$3, $4, $5 FROM bounce_events WHERE dedupe_key = $1 AND NOT (source = $2 AND ref = $3) "
+        "ON CONFLICT DO NOTHING";
+    struct store_value p[5] = {sv_text(dedupe_key), sv_text(source ? source : ""),
+                               sv_text(ref ? ref : ""), sv_text(origin ? origin : ""),
+                               sv_int(now)};
+
+    return store_exec(st, q, p, 5, NULL, NULL, NULL);
+}
+
 bnc_status
 model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct bnc_rcpt *v,
                     const char *source, const char *ref, const char *dedupe_key, int64_t event_time,
@@ -335,9 +351,9 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
         free(o2);
     }
     if (rc == BNC_ENOTFOUND) {
-        /* the dedupe key exists: this verdict was applied before */
+        /* the dedupe key exists: this failure was applied before, maybe by another path */
         out->duplicate = true;
-        rc = BNC_OK;
+        rc = event_report_add(st, p[0].s, source, ref, p[11].s, now);
         goto done;
     }
     if (rc != BNC_OK) {
@@ -405,6 +421,7 @@ ev_row_cb(void *ud, const struct store_row *r)
     e.message_id = mrow_text(r, 19);
     e.original_message_id = mrow_text(r, 20);
     e.feedback_type = mrow_text(r, 21);
+    e.reports = mrow_int(r, 22);
     ec->n++;
     return ec->cb(ec->ud, &e);
 }
@@ -416,11 +433,12 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
     static const char *q =
         "SELECT id, contact_id, dedupe_key, recipient, domain, status, replycode, reason, kind, "
         "hard, action, diagnostic, origin, source, ref, decided_by, policy, event_time, "
-        "created_at, message_id, original_message_id, feedback_type FROM bounce_events WHERE id > "
+        "created_at, message_id, original_message_id, feedback_type, (SELECT COUNT(*) FROM "
+        "event_reports r WHERE r.event_id = bounce_events.id) FROM bounce_events WHERE id > "
         "$1 AND ($2 = '' OR recipient = $2) AND ($3 = '' OR domain = $3) AND ($4 = '' OR reason "
         "= $4) AND ($5 = '' OR kind = $5) AND ($6 = 0 OR contact_id = $6) AND ($7 = 0 OR "
         "event_time >= $7) AND ($8 = 0 OR event_time < $8) ORDER BY id LIMIT $9";
-    char addr[MODEL_EMAIL_MAX + 1];
+    char addr[MODEL_EMAIL_MAX + 1], dom[MODEL_EMAIL_MAX + 1];
     struct ev_ctx ec = {cb, ud, 0};
     struct store_value p[9];
     bnc_status rc;
@@ -432,7 +450,12 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
     }
     p[0] = sv_int(after_id);
     p[1] = sv_text(addr);
-    p[2] = sv_text(f && f->domain ? f->domain : "");
+    dom[0] = '\0';
+    if (f != NULL && f->domain != NULL && f->domain[0] != '\0' &&
+        !email_normalize_domain(f->domain, strlen(f->domain), dom)) {
+        mcopy(dom, sizeof(dom), f->domain);
+    }
+    p[2] = sv_text(dom);
     p[3] = sv_text(f && f->reason ? f->reason : "");
     p[4] = sv_text(f && f->kind ? f->kind : "");
     p[5] = sv_int(f ? f->contact_id : 0);
@@ -677,6 +700,57 @@ model_ingested_add(struct store *st, const char *source, const char *ref, const 
         return BNC_ECONFLICT;
     }
     return rc;
+}
+
+bnc_status
+model_event_reports_copy(struct store *st, const char *content_hash, const char *source,
+                         const char *ref, int64_t now)
+{
+    /* the events the earlier input reported first, and those it reported as a later path */
+    static const char *q_first =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT e.id, $2, "
+        "$3, e.origin, $4 FROM ingested i JOIN bounce_events e ON e.ref = i.ref AND e.source = "
+        "i.source WHERE i.content_hash = $1 AND NOT (e.source = $2 AND e.ref = $3) ON CONFLICT "
+        "DO NOTHING";
+    static const char *q_later =
+        "INSERT INTO event_reports (event_id, source, ref, origin, reported_at) SELECT r.event_id, "
+        "$2, $3, r.origin, $4 FROM ingested i JOIN event_reports r ON r.ref = i.ref AND r.source "
+        "= i.source WHERE i.content_hash = $1 AND NOT (r.source = $2 AND r.ref = $3) AND NOT "
+        "EXISTS (SELECT 1 FROM bounce_events e WHERE e.id = r.event_id AND e.source = $2 AND "
+        "e.ref = $3) ON CONFLICT DO NOTHING";
+    struct store_value p[4] = {sv_text(content_hash ? content_hash : ""),
+                               sv_text(source ? source : ""), sv_text(ref ? ref : ""),
+                               sv_int(now)};
+    bnc_status rc;
+
+    if ((rc = store_exec(st, q_first, p, 4, NULL, NULL, NULL)) != BNC_OK) {
+        return rc;
+    }
+    return store_exec(st, q_later, p, 4, NULL, NULL, NULL);
+}
+
+struct report_ctx {
+    model_report_cb cb;
+    void *ud;
+};
+
+static int
+report_row_cb(void *ud, const struct store_row *r)
+{
+    struct report_ctx *rc = ud;
+
+    return rc->cb(rc->ud, mrow_text(r, 0), mrow_text(r, 1), mrow_text(r, 2), mrow_int(r, 3));
+}
+
+bnc_status
+model_event_reports(struct store *st, int64_t event_id, model_report_cb cb, void *ud)
+{
+    static const char *q = "SELECT source, ref, origin, reported_at FROM event_reports WHERE "
+                           "event_id = $1 ORDER BY reported_at, source, ref";
+    struct report_ctx rc = {cb, ud};
+    struct store_value p[1] = {sv_int(event_id)};
+
+    return store_exec(st, q, p, 1, report_row_cb, &rc, NULL);
 }
 
 bnc_status

@@ -8,12 +8,12 @@
  * LIMITS: addresses up to MODEL_EMAIL_MAX bytes; snapshot list names up to 1000 per contact.
  * Ownership: snapshots own their heap strings; snap_free() releases them.
  */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/email.h"
 #include "core/utf8.h"
 #include "core/xmalloc.h"
 #include "store/model_int.h"
@@ -83,40 +83,7 @@ mlimit(size_t limit)
 bool
 model_normalize_email(const char *in, char out[MODEL_EMAIL_MAX + 1])
 {
-    size_t n, i, at = 0, nat = 0;
-
-    out[0] = '\0';
-    if (in == NULL) {
-        return false;
-    }
-    while (*in == ' ' || *in == '\t') {
-        in++;
-    }
-    n = strlen(in);
-    while (n > 0 &&
-           (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '\r' || in[n - 1] == '\n')) {
-        n--;
-    }
-    if (n == 0 || n > MODEL_EMAIL_MAX || !utf8_valid(in, n)) {
-        return false;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',') {
-            return false;
-        }
-        if (c == '@') {
-            at = i;
-            nat++;
-        }
-        out[i] = (char)(c < 0x80 ? tolower(c) : c);
-    }
-    out[n] = '\0';
-    if (nat != 1 || at == 0 || at == n - 1) {
-        out[0] = '\0';
-        return false;
-    }
-    return true;
+    return email_normalize(in, in != NULL ? strlen(in) : 0, out, NULL);
 }
 
 void

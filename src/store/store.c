@@ -713,6 +713,9 @@ migrate_one(struct store *st, const struct bnc_embedded *m, bool *ran, char *err
     /* Re-check inside the transaction: another process may have applied it meanwhile. */
     if ((rc = migration_applied(st, version, &applied)) == BNC_OK && !applied) {
         rc = be->exec_script(st, (const char *)m->data);
+        if (rc == BNC_OK) {
+            rc = store_migration_code(st, version);
+        }
         if (rc != BNC_OK) {
             base_of(st)->txn_err = rc;
         } else {

@@ -57,4 +57,8 @@ bnc_status store_check_params(const struct store_value *params, size_t nparams, 
  * strings, quoted identifiers and comments are skipped. */
 long store_sql_max_param(const char *sql);
 
+/* Steps of migration `version` that SQL cannot do, run in its transaction after its SQL
+ * (model_renorm.c). BNC_OK when it has none. */
+bnc_status store_migration_code(struct store *st, const char *version);
+
 #endif

@@ -27,8 +27,9 @@ def bounced_bin():
     return os.path.abspath(b)
 
 
-def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example"):
-    """An RFC 3464 DSN for one failed recipient; n makes the Message-ID unique."""
+def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example", returned=True):
+    """An RFC 3464 DSN for one failed recipient; n makes the Message-ID unique. returned=False
+    leaves out the returned message's headers (no original Message-ID to go by)."""
     if diag is None:
         diag = "550 %s <%s>: Recipient address rejected: User unknown in local recipient table" % (
             status,
@@ -61,16 +62,26 @@ def make_dsn(rcpt, n, status="5.1.1", diag=None, reporting="mta.example"):
         "Status: {status}\r\n"
         "Diagnostic-Code: smtp; {diag}\r\n"
         "\r\n"
-        "--b{n}\r\n"
-        "Content-Type: text/rfc822-headers\r\n"
-        "\r\n"
-        "From: news@sender.example\r\n"
-        "To: {rcpt}\r\n"
-        "Subject: our newsletter\r\n"
-        "Message-ID: <orig-{n}@sender.example>\r\n"
-        "\r\n"
+        "{returned}"
         "--b{n}--\r\n"
-    ).format(rcpt=rcpt, n=n, status=status, diag=diag, rep=reporting)
+    ).format(rcpt=rcpt, n=n, status=status, diag=diag, rep=reporting,
+             returned=("--b{n}\r\n"
+                       "Content-Type: text/rfc822-headers\r\n"
+                       "\r\n"
+                       "From: news@sender.example\r\n"
+                       "To: {rcpt}\r\n"
+                       "Subject: our newsletter\r\n"
+                       "Message-ID: <orig-{n}@sender.example>\r\n"
+                       "\r\n").format(n=n, rcpt=rcpt) if returned else "")
+
+
+def query(db, sql, args=()):
+    """Rows of one SQL statement on the SQLite store db."""
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
 
 
 class Daemon:
@@ -168,11 +179,7 @@ class Daemon:
             subprocess.call(["rm", "-rf", self.tmp])
 
     def q(self, sql, args=()):
-        con = sqlite3.connect(self.db, timeout=30)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, args)
 
     def spool_count(self, sub):
         try:
@@ -245,3 +252,45 @@ def check(cond, what):
     if not cond:
         raise AssertionError(what)
     print("ok:", what)
+
+
+def run_daemon_test(d, body, tail=3000):
+    """Run body(d) against a started Daemon, stop it cleanly, print the serve log's tail when
+    anything fails, and always clean up."""
+    try:
+        body(d)
+        check(d.stop() == 0, "clean exit")
+    except Exception:
+        print("---- serve log (tail) ----")
+        print(d.logtext()[-tail:])
+        raise
+    finally:
+        d.cleanup()
+    print("PASS")
+
+
+class Cli:
+    """`bounced --db DB ...` on a store in a temporary directory of its own."""
+
+    def __init__(self, prefix="bnc-cli-"):
+        self.bin = bounced_bin()
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.db = os.path.join(self.tmp, "b.db")
+
+    def run(self, *args, timeout=120):
+        return subprocess.run([self.bin, "--db", self.db] + list(args), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def write(self, name, text):
+        """Write text (UTF-8) to a file of the temporary directory; returns its path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def q(self, sql, args=()):
+        return query(self.db, sql, args)
+
+    def cleanup(self):
+        if not os.environ.get("BNC_KEEP_TMP"):
+            subprocess.call(["rm", "-rf", self.tmp])

@@ -23,7 +23,8 @@ KILL_AFTER = TOTAL // 3
 
 
 class Flood:
-    def __init__(self):
+    def __init__(self, returned=True):
+        self.returned = returned
         self.port = None
         self.lock = threading.Lock()
         self.acked = set()
@@ -42,7 +43,8 @@ class Flood:
                 if s is None:
                     s = smtplib.SMTP("127.0.0.1", self.port, timeout=30)
                     s.ehlo("flood%d.example" % idx)
-                refused = s.sendmail("", ["bounces@bounce.example"], make_dsn(rcpt, 50000 + n))
+                msg = make_dsn(rcpt, 50000 + n, returned=self.returned)
+                refused = s.sendmail("", ["bounces@bounce.example"], msg)
                 if refused:
                     raise RuntimeError("refused %r" % refused)
                 with self.lock:
@@ -66,9 +68,9 @@ class Flood:
                 pass
 
 
-def main():
+def main(returned=True):
     d = Daemon(workers=2)
-    flood = Flood()
+    flood = Flood(returned)
     try:
         d.start()
         flood.port = d.port

@@ -49,6 +49,7 @@ stats_run(struct cli_globals *g, int argc, char **argv)
         {MODEL_STAT_DAY, "events by day"},
     };
     struct model_totals t;
+    struct policy_cfg pc;
     struct store *st = NULL;
     int64_t since = 0, until = 0;
     long top = 20;
@@ -87,7 +88,8 @@ stats_run(struct cli_globals *g, int argc, char **argv)
     if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    if ((rc = model_totals(st, &t)) != BNC_OK) {
+    hcli_policy(g, &pc);
+    if ((rc = model_totals(st, &pc, cli_now(g), &t)) != BNC_OK) {
         hcli_store_err(st, "stats", "totals", rc);
         store_close(st);
         return CLI_EXIT_CONFIG;
@@ -103,7 +105,8 @@ stats_run(struct cli_globals *g, int argc, char **argv)
            (long long)t.messages, (long long)t.not_bounce);
     for (i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
         printf("%s:\n", dims[i].title);
-        rc = model_stats(st, dims[i].dim, since, until, (size_t)top, stat_line, NULL);
+        rc = model_stats(st, &pc, cli_now(g), dims[i].dim, since, until, (size_t)top, stat_line,
+                         NULL);
         if (rc != BNC_OK) {
             hcli_store_err(st, "stats", dims[i].title, rc);
             store_close(st);

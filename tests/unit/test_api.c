@@ -312,8 +312,8 @@ test_limits(void **state)
     /* json_depth 4: depth 4 parses, 5 is refused before parsing */
     n = (size_t)snprintf(body, 5000, "{\"addresses\":[[[]]]}");
     http(f, "POST", "/api/v1/check", f->admin, body, n, NULL, &r);
-    assert_int_equal(r.status, 400);
-    assert_json_error(&r, "bad_address");
+    assert_int_equal(r.status, 200); /* parsed: the entry that is no string has its error */
+    assert_non_null(strstr(r.body, "\"code\":\"bad_address\""));
     reply_free(&r);
     n = (size_t)snprintf(body, 5000, "{\"addresses\":[[[[]]]]}");
     http(f, "POST", "/api/v1/check", f->admin, body, n, NULL, &r);

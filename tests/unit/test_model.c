@@ -232,7 +232,7 @@ test_suppression_without_contact(void **state)
     struct model_check ck;
     bool created = false;
 
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_false(ck.known);
     assert_int_equal(
@@ -243,13 +243,13 @@ test_suppression_without_contact(void **state)
         model_suppress(f->st, "nobody@example.org", "manual", "manual", "admin", "", T0, &created),
         BNC_OK);
     assert_false(created);
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_false(ck.sendable);
     assert_string_equal(ck.reason, "manual");
     assert_int_equal(ck.since, T0);
     assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
                      BNC_OK);
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
                      BNC_ENOTFOUND);
@@ -263,7 +263,7 @@ test_suppression_without_contact(void **state)
         assert_int_equal(model_suppress(f->st, "gone@example.org", "userunknown", "bounce",
                                         "bounce", "", T0, NULL),
                          BNC_OK);
-        assert_int_equal(model_check_many(f->st, addrs, 3, out, rcs), BNC_OK);
+        assert_int_equal(model_check_many(f->st, NULL, addrs, 3, 0, out, rcs), BNC_OK);
         assert_int_equal(rcs[0], BNC_OK);
         assert_true(out[0].sendable);
         assert_int_equal(rcs[1], BNC_EINVAL);
@@ -284,7 +284,9 @@ test_hard_path_and_revert(void **state)
     char lists[128];
     int64_t id = new_contact_on_list(f, "a@example.com", "news");
     int64_t audit_id, rid = 0;
+    struct model_revert rv;
 
+    memset(&rv, 0, sizeof(rv));
     assert_int_equal(model_apply_verdict(f->st, &f->pc, &v, "file", "a.eml", "k1", T0 + 10,
                                          "bounce", T0 + 20, &o),
                      BNC_OK);
@@ -300,7 +302,7 @@ test_hard_path_and_revert(void **state)
     model_contact_free(&c);
     assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
     assert_string_equal(lists, "");
-    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "a@example.com", 0, &ck), BNC_OK);
     assert_false(ck.sendable);
     assert_string_equal(ck.status, "BOUNCED_HARD");
 
@@ -314,16 +316,19 @@ test_hard_path_and_revert(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 1);
 
     /* revert: sendable again and back on news */
-    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 40, &rid), BNC_OK);
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 40, &rv), BNC_OK);
+    rid = rv.new_id;
     assert_true(rid > audit_id);
-    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_int_equal(rv.reverted, 1);
+    assert_int_equal(model_check(f->st, NULL, "a@example.com", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_string_equal(ck.status, "ACTIVE");
     assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
     assert_string_equal(lists, "news");
-    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 41, NULL), BNC_ECONFLICT);
-    assert_int_equal(model_audit_revert(f->st, rid, "admin", T0 + 41, NULL), BNC_ECONFLICT);
-    assert_int_equal(model_audit_revert(f->st, 9999, "admin", T0 + 41, NULL), BNC_ENOTFOUND);
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 41, &rv), BNC_ECONFLICT);
+    assert_int_equal(rv.ndeps, 0);
+    assert_int_equal(model_audit_revert(f->st, rid, "admin", T0 + 41, &rv), BNC_ECONFLICT);
+    assert_int_equal(model_audit_revert(f->st, 9999, "admin", T0 + 41, &rv), BNC_ENOTFOUND);
 }
 
 static void
@@ -451,13 +456,15 @@ test_list_stats_email_change(void **state)
     assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
                      BNC_OK);
     assert_int_equal(seen, 24); /* unsubscribed */
-    assert_int_equal(model_stats(f->st, MODEL_STAT_REASON, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_REASON, 0, 0, 10, stat_cb, buf),
+                     BNC_OK);
     assert_string_equal(buf, "userunknown=1;");
     buf[0] = '\0';
-    assert_int_equal(model_stats(f->st, MODEL_STAT_DAY, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_DAY, 0, 0, 10, stat_cb, buf), BNC_OK);
     assert_string_equal(buf, "2025-11-23=1;");
     buf[0] = '\0';
-    assert_int_equal(model_stats(f->st, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf),
+                     BNC_OK);
     assert_string_equal(buf, "ACTIVE=24;BOUNCED_HARD=1;");
 
     /* a new address reactivates */
@@ -475,7 +482,7 @@ test_list_stats_email_change(void **state)
     /* the old address stays suppressed (address-level) */
     {
         struct model_check ck;
-        assert_int_equal(model_check(f->st, "p2@example.com", &ck), BNC_OK);
+        assert_int_equal(model_check(f->st, NULL, "p2@example.com", 0, &ck), BNC_OK);
         assert_false(ck.sendable);
     }
     /* reactivation through re-verification */
@@ -562,7 +569,7 @@ test_fault_injection(void **state)
         }
         {
             struct model_check ck;
-            assert_int_equal(model_check(fs, "fa@example.com", &ck), BNC_OK);
+            assert_int_equal(model_check(fs, NULL, "fa@example.com", 0, &ck), BNC_OK);
             assert_true(ck.sendable);
             assert_string_equal(ck.status, "ACTIVE");
         }

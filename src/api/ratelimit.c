@@ -8,8 +8,9 @@
  *
  * Doesn't: decide what a key is (the caller passes a hash or an address) or what to answer.
  * STANDARDS: none (a token bucket: `burst` units, refilled at `rate` per second).
- * LIMITS: `cap` keys; a full table drops refilled buckets first, then the longest idle one,
- * so memory stays fixed whatever a client sends. A dropped refilled bucket loses nothing.
+ * LIMITS: `cap` keys; a full table drops refilled buckets first, then the fullest one, so
+ * memory stays fixed whatever a client sends, and flooding the table with fresh keys frees
+ * nobody who is being limited. A dropped refilled bucket loses nothing.
  * Ownership: see ratelimit.h.
  */
 #include "ratelimit.h"
@@ -126,11 +127,12 @@ rate_drop(struct rate_table *t, size_t i)
     t->nused--;
 }
 
-/* Make room for one more key: drop every refilled bucket, else the longest idle. */
+/* Make room for one more key: drop every refilled bucket, else the fullest one (it holds the
+ * least state; an empty bucket, a client being limited, is the last to go). */
 static void
 rate_make_room(struct rate_table *t, int64_t now_ms)
 {
-    size_t i, oldest = RATE_NONE;
+    size_t i, fullest = RATE_NONE;
 
     for (i = 0; i < t->cap; i++) {
         struct rate_entry *e = &t->e[i];
@@ -141,13 +143,13 @@ rate_make_room(struct rate_table *t, int64_t now_ms)
         if (e->bucket >= t->burst) {
             rate_drop(t, i);
             e->key[0] = '\0';
-        } else if (oldest == RATE_NONE || e->last_ms < t->e[oldest].last_ms) {
-            oldest = i;
+        } else if (fullest == RATE_NONE || e->bucket > t->e[fullest].bucket) {
+            fullest = i;
         }
     }
-    if (t->free_head == RATE_NONE && oldest != RATE_NONE) {
-        rate_drop(t, oldest);
-        t->e[oldest].key[0] = '\0';
+    if (t->free_head == RATE_NONE && fullest != RATE_NONE) {
+        rate_drop(t, fullest);
+        t->e[fullest].key[0] = '\0';
     }
 }
 

@@ -5,7 +5,7 @@
  *
  * A key has its own bucket, whatever its hash: two keys never share or reset each other's
  * state. The table holds at most `cap` keys; when it is full, keys whose bucket has refilled
- * (they carry no state a fresh bucket would not) are dropped first, then the key idle longest.
+ * (they carry no state a fresh bucket would not) are dropped first, then the fullest bucket.
  * Ownership: the table owns its entries and copies every key; thread-safe (one mutex).
  */
 #ifndef BNC_API_RATELIMIT_H

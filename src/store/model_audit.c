@@ -316,7 +316,7 @@ dep_cb(void *ud, const struct store_row *r)
 static bnc_status
 revert_deps(struct store *st, int64_t id, struct dep_list *d)
 {
-    static const char *q_subj = "SELECT contact_id, address FROM audit_log WHERE id = $1";
+    static const char *q_subj = "SELECT id FROM audit_log WHERE id = $1";
     static const char *q_deps =
         "SELECT d.id FROM audit_log t JOIN audit_log d ON d.id > t.id AND d.reverted_at IS NULL "
         "AND d.action <> 'revert' AND ((t.contact_id > 0 AND d.contact_id = t.contact_id) OR "

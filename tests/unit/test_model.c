@@ -620,6 +620,15 @@ test_revert_dependents(void **state)
     rv.cascade = false;
     assert_int_equal(model_audit_revert(f->st, other, "admin", T0 + 44, &rv), BNC_OK);
     assert_int_equal(rv.reverted, 1);
+    /* an entry of an address with no contact */
+    assert_int_equal(model_suppress(f->st, "nocontact@example.com", "manual", "manual", "admin", "",
+                                    T0 + 50, NULL),
+                     BNC_OK);
+    assert_int_equal(model_audit_revert(f->st, count(f->st, "SELECT MAX(id) FROM audit_log"),
+                                        "admin", T0 + 51, &rv),
+                     BNC_OK);
+    assert_int_equal(model_check(f->st, &f->pc, "nocontact@example.com", T0 + 51, &ck), BNC_OK);
+    assert_true(ck.sendable);
 }
 
 struct members {

@@ -448,6 +448,40 @@ tls_init(struct smtp_server *s, const struct bnc_config *cfg, char *err, size_t 
     return BNC_OK;
 }
 
+/* LMTP on a Unix socket ("unix:/path"). */
+static bnc_status
+listen_unix(struct smtp_server *s, const char *spec, int idx, char *err, size_t errlen)
+{
+    const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    struct sockaddr_un un;
+    const char *path = spec + 5;
+
+    if (idx != 1) {
+        snprintf(err, errlen, "smtp.listen: a Unix socket is for LMTP only");
+        return BNC_ECONFIG;
+    }
+    if (strlen(path) == 0 || strlen(path) >= sizeof(un.sun_path)) {
+        snprintf(err, errlen, "smtp.lmtp_listen: bad socket path '%s'", path);
+        return BNC_ECONFIG;
+    }
+    memset(&un, 0, sizeof(un));
+    un.sun_family = AF_UNIX;
+    memcpy(un.sun_path, path, strlen(path) + 1);
+    (void)unlink(path); /* a stale socket of an earlier run */
+    s->lis[idx] = evconnlistener_new_bind(s->base, accept_cb, s, flags, 128, (struct sockaddr *)&un,
+                                          sizeof(un));
+    if (s->lis[idx] == NULL) {
+        snprintf(err, errlen, "smtp: cannot listen on %s: %s", spec, strerror(errno));
+        return BNC_EIO;
+    }
+    /* the MTA in front (e.g. Postfix's lmtp client) runs as another user */
+    (void)chmod(path, 0666);
+    s->unix_path = xstrdup(path);
+    snprintf(s->addr[idx], sizeof(s->addr[idx]), "unix:%s", path);
+    evconnlistener_set_error_cb(s->lis[idx], accept_error_cb);
+    return BNC_OK;
+}
+
 static bnc_status
 listen_on(struct smtp_server *s, const char *spec, int idx, char *err, size_t errlen)
 {
@@ -460,32 +494,7 @@ listen_on(struct smtp_server *s, const char *spec, int idx, char *err, size_t er
     int gai;
 
     if (strncmp(spec, "unix:", 5) == 0) {
-        struct sockaddr_un un;
-        const char *path = spec + 5;
-        if (idx != 1) {
-            snprintf(err, errlen, "smtp.listen: a Unix socket is for LMTP only");
-            return BNC_ECONFIG;
-        }
-        if (strlen(path) == 0 || strlen(path) >= sizeof(un.sun_path)) {
-            snprintf(err, errlen, "smtp.lmtp_listen: bad socket path '%s'", path);
-            return BNC_ECONFIG;
-        }
-        memset(&un, 0, sizeof(un));
-        un.sun_family = AF_UNIX;
-        memcpy(un.sun_path, path, strlen(path) + 1);
-        (void)unlink(path); /* a stale socket of an earlier run */
-        s->lis[idx] = evconnlistener_new_bind(s->base, accept_cb, s, flags & ~LEV_OPT_REUSEABLE,
-                                              128, (struct sockaddr *)&un, sizeof(un));
-        if (s->lis[idx] == NULL) {
-            snprintf(err, errlen, "smtp: cannot listen on %s: %s", spec, strerror(errno));
-            return BNC_EIO;
-        }
-        /* the MTA in front (e.g. Postfix's lmtp client) runs as another user */
-        (void)chmod(path, 0666);
-        s->unix_path = xstrdup(path);
-        snprintf(s->addr[idx], sizeof(s->addr[idx]), "unix:%s", path);
-        evconnlistener_set_error_cb(s->lis[idx], accept_error_cb);
-        return BNC_OK;
+        return listen_unix(s, spec, idx, err, errlen);
     }
 
     colon = strrchr(spec, ':');

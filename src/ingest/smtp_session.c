@@ -641,6 +641,34 @@ cmd_helo(struct smtp_session *s, const char *arg, size_t alen, bool ehlo)
     reply(s, "250 ENHANCEDSTATUSCODES\r\n");
 }
 
+/* One ESMTP parameter of MAIL (RFC 5321 4.1.1.2; SIZE RFC 1870, BODY RFC 6152): NULL when
+ * it is fine, else the reply that refuses it. */
+static const char *
+mail_param(const struct smtp_session *s, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    uint64_t sz = 0;
+    size_t i;
+
+    if (ascii_eq_ci(k, klen, "SIZE")) {
+        if (vlen == 0 || vlen > 20) {
+            return "501 5.5.4 Error: bad SIZE parameter\r\n";
+        }
+        for (i = 0; i < vlen; i++) {
+            if (v[i] < '0' || v[i] > '9') {
+                return "501 5.5.4 Error: bad SIZE parameter\r\n";
+            }
+            sz = sz > UINT64_MAX / 10 ? UINT64_MAX : sz * 10 + (uint64_t)(v[i] - '0');
+        }
+        return sz > (uint64_t)s->o.max_size ? "552 5.3.4 Error: message file too big\r\n" : NULL;
+    }
+    if (ascii_eq_ci(k, klen, "BODY")) {
+        return ascii_eq_ci(v, vlen, "7BIT") || ascii_eq_ci(v, vlen, "8BITMIME")
+                   ? NULL
+                   : "501 5.5.4 Error: bad BODY parameter\r\n";
+    }
+    return "555 5.5.4 Error: unsupported MAIL parameter\r\n";
+}
+
 static void
 cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
 {
@@ -676,7 +704,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
     }
     /* ESMTP parameters (RFC 5321 4.1.1.2): only the ones announced are known. */
     while (p < end) {
-        const char *k, *v, *ke;
+        const char *k, *v, *ke, *err;
         size_t klen, vlen;
         while (p < end && *p == ' ') {
             p++;
@@ -703,31 +731,8 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
             reply(s, "555 5.5.4 Error: parameters need EHLO\r\n");
             return;
         }
-        if (ascii_eq_ci(k, klen, "SIZE")) {
-            uint64_t sz = 0;
-            size_t i;
-            if (vlen == 0 || vlen > 20) {
-                reply(s, "501 5.5.4 Error: bad SIZE parameter\r\n");
-                return;
-            }
-            for (i = 0; i < vlen; i++) {
-                if (v[i] < '0' || v[i] > '9') {
-                    reply(s, "501 5.5.4 Error: bad SIZE parameter\r\n");
-                    return;
-                }
-                sz = sz > UINT64_MAX / 10 ? UINT64_MAX : sz * 10 + (uint64_t)(v[i] - '0');
-            }
-            if (sz > (uint64_t)s->o.max_size) {
-                reply(s, "552 5.3.4 Error: message file too big\r\n");
-                return;
-            }
-        } else if (ascii_eq_ci(k, klen, "BODY")) {
-            if (!ascii_eq_ci(v, vlen, "7BIT") && !ascii_eq_ci(v, vlen, "8BITMIME")) {
-                reply(s, "501 5.5.4 Error: bad BODY parameter\r\n");
-                return;
-            }
-        } else {
-            reply(s, "555 5.5.4 Error: unsupported MAIL parameter\r\n");
+        if ((err = mail_param(s, k, klen, v, vlen)) != NULL) {
+            reply(s, err);
             return;
         }
     }

@@ -140,6 +140,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
     struct store *st = NULL;
     struct store_value p[2];
     struct model_check ck;
+    struct policy_cfg pc;
     char err[256], addr[64];
     long i, n = 0, suppressed = 0;
     unsigned long long x = 88172645463325252ULL;
@@ -166,6 +167,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
             return 1;
         }
     }
+    policy_cfg_from_config(&pc, cfg);
     printf("check setup: %ld contacts (%ld suppressed) loaded in %.1f s\n", ncontacts,
            (ncontacts + 9) / 10, bench_now() - t0);
     t0 = bench_now();
@@ -177,7 +179,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
             x ^= x << 17;
             long k = (long)(x % (unsigned long long)ncontacts);
             snprintf(addr, sizeof(addr), "user%ld@d%ld.example", k, k % 997);
-            if (model_check(st, addr, &ck) != BNC_OK) {
+            if (model_check(st, &pc, addr, 1790000000, &ck) != BNC_OK) {
                 fprintf(stderr, "bench_store: check: %s\n", store_errmsg(st));
                 return 1;
             }
@@ -212,7 +214,7 @@ bench_check(const struct bnc_config *cfg, const char *path, double secs, long nc
                     snprintf(bufs[j], sizeof(bufs[j]), "user%ld@d%ld.example", k, k % 997);
                     addrs[j] = bufs[j];
                 }
-                if (model_check_many(st, addrs, 100, outs, rcs) != BNC_OK) {
+                if (model_check_many(st, &pc, addrs, 100, 1790000000, outs, rcs) != BNC_OK) {
                     fprintf(stderr, "bench_store: check_many: %s\n", store_errmsg(st));
                     return 1;
                 }

@@ -88,6 +88,7 @@ struct api_req {
     struct api_server *srv;
     void *conn; /* the transport's connection, for lookup only */
     api_lookup_fn lookup;
+    char peer[64]; /* the client's address (an IPv6 client by its /64), "" when unknown */
     unsigned method;
     char *path; /* copy of the request path, split in place into seg[] */
     char *seg[API_MAX_SEGS];

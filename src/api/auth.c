@@ -1,6 +1,7 @@
 /*
- * auth.c - bearer tokens for the HTTP API: generation, SHA-256 hashing, scopes, and a
- * small cache in front of the api_tokens table with a per-token token-bucket rate limiter.
+ * auth.c - bearer tokens for the HTTP API: generation, SHA-256 hashing, scopes, a small
+ * cache in front of the api_tokens table, a per-token request limit and a per-address limit
+ * on failed authentications.
  *
  * The cache exists so the hot path (GET /api/v1/check/{address}) does not read the token
  * row on every request: a looked-up token (valid or not) is trusted for `ttl` seconds, which
@@ -8,9 +9,16 @@
  * caller hands over the token text) and does not decide which scope a route needs.
  *
  * STANDARDS: RFC 6750 (Bearer token usage), FIPS 180-4 (SHA-256).
- * LIMITS: AUTH_CACHE_SLOTS entries (a full cache evicts the slot it hashes to); a token must
- * be exactly AUTH_TOKEN_LEN characters of the documented shape, so junk never reaches the
- * store; last_used_at is written at most once per AUTH_TOUCH_EVERY seconds per token.
+ * The rate state is not in the cache: a cache slot is shared by every token whose hash lands
+ * on it, so a bucket kept there would be reset by any colliding token (a second token of the
+ * same client, or junk minted to collide). Buckets live in rate tables keyed by the token's
+ * whole SHA-256 and by the client's address (ratelimit.c); only valid tokens get a request
+ * bucket, only failures spend an address's bucket.
+ *
+ * LIMITS: AUTH_CACHE_SLOTS entries (a full cache evicts the slot it hashes to: a re-read, never
+ * a wrong answer); AUTH_RATE_KEYS token buckets and AUTH_FAIL_KEYS address buckets; a token
+ * must be exactly AUTH_TOKEN_LEN characters of the documented shape, so junk never reaches
+ * the store; last_used_at is written at most once per AUTH_TOUCH_EVERY seconds per token.
  * Ownership: the cache owns its fixed table; everything else is a plain value.
  */
 #include "auth.h"
@@ -26,10 +34,13 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "ratelimit.h"
 #include "store/api_store.h"
 
 #define AUTH_CACHE_SLOTS 1024
 #define AUTH_TOUCH_EVERY 60
+#define AUTH_RATE_KEYS   65536
+#define AUTH_FAIL_KEYS   16384
 
 static const struct {
     const char *name;
@@ -50,14 +61,14 @@ struct auth_entry {
     unsigned scopes;
     int64_t fetched_ms;
     int64_t touched; /* wall seconds of the last last_used_at write */
-    double bucket;   /* rate limiter: requests available */
-    int64_t refill_ms;
 };
 
 struct auth_cache {
     pthread_mutex_t mu;
     int64_t ttl_ms;
-    int64_t rate;
+    struct rate_table *tokens; /* requests per token (full hash); NULL = unlimited */
+    struct rate_table *fails;  /* failed authentications per client address; NULL = off */
+    int64_t fails_per_min;
     struct auth_entry slots[AUTH_CACHE_SLOTS];
 };
 
@@ -179,14 +190,30 @@ auth_scopes_allow(unsigned have, unsigned need)
 }
 
 struct auth_cache *
-auth_cache_new(int64_t ttl_seconds, int64_t rate)
+auth_cache_new(int64_t ttl_seconds, int64_t rate, int64_t fails_per_minute)
 {
     struct auth_cache *c = xcalloc(1, sizeof(*c));
 
     pthread_mutex_init(&c->mu, NULL);
     c->ttl_ms = ttl_seconds * 1000;
-    c->rate = rate;
+    if (rate > 0) {
+        c->tokens = rate_table_new(AUTH_RATE_KEYS, (double)rate, (double)rate);
+    }
+    if (fails_per_minute > 0) {
+        c->fails = rate_table_new(AUTH_FAIL_KEYS, (double)fails_per_minute / 60.0,
+                                  (double)fails_per_minute);
+        c->fails_per_min = fails_per_minute;
+    }
     return c;
+}
+
+int64_t
+auth_retry_after(const struct auth_cache *c, enum auth_result res)
+{
+    if (res == AUTH_BLOCKED && c->fails_per_min > 0) {
+        return (60 + c->fails_per_min - 1) / c->fails_per_min; /* one failure's refill */
+    }
+    return 1;
 }
 
 void
@@ -196,6 +223,8 @@ auth_cache_free(struct auth_cache *c)
         return;
     }
     pthread_mutex_destroy(&c->mu);
+    rate_table_free(c->tokens);
+    rate_table_free(c->fails);
     free(c);
 }
 
@@ -228,36 +257,29 @@ auth_slot(const char *hash)
     return h % AUTH_CACHE_SLOTS;
 }
 
-/* Take one request from the entry's bucket; false when it is empty. Lock held. */
-static bool
-auth_rate_take(struct auth_cache *c, struct auth_entry *e, int64_t now_ms)
+/* A valid token's request: its own bucket, keyed by the whole hash. */
+static enum auth_result
+auth_rate(struct auth_cache *c, const char *hash, int64_t now_ms)
 {
-    double cap;
+    if (c->tokens == NULL || rate_take(c->tokens, hash, now_ms)) {
+        return AUTH_OK;
+    }
+    return AUTH_RATE_LIMITED;
+}
 
-    if (c->rate <= 0) {
-        return true;
+/* A failed authentication from peer: spend one of its address's failures. */
+static enum auth_result
+auth_failed(struct auth_cache *c, const char *peer, int64_t now_ms)
+{
+    if (c->fails != NULL && peer != NULL) {
+        (void)rate_take(c->fails, peer, now_ms);
     }
-    cap = (double)c->rate;
-    if (e->refill_ms == 0) {
-        e->bucket = cap;
-        e->refill_ms = now_ms;
-    } else if (now_ms > e->refill_ms) {
-        e->bucket += (double)(now_ms - e->refill_ms) * cap / 1000.0;
-        if (e->bucket > cap) {
-            e->bucket = cap;
-        }
-        e->refill_ms = now_ms;
-    }
-    if (e->bucket < 1.0) {
-        return false;
-    }
-    e->bucket -= 1.0;
-    return true;
+    return AUTH_INVALID;
 }
 
 enum auth_result
-auth_check(struct auth_cache *c, struct store *st, const char *tok, size_t len, int64_t now_ms,
-           int64_t wall, int64_t *id_out, unsigned *scopes_out)
+auth_check(struct auth_cache *c, struct store *st, const char *tok, size_t len, const char *peer,
+           int64_t now_ms, int64_t wall, int64_t *id_out, unsigned *scopes_out)
 {
     char hash[AUTH_HASH_LEN + 1];
     struct auth_entry *e;
@@ -266,28 +288,26 @@ auth_check(struct auth_cache *c, struct store *st, const char *tok, size_t len, 
     bool valid, touch = false;
     char err[64];
     unsigned bits = 0;
-    enum auth_result res;
 
     if (tok == NULL || len == 0) {
         return AUTH_MISSING;
     }
+    if (c->fails != NULL && peer != NULL && rate_exhausted(c->fails, peer, now_ms)) {
+        return AUTH_BLOCKED; /* guessing: not even a valid token is looked at until it cools */
+    }
     if (!auth_shape_ok(tok, len)) {
-        return AUTH_INVALID;
+        return auth_failed(c, peer, now_ms);
     }
     auth_sha256_hex(tok, len, hash);
     e = &c->slots[auth_slot(hash)];
 
     pthread_mutex_lock(&c->mu);
     if (e->used && strcmp(e->hash, hash) == 0 && now_ms - e->fetched_ms < c->ttl_ms) {
-        if (!e->valid) {
-            pthread_mutex_unlock(&c->mu);
-            return AUTH_INVALID;
-        }
-        res = auth_rate_take(c, e, now_ms) ? AUTH_OK : AUTH_RATE_LIMITED;
+        valid = e->valid;
         *id_out = e->id;
         *scopes_out = e->scopes;
         pthread_mutex_unlock(&c->mu);
-        return res;
+        return valid ? auth_rate(c, hash, now_ms) : auth_failed(c, peer, now_ms);
     }
     pthread_mutex_unlock(&c->mu);
 
@@ -312,21 +332,19 @@ auth_check(struct auth_cache *c, struct store *st, const char *tok, size_t len, 
     e->id = valid ? row.id : 0;
     e->scopes = bits;
     e->fetched_ms = now_ms;
-    if (!valid) {
-        pthread_mutex_unlock(&c->mu);
-        return AUTH_INVALID;
-    }
-    if (wall - e->touched >= AUTH_TOUCH_EVERY) {
+    if (valid && wall - e->touched >= AUTH_TOUCH_EVERY) {
         e->touched = wall;
         touch = true;
     }
-    res = auth_rate_take(c, e, now_ms) ? AUTH_OK : AUTH_RATE_LIMITED;
     *id_out = e->id;
     *scopes_out = e->scopes;
     pthread_mutex_unlock(&c->mu);
 
+    if (!valid) {
+        return auth_failed(c, peer, now_ms);
+    }
     if (touch && api_token_touch(st, row.id, wall) != BNC_OK) {
         log_debug("api: could not record token use: %s", "store failure");
     }
-    return res;
+    return auth_rate(c, hash, now_ms);
 }

@@ -1,6 +1,6 @@
 /*
  * auth.h - API tokens: generation, hashing, scopes, and the server's token cache with its
- * per-token rate limiter.
+ * per-token rate limiter and its per-address limit on failed authentications.
  *
  * A token is "bnc_" followed by 64 hex digits of 32 random bytes (OpenSSL RAND_bytes); only
  * its SHA-256 (hex) is stored. Scopes are contact:read, contact:write, bounce:write and
@@ -40,18 +40,34 @@ void auth_scopes_format(unsigned bits, char *out, size_t outlen);
 /* Does a token with `have` satisfy `need` (admin implies all)? */
 bool auth_scopes_allow(unsigned have, unsigned need);
 
-/* The verdict of authenticating one request. */
-enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_INVALID, AUTH_RATE_LIMITED, AUTH_FAULT };
+/* The verdict of authenticating one request. AUTH_BLOCKED: the client's address spent its
+ * failed authentications; nothing it sends is looked at until its bucket refills. */
+enum auth_result {
+    AUTH_OK = 0,
+    AUTH_MISSING,
+    AUTH_INVALID,
+    AUTH_RATE_LIMITED,
+    AUTH_FAULT,
+    AUTH_BLOCKED
+};
 
 struct auth_cache;
 /* ttl: how long a looked-up token is trusted before it is read again (revocation delay);
- * rate: requests per second per token, 0 = unlimited (burst = rate). */
-struct auth_cache *auth_cache_new(int64_t ttl_seconds, int64_t rate);
+ * rate: requests per second per token, 0 = unlimited (burst = rate); fails_per_minute:
+ * failed authentications per client address per minute (burst = the same), 0 = unlimited. */
+struct auth_cache *auth_cache_new(int64_t ttl_seconds, int64_t rate, int64_t fails_per_minute);
 void auth_cache_free(struct auth_cache *c); /* NULL-safe */
+/* Seconds a client told AUTH_RATE_LIMITED or AUTH_BLOCKED should wait (Retry-After). */
+int64_t auth_retry_after(const struct auth_cache *c, enum auth_result res);
 /* Authenticate the bearer token `tok` (not NUL-terminated, len bytes) using st on a miss.
- * On AUTH_OK fills *id_out and *scopes_out. now_ms is a monotonic clock in milliseconds;
- * wall is Unix seconds (for last_used_at). */
-enum auth_result auth_check(struct auth_cache *c, struct store *st, const char *tok, size_t len,
-                            int64_t now_ms, int64_t wall, int64_t *id_out, unsigned *scopes_out);
+ * peer is the client's address (NULL = not limited by address). On AUTH_OK fills *id_out and
+ * *scopes_out. now_ms is a monotonic clock in milliseconds; wall is Unix seconds (for
+ * last_used_at). Thread-safe. */
+enum auth_result auth_check(struct auth_cache *c,        /* the server's cache */
+                            struct store *st,            /* this thread's store, for a miss */
+                            const char *tok, size_t len, /* the bearer token */
+                            const char *peer,            /* client address; may be NULL */
+                            int64_t now_ms, int64_t wall, int64_t *id_out, /* OUT: token id */
+                            unsigned *scopes_out);                         /* OUT: AUTH_S_* */
 
 #endif

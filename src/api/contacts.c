@@ -1,6 +1,6 @@
 /*
  * contacts.c - the contacts resource: GET /api/v1/contacts (a page, or ?email=, filtered by
- * status, list and domain), POST (create, with attributes and list memberships), GET, PUT
+ * status as decay leaves it, list, domain, last reason and ?since= last bounce), POST (create, with attributes and list memberships), GET, PUT
  * (top-level merge of attributes), PATCH (RFC 7386 merge patch of attributes) and DELETE
  * /api/v1/contacts/{id}.
  *
@@ -228,6 +228,10 @@ h_contacts_list(struct api_req *r)
         f.status = hyg_status_name(hs);
     }
     f.list = api_qopt(r, "list");
+    f.reason = api_qopt(r, "reason");
+    if (api_time_arg(r, "since", &f.since) != 0) {
+        return r->status;
+    }
     api_page_begin(r, &l.list);
     rc = model_contact_list(st, &pc, &f, after, limit, api_now(r), api_contacts_cb, &l, &got);
     if (rc != BNC_OK) {

@@ -160,14 +160,21 @@ api_authenticate(struct api_req *r, unsigned need)
     if (st == NULL) {
         return api_unavailable(r);
     }
-    ar = auth_check(r->srv->auth, st, tok, len, api_mono_ns() / 1000000, api_now(r), &r->token_id,
-                    &r->scopes);
+    ar = auth_check(r->srv->auth, st, tok, len, r->peer[0] != '\0' ? r->peer : NULL,
+                    api_mono_ns() / 1000000, api_now(r), &r->token_id, &r->scopes);
     switch (ar) {
     case AUTH_OK:
         break;
     case AUTH_RATE_LIMITED:
-        api_add_header(r, "Retry-After", "1");
-        return api_error(r, 429, "rate_limited", "too many requests for this token");
+    case AUTH_BLOCKED: {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", (long long)auth_retry_after(r->srv->auth, ar));
+        api_add_header(r, "Retry-After", ra);
+        return ar == AUTH_BLOCKED
+                   ? api_error(r, 429, "auth_rate_limited",
+                               "too many failed authentications from this address")
+                   : api_error(r, 429, "rate_limited", "too many requests for this token");
+    }
     case AUTH_FAULT:
         /* the token could not be looked up: the store's fault, not the client's */
         if (!api_store_answers(r)) {

@@ -70,7 +70,7 @@ api_server_start(const struct api_options *o, struct api_server **out)
     s->o = *o;
     s->cfg = o->cfg;
     s->port = port;
-    s->auth = auth_cache_new(API_AUTH_TTL, o->cfg->http_rate_limit);
+    s->auth = auth_cache_new(API_AUTH_TTL, o->cfg->http_rate_limit, o->cfg->http_auth_fail_limit);
     mu = xmalloc(sizeof(*mu));
     pthread_mutex_init(mu, NULL);
     s->threads_mu = mu;
@@ -148,6 +148,34 @@ http_lookup(void *conn, enum api_lookup what, const char *key)
         conn, what == API_LOOKUP_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND, key);
 }
 
+/* The client's address as the failed-authentication limit keys it: an IPv4 address whole,
+ * an IPv6 one by its /64 (one host holds a whole /64 and could otherwise step through it). */
+static void
+http_peer(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (sa == NULL) {
+        return;
+    }
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in a4;
+        memcpy(&a4, sa, sizeof(a4));
+        (void)inet_ntop(AF_INET, &a4.sin_addr, out, (socklen_t)outlen);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 a6;
+        memcpy(&a6, sa, sizeof(a6));
+        memset(a6.sin6_addr.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a6.sin6_addr, out, (socklen_t)outlen) != NULL) {
+            size_t n = strlen(out);
+            snprintf(out + n, outlen - n, "/64");
+        }
+    }
+}
+
 static void
 api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
               enum MHD_RequestTerminationCode toe)
@@ -216,6 +244,7 @@ api_access(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
         r = api_req_new(srv, conn, http_lookup);
         *con_cls = r;
+        http_peer(conn, r->peer, sizeof(r->peer));
         if (api_request_open(r, method, url) != 0) {
             return api_send(r);
         }

@@ -25,6 +25,10 @@ int h_contact_get(struct api_req *r);
 int h_contact_put(struct api_req *r);
 int h_contact_patch(struct api_req *r);
 int h_contact_delete(struct api_req *r);
+/* lists.c */
+int h_lists(struct api_req *r);
+int h_contact_lists_get(struct api_req *r);
+int h_contact_lists_put(struct api_req *r);
 /* verify.c */
 int h_contact_reverify(struct api_req *r);
 int h_verify(struct api_req *r);

@@ -47,6 +47,7 @@ h_stats(struct api_req *r)
                 {"by_status", MODEL_STAT_STATUS, API_STATS_ROWS}};
     struct store *st;
     struct model_totals t;
+    struct policy_cfg pc;
     int64_t now = api_now(r), since = 0, until = 0;
     size_t i;
     int s;
@@ -67,18 +68,19 @@ h_stats(struct api_req *r)
     if ((st = api_need_store(r)) == NULL) {
         return r->status;
     }
+    policy_cfg_from_config(&pc, r->srv->cfg);
     buf_printf(&r->out, "{\"since\":%lld,\"until\":%lld", (long long)since, (long long)until);
     for (i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
         struct api_stat_ud u = {&r->out, 0};
         buf_printf(&r->out, ",\"%s\":[", dims[i].name);
-        rc = model_stats(st, dims[i].dim, since, until, dims[i].limit, api_stat_cb, &u);
+        rc = model_stats(st, &pc, now, dims[i].dim, since, until, dims[i].limit, api_stat_cb, &u);
         if (rc != BNC_OK) {
             return api_error_status(r, rc, "stats");
         }
         buf_addc(&r->out, ']');
     }
     memset(&t, 0, sizeof(t));
-    if ((rc = model_totals(st, &t)) != BNC_OK) {
+    if ((rc = model_totals(st, &pc, now, &t)) != BNC_OK) {
         return api_error_status(r, rc, "stats");
     }
     buf_printf(&r->out,

@@ -3,8 +3,11 @@
  * audit log (who, what, why, the deciding rule or status code, the raw bounce reference, the
  * state before and after) and its undo: a revert restores the contact's status and counts,
  * its suppression and its list memberships as they were before entry ID, and is itself
- * audited (actor "cli").
- * Exit: 0 done, 1 no such entry or already reverted, 2 usage error, 3 store failure.
+ * audited (actor "cli"). An entry that later entries on the same contact stand on is not
+ * reverted alone: the command names them and fails, unless --cascade reverts them first,
+ * newest first (one transaction: all or nothing).
+ * Exit: 0 done, 1 no such entry, already reverted or has dependents, 2 usage error, 3 store
+ * failure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +21,11 @@ static void
 audit_usage(FILE *fp)
 {
     fprintf(fp, "usage: bounced audit list [ADDRESS]\n"
-                "       bounced audit revert ID\n\n"
+                "       bounced audit revert ID [--cascade]\n\n"
                 "List hygiene changes (of one address, or all), or undo one: the contact's\n"
-                "status, counts, suppression and list memberships go back to how they were.\n");
+                "status, counts, suppression and list memberships go back to how they were.\n"
+                "An entry later entries depend on is refused with their ids; --cascade reverts\n"
+                "those first, newest first.\n");
 }
 
 static int
@@ -44,10 +49,59 @@ audit_row(void *ud, const struct model_audit *a)
 }
 
 static int
+audit_revert(struct cli_globals *g, long long id, bool cascade)
+{
+    struct store *st = NULL;
+    struct model_revert rv;
+    bnc_status rc;
+    size_t i;
+    int ex;
+
+    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+        return ex;
+    }
+    memset(&rv, 0, sizeof(rv));
+    rv.cascade = cascade;
+    rc = model_audit_revert(st, (int64_t)id, "cli", cli_now(g), &rv);
+    if (rc == BNC_ECONFLICT && rv.ndeps > 0) {
+        fprintf(stderr, "bounced: audit: entry %lld has %zu later entr%s that depend on it:", id,
+                rv.ndeps, rv.ndeps == 1 ? "y" : "ies");
+        for (i = 0; i < rv.ndeps && i < MODEL_REVERT_DEPS_SHOWN; i++) {
+            fprintf(stderr, "%s %lld", i > 0 ? "," : "", (long long)rv.deps[i]);
+        }
+        fprintf(stderr, "%s\nrevert them first (newest first), or use --cascade\n",
+                rv.ndeps > MODEL_REVERT_DEPS_SHOWN ? ", ..." : "");
+        store_close(st);
+        return CLI_EXIT_NEG;
+    }
+    if (rc == BNC_ENOTFOUND || rc == BNC_ECONFLICT || rc == BNC_ELIMIT) {
+        fprintf(stderr, "bounced: audit: entry %lld %s\n", id,
+                rc == BNC_ENOTFOUND ? "does not exist"
+                : rc == BNC_ELIMIT  ? "has more dependents than one cascade reverts"
+                                    : "is a revert or already reverted");
+        store_close(st);
+        return CLI_EXIT_NEG;
+    }
+    if (rc != BNC_OK) {
+        hcli_store_err(st, "audit", "revert", rc);
+        store_close(st);
+        return CLI_EXIT_CONFIG;
+    }
+    store_close(st);
+    printf("audit %lld reverted (entry %lld", id, (long long)rv.new_id);
+    if (rv.reverted > 1) {
+        printf(", with %zu later entries", rv.reverted - 1);
+    }
+    printf(")\n");
+    return CLI_EXIT_OK;
+}
+
+static int
 audit_run(struct cli_globals *g, int argc, char **argv)
 {
     struct store *st = NULL;
-    int64_t last = 0, new_id = 0;
+    int64_t last = 0;
+    bool cascade = false;
     size_t n = 0;
     bnc_status rc;
     char *end;
@@ -74,6 +128,14 @@ audit_run(struct cli_globals *g, int argc, char **argv)
         store_close(st);
         return CLI_EXIT_OK;
     }
+    if (argc == 4 && strcmp(argv[3], "--cascade") == 0) {
+        cascade = true;
+        argc--;
+    } else if (argc == 4 && strcmp(argv[2], "--cascade") == 0) {
+        cascade = true;
+        argv[2] = argv[3];
+        argc--;
+    }
     if (argc != 3 || strcmp(argv[1], "revert") != 0) {
         audit_usage(stderr);
         return CLI_EXIT_USAGE;
@@ -83,24 +145,7 @@ audit_run(struct cli_globals *g, int argc, char **argv)
         audit_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
-        return ex;
-    }
-    rc = model_audit_revert(st, (int64_t)id, "cli", cli_now(g), &new_id);
-    if (rc == BNC_ENOTFOUND || rc == BNC_ECONFLICT) {
-        fprintf(stderr, "bounced: audit: entry %lld %s\n", id,
-                rc == BNC_ENOTFOUND ? "does not exist" : "is a revert or already reverted");
-        store_close(st);
-        return CLI_EXIT_NEG;
-    }
-    if (rc != BNC_OK) {
-        hcli_store_err(st, "audit", "revert", rc);
-        store_close(st);
-        return CLI_EXIT_CONFIG;
-    }
-    store_close(st);
-    printf("audit %lld reverted (entry %lld)\n", id, (long long)new_id);
-    return CLI_EXIT_OK;
+    return audit_revert(g, id, cascade);
 }
 
 const struct cli_cmd cli_cmd_audit = {

@@ -25,6 +25,7 @@ check_run(struct cli_globals *g, int argc, char **argv)
 {
     struct store *st = NULL;
     struct model_check ck;
+    struct policy_cfg pc;
     char when[32];
     bnc_status rc;
     int ex;
@@ -40,7 +41,8 @@ check_run(struct cli_globals *g, int argc, char **argv)
     if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    rc = model_check(st, argv[1], &ck);
+    hcli_policy(g, &pc);
+    rc = model_check(st, &pc, argv[1], cli_now(g), &ck);
     store_close(st);
     if (rc == BNC_EINVAL) {
         fprintf(stderr, "bounced: check: '%s' is not a usable address\n", argv[1]);

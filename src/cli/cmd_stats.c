@@ -29,6 +29,22 @@ stat_line(void *ud, const char *key, int64_t n)
     return 0;
 }
 
+static void
+stats_totals(const struct model_totals *t)
+{
+    size_t i;
+
+    printf("contacts: %lld (", (long long)t->contacts);
+    for (i = 0; i < HYG__COUNT; i++) {
+        printf("%s%s %lld", i ? ", " : "", hyg_status_name((enum hyg_status)i),
+               (long long)t->by_status[i]);
+    }
+    printf(")\nsuppressions: %lld\nevents: %lld\nopen review items: %lld\n"
+           "messages: %lld (not bounces %lld)\n",
+           (long long)t->suppressions, (long long)t->events, (long long)t->review_open,
+           (long long)t->messages, (long long)t->not_bounce);
+}
+
 static int
 stats_run(struct cli_globals *g, int argc, char **argv)
 {
@@ -49,6 +65,7 @@ stats_run(struct cli_globals *g, int argc, char **argv)
         {MODEL_STAT_DAY, "events by day"},
     };
     struct model_totals t;
+    struct policy_cfg pc;
     struct store *st = NULL;
     int64_t since = 0, until = 0;
     long top = 20;
@@ -87,23 +104,17 @@ stats_run(struct cli_globals *g, int argc, char **argv)
     if ((ex = hcli_open_existing(g, &st)) != CLI_EXIT_OK) {
         return ex;
     }
-    if ((rc = model_totals(st, &t)) != BNC_OK) {
+    hcli_policy(g, &pc);
+    if ((rc = model_totals(st, &pc, cli_now(g), &t)) != BNC_OK) {
         hcli_store_err(st, "stats", "totals", rc);
         store_close(st);
         return CLI_EXIT_CONFIG;
     }
-    printf("contacts: %lld (", (long long)t.contacts);
-    for (i = 0; i < HYG__COUNT; i++) {
-        printf("%s%s %lld", i ? ", " : "", hyg_status_name((enum hyg_status)i),
-               (long long)t.by_status[i]);
-    }
-    printf(")\nsuppressions: %lld\nevents: %lld\nopen review items: %lld\n"
-           "messages: %lld (not bounces %lld)\n",
-           (long long)t.suppressions, (long long)t.events, (long long)t.review_open,
-           (long long)t.messages, (long long)t.not_bounce);
+    stats_totals(&t);
     for (i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
         printf("%s:\n", dims[i].title);
-        rc = model_stats(st, dims[i].dim, since, until, (size_t)top, stat_line, NULL);
+        rc = model_stats(st, &pc, cli_now(g), dims[i].dim, since, until, (size_t)top, stat_line,
+                         NULL);
         if (rc != BNC_OK) {
             hcli_store_err(st, "stats", dims[i].title, rc);
             store_close(st);

@@ -23,12 +23,12 @@
 
 #define OFF(f) offsetof(struct bnc_config, f)
 
-#define ADDRESS_REASONS                                                                           \
-    "mailboxfull,suspend,expired,systemerror,systemfull,networkerror,mailererror,exceedlimit,"    \
+#define ADDRESS_REASONS                                                                        \
+    "mailboxfull,suspend,expired,systemerror,systemfull,networkerror,mailererror,exceedlimit," \
     "filtered,suppressed,notaccept"
-#define SENDER_REASONS                                                                            \
-    "blocked,rejected,badreputation,spamdetected,virusdetected,policyviolation,authfailure,"      \
-    "requireptr,securityerror,failedstarttls,contenterror,notcompliantrfc,mesgtoobig,"            \
+#define SENDER_REASONS                                                                       \
+    "blocked,rejected,badreputation,spamdetected,virusdetected,policyviolation,authfailure," \
+    "requireptr,securityerror,failedstarttls,contenterror,notcompliantrfc,mesgtoobig,"       \
     "norelaying,syntaxerror,speeding,toomanyconn"
 
 /* clang-format off */
@@ -100,6 +100,17 @@ static const struct cfg_param params[] = {
      "commands per connection"},
     {"smtp.idle_timeout", CFG_DURATION, "5m", 1, DAY, OFF(smtp_idle), true, false,
      "idle time before a connection is closed"},
+    {"smtp.command_deadline", CFG_DURATION, "5m", 1, DAY, OFF(smtp_cmd_deadline), true, false,
+     "time a client has for each command line, from the reply before it to its end, however "
+     "slowly the bytes trickle in (421 4.4.2 and close past it)"},
+    {"smtp.transaction_deadline", CFG_DURATION, "10m", 1, DAY, OFF(smtp_txn_deadline), true,
+     false, "time from MAIL FROM to the end of the data (421 4.4.2 and close past it)"},
+    {"smtp.max_connections_per_ip", CFG_INT, "50", 0, 100000, OFF(smtp_max_per_ip), true, false,
+     "concurrent connections from one client address (an IPv6 client by its /64); 0 = off"},
+    {"smtp.connection_limit_exempt", CFG_STRING, "127.0.0.0/8, ::1", 0, 0,
+     OFF(smtp_per_ip_exempt), true, false,
+     "addresses and CIDR prefixes (comma list) not held to smtp.max_connections_per_ip, "
+     "such as the MTA relaying to bounced"},
     {"smtp.tls_cert", CFG_PATH, "", 0, 0, OFF(smtp_tls_cert), false, false,
      "PEM certificate; STARTTLS is offered when set"},
     {"smtp.tls_key", CFG_PATH, "", 0, 0, OFF(smtp_tls_key), false, true, "PEM private key"},
@@ -121,6 +132,9 @@ static const struct cfg_param params[] = {
      "largest request body (413 past it)"},
     {"http.rate_limit", CFG_INT, "0", 0, 10000000, OFF(http_rate_limit), true, false,
      "requests per second per token; 0 = unlimited"},
+    {"http.auth_failure_limit", CFG_INT, "30", 0, 1000000, OFF(http_auth_fail_limit), true, false,
+     "failed authentications per minute from one client address (an IPv6 client by its /64) "
+     "before its requests get 429; 0 = unlimited"},
     {"http.timeout", CFG_DURATION, "30s", 1, 3600, OFF(http_timeout), false, false,
      "request timeout"},
     {"http.cors_origin", CFG_STRING, "", 0, 0, OFF(http_cors_origin), true, false,
@@ -423,7 +437,8 @@ cfg_ini_cb(void *user, const char *section, const char *name, const char *value)
     }
     if (cfg_set(st->c, full, value, e, sizeof(e)) != BNC_OK) {
         if (st->rc == BNC_OK) {
-            snprintf(st->err, st->errlen, "%.200s: [%.60s] %.200s", st->path, section ? section : "", e);
+            snprintf(st->err, st->errlen, "%.200s: [%.60s] %.200s", st->path,
+                     section ? section : "", e);
             st->rc = BNC_ECONFIG;
         }
     }

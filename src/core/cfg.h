@@ -38,26 +38,30 @@ struct bnc_config {
     char *policy_sender_reasons;    /* policy.sender_reasons: comma list */
 
     /* store */
-    char *store_url;           /* store.url: path or postgresql://... */
+    char *store_url;            /* store.url: path or postgresql://... */
     int64_t store_busy_timeout; /* store.busy_timeout_ms */
 
     /* rules */
-    char *rules_dir;  /* rules.dir: directory of *.rules */
-    char *rules_file; /* rules.file: one extra rules file */
+    char *rules_dir;       /* rules.dir: directory of *.rules */
+    char *rules_file;      /* rules.file: one extra rules file */
     char *rules_cache_dir; /* rules.cache_dir: "auto", a directory, or "" (off) */
 
     /* smtp listener */
-    char *smtp_listen;       /* smtp.listen */
-    char *smtp_lmtp_listen;  /* smtp.lmtp_listen: host:port or unix:/path */
-    char *smtp_domains;      /* smtp.domains: comma list of return-path domains */
-    char *smtp_hostname;     /* smtp.hostname */
-    size_t smtp_max_size;    /* smtp.max_message_size */
-    int64_t smtp_max_rcpts;  /* smtp.max_recipients */
-    int64_t smtp_max_conns;  /* smtp.max_connections */
-    int64_t smtp_max_cmds;   /* smtp.max_commands */
-    int64_t smtp_idle;       /* smtp.idle_timeout (seconds) */
-    char *smtp_tls_cert;     /* smtp.tls_cert */
-    char *smtp_tls_key;      /* smtp.tls_key */
+    char *smtp_listen;         /* smtp.listen */
+    char *smtp_lmtp_listen;    /* smtp.lmtp_listen: host:port or unix:/path */
+    char *smtp_domains;        /* smtp.domains: comma list of return-path domains */
+    char *smtp_hostname;       /* smtp.hostname */
+    size_t smtp_max_size;      /* smtp.max_message_size */
+    int64_t smtp_max_rcpts;    /* smtp.max_recipients */
+    int64_t smtp_max_conns;    /* smtp.max_connections */
+    int64_t smtp_max_cmds;     /* smtp.max_commands */
+    int64_t smtp_idle;         /* smtp.idle_timeout (seconds) */
+    int64_t smtp_cmd_deadline; /* smtp.command_deadline (seconds) */
+    int64_t smtp_txn_deadline; /* smtp.transaction_deadline (seconds) */
+    int64_t smtp_max_per_ip;   /* smtp.max_connections_per_ip: 0 = off */
+    char *smtp_per_ip_exempt;  /* smtp.connection_limit_exempt: addresses and CIDR prefixes */
+    char *smtp_tls_cert;       /* smtp.tls_cert */
+    char *smtp_tls_key;        /* smtp.tls_key */
 
     /* spool and workers */
     char *spool_dir;         /* spool.dir */
@@ -65,14 +69,15 @@ struct bnc_config {
     int64_t workers;         /* spool.workers: 0 = one per core */
 
     /* http */
-    char *http_listen;        /* http.listen */
-    int64_t http_threads;     /* http.threads: 0 = one per core */
-    size_t http_body_limit;   /* http.body_limit */
-    int64_t http_rate_limit;  /* http.rate_limit: requests/s per token, 0 = off */
-    int64_t http_timeout;     /* http.timeout (seconds) */
-    char *http_cors_origin;   /* http.cors_origin: "" = CORS off */
-    int64_t verify_ttl;       /* verify.ttl (seconds) */
-    char *verify_base_url;    /* verify.base_url */
+    char *http_listen;            /* http.listen */
+    int64_t http_threads;         /* http.threads: 0 = one per core */
+    size_t http_body_limit;       /* http.body_limit */
+    int64_t http_rate_limit;      /* http.rate_limit: requests/s per token, 0 = off */
+    int64_t http_auth_fail_limit; /* http.auth_failure_limit: per address per minute, 0 = off */
+    int64_t http_timeout;         /* http.timeout (seconds) */
+    char *http_cors_origin;       /* http.cors_origin: "" = CORS off */
+    int64_t verify_ttl;           /* verify.ttl (seconds) */
+    char *verify_base_url;        /* verify.base_url */
 
     /* mailbox scanning and periodic work */
     char *mailbox_source;     /* mailbox.source: mbox:PATH | maildir:PATH | imap(s)://... */
@@ -97,9 +102,9 @@ enum cfg_type { CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION, CFG_STRING, CFG_PATH 
 struct cfg_param {
     const char *name;
     enum cfg_type type;
-    const char *def; /* default, as text */
+    const char *def;  /* default, as text */
     int64_t min, max; /* bounds for INT, SIZE, DURATION */
-    size_t offset;   /* into struct bnc_config */
+    size_t offset;    /* into struct bnc_config */
     bool reloadable;
     bool secret; /* not printed by config show */
     const char *help;

@@ -115,6 +115,15 @@ suppressed_status(enum hyg_status s)
     return s == HYG_BOUNCED_HARD || s == HYG_COMPLAINED;
 }
 
+int64_t
+policy_decay_cutoff(const struct policy_cfg *pc, int64_t now)
+{
+    if (pc == NULL) {
+        return INT64_MIN; /* no policy: nothing decays */
+    }
+    return utc_day(now) - pc->soft_decay_days;
+}
+
 bool
 policy_decay(const struct policy_cfg *pc, const struct contact_state *in, int64_t now,
              struct contact_state *out)
@@ -123,7 +132,7 @@ policy_decay(const struct policy_cfg *pc, const struct contact_state *in, int64_
     bool changed;
 
     if (!suppressed_status(s.status) && (s.soft_count > 0 || s.status == HYG_SOFT_BOUNCING) &&
-        utc_day(now) - s.last_soft_day > pc->soft_decay_days) {
+        s.last_soft_day < policy_decay_cutoff(pc, now)) {
         s.soft_count = 0;
         s.status = HYG_ACTIVE;
     }

@@ -76,6 +76,10 @@ bnc_side policy_soft_side(const struct policy_cfg *pc, bnc_reason reason);
  */
 bool policy_decay(const struct policy_cfg *pc, const struct contact_state *in, int64_t now,
                   struct contact_state *out);
+/* The UTC day number before which a strike has decayed at `now` (a last_soft_day below it is
+ * stale): what policy_decay() tests, for queries that must decide the same in SQL. INT64_MIN
+ * (nothing decays) when pc is NULL. */
+int64_t policy_decay_cutoff(const struct policy_cfg *pc, int64_t now);
 
 /*
  * Apply one verdict. `now` is the processing clock; the verdict's own time (when non-zero)

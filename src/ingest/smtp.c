@@ -17,9 +17,18 @@
  * idle timeout, smtp.idle_timeout, for every read and write), RFC 3207 (STARTTLS: input
  * buffered before the handshake is discarded, 6), RFC 2033 (LMTP over TCP or a Unix socket).
  *
- * LIMITS: smtp.max_connections open sessions (421 4.7.0 past it, at accept); input is read
- * at most SMTP_READ_HIGH bytes ahead of the session; one message per connection in flight;
- * the protocol limits are the session's (smtp_session.c).
+ * LIMITS: smtp.max_connections open sessions (421 4.7.0 past it, at accept), and
+ * smtp.max_connections_per_ip from one client address (an IPv6 client by its /64; the
+ * addresses of smtp.connection_limit_exempt are not counted); input is read at most
+ * SMTP_READ_HIGH bytes ahead of the session; one message per connection in flight; the
+ * protocol limits are the session's (smtp_session.c).
+ *
+ * Deadlines: the idle timeout restarts with every byte, so a client sending one byte every
+ * few seconds would hold a session for ever (slowloris). Two deadlines do not restart:
+ * smtp.command_deadline runs from the reply before a command (or the greeting) until the
+ * command line is complete, and smtp.transaction_deadline from MAIL FROM to the end of the
+ * data. Past either, 421 4.4.2 and close. While a message is with the spool writers the
+ * client is not waiting on itself, so neither deadline runs out then.
  *
  * Ownership: the server owns its connections, jobs, listeners, TLS context and threads; it
  * borrows the event base and the spool.
@@ -62,6 +71,7 @@
 #define SMTP_BATCH_MAX    256
 #define SMTP_ADDR_MAX     300
 #define SMTP_HOSTNAME_MAX 256
+#define SMTP_EXEMPT_MAX   64
 
 struct conn;
 
@@ -89,8 +99,21 @@ struct conn {
     bool dead;              /* the client went away while a job was in flight */
     bool closing;           /* flush the output, then free */
     bool refusing;          /* over the connection limit: 421 and close */
+    bool per_ip;            /* counted against smtp.max_connections_per_ip */
+    char ipkey[64];         /* the address the per-IP cap counts (IPv6: its /64) */
     struct event *close_ev; /* TLS: polls until the encrypted output is out, then frees */
     int close_polls;
+    /* deadlines (monotonic ms, 0 = not running) and the timer armed for the nearer one */
+    struct event *deadline_ev;
+    int64_t cmd_due, txn_due, armed_due;
+    size_t cmd_mark; /* the session's command count when cmd_due was set; SIZE_MAX = none */
+};
+
+/* One entry of smtp.connection_limit_exempt: an address and a prefix length. */
+struct exempt {
+    int family;
+    unsigned char a[16];
+    int bits;
 };
 
 struct smtp_server {
@@ -102,8 +125,11 @@ struct smtp_server {
     /* settings copied from the config; reloadable ones are replaced by smtp_server_reload */
     char hostname[SMTP_HOSTNAME_MAX];
     char *domains;
-    size_t max_size, max_rcpts, max_cmds, max_conns;
+    size_t max_size, max_rcpts, max_cmds, max_conns, max_per_ip;
     struct timeval idle;
+    int64_t cmd_ms, txn_ms; /* smtp.command_deadline, smtp.transaction_deadline */
+    struct exempt exempt[SMTP_EXEMPT_MAX];
+    size_t nexempt;
 
     struct evconnlistener *lis[2]; /* [0] SMTP, [1] LMTP */
     char addr[2][SMTP_ADDR_MAX];
@@ -144,6 +170,11 @@ static size_t conn_pending_out(struct conn *c);
 static void close_poll_cb(evutil_socket_t fd, short what, void *ud);
 static void conn_starttls(struct conn *c);
 static void conn_submit(struct conn *c);
+static void conn_refuse(struct conn *c, const char *why, const char *reason, size_t limit);
+static bool conn_over_ip_limit(struct conn *c, const struct sockaddr *sa);
+static void conn_deadlines(struct conn *c);
+static void deadline_cb(evutil_socket_t fd, short what, void *ud);
+static void exempt_parse(struct smtp_server *s, const char *list);
 static void *writer_main(void *arg);
 static void done_cb(evutil_socket_t fd, short what, void *ud);
 static void job_free(struct job *j);
@@ -344,6 +375,47 @@ apply_cfg(struct smtp_server *s, const struct bnc_config *cfg)
     s->max_conns = cfg->smtp_max_conns > 0 ? (size_t)cfg->smtp_max_conns : 1;
     s->idle.tv_sec = cfg->smtp_idle > 0 ? (time_t)cfg->smtp_idle : 300;
     s->idle.tv_usec = 0;
+    s->cmd_ms = (cfg->smtp_cmd_deadline > 0 ? cfg->smtp_cmd_deadline : 300) * 1000;
+    s->txn_ms = (cfg->smtp_txn_deadline > 0 ? cfg->smtp_txn_deadline : 600) * 1000;
+    s->max_per_ip = cfg->smtp_max_per_ip > 0 ? (size_t)cfg->smtp_max_per_ip : 0;
+    exempt_parse(s, cfg->smtp_per_ip_exempt != NULL ? cfg->smtp_per_ip_exempt : "");
+}
+
+/* smtp.connection_limit_exempt: "ADDR[/BITS], ..."; an entry that does not parse is logged
+ * and skipped (the cap then applies to it, the safe side). */
+static void
+exempt_parse(struct smtp_server *s, const char *list)
+{
+    const char *p = list;
+
+    s->nexempt = 0;
+    while (*p != '\0' && s->nexempt < SMTP_EXEMPT_MAX) {
+        char tok[INET6_ADDRSTRLEN + 8], *slash;
+        struct exempt *e = &s->exempt[s->nexempt];
+        size_t n = strcspn(p, ", \t");
+        long bits;
+
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1), p);
+        p += n;
+        slash = strchr(tok, '/');
+        if (slash != NULL) {
+            *slash++ = '\0';
+        }
+        memset(e, 0, sizeof(*e));
+        e->family = strchr(tok, ':') != NULL ? AF_INET6 : AF_INET;
+        bits = slash != NULL ? strtol(slash, NULL, 10) : (e->family == AF_INET6 ? 128 : 32);
+        if (inet_pton(e->family, tok, e->a) != 1 || bits < 0 ||
+            bits > (e->family == AF_INET6 ? 128 : 32)) {
+            log_warnx("smtp.connection_limit_exempt: '%s' is not an address or prefix", tok);
+            continue;
+        }
+        e->bits = (int)bits;
+        s->nexempt++;
+    }
 }
 
 static bnc_status
@@ -376,6 +448,40 @@ tls_init(struct smtp_server *s, const struct bnc_config *cfg, char *err, size_t 
     return BNC_OK;
 }
 
+/* LMTP on a Unix socket ("unix:/path"). */
+static bnc_status
+listen_unix(struct smtp_server *s, const char *spec, int idx, char *err, size_t errlen)
+{
+    const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    struct sockaddr_un un;
+    const char *path = spec + 5;
+
+    if (idx != 1) {
+        snprintf(err, errlen, "smtp.listen: a Unix socket is for LMTP only");
+        return BNC_ECONFIG;
+    }
+    if (strlen(path) == 0 || strlen(path) >= sizeof(un.sun_path)) {
+        snprintf(err, errlen, "smtp.lmtp_listen: bad socket path '%s'", path);
+        return BNC_ECONFIG;
+    }
+    memset(&un, 0, sizeof(un));
+    un.sun_family = AF_UNIX;
+    memcpy(un.sun_path, path, strlen(path) + 1);
+    (void)unlink(path); /* a stale socket of an earlier run */
+    s->lis[idx] = evconnlistener_new_bind(s->base, accept_cb, s, flags, 128, (struct sockaddr *)&un,
+                                          sizeof(un));
+    if (s->lis[idx] == NULL) {
+        snprintf(err, errlen, "smtp: cannot listen on %s: %s", spec, strerror(errno));
+        return BNC_EIO;
+    }
+    /* the MTA in front (e.g. Postfix's lmtp client) runs as another user */
+    (void)chmod(path, 0666);
+    s->unix_path = xstrdup(path);
+    snprintf(s->addr[idx], sizeof(s->addr[idx]), "unix:%s", path);
+    evconnlistener_set_error_cb(s->lis[idx], accept_error_cb);
+    return BNC_OK;
+}
+
 static bnc_status
 listen_on(struct smtp_server *s, const char *spec, int idx, char *err, size_t errlen)
 {
@@ -388,32 +494,7 @@ listen_on(struct smtp_server *s, const char *spec, int idx, char *err, size_t er
     int gai;
 
     if (strncmp(spec, "unix:", 5) == 0) {
-        struct sockaddr_un un;
-        const char *path = spec + 5;
-        if (idx != 1) {
-            snprintf(err, errlen, "smtp.listen: a Unix socket is for LMTP only");
-            return BNC_ECONFIG;
-        }
-        if (strlen(path) == 0 || strlen(path) >= sizeof(un.sun_path)) {
-            snprintf(err, errlen, "smtp.lmtp_listen: bad socket path '%s'", path);
-            return BNC_ECONFIG;
-        }
-        memset(&un, 0, sizeof(un));
-        un.sun_family = AF_UNIX;
-        memcpy(un.sun_path, path, strlen(path) + 1);
-        (void)unlink(path); /* a stale socket of an earlier run */
-        s->lis[idx] = evconnlistener_new_bind(s->base, accept_cb, s, flags & ~LEV_OPT_REUSEABLE,
-                                              128, (struct sockaddr *)&un, sizeof(un));
-        if (s->lis[idx] == NULL) {
-            snprintf(err, errlen, "smtp: cannot listen on %s: %s", spec, strerror(errno));
-            return BNC_EIO;
-        }
-        /* the MTA in front (e.g. Postfix's lmtp client) runs as another user */
-        (void)chmod(path, 0666);
-        s->unix_path = xstrdup(path);
-        snprintf(s->addr[idx], sizeof(s->addr[idx]), "unix:%s", path);
-        evconnlistener_set_error_cb(s->lis[idx], accept_error_cb);
-        return BNC_OK;
+        return listen_unix(s, spec, idx, err, errlen);
     }
 
     colon = strrchr(spec, ':');
@@ -518,23 +599,178 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     bufferevent_setwatermark(c->bev, EV_READ, 0, SMTP_READ_HIGH);
     bufferevent_set_timeouts(c->bev, &s->idle, &s->idle);
     if (s->nconns >= s->max_conns || s->draining) {
-        char r[SMTP_HOSTNAME_MAX + 64];
-        c->refusing = true;
-        snprintf(r, sizeof(r), "421 4.7.0 %s Error: too many connections, try again later",
-                 s->hostname);
-        smtp_session_refuse(c->sess, r);
-        log_info("event=refused peer=%s reason=max_connections limit=%zu", c->peer, s->max_conns);
-        bufferevent_enable(c->bev, EV_WRITE);
-        conn_flush(c);
-        conn_close_when_flushed(c);
+        conn_refuse(c, "too many connections", "max_connections", s->max_conns);
+        return;
+    }
+    if (conn_over_ip_limit(c, sa)) {
+        conn_refuse(c, "too many connections from your address", "max_connections_per_ip",
+                    s->max_per_ip);
         return;
     }
     s->nconns++;
     metrics_gauge_set("bounced_smtp_sessions", NULL, (int64_t)s->nconns);
     log_debug("event=connect peer=%s proto=%s", c->peer, c->lmtp ? "lmtp" : "smtp");
+    c->cmd_mark = SIZE_MAX;
+    c->deadline_ev = evtimer_new(s->base, deadline_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     smtp_session_greet(c->sess);
     conn_flush(c);
+    conn_deadlines(c);
+}
+
+/* 421 at accept, then close: the connection never becomes a session. */
+static void
+conn_refuse(struct conn *c, const char *why, const char *reason, size_t limit)
+{
+    struct smtp_server *s = c->srv;
+    char r[SMTP_HOSTNAME_MAX + 96];
+
+    c->refusing = true;
+    c->per_ip = false;
+    snprintf(r, sizeof(r), "421 4.7.0 %s Error: %s, try again later", s->hostname, why);
+    smtp_session_refuse(c->sess, r);
+    log_info("event=refused peer=%s reason=%s limit=%zu", c->peer, reason, limit);
+    bufferevent_enable(c->bev, EV_WRITE);
+    conn_flush(c);
+    conn_close_when_flushed(c);
+}
+
+static bool
+exempt_match(const struct exempt *e, int family, const unsigned char *a)
+{
+    int full = e->bits / 8, rest = e->bits % 8;
+
+    if (e->family != family || memcmp(e->a, a, (size_t)full) != 0) {
+        return false;
+    }
+    return rest == 0 || ((e->a[full] ^ a[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+/* Key the connection by its client address (IPv6 by its /64) and say whether one more from
+ * it passes smtp.max_connections_per_ip. Unix sockets and exempt addresses are not counted.
+ * A linear walk of the open sessions: at most smtp.max_connections, only at accept. */
+static bool
+conn_over_ip_limit(struct conn *c, const struct sockaddr *sa)
+{
+    struct smtp_server *s = c->srv;
+    unsigned char a[16];
+    int family = sa->sa_family;
+    const struct conn *o;
+    size_t i, n = 0;
+
+    if (s->max_per_ip == 0 || (family != AF_INET && family != AF_INET6)) {
+        return false;
+    }
+    if (family == AF_INET) {
+        struct sockaddr_in a4;
+        memcpy(&a4, sa, sizeof(a4));
+        memcpy(a, &a4.sin_addr, 4);
+    } else {
+        struct sockaddr_in6 a6;
+        memcpy(&a6, sa, sizeof(a6));
+        memcpy(a, &a6.sin6_addr, 16);
+    }
+    for (i = 0; i < s->nexempt; i++) {
+        if (exempt_match(&s->exempt[i], family, a)) {
+            return false;
+        }
+    }
+    if (family == AF_INET6) {
+        memset(a + 8, 0, 8);
+    }
+    (void)inet_ntop(family, a, c->ipkey, sizeof(c->ipkey));
+    for (o = s->conns; o != NULL; o = o->next) {
+        if (o != c && o->per_ip && strcmp(o->ipkey, c->ipkey) == 0) {
+            n++;
+        }
+    }
+    c->per_ip = true;
+    return n >= s->max_per_ip;
+}
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start, keep or stop the deadlines for the session's state, and arm the timer for the
+ * nearer one. Called after every change of turn (reply sent, message back from the spool). */
+static void
+conn_deadlines(struct conn *c)
+{
+    struct smtp_server *s = c->srv;
+    int64_t now, due;
+    size_t mark;
+
+    if (c->deadline_ev == NULL) {
+        return;
+    }
+    if (c->pending || c->closing) {
+        c->cmd_mark = SIZE_MAX; /* the next command's clock starts after our reply */
+        c->armed_due = 0;
+        evtimer_del(c->deadline_ev);
+        return;
+    }
+    now = mono_ms();
+    if (!smtp_session_in_transaction(c->sess)) {
+        c->txn_due = 0;
+    } else if (c->txn_due == 0) {
+        c->txn_due = now + s->txn_ms;
+    }
+    if (smtp_session_in_data(c->sess)) {
+        c->cmd_due = 0; /* the data is bounded by the transaction deadline */
+        c->cmd_mark = SIZE_MAX;
+    } else if ((mark = smtp_session_commands(c->sess)) != c->cmd_mark) {
+        c->cmd_mark = mark;
+        c->cmd_due = now + s->cmd_ms;
+    }
+    due = c->cmd_due;
+    if (c->txn_due != 0 && (due == 0 || c->txn_due < due)) {
+        due = c->txn_due;
+    }
+    if (due == c->armed_due) {
+        return;
+    }
+    c->armed_due = due;
+    if (due == 0) {
+        evtimer_del(c->deadline_ev);
+    } else {
+        struct timeval tv;
+        int64_t left = due > now ? due - now : 0;
+        tv.tv_sec = (time_t)(left / 1000);
+        tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+        evtimer_add(c->deadline_ev, &tv);
+    }
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *ud)
+{
+    struct conn *c = ud;
+    int64_t now = mono_ms();
+    bool cmd, txn;
+    (void)fd;
+    (void)what;
+
+    c->armed_due = 0;
+    if (c->closing || c->pending) {
+        return;
+    }
+    cmd = c->cmd_due != 0 && now >= c->cmd_due;
+    txn = c->txn_due != 0 && now >= c->txn_due;
+    if (!cmd && !txn) {
+        conn_deadlines(c); /* woken early: arm again */
+        return;
+    }
+    log_info("event=deadline peer=%s kind=%s commands=%zu", c->peer,
+             txn ? "transaction" : "command", smtp_session_commands(c->sess));
+    smtp_session_timeout(c->sess);
+    conn_flush(c);
+    conn_close_when_flushed(c);
 }
 
 static void
@@ -631,6 +867,7 @@ conn_pump(struct conn *c)
         if (ev == SMTP_EV_MESSAGE) {
             conn_submit(c);
         } else if (ev == SMTP_EV_STARTTLS) {
+            conn_deadlines(c); /* the handshake is part of the STARTTLS command's turn */
             conn_starttls(c);
             return;
         } else if (ev == SMTP_EV_CLOSE) {
@@ -638,6 +875,7 @@ conn_pump(struct conn *c)
             return;
         }
     }
+    conn_deadlines(c);
     if (s->draining && !c->pending && !c->closing && !smtp_session_in_transaction(c->sess)) {
         smtp_session_shutdown(c->sess);
         conn_flush(c);
@@ -731,6 +969,9 @@ conn_free(struct conn *c)
               smtp_session_commands(c->sess), smtp_session_accepted(c->sess));
     if (c->close_ev != NULL) {
         event_free(c->close_ev);
+    }
+    if (c->deadline_ev != NULL) {
+        event_free(c->deadline_ev);
     }
     bufferevent_free(c->bev);
     smtp_session_free(c->sess);

@@ -17,7 +17,9 @@
  *
  * LIMITS: command line 512 octets with CRLF (RFC 5321 4.5.3.1.4) and text line 1000 octets
  * (4.5.3.1.6), both 500 5.5.2; message size (smtp.max_message_size; 552 5.3.4 on a SIZE=
- * declaration or when the data passes it, and nothing is delivered); recipients per
+ * declaration; when the data passes it, 552 5.3.4 at once and the connection is closed:
+ * reading on to the final dot would let a client stream without end, and nothing is
+ * delivered); recipients per
  * transaction (smtp.max_recipients; 452 4.5.3); commands per connection (smtp.max_commands;
  * 421 4.7.0 and close); a path is at most 256 octets (4.5.3.1.3) and the HELO name 255. The end
  * of data is only <CRLF>.<CRLF>: a dot line ending in a bare LF, or following one, is data
@@ -51,7 +53,7 @@ enum sess_state {
     ST_CLOSED
 };
 
-enum data_err { DATA_OK = 0, DATA_TOO_BIG, DATA_LINE_TOO_LONG };
+enum data_err { DATA_OK = 0, DATA_LINE_TOO_LONG };
 
 struct smtp_session {
     struct smtp_session_opts o;
@@ -94,6 +96,7 @@ static void cmd_helo(struct smtp_session *s, const char *arg, size_t alen, bool 
 static void cmd_mail(struct smtp_session *s, const char *arg, size_t alen);
 static void cmd_rcpt(struct smtp_session *s, const char *arg, size_t alen);
 static void cmd_data(struct smtp_session *s, size_t alen);
+static enum smtp_session_event data_too_big(struct smtp_session *s);
 static int parse_path(const char *p, const char *end, const char **after, char *out, size_t outlen);
 static bool ascii_eq_ci(const char *a, size_t alen, const char *b);
 
@@ -473,10 +476,8 @@ handle_data_line(struct smtp_session *s, const char *p, size_t n, bool over, boo
         /* End of data. */
         if (s->derr != DATA_OK) {
             size_t i, k = s->o.lmtp ? s->nrcpts : 1;
-            const char *r = s->derr == DATA_TOO_BIG ? "552 5.3.4 Error: message file too big\r\n"
-                                                    : "500 5.5.2 Error: message line too long\r\n";
             for (i = 0; i < k; i++) {
-                reply(s, r);
+                reply(s, "500 5.5.2 Error: message line too long\r\n");
             }
             txn_reset(s);
             s->st = ST_READY;
@@ -501,16 +502,26 @@ handle_data_line(struct smtp_session *s, const char *p, size_t n, bool over, boo
         p++;
         n--;
     }
-    if (s->msg.len + n > s->o.max_size) {
-        s->derr = DATA_TOO_BIG;
-        buf_reset(&s->msg);
-        return SMTP_EV_NONE;
-    }
-    if (buf_add(&s->msg, p, n) != BNC_OK) {
-        s->derr = DATA_TOO_BIG;
-        buf_reset(&s->msg);
+    if (s->msg.len + n > s->o.max_size || buf_add(&s->msg, p, n) != BNC_OK) {
+        return data_too_big(s);
     }
     return SMTP_EV_NONE;
+}
+
+/* The data passed smtp.max_message_size: 552 (one per recipient for LMTP, RFC 2033 4.2)
+ * and close, without reading the rest. */
+static enum smtp_session_event
+data_too_big(struct smtp_session *s)
+{
+    size_t i, k = s->o.lmtp ? s->nrcpts : 1;
+
+    for (i = 0; i < k; i++) {
+        reply(s, "552 5.3.4 Error: message file too big\r\n");
+    }
+    txn_reset(s);
+    s->st = ST_CLOSED;
+    s->closing = true;
+    return SMTP_EV_CLOSE;
 }
 
 static enum smtp_session_event
@@ -630,6 +641,34 @@ cmd_helo(struct smtp_session *s, const char *arg, size_t alen, bool ehlo)
     reply(s, "250 ENHANCEDSTATUSCODES\r\n");
 }
 
+/* One ESMTP parameter of MAIL (RFC 5321 4.1.1.2; SIZE RFC 1870, BODY RFC 6152): NULL when
+ * it is fine, else the reply that refuses it. */
+static const char *
+mail_param(const struct smtp_session *s, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    uint64_t sz = 0;
+    size_t i;
+
+    if (ascii_eq_ci(k, klen, "SIZE")) {
+        if (vlen == 0 || vlen > 20) {
+            return "501 5.5.4 Error: bad SIZE parameter\r\n";
+        }
+        for (i = 0; i < vlen; i++) {
+            if (v[i] < '0' || v[i] > '9') {
+                return "501 5.5.4 Error: bad SIZE parameter\r\n";
+            }
+            sz = sz > UINT64_MAX / 10 ? UINT64_MAX : sz * 10 + (uint64_t)(v[i] - '0');
+        }
+        return sz > (uint64_t)s->o.max_size ? "552 5.3.4 Error: message file too big\r\n" : NULL;
+    }
+    if (ascii_eq_ci(k, klen, "BODY")) {
+        return ascii_eq_ci(v, vlen, "7BIT") || ascii_eq_ci(v, vlen, "8BITMIME")
+                   ? NULL
+                   : "501 5.5.4 Error: bad BODY parameter\r\n";
+    }
+    return "555 5.5.4 Error: unsupported MAIL parameter\r\n";
+}
+
 static void
 cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
 {
@@ -665,7 +704,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
     }
     /* ESMTP parameters (RFC 5321 4.1.1.2): only the ones announced are known. */
     while (p < end) {
-        const char *k, *v, *ke;
+        const char *k, *v, *ke, *err;
         size_t klen, vlen;
         while (p < end && *p == ' ') {
             p++;
@@ -692,31 +731,8 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t alen)
             reply(s, "555 5.5.4 Error: parameters need EHLO\r\n");
             return;
         }
-        if (ascii_eq_ci(k, klen, "SIZE")) {
-            uint64_t sz = 0;
-            size_t i;
-            if (vlen == 0 || vlen > 20) {
-                reply(s, "501 5.5.4 Error: bad SIZE parameter\r\n");
-                return;
-            }
-            for (i = 0; i < vlen; i++) {
-                if (v[i] < '0' || v[i] > '9') {
-                    reply(s, "501 5.5.4 Error: bad SIZE parameter\r\n");
-                    return;
-                }
-                sz = sz > UINT64_MAX / 10 ? UINT64_MAX : sz * 10 + (uint64_t)(v[i] - '0');
-            }
-            if (sz > (uint64_t)s->o.max_size) {
-                reply(s, "552 5.3.4 Error: message file too big\r\n");
-                return;
-            }
-        } else if (ascii_eq_ci(k, klen, "BODY")) {
-            if (!ascii_eq_ci(v, vlen, "7BIT") && !ascii_eq_ci(v, vlen, "8BITMIME")) {
-                reply(s, "501 5.5.4 Error: bad BODY parameter\r\n");
-                return;
-            }
-        } else {
-            reply(s, "555 5.5.4 Error: unsupported MAIL parameter\r\n");
+        if ((err = mail_param(s, k, klen, v, vlen)) != NULL) {
+            reply(s, err);
             return;
         }
     }

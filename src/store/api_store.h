@@ -54,13 +54,6 @@ bnc_status api_verif_insert(struct store *st, int64_t contact_id, const char *ha
 bnc_status api_verif_consume(struct store *st, const char *hash_hex, int64_t now,
                              int64_t *contact_id_out);
 
-/* The suppression check in one statement (the hot path of GET /api/v1/check): the same
- * answer as model_check() (suppression row first; a BOUNCED_HARD or COMPLAINED contact
- * without one is not sendable either) with one store round trip instead of two, which
- * halves the read transactions (and SQLite's file-lock system calls) per request. address
- * must be normalized already (model_normalize_email). */
-struct model_check;
-bnc_status api_check_lookup(struct store *st, const char *address, struct model_check *out);
 
 /* Rules stored through the API. */
 struct api_rule_row {

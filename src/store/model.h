@@ -98,8 +98,10 @@ bnc_status model_contact_reactivate(struct store *st, int64_t contact_id, const 
 bnc_status model_contact_delete(struct store *st, int64_t id);
 
 struct model_contact_filter {
-    const char *status; /* hygiene_status name, NULL = any */
+    const char *status; /* hygiene_status name (as decay leaves it at `now`), NULL = any */
     const char *list;   /* subscribed to this list, NULL = any */
+    const char *reason; /* last_reason, NULL = any */
+    int64_t since;      /* last_bounce_at >= since; 0 = any */
 };
 typedef int (*model_contact_cb)(void *ud, const struct model_contact *c); /* non-zero stops */
 bnc_status model_contact_list(struct store *st, const struct policy_cfg *pc,
@@ -114,9 +116,51 @@ bnc_status model_list_subscribe(struct store *st, int64_t list_id, int64_t conta
 /* Names of the lists the contact is subscribed to, comma-separated into out ("" if none). */
 bnc_status model_contact_lists(struct store *st, int64_t contact_id, char *out, size_t outlen);
 
+#define MODEL_LIST_NAME_MAX 200
+#define MODEL_LISTS_MAX     1000 /* lists in one model_contact_set_lists() */
+/* A list name is 1..MODEL_LIST_NAME_MAX bytes without control characters. */
+bool model_list_name_ok(const char *name);
+
+struct model_list {
+    int64_t id;
+    const char *name;
+    int64_t created_at;
+    int64_t subscribed;   /* members subscribed now */
+    int64_t unsubscribed; /* members who left (or were taken off by a bounce) */
+};
+typedef int (*model_list_cb)(void *ud, const struct model_list *l); /* non-zero stops */
+/* Every list, cursor-paginated by id. */
+bnc_status model_lists(struct store *st, int64_t after_id, size_t limit, model_list_cb cb, void *ud,
+                       size_t *n_out); /* OUT: rows delivered; may be NULL */
+
+struct model_membership {
+    const char *list;
+    bool subscribed;
+    int64_t subscribed_at;
+    int64_t unsubscribed_at;     /* 0 while subscribed */
+    const char *unsubscribed_by; /* "bounce", "api", "import", "revert", "" = unknown */
+};
+typedef int (*model_membership_cb)(void *ud, const struct model_membership *m);
+/* Every membership row of a contact (subscribed or not), by list name. BNC_ENOTFOUND. */
+bnc_status model_contact_memberships(struct store *st, int64_t contact_id, model_membership_cb cb,
+                                     void *ud);
+/* Make names (duplicates allowed) the exact set of lists the contact is subscribed to:
+ * missing lists are created, the others are left with unsubscribed_by = by. One audit row
+ * (action "lists") when anything changed. BNC_EINVAL for a bad name, BNC_ELIMIT past
+ * MODEL_LISTS_MAX, BNC_ENOTFOUND. */
+bnc_status model_contact_set_lists(struct store *st, int64_t contact_id, const char *const *names,
+                                   size_t n, const char *actor, /* audit actor */
+                                   const char *by, /* "api", "import": who left the others */
+                                   int64_t now, bool *changed_out); /* OUT; may be NULL */
+/* Subscribe the contact again to every list a bounce took it off (not those it left). Part
+ * of reactivation; call inside its transaction. *n_out = memberships restored; may be NULL. */
+bnc_status model_lists_restore_bounced(struct store *st, int64_t contact_id, int64_t now,
+                                       int64_t *n_out);
+
 /* ---- check and suppressions -------------------------------------------------------- */
 
 struct model_check {
+    char address[MODEL_EMAIL_MAX + 1]; /* the address as normalized */
     bool sendable;
     bool known;      /* a contact exists */
     char status[16]; /* the contact's hygiene_status, "" when unknown */
@@ -124,12 +168,17 @@ struct model_check {
     char source[32]; /* bounce, complaint, manual, api, ... */
     int64_t since;   /* when it was suppressed */
 };
-/* One indexed lookup: is the address suppressed? (the hot path before every send) */
-bnc_status model_check(struct store *st, const char *address, struct model_check *out);
+/* One indexed lookup: is the address suppressed? (the hot path before every send). The
+ * status is reported with decay applied at `now` when pc is non-NULL, as every read does.
+ * BNC_EINVAL for an unusable address. */
+bnc_status model_check(struct store *st, const struct policy_cfg *pc, const char *address,
+                       int64_t now, struct model_check *out);
 /* Bulk check (POST /api/v1/check): n addresses in one read-only transaction (far cheaper
  * per address on SQLite). rcs[i] is model_check's status for address i (BNC_EINVAL for an
- * unusable address); returns BNC_OK unless the store failed. */
-bnc_status model_check_many(struct store *st, const char *const *addresses, size_t n,
+ * unusable address, which fails only its own entry); returns BNC_OK unless the store
+ * failed. A NULL address is BNC_EINVAL too. */
+bnc_status model_check_many(struct store *st, const struct policy_cfg *pc,
+                            const char *const *addresses, size_t n, int64_t now,
                             struct model_check *out, /* OUT: n results */
                             bnc_status *rcs);        /* OUT: n status codes */
 
@@ -274,11 +323,23 @@ typedef int (*model_audit_cb)(void *ud, const struct model_audit *a);
 /* address NULL = every entry. */
 bnc_status model_audit_list(struct store *st, const char *address, int64_t after_id, size_t limit,
                             model_audit_cb cb, void *ud, size_t *n_out);
+#define MODEL_REVERT_DEPS_SHOWN  32   /* dependents named in a refusal */
+#define MODEL_REVERT_CASCADE_MAX 1000 /* most entries one cascade reverts */
+struct model_revert {
+    bool cascade;                          /* in: revert the dependent entries too, newest first */
+    int64_t deps[MODEL_REVERT_DEPS_SHOWN]; /* out: dependents, newest first */
+    size_t ndeps;                          /* out: how many there are (may exceed the ids shown) */
+    size_t reverted;                       /* out: entries reverted (dependents and the entry) */
+    int64_t new_id;                        /* out: the revert row of the entry itself */
+};
 /* Restore the contact's hygiene state, its suppression and its list memberships as they were
- * before entry `id`; itself audited (action "revert"). BNC_ENOTFOUND, BNC_ECONFLICT when
- * already reverted or the entry is itself a revert. */
+ * before entry `id`; itself audited (action "revert"). Later entries on the same contact or
+ * address that still stand depend on it: without rv->cascade the revert is refused with
+ * BNC_ECONFLICT and rv->ndeps > 0 (rv->deps names them); with it they are reverted first,
+ * newest first, all in one transaction (BNC_ELIMIT past MODEL_REVERT_CASCADE_MAX).
+ * BNC_ENOTFOUND; BNC_ECONFLICT with ndeps 0 when already reverted or itself a revert. */
 bnc_status model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
-                              int64_t *new_id_out); /* OUT; may be NULL */
+                              struct model_revert *rv); /* IN/OUT */
 
 /* ---- sweep, ingest records, stats ------------------------------------------------- */
 
@@ -315,9 +376,11 @@ enum model_stat_dim {
     MODEL_STAT_STATUS      /* contacts by hygiene_status (since/until ignored) */
 };
 typedef int (*model_stat_cb)(void *ud, const char *key, int64_t count);
-/* Counts, largest first (by day: oldest first); since/until bound event_time (0 = open). */
-bnc_status model_stats(struct store *st, enum model_stat_dim dim, int64_t since, int64_t until,
-                       size_t limit, model_stat_cb cb, void *ud);
+/* Counts, largest first (by day: oldest first); since/until bound event_time (0 = open).
+ * Contacts by status are counted with decay applied at `now` (pc non-NULL), as reads do. */
+bnc_status model_stats(struct store *st, const struct policy_cfg *pc, int64_t now,
+                       enum model_stat_dim dim, int64_t since, int64_t until, size_t limit,
+                       model_stat_cb cb, void *ud);
 
 struct model_totals {
     int64_t contacts;
@@ -328,6 +391,8 @@ struct model_totals {
     int64_t messages;   /* committed inputs */
     int64_t not_bounce; /* of which not bounces */
 };
-bnc_status model_totals(struct store *st, struct model_totals *out);
+/* by_status with decay applied at `now` when pc is non-NULL. */
+bnc_status model_totals(struct store *st, const struct policy_cfg *pc, int64_t now,
+                        struct model_totals *out);
 
 #endif

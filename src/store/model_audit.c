@@ -7,9 +7,13 @@
  * suppression the entry added is lifted (one it removed is put back), lists it unsubscribed
  * are subscribed again and lists it subscribed are left again. Memberships the entry did not
  * touch stay as they are now. The revert is itself an audit row (action "revert").
- * What it does not do: revert attribute changes (attributes are not hygiene data) or chains
- * of entries at once (revert them one by one, newest first).
- * STANDARDS: none. LIMITS: the sweep works in batches of SWEEP_BATCH contacts.
+ * An entry that later entries on the same contact or address were made on top of is not
+ * reverted alone (that would undo them without a trace): the revert is refused and names
+ * them, unless the caller asks for the cascade, which reverts them newest first and then the
+ * entry, in one transaction.
+ * What it does not do: revert attribute changes (attributes are not hygiene data).
+ * STANDARDS: none. LIMITS: the sweep works in batches of SWEEP_BATCH contacts; a cascade
+ * reverts at most MODEL_REVERT_CASCADE_MAX entries (BNC_ELIMIT past it, nothing done).
  * Ownership: see model.h.
  */
 #include <stdio.h>
@@ -132,10 +136,10 @@ restore_lists(struct store *st, int64_t contact_id, const struct snap *b, const 
     static const char *q_sub =
         "INSERT INTO list_members (list_id, contact_id, status, subscribed_at) VALUES ($1, $2, "
         "'subscribed', $3) ON CONFLICT (list_id, contact_id) DO UPDATE SET status = 'subscribed', "
-        "unsubscribed_at = NULL";
+        "unsubscribed_at = NULL, unsubscribed_by = NULL";
     static const char *q_unsub =
-        "UPDATE list_members SET status = 'unsubscribed', unsubscribed_at = $3 WHERE contact_id = "
-        "$2 AND list_id = (SELECT id FROM lists WHERE name = $1)";
+        "UPDATE list_members SET status = 'unsubscribed', unsubscribed_at = $3, unsubscribed_by = "
+        "'revert' WHERE contact_id = $2 AND list_id = (SELECT id FROM lists WHERE name = $1)";
     struct store_value p[3];
     int64_t list_id;
     bnc_status rc;
@@ -194,94 +198,185 @@ restore_suppression(struct store *st, const char *address, const struct snap *b,
     return BNC_OK;
 }
 
-bnc_status
-model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
-                   int64_t *new_id_out)
+/* The target row, checked (exists, not reverted, not a revert) and its snapshots parsed. */
+static bnc_status
+revert_load(struct store *st, int64_t id, struct au_one *one, struct snap *b, struct snap *a)
 {
     static const char *q_get = "SELECT " AUDIT_COLS " FROM audit_log WHERE id = $1";
+    struct store_value p[1] = {sv_int(id)};
+    bnc_status rc;
+
+    if ((rc = store_exec(st, q_get, p, 1, au_one_cb, one, NULL)) != BNC_OK) {
+        return rc;
+    }
+    if (!one->found) {
+        return BNC_ENOTFOUND;
+    }
+    if (one->reverted_at != 0 || strcmp(one->action, "revert") == 0) {
+        return BNC_ECONFLICT;
+    }
+    if (!snap_parse(one->before, b) || !snap_parse(one->after, a)) {
+        return BNC_EINVAL;
+    }
+    return BNC_OK;
+}
+
+/* Put back what entry `id` changed and write the revert row (inside the caller's
+ * transaction). */
+static bnc_status
+revert_apply(struct store *st, int64_t id, const struct au_one *one, const struct snap *b,
+             const struct snap *a, const char *actor, int64_t now, int64_t *new_id)
+{
     static const char *q_mark = "UPDATE audit_log SET reverted_at = $2 WHERE id = $1 AND "
                                 "reverted_at IS NULL";
     static const char *q_link = "UPDATE audit_log SET reverts = $2 WHERE id = $1";
-    struct au_one one;
-    struct snap b, a, cur;
     struct store_value p[2];
+    struct snap cur;
     char why[64];
-    int64_t new_id = 0, changes = 0;
+    int64_t changes = 0, cid;
     bool has_contact = false;
+    bnc_status rc;
+
+    memset(&cur, 0, sizeof(cur));
+    if (one->contact_id > 0 && (rc = contact_exists(st, one->contact_id, &has_contact)) != BNC_OK) {
+        return rc;
+    }
+    cid = has_contact ? one->contact_id : 0;
+    if ((rc = snap_load(st, cid, one->address, &cur)) != BNC_OK) {
+        return rc;
+    }
+    snprintf(why, sizeof(why), "revert of audit #%lld", (long long)id);
+    if ((has_contact && b->contact &&
+         (rc = model_write_state(st, cid, &b->cs, b->last_status, now)) != BNC_OK) ||
+        (rc = restore_suppression(st, one->address, b, a, now)) != BNC_OK ||
+        (has_contact && (rc = restore_lists(st, cid, b, a, now)) != BNC_OK) ||
+        (rc = audit_change(st, cid, one->address, &cur, actor ? actor : "admin", "revert", why, "",
+                           "", 0, now, new_id)) != BNC_OK) {
+        snap_free(&cur);
+        return rc;
+    }
+    snap_free(&cur);
+    p[0] = sv_int(*new_id);
+    p[1] = sv_int(id);
+    if ((rc = store_exec(st, q_link, p, 2, NULL, NULL, NULL)) != BNC_OK) {
+        return rc;
+    }
+    p[0] = sv_int(id);
+    p[1] = sv_int(now);
+    if ((rc = store_exec(st, q_mark, p, 2, NULL, NULL, &changes)) != BNC_OK) {
+        return rc;
+    }
+    return changes == 0 ? BNC_ECONFLICT : BNC_OK; /* 0: reverted concurrently */
+}
+
+static bnc_status
+revert_one(struct store *st, int64_t id, const char *actor, int64_t now, int64_t *new_id)
+{
+    struct au_one one;
+    struct snap b, a;
     bnc_status rc;
 
     memset(&one, 0, sizeof(one));
     memset(&b, 0, sizeof(b));
     memset(&a, 0, sizeof(a));
-    memset(&cur, 0, sizeof(cur));
-    if ((rc = store_begin(st)) != BNC_OK) {
-        return rc;
+    if ((rc = revert_load(st, id, &one, &b, &a)) == BNC_OK) {
+        rc = revert_apply(st, id, &one, &b, &a, actor, now, new_id);
     }
-    p[0] = sv_int(id);
-    if ((rc = store_exec(st, q_get, p, 1, au_one_cb, &one, NULL)) != BNC_OK) {
-        goto out;
-    }
-    if (!one.found) {
-        rc = BNC_ENOTFOUND;
-        goto out;
-    }
-    if (one.reverted_at != 0 || strcmp(one.action, "revert") == 0) {
-        rc = BNC_ECONFLICT;
-        goto out;
-    }
-    if (!snap_parse(one.before, &b) || !snap_parse(one.after, &a)) {
-        rc = BNC_EINVAL;
-        goto out;
-    }
-    if (one.contact_id > 0 && (rc = contact_exists(st, one.contact_id, &has_contact)) != BNC_OK) {
-        goto out;
-    }
-    if ((rc = snap_load(st, has_contact ? one.contact_id : 0, one.address, &cur)) != BNC_OK) {
-        goto out;
-    }
-    if (has_contact && b.contact &&
-        (rc = model_write_state(st, one.contact_id, &b.cs, b.last_status, now)) != BNC_OK) {
-        goto out;
-    }
-    if ((rc = restore_suppression(st, one.address, &b, &a, now)) != BNC_OK) {
-        goto out;
-    }
-    if (has_contact && (rc = restore_lists(st, one.contact_id, &b, &a, now)) != BNC_OK) {
-        goto out;
-    }
-    snprintf(why, sizeof(why), "revert of audit #%lld", (long long)id);
-    if ((rc = audit_change(st, has_contact ? one.contact_id : 0, one.address, &cur,
-                           actor ? actor : "admin", "revert", why, "", "", 0, now, &new_id)) !=
-        BNC_OK) {
-        goto out;
-    }
-    p[0] = sv_int(new_id);
-    p[1] = sv_int(id);
-    if ((rc = store_exec(st, q_link, p, 2, NULL, NULL, NULL)) != BNC_OK) {
-        goto out;
-    }
-    p[0] = sv_int(id);
-    p[1] = sv_int(now);
-    if ((rc = store_exec(st, q_mark, p, 2, NULL, NULL, &changes)) != BNC_OK) {
-        goto out;
-    }
-    if (changes == 0) {
-        rc = BNC_ECONFLICT; /* reverted concurrently */
-    }
-out:
     free(one.before);
     free(one.after);
     snap_free(&b);
     snap_free(&a);
-    snap_free(&cur);
+    return rc;
+}
+
+struct dep_list {
+    struct model_revert *rv;
+    int64_t *all; /* every dependent id, newest first (cascade) */
+    size_t n, cap;
+};
+
+static int
+dep_cb(void *ud, const struct store_row *r)
+{
+    struct dep_list *d = ud;
+    int64_t id = mrow_int(r, 0);
+
+    if (d->rv->ndeps < MODEL_REVERT_DEPS_SHOWN) {
+        d->rv->deps[d->rv->ndeps] = id;
+    }
+    d->rv->ndeps++;
+    if (d->n < d->cap) {
+        d->all[d->n++] = id;
+    }
+    return 0;
+}
+
+/* The entries after `id` on the same contact or address that still stand: each was made on
+ * top of what `id` did, so putting back what was before `id` would undo them silently. */
+static bnc_status
+revert_deps(struct store *st, int64_t id, struct dep_list *d)
+{
+    static const char *q_subj = "SELECT id FROM audit_log WHERE id = $1";
+    static const char *q_deps =
+        "SELECT d.id FROM audit_log t JOIN audit_log d ON d.id > t.id AND d.reverted_at IS NULL "
+        "AND d.action <> 'revert' AND ((t.contact_id > 0 AND d.contact_id = t.contact_id) OR "
+        "d.address = t.address) WHERE t.id = $1 ORDER BY d.id DESC LIMIT $2";
+    struct store_value p[2] = {sv_int(id), sv_int(MODEL_REVERT_CASCADE_MAX + 1)};
+    int64_t ignored;
+    bnc_status rc = store_query_int(st, q_subj, p, 1, &ignored);
+
     if (rc != BNC_OK) {
-        store_rollback(st);
+        return rc; /* BNC_ENOTFOUND: no such entry */
+    }
+    return store_exec(st, q_deps, p, 2, dep_cb, d, NULL);
+}
+
+bnc_status
+model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
+                   struct model_revert *rv)
+{
+    struct dep_list d;
+    int64_t new_id = 0;
+    bnc_status rc;
+    size_t i;
+
+    rv->ndeps = 0;
+    rv->reverted = 0;
+    rv->new_id = 0;
+    memset(&d, 0, sizeof(d));
+    d.rv = rv;
+    d.cap = rv->cascade ? MODEL_REVERT_CASCADE_MAX + 1 : 0;
+    d.all = d.cap > 0 ? xcalloc(d.cap, sizeof(*d.all)) : NULL;
+    if ((rc = store_begin(st)) != BNC_OK) {
+        free(d.all);
         return rc;
     }
-    if ((rc = store_commit(st)) == BNC_OK && new_id_out != NULL) {
-        *new_id_out = new_id;
+    rc = revert_deps(st, id, &d);
+    if (rc == BNC_OK && rv->ndeps > 0 && !rv->cascade) {
+        rc = BNC_ECONFLICT; /* the caller names rv->deps */
+    } else if (rc == BNC_OK && rv->ndeps > MODEL_REVERT_CASCADE_MAX) {
+        rc = BNC_ELIMIT;
     }
-    return rc;
+    for (i = 0; rc == BNC_OK && i < d.n; i++) {
+        rc = revert_one(st, d.all[i], actor, now, &new_id); /* newest first */
+        rv->reverted++;
+    }
+    if (rc == BNC_OK) {
+        rc = revert_one(st, id, actor, now, &new_id);
+    }
+    free(d.all);
+    if (rc != BNC_OK) {
+        store_rollback(st);
+        rv->reverted = 0;
+        return rc;
+    }
+    if ((rc = store_commit(st)) != BNC_OK) {
+        rv->reverted = 0;
+        return rc;
+    }
+    rv->reverted++;
+    rv->new_id = new_id;
+    return BNC_OK;
 }
 
 /* ---- sweep ---- */
@@ -347,7 +442,7 @@ model_sweep(struct store *st, const struct policy_cfg *pc, int64_t now, size_t *
     static const char *q = "SELECT id FROM contacts WHERE soft_bounce_count > 0 AND "
                            "hygiene_status IN ('ACTIVE', 'SOFT_BOUNCING') AND last_soft_day < $1 "
                            "AND id > $2 ORDER BY id LIMIT $3";
-    int64_t cutoff = (now >= 0 ? now / POLICY_DAY : 0) - pc->soft_decay_days;
+    int64_t cutoff = policy_decay_cutoff(pc, now);
     struct id_list l;
     struct store_value p[3];
     int64_t after = 0;

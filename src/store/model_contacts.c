@@ -327,7 +327,9 @@ reactivate_loaded(struct store *st, const struct model_contact *c, const char *a
     model_contact_state(c, &cs);
     policy_reactivate(&cs, &cs);
     if ((rc = model_write_state(st, c->id, &cs, c->last_status, now)) == BNC_OK &&
-        (rc = supp_delete(st, c->email, NULL)) == BNC_OK) {
+        (rc = supp_delete(st, c->email, NULL)) == BNC_OK &&
+        (strcmp(action, "reactivate") != 0 ||
+         (rc = model_lists_restore_bounced(st, c->id, now, NULL)) == BNC_OK)) {
         rc = audit_change(st, c->id, c->email, &before, actor, action, why, "", "", 0, now, NULL);
     }
     snap_free(&before);
@@ -474,18 +476,25 @@ model_contact_list(struct store *st, const struct policy_cfg *pc,
 {
     static const char *q =
         "SELECT " MODEL_CONTACT_COLS " FROM " MODEL_CONTACT_FROM
-        " WHERE c.id > $1 AND ($2 = '' OR c.hygiene_status = $2) AND ($3 = '' OR EXISTS "
-        "(SELECT 1 FROM list_members m JOIN lists l ON l.id = m.list_id WHERE m.contact_id = "
-        "c.id AND m.status = 'subscribed' AND l.name = $3)) ORDER BY c.id LIMIT $4";
+        " WHERE c.id > $1 AND ($2 = '' OR " MODEL_STATUS_NOW(
+            "$5") " = $2) AND ($3 = '' OR "
+                  "EXISTS (SELECT 1 FROM list_members m JOIN lists l ON l.id = m.list_id WHERE "
+                  "m.contact_id = c.id AND m.status = 'subscribed' AND l.name = $3)) AND ($6 = '' "
+                  "OR "
+                  "c.last_reason = $6) AND ($7 = 0 OR c.last_bounce_at >= $7) ORDER BY c.id LIMIT "
+                  "$4";
     struct list_ctx lc = {pc, now, cb, ud, 0};
-    struct store_value p[4];
+    struct store_value p[7];
     bnc_status rc;
 
     p[0] = sv_int(after_id);
     p[1] = sv_text(f && f->status ? f->status : "");
     p[2] = sv_text(f && f->list ? f->list : "");
     p[3] = sv_int((int64_t)mlimit(limit));
-    rc = store_exec(st, q, p, 4, list_contact_cb, &lc, NULL);
+    p[4] = sv_int(policy_decay_cutoff(pc, now));
+    p[5] = sv_text(f && f->reason ? f->reason : "");
+    p[6] = sv_int(f ? f->since : 0);
+    rc = store_exec(st, q, p, 7, list_contact_cb, &lc, NULL);
     if (n_out != NULL) {
         *n_out = lc.n;
     }
@@ -590,28 +599,30 @@ check_cb(void *ud, const struct store_row *r)
 }
 
 bnc_status
-model_check(struct store *st, const char *address, struct model_check *out)
+model_check(struct store *st, const struct policy_cfg *pc, const char *address, int64_t now,
+            struct model_check *out)
 {
     /* one statement (one read transaction): this is the hot path before every send */
-    static const char *q =
-        "SELECT s.id, s.reason, s.source, s.created_at, c.hygiene_status, c.last_reason, "
-        "c.last_bounce_at FROM (SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN suppressions s ON "
-        "s.address = x.a LEFT JOIN contacts c ON c.email = x.a";
+    static const char *q = "SELECT s.id, s.reason, s.source, s.created_at, " MODEL_STATUS_NOW(
+        "$2") ", c.last_reason, c.last_bounce_at FROM (SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN "
+              "suppressions s ON s.address = x.a LEFT JOIN contacts c ON c.email = x.a";
     char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[1];
+    struct store_value p[2];
 
     memset(out, 0, sizeof(*out));
     out->sendable = true;
-    if (!model_normalize_email(address, addr)) {
+    if (address == NULL || !model_normalize_email(address, addr)) {
         return BNC_EINVAL;
     }
+    mcopy(out->address, sizeof(out->address), addr);
     p[0] = sv_text(addr);
-    return store_exec(st, q, p, 1, check_cb, out, NULL);
+    p[1] = sv_int(policy_decay_cutoff(pc, now));
+    return store_exec(st, q, p, 2, check_cb, out, NULL);
 }
 
 bnc_status
-model_check_many(struct store *st, const char *const *addresses, size_t n, struct model_check *out,
-                 bnc_status *rcs)
+model_check_many(struct store *st, const struct policy_cfg *pc, const char *const *addresses,
+                 size_t n, int64_t now, struct model_check *out, bnc_status *rcs)
 {
     bnc_status rc;
     size_t i;
@@ -620,7 +631,7 @@ model_check_many(struct store *st, const char *const *addresses, size_t n, struc
         return rc;
     }
     for (i = 0; i < n; i++) {
-        rcs[i] = model_check(st, addresses[i], &out[i]);
+        rcs[i] = model_check(st, pc, addresses[i], now, &out[i]);
         if (rcs[i] != BNC_OK && rcs[i] != BNC_EINVAL) {
             rc = rcs[i];
             break;

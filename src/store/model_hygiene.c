@@ -153,8 +153,9 @@ hyg_plan_word(const struct hyg_plan *plan, bnc_kind kind)
 static bnc_status
 unsubscribe_all(struct store *st, int64_t contact_id, int64_t now, int64_t *changes)
 {
-    static const char *q = "UPDATE list_members SET status = 'unsubscribed', unsubscribed_at = $2 "
-                           "WHERE contact_id = $1 AND status = 'subscribed'";
+    static const char *q = "UPDATE list_members SET status = 'unsubscribed', unsubscribed_at = $2, "
+                           "unsubscribed_by = 'bounce' WHERE contact_id = $1 AND status = "
+                           "'subscribed'";
     struct store_value p[2] = {sv_int(contact_id), sv_int(now)};
     return store_exec(st, q, p, 2, NULL, NULL, changes);
 }
@@ -802,8 +803,8 @@ stat_row_cb(void *ud, const struct store_row *r)
 }
 
 bnc_status
-model_stats(struct store *st, enum model_stat_dim dim, int64_t since, int64_t until, size_t limit,
-            model_stat_cb cb, void *ud)
+model_stats(struct store *st, const struct policy_cfg *pc, int64_t now, enum model_stat_dim dim,
+            int64_t since, int64_t until, size_t limit, model_stat_cb cb, void *ud)
 {
 #define STAT_WHERE " WHERE ($1 = 0 OR event_time >= $1) AND ($2 = 0 OR event_time < $2) "
     static const char *q_reason = "SELECT reason, COUNT(*) FROM bounce_events" STAT_WHERE
@@ -814,8 +815,8 @@ model_stats(struct store *st, enum model_stat_dim dim, int64_t since, int64_t un
                                   "GROUP BY domain ORDER BY COUNT(*) DESC, domain LIMIT $3";
     static const char *q_day = "SELECT event_time / 86400, COUNT(*) FROM bounce_events" STAT_WHERE
                                "GROUP BY event_time / 86400 ORDER BY 1 LIMIT $3";
-    static const char *q_status = "SELECT hygiene_status, COUNT(*) FROM contacts GROUP BY "
-                                  "hygiene_status ORDER BY COUNT(*) DESC, hygiene_status LIMIT $1";
+    static const char *q_status = "SELECT st, COUNT(*) FROM (SELECT " MODEL_STATUS_NOW(
+        "$2") " AS st FROM contacts c) x GROUP BY st ORDER BY COUNT(*) DESC, st LIMIT $1";
 #undef STAT_WHERE
     struct stat_ctx sc = {cb, ud, dim == MODEL_STAT_DAY};
     struct store_value p[3];
@@ -842,7 +843,8 @@ model_stats(struct store *st, enum model_stat_dim dim, int64_t since, int64_t un
     }
     if (dim == MODEL_STAT_STATUS) {
         p[0] = sv_int((int64_t)mlimit(limit));
-        return store_exec(st, q, p, 1, stat_row_cb, &sc, NULL);
+        p[1] = sv_int(policy_decay_cutoff(pc, now));
+        return store_exec(st, q, p, 2, stat_row_cb, &sc, NULL);
     }
     p[0] = sv_int(since);
     p[1] = sv_int(until);
@@ -864,10 +866,11 @@ totals_status_cb(void *ud, const struct store_row *r)
 }
 
 bnc_status
-model_totals(struct store *st, struct model_totals *out)
+model_totals(struct store *st, const struct policy_cfg *pc, int64_t now, struct model_totals *out)
 {
-    static const char *q_status =
-        "SELECT hygiene_status, COUNT(*) FROM contacts GROUP BY hygiene_status";
+    static const char *q_status = "SELECT st, COUNT(*) FROM (SELECT " MODEL_STATUS_NOW(
+        "$1") " AS st FROM contacts c) x GROUP BY st";
+    struct store_value p[1] = {sv_int(policy_decay_cutoff(pc, now))};
     static const char *q_supp = "SELECT COUNT(*) FROM suppressions";
     static const char *q_ev = "SELECT COUNT(*) FROM bounce_events";
     static const char *q_rv = "SELECT COUNT(*) FROM review_items WHERE state = 'open'";
@@ -876,7 +879,7 @@ model_totals(struct store *st, struct model_totals *out)
     bnc_status rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = store_exec(st, q_status, NULL, 0, totals_status_cb, out, NULL)) != BNC_OK ||
+    if ((rc = store_exec(st, q_status, p, 1, totals_status_cb, out, NULL)) != BNC_OK ||
         (rc = store_query_int(st, q_supp, NULL, 0, &out->suppressions)) != BNC_OK ||
         (rc = store_query_int(st, q_ev, NULL, 0, &out->events)) != BNC_OK ||
         (rc = store_query_int(st, q_rv, NULL, 0, &out->review_open)) != BNC_OK ||

@@ -27,6 +27,12 @@ size_t mlimit(size_t limit);
     "c.last_reason, c.last_status, c.attributes, c.created_at, c.updated_at, s.reason, "        \
     "s.source, s.created_at, s.id"
 #define MODEL_CONTACT_FROM "contacts c LEFT JOIN suppressions s ON s.address = c.email"
+/* A contact's hygiene_status as every read reports it: SOFT_BOUNCING whose last strike is
+ * before the decay cutoff (parameter `cut`, policy_decay_cutoff()) reads as ACTIVE, exactly
+ * what policy_decay() decides in C, so a filter, a count and a lookup agree between sweeps. */
+#define MODEL_STATUS_NOW(cut)                                                  \
+    "(CASE WHEN c.hygiene_status = 'SOFT_BOUNCING' AND c.last_soft_day < " cut \
+    " THEN 'ACTIVE' ELSE c.hygiene_status END)"
 /* Fill a model_contact from a row of MODEL_CONTACT_COLS (attributes duplicated to heap). */
 void mrow_contact(const struct store_row *r, struct model_contact *c);
 void model_contact_state(const struct model_contact *c, struct contact_state *cs);

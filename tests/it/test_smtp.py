@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End to end: `bounced serve` on loopback, DSNs over SMTP (smtplib and raw pipelining), LMTP on
 a Unix socket, then the store. Covers: a DSN becomes a verdict; pipelining; a message over the
-size limit gets 552 (declared and actual) and nothing is stored; a relay attempt and an unknown
+size limit gets 552 (declared, and actual: then the connection is closed) and nothing is
+stored; a relay attempt and an unknown
 domain get 550 5.7.1; 200 concurrent connections all get 250 and all land in the store;
 VRFY refused; a reply that is not a bounce is recorded but counts against no one; the
 connection cap (421 4.7.0 at accept) and the idle timeout (421 4.4.2); SIGHUP reloads;
@@ -100,12 +101,18 @@ def test_oversize(d):
     check(code == 250 and code2 == 250, "envelope accepted")
     code, _ = s.docmd("DATA")
     check(code == 354, "DATA 354")
-    s.send(dot_stuff(big).encode() + b".\r\n")
+    try:
+        s.send(dot_stuff(big).encode() + b".\r\n")
+    except OSError:
+        pass  # the server may close while the rest is still being sent
     code, msg = s.getreply()
     check(code == 552 and msg.startswith(b"5.3.4"), "data over the limit: 552 5.3.4 (%d %r)" % (code, msg))
-    code, _ = s.docmd("NOOP")
-    check(code == 250, "session goes on after 552")
-    s.quit()
+    try:
+        code, _ = s.docmd("NOOP")
+    except (smtplib.SMTPServerDisconnected, OSError):
+        code = 0
+    check(code == 0, "the connection is closed after the 552")
+    s.close()
     time.sleep(0.5)
     after_files = d.spool_count("new") + d.spool_count("done") + d.spool_count("hold")
     check(after_files == before_files, "nothing spooled for the oversize message")

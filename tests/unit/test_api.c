@@ -24,6 +24,7 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "api/auth.h"
+#include "api/ratelimit.h"
 #include "api/routes_int.h"
 #include "core/buf.h"
 #include "core/cfg.h"
@@ -312,8 +313,8 @@ test_limits(void **state)
     /* json_depth 4: depth 4 parses, 5 is refused before parsing */
     n = (size_t)snprintf(body, 5000, "{\"addresses\":[[[]]]}");
     http(f, "POST", "/api/v1/check", f->admin, body, n, NULL, &r);
-    assert_int_equal(r.status, 400);
-    assert_json_error(&r, "bad_address");
+    assert_int_equal(r.status, 200); /* parsed: the entry that is no string has its error */
+    assert_non_null(strstr(r.body, "\"code\":\"bad_address\""));
     reply_free(&r);
     n = (size_t)snprintf(body, 5000, "{\"addresses\":[[[[]]]]}");
     http(f, "POST", "/api/v1/check", f->admin, body, n, NULL, &r);
@@ -357,6 +358,133 @@ test_rate_limit(void **state)
     http(f, "GET", "/api/v1/check/a@example.com", f->admin, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+}
+
+/* The token cache's slot of a hash (auth.c: the first 8 hex digits, mod 1024 slots). Two
+ * tokens on one slot used to share one rate bucket: each reset the other's. */
+static unsigned
+cache_slot(const char *hash)
+{
+    unsigned long h = strtoul(
+        (char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7], 0}, NULL,
+        16);
+    return (unsigned)(h % 1024);
+}
+
+/* A token (valid when name is non-NULL, stored with contact:read) on the slot of `like`. */
+static void
+colliding_token(struct fx *f, const char *like, const char *name, char *out)
+{
+    char hash[AUTH_HASH_LEN + 1], want[AUTH_HASH_LEN + 1], err[256];
+    struct store *st = NULL;
+    int64_t id;
+
+    auth_sha256_hex(like, strlen(like), want);
+    do {
+        assert_int_equal(auth_token_generate(out, AUTH_TOKEN_LEN + 1), BNC_OK);
+        auth_sha256_hex(out, strlen(out), hash);
+    } while (cache_slot(hash) != cache_slot(want) || strcmp(hash, want) == 0);
+    if (name != NULL) {
+        assert_int_equal(store_open(f->db, &f->cfg, &st, err, sizeof(err)), BNC_OK);
+        assert_int_equal(api_token_insert(st, name, hash, "contact:read", 1, &id), BNC_OK);
+        store_close(st);
+    }
+}
+
+static void
+test_rate_limit_colliding(void **state)
+{
+    struct fx *f = *state;
+    char other[AUTH_TOKEN_LEN + 1], junk[AUTH_TOKEN_LEN + 1];
+    struct reply r;
+    int i, ok_reader = 0, ok_other = 0, ok_after_junk = 0;
+
+    /* rate 5/s, burst 5: two valid tokens on one cache slot, alternating, 40 requests */
+    colliding_token(f, f->reader, "twin", other);
+    for (i = 0; i < 40; i++) {
+        http(f, "GET", "/api/v1/check/a@example.com", i % 2 ? other : f->reader, NULL, 0, NULL, &r);
+        if (r.status == 200) {
+            *(i % 2 ? &ok_other : &ok_reader) += 1;
+        } else {
+            assert_int_equal(r.status, 429);
+        }
+        reply_free(&r);
+    }
+    /* each has its own bucket: 5 at once plus what refills while the test runs */
+    assert_true(ok_reader >= 5 && ok_reader <= 8);
+    assert_true(ok_other >= 5 && ok_other <= 8);
+    /* junk minted to collide with the admin token does not reset it either */
+    colliding_token(f, f->admin, NULL, junk);
+    for (i = 0; i < 24; i++) {
+        http(f, "GET", "/api/v1/check/a@example.com", i % 2 ? junk : f->admin, NULL, 0, NULL, &r);
+        if (i % 2 == 0 && r.status == 200) {
+            ok_after_junk++;
+        }
+        reply_free(&r);
+    }
+    assert_true(ok_after_junk >= 5 && ok_after_junk <= 8);
+}
+
+static int
+setup_auth_failures(void **state)
+{
+    return fx_start(state, "http.auth_failure_limit", "5");
+}
+
+static void
+test_auth_failures(void **state)
+{
+    struct fx *f = *state;
+    char junk[AUTH_TOKEN_LEN + 1];
+    struct reply r;
+    int i;
+
+    assert_int_equal(auth_token_generate(junk, sizeof(junk)), BNC_OK);
+    /* five failures per minute from one address: five 401s, then 429 for anything it sends */
+    for (i = 0; i < 5; i++) {
+        http(f, "GET", "/api/v1/check/a@example.com", i % 2 ? junk : "bnc_short", NULL, 0, NULL,
+             &r);
+        assert_int_equal(r.status, 401);
+        reply_free(&r);
+    }
+    http(f, "GET", "/api/v1/check/a@example.com", junk, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 429);
+    assert_json_error(&r, "auth_rate_limited");
+    assert_non_null(strstr(r.head, "Retry-After: 12"));
+    reply_free(&r);
+    /* a guesser that finds a valid token meanwhile is not let in */
+    http(f, "GET", "/api/v1/check/a@example.com", f->admin, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 429);
+    reply_free(&r);
+    /* routes without a token are not affected */
+    http(f, "GET", "/healthz", NULL, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
+static void
+test_rate_table(void **state)
+{
+    struct rate_table *t = rate_table_new(4, 1.0, 2.0);
+    char key[16];
+    int i;
+
+    (void)state;
+    assert_true(rate_take(t, "a", 1000));
+    assert_true(rate_take(t, "a", 1000));
+    assert_false(rate_take(t, "a", 1000)); /* burst 2 */
+    assert_true(rate_exhausted(t, "a", 1000));
+    assert_false(rate_exhausted(t, "b", 1000)); /* unknown: not created */
+    assert_int_equal(rate_table_size(t), 1);
+    assert_true(rate_take(t, "a", 2000)); /* 1/s refill */
+    /* full table: refilled buckets go first, then the longest idle; "a" (empty) survives */
+    for (i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        assert_true(rate_take(t, key, 2000 + i));
+        assert_true(rate_table_size(t) <= 4);
+    }
+    assert_true(rate_exhausted(t, "a", 2000 + 10));
+    rate_table_free(t);
 }
 
 static void
@@ -452,6 +580,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_colliding, setup_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_failures, setup_auth_failures, teardown),
+        cmocka_unit_test(test_rate_table),
         cmocka_unit_test_setup_teardown(test_cors, setup_cors, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,7 +232,7 @@ test_suppression_without_contact(void **state)
     struct model_check ck;
     bool created = false;
 
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_false(ck.known);
     assert_int_equal(
@@ -243,13 +243,13 @@ test_suppression_without_contact(void **state)
         model_suppress(f->st, "nobody@example.org", "manual", "manual", "admin", "", T0, &created),
         BNC_OK);
     assert_false(created);
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_false(ck.sendable);
     assert_string_equal(ck.reason, "manual");
     assert_int_equal(ck.since, T0);
     assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
                      BNC_OK);
-    assert_int_equal(model_check(f->st, "nobody@example.org", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "nobody@example.org", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_int_equal(model_unsuppress(f->st, "nobody@example.org", "admin", "test", T0 + 1),
                      BNC_ENOTFOUND);
@@ -263,7 +263,7 @@ test_suppression_without_contact(void **state)
         assert_int_equal(model_suppress(f->st, "gone@example.org", "userunknown", "bounce",
                                         "bounce", "", T0, NULL),
                          BNC_OK);
-        assert_int_equal(model_check_many(f->st, addrs, 3, out, rcs), BNC_OK);
+        assert_int_equal(model_check_many(f->st, NULL, addrs, 3, 0, out, rcs), BNC_OK);
         assert_int_equal(rcs[0], BNC_OK);
         assert_true(out[0].sendable);
         assert_int_equal(rcs[1], BNC_EINVAL);
@@ -284,7 +284,9 @@ test_hard_path_and_revert(void **state)
     char lists[128];
     int64_t id = new_contact_on_list(f, "a@example.com", "news");
     int64_t audit_id, rid = 0;
+    struct model_revert rv;
 
+    memset(&rv, 0, sizeof(rv));
     assert_int_equal(model_apply_verdict(f->st, &f->pc, &v, "file", "a.eml", "k1", T0 + 10,
                                          "bounce", T0 + 20, &o),
                      BNC_OK);
@@ -300,7 +302,7 @@ test_hard_path_and_revert(void **state)
     model_contact_free(&c);
     assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
     assert_string_equal(lists, "");
-    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "a@example.com", 0, &ck), BNC_OK);
     assert_false(ck.sendable);
     assert_string_equal(ck.status, "BOUNCED_HARD");
 
@@ -314,16 +316,19 @@ test_hard_path_and_revert(void **state)
     assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log"), 1);
 
     /* revert: sendable again and back on news */
-    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 40, &rid), BNC_OK);
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 40, &rv), BNC_OK);
+    rid = rv.new_id;
     assert_true(rid > audit_id);
-    assert_int_equal(model_check(f->st, "a@example.com", &ck), BNC_OK);
+    assert_int_equal(rv.reverted, 1);
+    assert_int_equal(model_check(f->st, NULL, "a@example.com", 0, &ck), BNC_OK);
     assert_true(ck.sendable);
     assert_string_equal(ck.status, "ACTIVE");
     assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
     assert_string_equal(lists, "news");
-    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 41, NULL), BNC_ECONFLICT);
-    assert_int_equal(model_audit_revert(f->st, rid, "admin", T0 + 41, NULL), BNC_ECONFLICT);
-    assert_int_equal(model_audit_revert(f->st, 9999, "admin", T0 + 41, NULL), BNC_ENOTFOUND);
+    assert_int_equal(model_audit_revert(f->st, audit_id, "admin", T0 + 41, &rv), BNC_ECONFLICT);
+    assert_int_equal(rv.ndeps, 0);
+    assert_int_equal(model_audit_revert(f->st, rid, "admin", T0 + 41, &rv), BNC_ECONFLICT);
+    assert_int_equal(model_audit_revert(f->st, 9999, "admin", T0 + 41, &rv), BNC_ENOTFOUND);
 }
 
 static void
@@ -451,13 +456,15 @@ test_list_stats_email_change(void **state)
     assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
                      BNC_OK);
     assert_int_equal(seen, 24); /* unsubscribed */
-    assert_int_equal(model_stats(f->st, MODEL_STAT_REASON, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_REASON, 0, 0, 10, stat_cb, buf),
+                     BNC_OK);
     assert_string_equal(buf, "userunknown=1;");
     buf[0] = '\0';
-    assert_int_equal(model_stats(f->st, MODEL_STAT_DAY, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_DAY, 0, 0, 10, stat_cb, buf), BNC_OK);
     assert_string_equal(buf, "2025-11-23=1;");
     buf[0] = '\0';
-    assert_int_equal(model_stats(f->st, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf), BNC_OK);
+    assert_int_equal(model_stats(f->st, NULL, 0, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf),
+                     BNC_OK);
     assert_string_equal(buf, "ACTIVE=24;BOUNCED_HARD=1;");
 
     /* a new address reactivates */
@@ -475,7 +482,7 @@ test_list_stats_email_change(void **state)
     /* the old address stays suppressed (address-level) */
     {
         struct model_check ck;
-        assert_int_equal(model_check(f->st, "p2@example.com", &ck), BNC_OK);
+        assert_int_equal(model_check(f->st, NULL, "p2@example.com", 0, &ck), BNC_OK);
         assert_false(ck.sendable);
     }
     /* reactivation through re-verification */
@@ -490,6 +497,203 @@ test_list_stats_email_change(void **state)
     assert_int_equal(c.status, HYG_ACTIVE);
     assert_false(c.suppressed);
     model_contact_free(&c);
+}
+
+/* How many contacts the list filter returns for one status at `now`. */
+static int
+n_with_status(struct fx *f, const char *status, int64_t now)
+{
+    struct model_contact_filter flt;
+    int seen = 0;
+    size_t n;
+
+    memset(&flt, 0, sizeof(flt));
+    flt.status = status;
+    assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, now, count_cb, &seen, &n),
+                     BNC_OK);
+    return seen;
+}
+
+static void
+test_decay_on_every_read(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("d@example.com", BNC_KIND_SOFT, BNC_R_MAILBOXFULL, "4.2.2");
+    struct model_outcome o;
+    struct model_contact c;
+    struct model_check ck;
+    struct model_totals t;
+    char buf[256];
+    int64_t id = new_contact_on_list(f, "d@example.com", "news"), day;
+
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "d", "d1", T0, "bounce", T0, &o), BNC_OK);
+    /* the day after: every read says SOFT_BOUNCING; 31 days on (no sweep ran): every read
+     * says ACTIVE, the contact itself, the check, the status filter, the stats, the totals */
+    for (day = 1; day <= 31; day += 30) {
+        const char *want = day == 1 ? "SOFT_BOUNCING" : "ACTIVE";
+        int64_t now = T0 + day * DAY;
+        assert_int_equal(model_contact_get(f->st, &f->pc, id, now, &c), BNC_OK);
+        assert_string_equal(hyg_status_name(c.status), want);
+        model_contact_free(&c);
+        assert_int_equal(model_check(f->st, &f->pc, "d@example.com", now, &ck), BNC_OK);
+        assert_string_equal(ck.status, want);
+        assert_int_equal(n_with_status(f, want, now), 1);
+        assert_int_equal(n_with_status(f, day == 1 ? "ACTIVE" : "SOFT_BOUNCING", now), 0);
+        buf[0] = '\0';
+        assert_int_equal(model_stats(f->st, &f->pc, now, MODEL_STAT_STATUS, 0, 0, 10, stat_cb, buf),
+                         BNC_OK);
+        assert_true(strncmp(buf, want, strlen(want)) == 0 && strchr(buf, ';')[1] == '\0');
+        assert_int_equal(model_totals(f->st, &f->pc, now, &t), BNC_OK);
+        assert_int_equal(t.by_status[HYG_SOFT_BOUNCING], day == 1 ? 1 : 0);
+        assert_int_equal(t.by_status[HYG_ACTIVE], day == 1 ? 0 : 1);
+    }
+    /* the reason and since filters */
+    {
+        struct model_contact_filter flt = {NULL, NULL, "mailboxfull", T0};
+        int seen = 0;
+        size_t n;
+        assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
+                         BNC_OK);
+        assert_int_equal(seen, 1);
+        flt.since = T0 + 1;
+        assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
+                         BNC_OK);
+        assert_int_equal(seen, 1); /* unchanged: none after T0 */
+        flt.since = 0;
+        flt.reason = "userunknown";
+        assert_int_equal(model_contact_list(f->st, &f->pc, &flt, 0, 100, T0, count_cb, &seen, &n),
+                         BNC_OK);
+        assert_int_equal(seen, 1);
+    }
+}
+
+static void
+test_revert_dependents(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("r@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    struct bnc_rcpt w = verdict("w@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    struct model_outcome o;
+    struct model_revert rv;
+    struct model_check ck;
+    char lists[128];
+    int64_t id = new_contact_on_list(f, "r@example.com", "news"), bounce, unsupp, other;
+
+    new_contact_on_list(f, "w@example.com", "news");
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "r", "r1", T0, "bounce", T0, &o), BNC_OK);
+    bounce = count(f->st, "SELECT MAX(id) FROM audit_log");
+    assert_int_equal(model_unsuppress(f->st, "r@example.com", "admin", "checked", T0 + 10), BNC_OK);
+    unsupp = count(f->st, "SELECT MAX(id) FROM audit_log");
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &w, "file", "w", "w1", T0 + 20, "bounce", T0 + 20, &o),
+        BNC_OK);
+    other = count(f->st, "SELECT MAX(id) FROM audit_log");
+    assert_int_equal(
+        model_suppress(f->st, "r@example.com", "manual", "manual", "admin", "", T0 + 30, NULL),
+        BNC_OK);
+    /* the bounce has two later entries on its contact (not w's): refused, nothing changed */
+    memset(&rv, 0, sizeof(rv));
+    assert_int_equal(model_audit_revert(f->st, bounce, "admin", T0 + 40, &rv), BNC_ECONFLICT);
+    assert_int_equal(rv.ndeps, 2);
+    assert_true(rv.deps[0] > unsupp && rv.deps[1] == unsupp);
+    assert_true(rv.deps[0] != other && rv.deps[1] != other);
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log WHERE reverted_at IS NOT NULL"),
+                     0);
+    /* reverting the newest alone is fine; the bounce still has the unsuppress on top */
+    assert_int_equal(model_audit_revert(f->st, rv.deps[0], "admin", T0 + 41, &rv), BNC_OK);
+    assert_int_equal(model_audit_revert(f->st, bounce, "admin", T0 + 42, &rv), BNC_ECONFLICT);
+    assert_int_equal(rv.ndeps, 1);
+    assert_int_equal(rv.deps[0], unsupp);
+    /* cascade: the unsuppress, then the bounce, newest first, in one go */
+    rv.cascade = true;
+    assert_int_equal(model_audit_revert(f->st, bounce, "admin", T0 + 43, &rv), BNC_OK);
+    assert_int_equal(rv.reverted, 2);
+    assert_int_equal(model_check(f->st, &f->pc, "r@example.com", T0 + 43, &ck), BNC_OK);
+    assert_true(ck.sendable);
+    assert_string_equal(ck.status, "ACTIVE");
+    assert_int_equal(model_contact_lists(f->st, id, lists, sizeof(lists)), BNC_OK);
+    assert_string_equal(lists, "news");
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log WHERE action = 'revert'"), 3);
+    /* w's bounce had nothing on top of it */
+    rv.cascade = false;
+    assert_int_equal(model_audit_revert(f->st, other, "admin", T0 + 44, &rv), BNC_OK);
+    assert_int_equal(rv.reverted, 1);
+    /* an entry of an address with no contact */
+    assert_int_equal(model_suppress(f->st, "nocontact@example.com", "manual", "manual", "admin", "",
+                                    T0 + 50, NULL),
+                     BNC_OK);
+    assert_int_equal(model_audit_revert(f->st, count(f->st, "SELECT MAX(id) FROM audit_log"),
+                                        "admin", T0 + 51, &rv),
+                     BNC_OK);
+    assert_int_equal(model_check(f->st, &f->pc, "nocontact@example.com", T0 + 51, &ck), BNC_OK);
+    assert_true(ck.sendable);
+}
+
+struct members {
+    char out[512];
+};
+
+static int
+member_cb(void *ud, const struct model_membership *m)
+{
+    struct members *mb = ud;
+    size_t l = strlen(mb->out);
+    snprintf(mb->out + l, sizeof(mb->out) - l, "%s:%s:%s;", m->list, m->subscribed ? "in" : "out",
+             m->unsubscribed_by);
+    return 0;
+}
+
+static int
+list_cb(void *ud, const struct model_list *l)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s=%lld/%lld;", l->name, (long long)l->subscribed,
+             (long long)l->unsubscribed);
+    return 0;
+}
+
+static void
+test_lists_and_reverification(void **state)
+{
+    struct fx *f = *state;
+    struct bnc_rcpt v = verdict("l@example.com", BNC_KIND_HARD, BNC_R_USERUNKNOWN, "5.1.1");
+    const char *both[] = {"news", "promo", "promo"}, *promo[] = {"promo"}, *bad[] = {"a\nb"};
+    struct model_outcome o;
+    struct members mb;
+    char buf[256] = "";
+    bool changed = false;
+    int64_t id = new_contact_on_list(f, "l@example.com", "news");
+
+    assert_int_equal(model_contact_set_lists(f->st, id, both, 3, "api", "api", T0, &changed),
+                     BNC_OK);
+    assert_true(changed);
+    assert_int_equal(model_contact_set_lists(f->st, id, both, 2, "api", "api", T0, &changed),
+                     BNC_OK);
+    assert_false(changed); /* the same set: no audit row */
+    assert_int_equal(count(f->st, "SELECT COUNT(*) FROM audit_log WHERE action = 'lists'"), 1);
+    assert_int_equal(model_contact_set_lists(f->st, id, promo, 1, "api", "api", T0 + 1, NULL),
+                     BNC_OK);
+    assert_int_equal(model_contact_set_lists(f->st, id, bad, 1, "api", "api", T0 + 1, NULL),
+                     BNC_EINVAL);
+    assert_int_equal(model_contact_set_lists(f->st, 9999, promo, 1, "api", "api", T0, NULL),
+                     BNC_ENOTFOUND);
+    /* the hard bounce takes it off promo; re-verification puts it back on promo, not news */
+    assert_int_equal(
+        model_apply_verdict(f->st, &f->pc, &v, "file", "l", "l1", T0 + 2, "bounce", T0 + 2, &o),
+        BNC_OK);
+    memset(&mb, 0, sizeof(mb));
+    assert_int_equal(model_contact_memberships(f->st, id, member_cb, &mb), BNC_OK);
+    assert_string_equal(mb.out, "news:out:api;promo:out:bounce;");
+    assert_int_equal(model_contact_reactivate(f->st, id, "verify", "link", T0 + 3), BNC_OK);
+    memset(&mb, 0, sizeof(mb));
+    assert_int_equal(model_contact_memberships(f->st, id, member_cb, &mb), BNC_OK);
+    assert_string_equal(mb.out, "news:out:api;promo:in:;");
+    assert_int_equal(model_lists(f->st, 0, 10, list_cb, buf, NULL), BNC_OK);
+    assert_string_equal(buf, "news=0/1;promo=1/0;");
+    assert_int_equal(model_contact_memberships(f->st, 9999, member_cb, &mb), BNC_ENOTFOUND);
 }
 
 static void
@@ -562,7 +766,7 @@ test_fault_injection(void **state)
         }
         {
             struct model_check ck;
-            assert_int_equal(model_check(fs, "fa@example.com", &ck), BNC_OK);
+            assert_int_equal(model_check(fs, NULL, "fa@example.com", 0, &ck), BNC_OK);
             assert_true(ck.sendable);
             assert_string_equal(ck.status, "ACTIVE");
         }
@@ -605,6 +809,9 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_soft_strikes_sender_and_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_review_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_stats_email_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decay_on_every_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revert_dependents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lists_and_reverification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingested_and_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_write_is_conditional, setup, teardown),

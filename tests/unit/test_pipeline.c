@@ -340,11 +340,11 @@ test_verdicts_api(void **state)
     assert_int_equal(pipeline_process_verdicts(f->pl, v, 2, "webhook:ses", "evt-1", &res), BNC_OK);
     assert_int_equal(res.verdicts, 2);
     assert_int_equal(res.by_kind[BNC_KIND_COMPLAINT], 1);
-    assert_int_equal(model_check(f->st, "a@news.example", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "a@news.example", 0, &ck), BNC_OK);
     assert_false(ck.sendable);
     assert_string_equal(ck.status, "COMPLAINED");
     assert_string_equal(ck.source, "complaint");
-    assert_int_equal(model_check(f->st, "x@other.example", &ck), BNC_OK);
+    assert_int_equal(model_check(f->st, NULL, "x@other.example", 0, &ck), BNC_OK);
     assert_false(ck.sendable); /* no contact needed */
     assert_int_equal(pipeline_process_verdicts(f->pl, v, 2, "webhook:ses", "evt-1", &res), BNC_OK);
     assert_true(res.duplicate);
@@ -408,7 +408,7 @@ test_fault_injection(void **state)
         }
         {
             struct model_check ck;
-            assert_int_equal(model_check(fs, "a@news.example", &ck), BNC_OK);
+            assert_int_equal(model_check(fs, NULL, "a@news.example", 0, &ck), BNC_OK);
             assert_true(ck.sendable);
             assert_string_equal(ck.status, "ACTIVE");
         }

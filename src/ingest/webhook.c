@@ -204,7 +204,7 @@ webhook_receive(bnc_ctx *ctx, const struct bnc_config *cfg, const char *esp, con
     bnc_status rc;
 
     reply[0] = '\0';
-    if (!events_format_from_name(esp, &f) || f == EVENTS_PMTA || f == EVENTS_MAILLOG) {
+    if (!events_format_from_name(esp, &f) || events_format_is_log(f)) {
         snprintf(reply, replylen,
                  "{\"error\":{\"code\":\"not_found\",\"message\":\"no webhook for '%.40s'; "
                  "one of ses, sendgrid, mailgun, postmark, sparkpost\"}}",

@@ -216,6 +216,37 @@ fl_open_at(struct fl_src *s, const char *path, int64_t at, char *err, size_t err
     return BNC_OK;
 }
 
+/* A PowerMTA file opened past its start: its header row (when it has one) gives the layout
+ * of the records that follow, as it did when the file was read from the start. */
+static void
+fl_reheader(struct follower *f, bnc_ctx *ctx, const char *path, int64_t at)
+{
+    struct fl_src s;
+    bnc_report *r = NULL;
+    char *line, err[256];
+    const char *nl;
+    ssize_t n;
+
+    if ((f->fmt != EVENTS_PMTA && f->fmt != EVENTS_PMTA_FBL) || at <= 0) {
+        return;
+    }
+    memset(&s, 0, sizeof(s));
+    s.fd = -1;
+    if (fl_open_at(&s, path, 0, err, sizeof(err)) != BNC_OK) {
+        return;
+    }
+    line = xmalloc(EVENTS_MAX_LINE + 1);
+    n = fl_read_start(&s, line, EVENTS_MAX_LINE + 1);
+    fl_src_close(&s);
+    if (n > 0 && (nl = memchr(line, '\n', (size_t)n)) != NULL &&
+        events_pmta_is_header(line, (size_t)(nl - line)) &&
+        events_stream_parse(ctx, f->es, line, (size_t)(nl - line), &r, NULL, err, sizeof(err)) ==
+            BNC_OK) {
+        bnc_report_free(r);
+    }
+    free(line);
+}
+
 /* Does the file at path hold the position saved in p (see the file comment)? */
 static bool
 fl_matches(const char *path, const struct ingest_pos *p)
@@ -570,10 +601,10 @@ fl_find_rotated(const struct follower *f, const struct ingest_pos *p, char *out,
  * path from its start when that file is gone). BNC_ENOTFOUND when there is nothing to read
  * yet. */
 static bnc_status
-fl_resume(struct follower *f, struct store *st, char *err, size_t errlen)
+fl_resume(struct follower *f, bnc_ctx *ctx, struct store *st, char *err, size_t errlen)
 {
     struct ingest_pos p;
-    char rot[4096];
+    char rot[4096] = "";
     bool found = false;
     bnc_status rc;
 
@@ -584,7 +615,7 @@ fl_resume(struct follower *f, struct store *st, char *err, size_t errlen)
     f->old = false;
     if (found && fl_matches(f->path, &p)) {
         rc = fl_open_at(&f->cur, f->path, p.position, err, errlen);
-    } else if (found && fl_find_rotated(f, &p, rot, sizeof(rot))) {
+    } else if (found && fl_find_rotated(f, &p, rot, sizeof(rot))) { /* rot is set */
         log_info("event=follow_resume log=%s file=%s position=%lld (rotated)", f->name, rot,
                  (long long)p.position);
         rc = fl_open_at(&f->cur, rot, p.position, err, errlen);
@@ -600,6 +631,9 @@ fl_resume(struct follower *f, struct store *st, char *err, size_t errlen)
         rc = fl_open_at(&f->cur, f->path, 0, err, errlen);
     }
     f->open = rc == BNC_OK;
+    if (f->open) {
+        fl_reheader(f, ctx, f->old ? rot : f->path, f->cur.pos);
+    }
     return rc;
 }
 
@@ -641,8 +675,11 @@ fl_after_truncate(struct follower *f, bnc_ctx *ctx, fl_fn fn, struct fl_apply *a
     p.head_len = (int64_t)f->cur.head_len;
     fl_hash_hex(f->cur.head, f->cur.head_len, p.head_hash);
     if (p.head_len > 0 && fl_find_rotated(f, &p, rot, sizeof(rot))) {
-        if ((rc = fl_open_at(&f->cur, rot, p.position, a->err, a->errlen)) != BNC_OK ||
-            (rc = fl_drain(&f->cur, f->es, ctx, true, fn, a, &a->stats->overlong, a->err,
+        if ((rc = fl_open_at(&f->cur, rot, p.position, a->err, a->errlen)) != BNC_OK) {
+            return rc;
+        }
+        fl_reheader(f, ctx, rot, p.position);
+        if ((rc = fl_drain(&f->cur, f->es, ctx, true, fn, a, &a->stats->overlong, a->err,
                            a->errlen)) != BNC_OK) {
             return rc;
         }
@@ -687,7 +724,7 @@ follow_poll(struct follower *f, bnc_ctx *ctx, struct store *st, struct pipeline 
 
     memset(&local, 0, sizeof(local));
     err[0] = '\0';
-    if (!f->open && (rc = fl_resume(f, st, err, errlen)) != BNC_OK) {
+    if (!f->open && (rc = fl_resume(f, ctx, st, err, errlen)) != BNC_OK) {
         return rc == BNC_ENOTFOUND ? BNC_OK : rc;
     }
     before = a.stats->overlong;

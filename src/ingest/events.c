@@ -674,8 +674,8 @@ events_mailgun_verify(const char *signing_key, const char *timestamp, const char
 }
 
 /* Decode base64 (standard alphabet, padding optional, no white space); caller frees. */
-static unsigned char *
-b64_decode(const char *s, size_t *out_len)
+unsigned char *
+events_b64_decode(const char *s, size_t *out_len)
 {
     size_t n = strlen(s), cap = n / 4 * 3 + 3;
     unsigned char *out = xmalloc(cap);
@@ -713,8 +713,8 @@ events_sendgrid_verify(const char *pubkey_b64, const char *timestamp, const char
         (body == NULL && body_len != 0)) {
         return false;
     }
-    if ((der = b64_decode(pubkey_b64, &der_len)) == NULL ||
-        (sig = b64_decode(signature_b64, &sig_len)) == NULL) {
+    if ((der = events_b64_decode(pubkey_b64, &der_len)) == NULL ||
+        (sig = events_b64_decode(signature_b64, &sig_len)) == NULL) {
         goto out;
     }
     dp = der;

@@ -85,6 +85,10 @@ bool events_pmta_is_header(const char *line, size_t len);
  *  - SendGrid: ECDSA P-256 / SHA-256 over (timestamp || body), base64 DER signature, with
  *    the base64 DER SubjectPublicKeyInfo public key shown in the SendGrid settings.
  */
+/* The timestamp, token and signature of a Mailgun webhook, JSON ("signature" object) or
+ * legacy form fields; false when one is missing or longer than its buffer. */
+bool events_mailgun_signature(const char *data, size_t len, char *ts, size_t tslen, char *tok,
+                              size_t toklen, char *sig, size_t siglen);
 bool events_mailgun_verify(const char *signing_key, const char *timestamp, const char *token,
                            const char *signature_hex);
 bool events_sendgrid_verify(const char *pubkey_b64, const char *timestamp, const char *body,

@@ -96,6 +96,8 @@ void ev_qid_put(struct events_stream *s, const char *qid, size_t qlen, const cha
                 size_t mlen);
 const char *ev_qid_get(const struct events_stream *s, const char *qid, size_t qlen);
 void ev_qid_forget(struct events_stream *s, const char *qid, size_t qlen);
+/* Decode base64 (standard alphabet, no white space); caller frees; NULL when not base64. */
+unsigned char *events_b64_decode(const char *s, size_t *out_len);
 /* Call fn on each line of data[0..len) (CR LF or LF), skipping and counting the ones longer
  * than EVENTS_MAX_LINE in st->overlong. */
 void ev_lines(struct ev_state *st, const char *data, size_t len,

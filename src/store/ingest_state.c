@@ -140,3 +140,17 @@ ingest_replay_check(struct store *st, const char *vendor, const char *token, int
     }
     return changes == 0 ? BNC_ECONFLICT : BNC_OK;
 }
+
+bnc_status
+ingest_replay_seen(struct store *st, const char *vendor, const char *token, int64_t now,
+                   int64_t max_age, bool *seen_out)
+{
+    static const char *q = "SELECT 1 FROM webhook_replay WHERE vendor = $1 AND token = $2 AND "
+                           "seen_at >= $3";
+    struct store_value p[3] = {sv_text(vendor), sv_text(token), sv_int(now - max_age)};
+    int64_t one = 0;
+    bnc_status rc = store_query_int(st, q, p, 3, &one);
+
+    *seen_out = rc == BNC_OK;
+    return rc == BNC_ENOTFOUND ? BNC_OK : rc;
+}

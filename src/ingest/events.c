@@ -386,41 +386,13 @@ ev_jint(const json_t *o, const char *key)
     return 0;
 }
 
-/* Nesting depth of JSON text, outside strings; the input is not trusted to be JSON. */
-static size_t
-ev_json_depth(const char *p, size_t n)
-{
-    size_t i, depth = 0, max = 0;
-    bool in_str = false;
-
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-            } else if (c == '"') {
-                in_str = false;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) {
-                max = depth;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 json_t *
 ev_json_load(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j;
 
-    if (ev_json_depth(data, len) > st->json_depth) {
+    if (json_text_depth(data, len) > st->json_depth) {
         snprintf(err, errlen, "JSON nested deeper than %zu levels", st->json_depth);
         return NULL;
     }

@@ -287,6 +287,51 @@ test_cfg_logs(void **state)
     cfg_free(&d);
 }
 
+/* One SES notification decoder for mail and webhooks: bounceType is read alike both ways
+ * (a Transient bounce by mail is a delayed action, soft here; a Permanent NoEmail hard), and
+ * the mailed copy may have had its long line wrapped by sendmail ("!", a line break and a
+ * space). */
+static void
+test_ses_both_ways(void **state)
+{
+    static const char *const recs[2] = {
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Transient\","
+        "\"bounceSubType\":\"General\",\"bouncedRecipients\":[{\"emailAddress\":"
+        "\"full@example.com\",\"status\":\"5.4.4\",\"diagnosticCode\":\"smtp; 550 5.4.4 "
+        "unable to ro!\n ute\"}]},\"mail\":{\"messageId\":\"0102-a\"}}",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\","
+        "\"bounceSubType\":\"NoEmail\",\"bouncedRecipients\":[{\"emailAddress\":"
+        "\"gone@example.com\"}]},\"mail\":{\"messageId\":\"0102-b\"}}",
+    };
+    static const bnc_kind want[2] = {BNC_KIND_SOFT, BNC_KIND_HARD};
+    char msg[2048], err[256];
+    size_t k;
+    (void)state;
+
+    for (k = 0; k < 2; k++) {
+        bnc_report *r = NULL;
+        int n = snprintf(msg, sizeof(msg),
+                         "From: no-reply@sns.amazonaws.com\r\nTo: bounces@example.org\r\n"
+                         "Subject: AWS Notification Message\r\nDate: Mon, 5 Mar 2026 10:00:00 "
+                         "+0000\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n%s\r\n",
+                         recs[k]);
+        assert_int_equal(bnc_parse(ctx, msg, (size_t)n, &r), BNC_OK);
+        assert_int_equal(bnc_report_rcpt_count(r), 1);
+        assert_int_equal(bnc_report_rcpt(r, 0)->kind, want[k]);
+        assert_int_equal(bnc_report_rcpt(r, 0)->action, k ? BNC_ACTION_FAILED : BNC_ACTION_DELAYED);
+        assert_string_equal(bnc_report_rcpt(r, 0)->original_message_id, k ? "0102-b" : "0102-a");
+        bnc_report_free(r);
+        if (k == 0) {
+            continue; /* a raw line break inside a JSON string: only mail undoes that */
+        }
+        assert_int_equal(events_parse(ctx, EVENTS_SES, recs[k], strlen(recs[k]), &r, err,
+                                      sizeof(err)),
+                         BNC_OK);
+        assert_int_equal(bnc_report_rcpt(r, 0)->kind, want[k]);
+        bnc_report_free(r);
+    }
+}
+
 static int
 setup(void **state)
 {
@@ -317,6 +362,7 @@ main(void)
         cmocka_unit_test(test_pmta_layouts),   cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_follow_stream_pipe), cmocka_unit_test(test_mailgun_form),
         cmocka_unit_test(test_sns_hosts),      cmocka_unit_test(test_cfg_logs),
+        cmocka_unit_test(test_ses_both_ways),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

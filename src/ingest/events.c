@@ -365,6 +365,23 @@ ev_jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+bool
+ev_jcopy(const json_t *o, const char *const *keys, char *const *outs, const size_t *lens,
+         size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(ev_jstr(o, keys[i])) >= lens[i]) {
+            return false;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(outs[i], lens[i], "%s", ev_jstr(o, keys[i]));
+    }
+    return true;
+}
+
 int64_t
 ev_jint(const json_t *o, const char *key)
 {

@@ -71,6 +71,10 @@ int ev_parse_iso8601(const char *s, int64_t *out);
 /* jansson helpers: string member or "" (never NULL); integer or string number member. */
 const char *ev_jstr(const json_t *o, const char *key);
 int64_t ev_jint(const json_t *o, const char *key);
+/* Copy the string members keys[0..n) of o into outs[i] (of lens[i] bytes); false when one
+ * would not fit (nothing is cut: the caller treats the object as unusable). */
+bool ev_jcopy(const json_t *o, const char *const *keys, char *const *outs, const size_t *lens,
+              size_t n);
 /* Parse JSON after checking nesting depth and size; NULL + err on failure. */
 json_t *ev_json_load(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen);
 

@@ -92,12 +92,11 @@ events_mailgun_signature(const char *data, size_t len, char *ts, size_t tslen, c
         return false;
     }
     s = json_object_get(j, "signature");
-    ok = json_is_object(s) && strlen(ev_jstr(s, "timestamp")) < tslen &&
-         strlen(ev_jstr(s, "token")) < toklen && strlen(ev_jstr(s, "signature")) < siglen;
-    if (ok) {
-        snprintf(ts, tslen, "%s", ev_jstr(s, "timestamp"));
-        snprintf(tok, toklen, "%s", ev_jstr(s, "token"));
-        snprintf(sig, siglen, "%s", ev_jstr(s, "signature"));
+    {
+        static const char *const keys[3] = {"timestamp", "token", "signature"};
+        char *const outs[3] = {ts, tok, sig};
+        const size_t lens[3] = {tslen, toklen, siglen};
+        ok = json_is_object(s) && ev_jcopy(s, keys, outs, lens, 3);
     }
     json_decref(j);
     return ok;

@@ -177,15 +177,12 @@ sns_subscription(const char *body, size_t len, char *topic, size_t topiclen, cha
 {
     json_error_t je;
     json_t *j = json_loadb(body, len, 0, &je);
+    static const char *const keys[3] = {"TopicArn", "SubscribeURL", "MessageId"};
+    char *const outs[3] = {topic, url, msgid};
+    const size_t lens[3] = {topiclen, urllen, msgidlen};
     bool ok = json_is_object(j) && !strcmp(ev_jstr(j, "Type"), "SubscriptionConfirmation") &&
-              strlen(ev_jstr(j, "SubscribeURL")) < urllen &&
-              sns_host_ok(ev_jstr(j, "SubscribeURL"));
+              sns_host_ok(ev_jstr(j, "SubscribeURL")) && ev_jcopy(j, keys, outs, lens, 3);
 
-    if (ok) {
-        snprintf(topic, topiclen, "%s", ev_jstr(j, "TopicArn"));
-        snprintf(url, urllen, "%s", ev_jstr(j, "SubscribeURL"));
-        snprintf(msgid, msgidlen, "%s", ev_jstr(j, "MessageId"));
-    }
     json_decref(j);
     return ok;
 }

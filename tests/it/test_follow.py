@@ -19,18 +19,13 @@ import sys
 import tempfile
 import time
 
+from it_util import check, failures
+
 BIN = os.environ.get("BOUNCED_BIN", "build/dev/bounced")
 SRC = os.environ.get("BNC_SOURCE_DIR", os.getcwd())
 SAMPLES = os.environ.get("BNC_SAMPLES_DIR", os.path.join(SRC, "..", "shared", "samples"))
 BIG_MB = int(os.environ.get("BNC_FOLLOW_BIG_MB", "100"))
 HEADER = "type,timeLogged,orig,rcpt,dsnAction,dsnStatus,dsnDiag,dsnMta,bounceCat\n"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 class Serve:

@@ -10,7 +10,6 @@ SparkPost's custom header. Standard library plus the openssl command; exit 77 wi
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
@@ -21,16 +20,11 @@ import tempfile
 import time
 import urllib.parse
 
+from it_util import check, failures, post_json
+
 BIN = os.environ.get("BOUNCED_BIN", "build/dev/bounced")
 TOKEN = "wh-shared-token-42"
 MG_KEY = "key-mailgun-auth-test"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 if shutil.which("openssl") is None:
@@ -89,15 +83,7 @@ class Serve:
             sys.exit("serve did not start: " + open(self.errpath).read())
 
     def post(self, path, body, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request("POST", path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(data or b"{}")
-        except ValueError:
-            return r.status, {}
+        return post_json("127.0.0.1", self.port, path, body, headers)
 
     def cli(self, *args):
         return subprocess.run([BIN, "--db", self.db] + list(args), capture_output=True,

@@ -332,24 +332,16 @@ test_ses_both_ways(void **state)
     }
 }
 
+/* The built-in rules and defaults (no configuration file); freed by the last call. */
 static int
-setup(void **state)
+ctx_up_down(void **state)
 {
-    struct bnc_config cfg;
-    (void)state;
-    cfg_init(&cfg);
-    if (bnc_ctx_new_config(&cfg, &ctx) != BNC_OK) {
-        cfg_free(&cfg);
-        return -1;
-    }
-    cfg_free(&cfg);
-    return 0;
-}
+    bool up = *state == NULL;
 
-static int
-teardown(void **state)
-{
-    (void)state;
+    if (up) {
+        *state = &ctx;
+        return bnc_ctx_new(NULL, &ctx) == BNC_OK ? 0 : -1;
+    }
     bnc_ctx_free(ctx);
     return 0;
 }
@@ -364,5 +356,5 @@ main(void)
         cmocka_unit_test(test_sns_hosts),      cmocka_unit_test(test_cfg_logs),
         cmocka_unit_test(test_ses_both_ways),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ctx_up_down, ctx_up_down);
 }

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev python3
 libsqlite3-dev libpq-dev libmicrohttpd-dev libevent-dev libjansson-dev libvectorscan-dev
-libinih-dev libcurl4-openssl-dev libssl-dev libidn2-dev libcmocka-dev postgresql sqlite3 curl"
+libinih-dev libcurl4-openssl-dev libssl-dev libidn2-dev zlib1g-dev libcmocka-dev postgresql sqlite3 curl"
 # Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai).
 OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks"
 

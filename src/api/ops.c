@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "classify/classify.h"
+#include "core/cfg.h"
 #include "core/embedded.h"
 #include "core/metrics.h"
 #include "store/store.h"
@@ -115,6 +117,36 @@ h_static(struct api_req *r)
     return api_serve_asset(r, r->seg[1]);
 }
 
+/* The custom headers Postmark and SparkPost are configured to send (webhook.*_header is
+ * "Name: value"): forwarded by name, like the fixed ones. */
+static void
+webhook_custom_headers(struct api_req *r, struct buf *hdrs)
+{
+    bnc_ctx *ctx = r->srv->o.get_ctx != NULL ? r->srv->o.get_ctx(r->srv->o.ud) : NULL;
+    const struct bnc_config *cfg = ctx != NULL ? bnc_ctx_config(ctx) : r->srv->o.cfg;
+    const char *conf[2];
+    size_t i;
+
+    if (cfg == NULL) {
+        return;
+    }
+    conf[0] = cfg->webhook_postmark_header;
+    conf[1] = cfg->webhook_sparkpost_header;
+    for (i = 0; i < 2; i++) {
+        const char *colon = conf[i] != NULL ? strchr(conf[i], ':') : NULL;
+        char name[128];
+        const char *v;
+        if (colon == NULL || colon == conf[i] || (size_t)(colon - conf[i]) >= sizeof(name)) {
+            continue;
+        }
+        memcpy(name, conf[i], (size_t)(colon - conf[i]));
+        name[colon - conf[i]] = '\0';
+        if ((v = api_header(r, name)) != NULL) {
+            buf_printf(hdrs, "%s: %s\n", name, v);
+        }
+    }
+}
+
 int
 h_webhook(struct api_req *r)
 {
@@ -142,6 +174,7 @@ h_webhook(struct api_req *r)
             buf_printf(&hdrs, "%s: %s\n", names[i], v);
         }
     }
+    webhook_custom_headers(r, &hdrs);
     reply[0] = '\0';
     status = s->o.webhook(s->o.ud, r->seg[1], r->body.p != NULL ? r->body.p : "", r->body.len,
                           hdrs.p != NULL ? hdrs.p : "", reply, sizeof(reply));

@@ -6,15 +6,19 @@
  * Each verdict is applied in its own transaction and deduplicated by its content (recipient,
  * status, reason, event time), so feeding a log file again, or a longer version of it, only
  * adds what is new. `--dry-run` prints the verdicts as JSON lines (the `parse` format) and
- * touches no store.
+ * touches no store. Logs (pmta, pmta-fbl, maillog, exim) are streamed (ingest/follow.h):
+ * applied a read at a time as their lines arrive (`tail -F maillog | bounced ingest maillog
+ * -` works), with no limit on the size of the whole; a .gz file is read through zlib.
  * Exit: 0 all inputs read, 1 some could not be read or were not of that format, 2 usage,
  * 3 configuration or store failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classify/classify.h"
 #include "cli.h"
@@ -22,6 +26,7 @@
 #include "core/xmalloc.h"
 #include "hygiene_cli.h"
 #include "ingest/events.h"
+#include "ingest/follow.h"
 #include "pipeline/process.h"
 
 struct ingest_run {
@@ -29,6 +34,8 @@ struct ingest_run {
     struct pipeline *pl;
     enum events_format fmt;
     bool dry_run;
+    const char *record_fields;
+    const char *name; /* the input being read */
     size_t inputs, failed, verdicts, duplicates, by_kind[6], changed, review;
 };
 
@@ -36,13 +43,18 @@ static void
 ingest_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: bounced ingest [--dry-run] FORMAT FILE|-...\n\n"
+            "usage: bounced ingest [--dry-run] [--record-fields LAYOUT] FORMAT FILE|-...\n\n"
             "Read ESP webhook payloads or MTA logs, turn them into verdicts and apply the\n"
             "hygiene policy (or, with --dry-run, print the verdicts as JSON lines).\n\n"
             "FORMAT: ses (SNS notifications or SES event records), sendgrid (Event Webhook\n"
             "        batches), mailgun, postmark, sparkpost (message-event batches),\n"
-            "        pmta (PowerMTA accounting CSV with header), maillog (Postfix log lines)\n\n"
-            "  -n, --dry-run  print verdicts, change nothing\n\n"
+            "        pmta (PowerMTA accounting CSV), pmta-fbl (its feedback-loop file),\n"
+            "        maillog (Postfix log lines), exim (Exim main log)\n\n"
+            "  -n, --dry-run               print verdicts, change nothing\n"
+            "  -f, --record-fields LAYOUT  PowerMTA columns (\"type,timeLogged,rcpt,...\") of a\n"
+            "                              file without its header row\n\n"
+            "Logs are applied as their lines arrive (a pipe or stdin is read as it grows);\n"
+            "FILE.gz is decompressed.\n\n"
             "Exit: 0 done, 1 some inputs unreadable or not of FORMAT, 2 usage, 3 store failure.\n");
 }
 
@@ -101,36 +113,27 @@ ingest_print(const char *name, const struct bnc_rcpt *v)
     buf_free(&b);
 }
 
-static void
-ingest_one(struct ingest_run *ir, const char *name, const char *data, size_t len)
+/* Print or apply the verdicts of one parsed input (or batch of lines). */
+static bnc_status
+ingest_report(void *ud, const bnc_report *r)
 {
-    bnc_report *r = NULL;
-    char err[512];
+    struct ingest_run *ir = ud;
+    size_t i, n = bnc_report_rcpt_count(r);
     bnc_status rc;
-    size_t i, n;
 
-    ir->inputs++;
-    rc = events_parse(ir->ctx, ir->fmt, data, len, &r, err, sizeof(err));
-    if (rc != BNC_OK) {
-        fprintf(stderr, "bounced: ingest: %s: %s\n", name, err[0] ? err : bnc_strerror(rc));
-        ir->failed++;
-        return;
-    }
-    n = bnc_report_rcpt_count(r);
     for (i = 0; i < n; i++) {
         const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
         struct pipeline_result res;
         if (ir->dry_run) {
-            ingest_print(name, v);
+            ingest_print(ir->name, v);
             ir->verdicts++;
             ir->by_kind[v->kind]++;
             continue;
         }
         rc = pipeline_process_verdicts(ir->pl, v, 1, events_format_origin(ir->fmt), NULL, &res);
         if (rc != BNC_OK) {
-            fprintf(stderr, "bounced: ingest: %s: %s\n", name, pipeline_errmsg(ir->pl));
-            ir->failed++;
-            break;
+            fprintf(stderr, "bounced: ingest: %s: %s\n", ir->name, pipeline_errmsg(ir->pl));
+            return rc;
         }
         if (res.duplicate) {
             ir->duplicates++;
@@ -141,7 +144,64 @@ ingest_one(struct ingest_run *ir, const char *name, const char *data, size_t len
         ir->changed += res.contacts_changed;
         ir->review += res.review_items;
     }
+    if (ir->dry_run) {
+        fflush(stdout); /* a followed pipe shows each batch as it is read */
+    }
+    return BNC_OK;
+}
+
+static void
+ingest_one(struct ingest_run *ir, const char *name, const char *data, size_t len)
+{
+    bnc_report *r = NULL;
+    char err[512];
+    bnc_status rc;
+
+    ir->inputs++;
+    ir->name = name;
+    rc = events_parse(ir->ctx, ir->fmt, data, len, &r, err, sizeof(err));
+    if (rc != BNC_OK) {
+        fprintf(stderr, "bounced: ingest: %s: %s\n", name, err[0] ? err : bnc_strerror(rc));
+        ir->failed++;
+        return;
+    }
+    if (ingest_report(ir, r) != BNC_OK) {
+        ir->failed++;
+    }
     bnc_report_free(r);
+}
+
+/* A log, streamed: lines applied as they are read. */
+static void
+ingest_log(struct ingest_run *ir, const char *name)
+{
+    int fd = strcmp(name, "-") == 0 ? 0 : open(name, O_RDONLY | O_CLOEXEC);
+    size_t n = strlen(name), overlong = 0;
+    char err[512];
+    bnc_status rc;
+
+    ir->inputs++;
+    ir->name = name;
+    if (fd < 0) {
+        fprintf(stderr, "bounced: ingest: %s: %s\n", name, strerror(errno));
+        ir->failed++;
+        return;
+    }
+    rc = follow_stream(fd, n > 3 && strcmp(name + n - 3, ".gz") == 0, ir->ctx, ir->fmt,
+                       ir->record_fields, ingest_report, ir, &overlong, err, sizeof(err));
+    if (rc != BNC_OK && err[0] != '\0') {
+        fprintf(stderr, "bounced: ingest: %s: %s\n", name, err);
+    }
+    if (overlong > 0) {
+        fprintf(stderr, "bounced: ingest: %s: %zu lines longer than %u bytes skipped\n", name,
+                overlong, EVENTS_MAX_LINE);
+    }
+    if (rc != BNC_OK || overlong > 0) {
+        ir->failed++;
+    }
+    if (fd != 0) {
+        close(fd);
+    }
 }
 
 static int
@@ -149,6 +209,7 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"dry-run", no_argument, NULL, 'n'},
+        {"record-fields", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -158,10 +219,13 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
     int c, i, ex;
 
     memset(&ir, 0, sizeof(ir));
-    while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "nf:h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             ir.dry_run = true;
+            break;
+        case 'f':
+            ir.record_fields = optarg;
             break;
         case 'h':
             ingest_usage(stdout);
@@ -191,12 +255,16 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
         pipeline_new(ir.ctx, st, &ir.pl);
         pipeline_set_now(ir.pl, g->now);
     }
-    limit = (ir.fmt == EVENTS_PMTA || ir.fmt == EVENTS_MAILLOG) ? g->cfg.limit_message_size
-                                                                : g->cfg.limit_webhook_body;
+    limit = g->cfg.limit_webhook_body;
     for (i = optind + 1; i < argc; i++) {
-        FILE *fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
+        FILE *fp;
         char *data = NULL;
         size_t len = 0;
+        if (events_format_is_log(ir.fmt)) {
+            ingest_log(&ir, argv[i]);
+            continue;
+        }
+        fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
         if (fp == NULL || !ingest_read(fp, limit, &data, &len)) {
             fprintf(stderr, "bounced: ingest: %s: %s\n", argv[i],
                     errno == EFBIG ? "larger than the input limit" : strerror(errno));
@@ -228,6 +296,6 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
 const struct cli_cmd cli_cmd_ingest = {
     "ingest",
     "apply ESP webhook payloads or MTA logs (ses, sendgrid, mailgun, postmark, sparkpost, "
-    "pmta, maillog)",
+    "pmta, pmta-fbl, maillog, exim)",
     ingest_run,
 };

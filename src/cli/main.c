@@ -22,6 +22,7 @@ CLI_CMD(process);
 CLI_CMD(serve);
 CLI_CMD(scan);
 CLI_CMD(ingest);
+CLI_CMD(webhook);
 CLI_CMD(check);
 CLI_CMD(contacts);
 CLI_CMD(suppress);
@@ -43,7 +44,7 @@ struct cli_entry {
 static const struct cli_entry commands[] = {
     {"parse", &cli_cmd_parse},       {"process", &cli_cmd_process},
     {"serve", &cli_cmd_serve},       {"scan", &cli_cmd_scan},
-    {"ingest", &cli_cmd_ingest},
+    {"ingest", &cli_cmd_ingest},     {"webhook", &cli_cmd_webhook},
     {"check", &cli_cmd_check},       {"contacts", &cli_cmd_contacts},
     {"suppress", &cli_cmd_suppress}, {"unsuppress", &cli_cmd_unsuppress},
     {"review", &cli_cmd_review},     {"rules", &cli_cmd_rules},

@@ -170,6 +170,20 @@ static const struct cfg_param params[] = {
      false, "SendGrid signed-webhook verification key (base64 DER)"},
     {"webhook.max_age", CFG_DURATION, "10m", 1, DAY, OFF(webhook_max_age), true, false,
      "oldest signature timestamp accepted (replay window)"},
+    {"webhook.sns_certificate", CFG_PATH, "", 0, 0, OFF(webhook_sns_cert), true, false,
+     "PEM file of the SNS signing certificate(s): SES-over-SNS messages must be signed by one"},
+    {"webhook.postmark_basic_auth", CFG_STRING, "", 0, 0, OFF(webhook_postmark_basic), true, true,
+     "user:password of the Postmark webhook URL (https://user:password@host/webhooks/postmark)"},
+    {"webhook.postmark_header", CFG_STRING, "", 0, 0, OFF(webhook_postmark_header), true, true,
+     "\"Name: value\" custom header every Postmark call must carry"},
+    {"webhook.sparkpost_basic_auth", CFG_STRING, "", 0, 0, OFF(webhook_sparkpost_basic), true,
+     true, "user:password of the SparkPost webhook's basic authentication"},
+    {"webhook.sparkpost_header", CFG_STRING, "", 0, 0, OFF(webhook_sparkpost_header), true, true,
+     "\"Name: value\" custom header every SparkPost call must carry"},
+
+    /* log followers: [logs.NAME] sections (path, format, record_fields, rotated_dir) */
+    {"follow.inotify", CFG_BOOL, "yes", 0, 0, OFF(follow_inotify), false, false,
+     "wake the log followers on inotify as well as once a second (no: poll only)"},
 };
 /* clang-format on */
 
@@ -387,6 +401,7 @@ cfg_free(struct bnc_config *c)
             *sp = NULL;
         }
     }
+    cfg_logs_free(c);
 }
 
 void
@@ -401,12 +416,16 @@ cfg_copy(struct bnc_config *dst, const struct bnc_config *src)
             *dp = *sp ? xstrdup(*sp) : NULL;
         }
     }
+    cfg_logs_copy(dst, src);
 }
 
 bnc_status
 cfg_set(struct bnc_config *c, const char *name, const char *value, char *err, size_t errlen)
 {
     const struct cfg_param *p = cfg_find(name);
+    if (p == NULL && strncasecmp(name, "logs.", 5) == 0) {
+        return cfg_logs_set(c, name + 5, value, err, errlen);
+    }
     if (p == NULL) {
         snprintf(err, errlen, "unknown setting '%.200s'", name);
         return BNC_ECONFIG;
@@ -553,6 +572,7 @@ cfg_show(const struct bnc_config *c, FILE *fp, bool only_changed)
             fprintf(fp, "%s = %s\n", params[i].name, v);
         }
     }
+    cfg_logs_show(c, fp);
     cfg_free(&d);
 }
 

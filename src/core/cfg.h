@@ -18,6 +18,16 @@
 
 #include "bounced.h"
 
+/* One log follower: the [logs.NAME] section (cfg_logs.c). */
+struct cfg_log {
+    char *name;          /* NAME: letters, digits, '-', '_' */
+    char *path;          /* logs.NAME.path: the live file */
+    char *format;        /* logs.NAME.format: pmta | pmta-fbl | maillog | exim */
+    char *record_fields; /* logs.NAME.record_fields: PowerMTA layout, "" = the header row */
+    char *rotated_dir;   /* logs.NAME.rotated_dir: "" = the directory of path */
+};
+#define CFG_LOGS_MAX 64
+
 struct bnc_config {
     /* limits: untrusted input (DESIGN §9) */
     size_t limit_message_size;  /* limits.message_size */
@@ -95,6 +105,16 @@ struct bnc_config {
     char *webhook_mailgun_key;     /* webhook.mailgun_signing_key */
     char *webhook_sendgrid_pubkey; /* webhook.sendgrid_public_key: base64 DER */
     int64_t webhook_max_age;       /* webhook.max_age: oldest signed timestamp accepted */
+    char *webhook_sns_cert;        /* webhook.sns_certificate: PEM file of SNS signing certs */
+    char *webhook_postmark_basic;  /* webhook.postmark_basic_auth: user:password */
+    char *webhook_postmark_header; /* webhook.postmark_header: "Name: value" */
+    char *webhook_sparkpost_basic; /* webhook.sparkpost_basic_auth: user:password */
+    char *webhook_sparkpost_header; /* webhook.sparkpost_header: "Name: value" */
+
+    /* log followers (`serve`) */
+    bool follow_inotify;   /* follow.inotify: wake on inotify as well as every second */
+    struct cfg_log *logs;  /* [logs.NAME] sections, in the order first named */
+    size_t nlogs;
 };
 
 enum cfg_type { CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION, CFG_STRING, CFG_PATH };
@@ -133,6 +153,13 @@ void cfg_show(const struct bnc_config *c, FILE *fp, bool only_changed);
 /* Parse a size ("10M", "100k", "512") / duration ("30s", "5m", "2h", "7d"); 0 ok. */
 int cfg_parse_size(const char *s, int64_t *out);
 int cfg_parse_duration(const char *s, int64_t *out);
+/* The [logs.NAME] sections (cfg_logs.c): set "NAME.key" (path, format, record_fields,
+ * rotated_dir); free; deep copy; print as `logs.NAME.key = value` lines. */
+bnc_status cfg_logs_set(struct bnc_config *c, const char *name_key, const char *value, char *err,
+                        size_t errlen);
+void cfg_logs_free(struct bnc_config *c);
+void cfg_logs_copy(struct bnc_config *dst, const struct bnc_config *src);
+void cfg_logs_show(const struct bnc_config *c, FILE *fp);
 /* Is `item` in the comma-separated `list` (case-insensitive, spaces ignored)? */
 bool cfg_list_has(const char *list, const char *item);
 

@@ -53,6 +53,8 @@ static const struct {
     [EVENTS_SPARKPOST] = {"sparkpost", "webhook:sparkpost"},
     [EVENTS_PMTA] = {"pmta", "log:pmta"},
     [EVENTS_MAILLOG] = {"maillog", "log:maillog"},
+    [EVENTS_PMTA_FBL] = {"pmta-fbl", "log:pmta-fbl"},
+    [EVENTS_EXIM] = {"exim", "log:exim"},
 };
 
 bool
@@ -86,6 +88,154 @@ const char *
 events_format_origin(enum events_format f)
 {
     return (unsigned)f < EVENTS__COUNT ? formats[f].origin : "";
+}
+
+bool
+events_format_is_log(enum events_format f)
+{
+    return f == EVENTS_PMTA || f == EVENTS_MAILLOG || f == EVENTS_PMTA_FBL || f == EVENTS_EXIM;
+}
+
+bnc_status
+events_stream_new(enum events_format f, const char *record_fields, struct events_stream **out,
+                  char *err, size_t errlen)
+{
+    struct events_stream *s;
+    size_t k;
+
+    *out = NULL;
+    err[0] = '\0';
+    if (!events_format_is_log(f)) {
+        return BNC_EINVAL;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->f = f;
+    for (k = 0; k < PMTA_C_N; k++) {
+        s->pmta_col[k] = -1;
+    }
+    if (record_fields != NULL && record_fields[0] != '\0') {
+        if (f != EVENTS_PMTA && f != EVENTS_PMTA_FBL) {
+            snprintf(err, errlen, "record_fields is a PowerMTA setting (format pmta or pmta-fbl)");
+            free(s);
+            return BNC_ECONFIG;
+        }
+        if (!ev_pmta_layout(s, record_fields, strlen(record_fields), err, errlen)) {
+            free(s);
+            return BNC_ECONFIG;
+        }
+    }
+    *out = s;
+    return BNC_OK;
+}
+
+void
+events_stream_free(struct events_stream *s)
+{
+    if (s != NULL) {
+        free(s->qids);
+        free(s);
+    }
+}
+
+void
+ev_lines(struct ev_state *st, const char *data, size_t len,
+         void (*fn)(struct ev_state *, const char *, size_t))
+{
+    const char *p = data, *end = data + len, *nl;
+
+    while (p < end) {
+        size_t n;
+        nl = memchr(p, '\n', (size_t)(end - p));
+        n = (size_t)((nl ? nl : end) - p);
+        if (n > 0 && p[n - 1] == '\r') {
+            n--;
+        }
+        if (n > EVENTS_MAX_LINE) {
+            st->overlong++;
+        } else if (n > 0) {
+            fn(st, p, n);
+        }
+        p = nl ? nl + 1 : end;
+    }
+}
+
+/* ---- queue ids: open addressing over EVENTS_QIDS slots, a short probe, the home slot
+ * overwritten when the probe finds no room (the oldest ids are the likeliest to be done) ---- */
+
+#define EV_QID_PROBE 8
+
+static size_t
+ev_qid_home(const char *q, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)q[i]) * 16777619u;
+    }
+    return h & (EVENTS_QIDS - 1);
+}
+
+static struct ev_qid *
+ev_qid_find(const struct events_stream *s, const char *q, size_t n)
+{
+    size_t h, i;
+
+    if (s == NULL || s->qids == NULL || n == 0 || n >= sizeof(s->qids[0].qid)) {
+        return NULL;
+    }
+    h = ev_qid_home(q, n);
+    for (i = 0; i < EV_QID_PROBE; i++) {
+        struct ev_qid *e = &s->qids[(h + i) & (EVENTS_QIDS - 1)];
+        if (strncmp(e->qid, q, n) == 0 && e->qid[n] == '\0') {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+void
+ev_qid_put(struct events_stream *s, const char *qid, size_t qlen, const char *mid, size_t mlen)
+{
+    struct ev_qid *e;
+    size_t h, i;
+
+    if (s == NULL || qlen == 0 || qlen >= sizeof(e->qid) || mlen == 0 || mlen > EVENTS_MSGID_MAX) {
+        return; /* an id this long is not remembered: its verdicts carry no message id */
+    }
+    if (s->qids == NULL) {
+        s->qids = xcalloc(EVENTS_QIDS, sizeof(*s->qids));
+    }
+    if ((e = ev_qid_find(s, qid, qlen)) == NULL) {
+        h = ev_qid_home(qid, qlen);
+        e = &s->qids[h];
+        for (i = 0; i < EV_QID_PROBE; i++) {
+            if (s->qids[(h + i) & (EVENTS_QIDS - 1)].qid[0] == '\0') {
+                e = &s->qids[(h + i) & (EVENTS_QIDS - 1)];
+                break;
+            }
+        }
+    }
+    memcpy(e->qid, qid, qlen);
+    e->qid[qlen] = '\0';
+    memcpy(e->msgid, mid, mlen);
+    e->msgid[mlen] = '\0';
+}
+
+const char *
+ev_qid_get(const struct events_stream *s, const char *qid, size_t qlen)
+{
+    const struct ev_qid *e = ev_qid_find(s, qid, qlen);
+    return e != NULL ? e->msgid : "";
+}
+
+void
+ev_qid_forget(struct events_stream *s, const char *qid, size_t qlen)
+{
+    struct ev_qid *e = ev_qid_find(s, qid, qlen);
+    if (e != NULL) {
+        memset(e, 0, sizeof(*e));
+    }
 }
 
 struct bnc_rcpt *
@@ -215,6 +365,23 @@ ev_jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+bool
+ev_jcopy(const json_t *o, const char *const *keys, char *const *outs, const size_t *lens,
+         size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(ev_jstr(o, keys[i])) >= lens[i]) {
+            return false;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(outs[i], lens[i], "%s", ev_jstr(o, keys[i]));
+    }
+    return true;
+}
+
 int64_t
 ev_jint(const json_t *o, const char *key)
 {
@@ -236,41 +403,13 @@ ev_jint(const json_t *o, const char *key)
     return 0;
 }
 
-/* Nesting depth of JSON text, outside strings; the input is not trusted to be JSON. */
-static size_t
-ev_json_depth(const char *p, size_t n)
-{
-    size_t i, depth = 0, max = 0;
-    bool in_str = false;
-
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\') {
-                i++;
-            } else if (c == '"') {
-                in_str = false;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) {
-                max = depth;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 json_t *
 ev_json_load(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j;
 
-    if (ev_json_depth(data, len) > st->json_depth) {
+    if (json_text_depth(data, len) > st->json_depth) {
         snprintf(err, errlen, "JSON nested deeper than %zu levels", st->json_depth);
         return NULL;
     }
@@ -348,36 +487,26 @@ ev_apply_vendor(struct ev_state *st, size_t i)
     }
 }
 
-bnc_status
-events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, bnc_report **out,
-             char *err, size_t errlen)
+/* The parse of one input by its format's parser, with st->stream the line state of a log
+ * format; then classification and the vendor's judgement. */
+static bnc_status
+events_run(bnc_ctx *ctx, struct ev_state *st, const char *data, size_t len, char *err,
+           size_t errlen)
 {
     static bnc_status (*const parsers[EVENTS__COUNT])(struct ev_state *, const char *, size_t,
                                                       char *, size_t) = {
         [EVENTS_SES] = ev_ses,           [EVENTS_SENDGRID] = ev_sendgrid,
         [EVENTS_MAILGUN] = ev_mailgun,   [EVENTS_POSTMARK] = ev_postmark,
         [EVENTS_SPARKPOST] = ev_sparkpost, [EVENTS_PMTA] = ev_pmta,
-        [EVENTS_MAILLOG] = ev_maillog,
+        [EVENTS_MAILLOG] = ev_maillog,   [EVENTS_PMTA_FBL] = ev_pmta,
+        [EVENTS_EXIM] = ev_exim,
     };
-    const struct bnc_config *cfg;
+    const struct bnc_config *cfg = bnc_ctx_config(ctx);
     struct parse_limits lim;
-    struct ev_state st;
     bnc_report *r;
     bnc_status rc;
-    size_t i, cap;
+    size_t i;
 
-    *out = NULL;
-    err[0] = '\0';
-    if (ctx == NULL || (unsigned)f >= EVENTS__COUNT || (data == NULL && len != 0)) {
-        return BNC_EINVAL;
-    }
-    cfg = bnc_ctx_config(ctx);
-    cap = (f == EVENTS_PMTA || f == EVENTS_MAILLOG) ? cfg->limit_message_size
-                                                     : cfg->limit_webhook_body;
-    if (len > cap) {
-        snprintf(err, errlen, "input of %zu bytes is over the limit of %zu", len, cap);
-        return BNC_ELIMIT;
-    }
     /* An empty message gives an empty report with its own arena: the container for the
      * verdicts, classified like those of any bounce. */
     parse_limits_from_config(&lim, cfg);
@@ -386,32 +515,97 @@ events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, b
         return rc;
     }
     r->flags = 0;
-    memset(&st, 0, sizeof(st));
-    st.r = r;
-    st.f = f;
-    st.cap = lim.dsn_rcpts;
-    st.json_depth = (size_t)cfg->limit_json_depth;
-    st.vendor = arena_calloc(r->arena, st.cap);
-    st.vendor_why = arena_calloc(r->arena, st.cap * sizeof(*st.vendor_why));
-    if (st.vendor == NULL || st.vendor_why == NULL) {
+    st->r = r;
+    st->cap = lim.dsn_rcpts;
+    st->json_depth = (size_t)cfg->limit_json_depth;
+    st->vendor = arena_calloc(r->arena, st->cap);
+    st->vendor_why = arena_calloc(r->arena, st->cap * sizeof(*st->vendor_why));
+    if (st->vendor == NULL || st->vendor_why == NULL) {
         bnc_report_free(r);
+        st->r = NULL;
         return BNC_ELIMIT;
     }
-    rc = parsers[f](&st, data, len, err, errlen);
+    rc = parsers[st->f](st, data, len, err, errlen);
     if (rc == BNC_OK && (r->flags & (BNC_PF_TOO_MANY_RCPTS | BNC_PF_TRUNCATED)) != 0) {
-        snprintf(err, errlen, "more than %zu events in one input: refused whole, split it", st.cap);
+        snprintf(err, errlen, "more than %zu events in one input: refused whole, split it",
+                 st->cap);
         rc = BNC_ELIMIT;
     }
     if (rc != BNC_OK) {
         bnc_report_free(r);
+        st->r = NULL;
         return rc;
     }
     classify_report(ctx->rules, r);
     for (i = 0; i < r->nrcpts; i++) {
-        ev_apply_vendor(&st, i);
+        ev_apply_vendor(st, i);
     }
-    *out = r;
     return BNC_OK;
+}
+
+bnc_status
+events_parse(bnc_ctx *ctx, enum events_format f, const char *data, size_t len, bnc_report **out,
+             char *err, size_t errlen)
+{
+    struct events_stream *stream = NULL;
+    struct ev_state st;
+    size_t cap;
+    bnc_status rc;
+
+    *out = NULL;
+    err[0] = '\0';
+    if (ctx == NULL || (unsigned)f >= EVENTS__COUNT || (data == NULL && len != 0)) {
+        return BNC_EINVAL;
+    }
+    cap = events_format_is_log(f) ? bnc_ctx_config(ctx)->limit_message_size
+                                  : bnc_ctx_config(ctx)->limit_webhook_body;
+    if (len > cap) {
+        snprintf(err, errlen, "input of %zu bytes is over the limit of %zu", len, cap);
+        return BNC_ELIMIT;
+    }
+    if (events_format_is_log(f) &&
+        (rc = events_stream_new(f, NULL, &stream, err, errlen)) != BNC_OK) {
+        return rc;
+    }
+    memset(&st, 0, sizeof(st));
+    st.f = f;
+    st.stream = stream;
+    rc = events_run(ctx, &st, data, len, err, errlen);
+    events_stream_free(stream);
+    if (rc == BNC_OK && st.overlong > 0) {
+        snprintf(err, errlen, "%zu lines longer than %u bytes: refused whole", st.overlong,
+                 EVENTS_MAX_LINE);
+        bnc_report_free(st.r);
+        return BNC_ELIMIT;
+    }
+    *out = rc == BNC_OK ? st.r : NULL;
+    return rc;
+}
+
+bnc_status
+events_stream_parse(bnc_ctx *ctx, struct events_stream *s, const char *data, size_t len,
+                    bnc_report **out, size_t *overlong_out, char *err, size_t errlen)
+{
+    struct ev_state st;
+    bnc_status rc;
+
+    *out = NULL;
+    err[0] = '\0';
+    if (overlong_out != NULL) {
+        *overlong_out = 0;
+    }
+    if (ctx == NULL || s == NULL || (data == NULL && len != 0)) {
+        return BNC_EINVAL;
+    }
+    memset(&st, 0, sizeof(st));
+    st.f = s->f;
+    st.stream = s;
+    rc = events_run(ctx, &st, data, len, err, errlen);
+    if (overlong_out != NULL) {
+        *overlong_out = st.overlong;
+    }
+    *out = rc == BNC_OK ? st.r : NULL;
+    return rc;
 }
 
 /* ---- signatures ---- */
@@ -469,8 +663,8 @@ events_mailgun_verify(const char *signing_key, const char *timestamp, const char
 }
 
 /* Decode base64 (standard alphabet, padding optional, no white space); caller frees. */
-static unsigned char *
-b64_decode(const char *s, size_t *out_len)
+unsigned char *
+events_b64_decode(const char *s, size_t *out_len)
 {
     size_t n = strlen(s), cap = n / 4 * 3 + 3;
     unsigned char *out = xmalloc(cap);
@@ -508,8 +702,8 @@ events_sendgrid_verify(const char *pubkey_b64, const char *timestamp, const char
         (body == NULL && body_len != 0)) {
         return false;
     }
-    if ((der = b64_decode(pubkey_b64, &der_len)) == NULL ||
-        (sig = b64_decode(signature_b64, &sig_len)) == NULL) {
+    if ((der = events_b64_decode(pubkey_b64, &der_len)) == NULL ||
+        (sig = events_b64_decode(signature_b64, &sig_len)) == NULL) {
         goto out;
     }
     dp = der;

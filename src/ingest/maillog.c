@@ -5,14 +5,14 @@
  * with S one of sent, bounced, deferred, expired (the syslog prefix may be absent). Everything else in the log (connections,
  * qmgr, smtpd NOQUEUE rejects of *inbound* mail) yields no verdict: a reject of mail sent to
  * us is not a bounce of mail we sent.
- * A cleanup(8) line "QUEUEID: message-id=<...>" earlier in the same input gives the delivery
- * lines of that queue id their original Message-ID (the event key of the failure, so the same
- * bounce as a DSN is one event).
+ * A verdict carries the original message's Message-ID when the log named it earlier: the
+ * cleanup(8) line "QUEUEID: message-id=<...>" is remembered per queue id (in the stream, so
+ * across the pieces a followed log is read in) until qmgr's "QUEUEID: removed".
  * Time: RFC 3339 syslog stamps, or the classic "Mmm dd hh:mm:ss" (no year: the most recent
  * such date not in the future).
  * STANDARDS: Postfix bounce(8)/smtp(8) log format; RFC 3463 dsn= codes.
- * LIMITS: a line of 64 KiB at most (longer ones are skipped and flagged); ML_MSGIDS queue
- * ids remembered per input.
+ * LIMITS: a line of EVENTS_MAX_LINE at most (longer ones are skipped and counted); the
+ * queue ids remembered are events.h's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/xmalloc.h"
 #include "ingest/events_int.h"
-
-#define MAILLOG_MAX_LINE (64u * 1024u)
 
 /* Find "key" in [p, e) and return the start of its value, or NULL. */
 static const char *
@@ -82,6 +79,41 @@ ml_time(const char *p, size_t n)
     return t;
 }
 
+/* The queue id: the token that ends at q_end (just before ": "). */
+static size_t
+ml_qid(const char *p, const char *q_end, const char **q_out)
+{
+    const char *q = q_end;
+
+    while (q > p && q[-1] != ' ') {
+        q--;
+    }
+    *q_out = q;
+    return (size_t)(q_end - q);
+}
+
+/* "QUEUEID: message-id=<...>" and "QUEUEID: removed": true when the line was one of them. */
+static bool
+ml_queue_line(struct ev_state *st, const char *p, const char *e)
+{
+    const char *k, *q, *m, *gt;
+    size_t qn;
+
+    if ((k = ml_field(p, e, ": message-id=")) != NULL) {
+        qn = ml_qid(p, k - 13, &q);
+        m = k < e && *k == '<' ? k + 1 : k;
+        gt = memchr(m, m > k ? '>' : ' ', (size_t)(e - m));
+        ev_qid_put(st->stream, q, qn, m, (size_t)((gt ? gt : e) - m));
+        return true;
+    }
+    if (e - p > 9 && memcmp(e - 9, ": removed", 9) == 0) {
+        qn = ml_qid(p, e - 9, &q);
+        ev_qid_forget(st->stream, q, qn);
+        return true;
+    }
+    return false;
+}
+
 static void
 ml_line(struct ev_state *st, const char *p, size_t n)
 {
@@ -94,7 +126,7 @@ ml_line(struct ev_state *st, const char *p, size_t n)
     /* "QUEUEID: to=<rcpt>, ..." (the address is bracketed in current Postfix, bare in
      * older releases and some agents), then ", status=". The syslog prefix is optional so
      * that the message part alone (as log shippers store it) parses too. */
-    if ((to = ml_field(p, e, ": to=")) == NULL) {
+    if (ml_queue_line(st, p, e) || (to = ml_field(p, e, ": to=")) == NULL) {
         return;
     }
     if (to < e && *to == '<') {
@@ -163,106 +195,21 @@ ml_line(struct ev_state *st, const char *p, size_t n)
     }
     /* queue id: the token before ": to=<" */
     qid_end = to - (to[-1] == '<' ? 6 : 5);
-    qid = qid_end;
-    while (qid > p && qid[-1] != ' ') {
-        qid--;
-    }
-    if (qid_end > qid) {
+    if (ml_qid(p, qid_end, &qid) > 0) {
+        const char *mid = ev_qid_get(st->stream, qid, (size_t)(qid_end - qid));
         rc->message_id = report_strndup(st->r, qid, (size_t)(qid_end - qid));
+        if (mid[0] != '\0') {
+            rc->original_message_id = report_strndup(st->r, mid, strlen(mid));
+        }
     }
     ev_time(st, rc, ml_time(p, n));
-}
-
-/*
- * cleanup(8) logs "QUEUEID: message-id=<...>" when a message enters the queue; the delivery
- * lines of that queue id name only the queue id. Remembering the pairs lets a verdict carry
- * the original Message-ID, which is what identifies the failure whichever path reports it
- * (the same failure as a DSN is then one event). Bounded: ML_MSGIDS slots, a newer queue id
- * takes the slot of an older one (that one's lines are then keyed by queue id alone).
- */
-#define ML_MSGIDS 1024
-
-struct ml_msgids {
-    const char *qid[ML_MSGIDS];
-    const char *mid[ML_MSGIDS];
-};
-
-static size_t
-ml_slot(const char *q, size_t n)
-{
-    size_t h = 5381, i;
-
-    for (i = 0; i < n; i++) {
-        h = h * 33 + (unsigned char)q[i];
-    }
-    return h % ML_MSGIDS;
-}
-
-/* "QUEUEID: message-id=<...>": remember the pair. */
-static void
-ml_note_msgid(struct ev_state *st, struct ml_msgids *t, const char *p, size_t n)
-{
-    const char *e = p + n, *v = ml_field(p, e, ": message-id="), *q, *ve;
-    size_t slot;
-
-    if (v == NULL || v == e) {
-        return;
-    }
-    q = v - 13;
-    while (q > p && q[-1] != ' ') {
-        q--;
-    }
-    ve = v;
-    while (ve < e && *ve != ' ' && *ve != ',') {
-        ve++;
-    }
-    if (v - 13 <= q || ve == v) {
-        return;
-    }
-    slot = ml_slot(q, (size_t)(v - 13 - q));
-    t->qid[slot] = report_strndup(st->r, q, (size_t)(v - 13 - q));
-    t->mid[slot] = report_strndup(st->r, v, (size_t)(ve - v));
-}
-
-static void
-ml_join_msgid(const struct ml_msgids *t, struct bnc_rcpt *rc)
-{
-    size_t slot;
-
-    if (rc->message_id == NULL || rc->message_id[0] == '\0' ||
-        (rc->original_message_id != NULL && rc->original_message_id[0] != '\0')) {
-        return;
-    }
-    slot = ml_slot(rc->message_id, strlen(rc->message_id));
-    if (t->qid[slot] != NULL && strcmp(t->qid[slot], rc->message_id) == 0) {
-        rc->original_message_id = t->mid[slot];
-    }
 }
 
 bnc_status
 ev_maillog(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
 {
-    const char *p = data, *end = data + len, *nl;
-    struct ml_msgids *ids = xcalloc(1, sizeof(*ids));
-
     (void)err;
     (void)errlen;
-    while (p < end) {
-        size_t n, before = st->r->nrcpts;
-        nl = memchr(p, '\n', (size_t)(end - p));
-        n = (size_t)((nl ? nl : end) - p);
-        if (n > MAILLOG_MAX_LINE) {
-            st->r->flags |= BNC_PF_TRUNCATED;
-        } else if (n > 0) {
-            ml_line(st, p, n);
-            if (st->r->nrcpts > before) {
-                ml_join_msgid(ids, &st->r->rcpts[before]);
-            } else {
-                ml_note_msgid(st, ids, p, n);
-            }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    free(ids);
+    ev_lines(st, data, len, ml_line);
     return BNC_OK;
 }

@@ -9,135 +9,50 @@
  * SNS SubscriptionConfirmation / UnsubscribeConfirmation and messages that are not SES JSON
  * yield no verdict (the HTTP layer may confirm a subscription; parsing never fetches URLs).
  * A raw HTTP request (headers, blank line, body) is accepted: the headers are skipped.
+ * The decoding is parse/formats/amazonses.c's ses_decode(), the one mailed notifications go
+ * through too, so bounceType is judged alike both ways; this file turns its events into
+ * verdicts with SES's judgement (events.c applies it after classification).
  * STANDARDS: Amazon SES developer guide, "Notification contents" and "Event publishing".
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ingest/events_int.h"
 
-static bnc_reason
-ses_subtype_hint(const char *sub)
-{
-    if (!strcasecmp(sub, "NoEmail")) {
-        return BNC_R_USERUNKNOWN;
-    }
-    if (!strcasecmp(sub, "Suppressed") || !strcasecmp(sub, "OnAccountSuppressionList")) {
-        return BNC_R_SUPPRESSED;
-    }
-    if (!strcasecmp(sub, "MailboxFull")) {
-        return BNC_R_MAILBOXFULL;
-    }
-    if (!strcasecmp(sub, "MessageTooLarge")) {
-        return BNC_R_MESGTOOBIG;
-    }
-    if (!strcasecmp(sub, "ContentRejected")) {
-        return BNC_R_CONTENTERROR;
-    }
-    if (!strcasecmp(sub, "AttachmentRejected")) {
-        return BNC_R_POLICYVIOLATION;
-    }
-    return BNC_R_UNDEFINED;
-}
-
+/* One decoded event (parse/formats/amazonses.c, the decoder mail uses too) as a verdict
+ * with SES's judgement. */
 static void
-ses_common(struct ev_state *st, struct bnc_rcpt *rc, const json_t *mail, const char *ts)
+ses_webhook_event(void *ud, const struct ses_event *e)
 {
+    static const enum ev_vendor judged[] = {
+        [SES_PERMANENT] = EV_V_PERMANENT, [SES_TRANSIENT] = EV_V_TRANSIENT,
+        [SES_UNDETERMINED] = EV_V_UNDETERMINED, [SES_COMPLAINT] = EV_V_COMPLAINT,
+        [SES_DELIVERED] = EV_V_DELIVERED,
+    };
+    struct ev_state *st = ud;
+    struct bnc_rcpt *rc = ev_add(st, e->email, strlen(e->email), judged[e->judgement], e->why);
     int64_t t;
-    const char *mid = ev_jstr(mail, "messageId");
 
-    if (mid[0]) {
-        rc->original_message_id = report_strndup(st->r, mid, strlen(mid));
+    if (rc == NULL) {
+        return;
     }
-    if (ts[0] && ev_parse_iso8601(ts, &t) == 0) {
+    rc->reason_hint = e->hint;
+    if (e->judgement == SES_COMPLAINT) {
+        rc->feedback_type = report_strndup(st->r, e->feedback_type, strlen(e->feedback_type));
+    } else {
+        ev_status(rc, e->status);
+        ev_diag(st, rc, e->diagnostic);
+    }
+    if (e->reporting_mta[0] != '\0') {
+        rc->reporting_mta = report_strndup(st->r, e->reporting_mta, strlen(e->reporting_mta));
+    }
+    if (e->message_id[0] != '\0') {
+        rc->original_message_id = report_strndup(st->r, e->message_id, strlen(e->message_id));
+    }
+    if (e->timestamp[0] != '\0' && ev_parse_iso8601(e->timestamp, &t) == 0) {
         ev_time(st, rc, t);
     }
-}
-
-static void
-ses_record(struct ev_state *st, const json_t *rec)
-{
-    const char *type = ev_jstr(rec, "notificationType");
-    const json_t *mail = json_object_get(rec, "mail");
-    const json_t *o, *arr, *it;
-    size_t i;
-    char why[96];
-
-    if (type[0] == '\0') {
-        type = ev_jstr(rec, "eventType");
-    }
-    if (!strcasecmp(type, "Bounce")) {
-        const char *bt, *sub, *rmta;
-        enum ev_vendor v;
-        o = json_object_get(rec, "bounce");
-        bt = ev_jstr(o, "bounceType");
-        sub = ev_jstr(o, "bounceSubType");
-        rmta = ev_jstr(o, "reportingMTA");
-        v = !strcasecmp(bt, "Permanent")   ? EV_V_PERMANENT
-            : !strcasecmp(bt, "Transient") ? EV_V_TRANSIENT
-                                           : EV_V_UNDETERMINED;
-        snprintf(why, sizeof(why), "%.40s/%.40s", bt, sub);
-        arr = json_object_get(o, "bouncedRecipients");
-        json_array_foreach(arr, i, it)
-        {
-            const char *a = ev_jstr(it, "emailAddress");
-            struct bnc_rcpt *rc = ev_add(st, a, strlen(a), v, why);
-            if (rc == NULL) {
-                continue;
-            }
-            ev_status(rc, ev_jstr(it, "status"));
-            ev_diag(st, rc, ev_jstr(it, "diagnosticCode"));
-            rc->reason_hint = ses_subtype_hint(sub);
-            if (rmta[0]) {
-                rc->reporting_mta = report_strndup(st->r, rmta, strlen(rmta));
-            }
-            ses_common(st, rc, mail, ev_jstr(o, "timestamp"));
-        }
-    } else if (!strcasecmp(type, "Complaint")) {
-        const char *fbt;
-        o = json_object_get(rec, "complaint");
-        fbt = ev_jstr(o, "complaintFeedbackType");
-        arr = json_object_get(o, "complainedRecipients");
-        json_array_foreach(arr, i, it)
-        {
-            const char *a = ev_jstr(it, "emailAddress");
-            struct bnc_rcpt *rc = ev_add(st, a, strlen(a), EV_V_COMPLAINT, "Complaint");
-            if (rc == NULL) {
-                continue;
-            }
-            rc->feedback_type = report_strndup(st->r, fbt, strlen(fbt));
-            ses_common(st, rc, mail, ev_jstr(o, "timestamp"));
-        }
-    } else if (!strcasecmp(type, "Delivery")) {
-        o = json_object_get(rec, "delivery");
-        arr = json_object_get(o, "recipients");
-        json_array_foreach(arr, i, it)
-        {
-            const char *a = json_is_string(it) ? json_string_value(it) : "";
-            struct bnc_rcpt *rc = ev_add(st, a, strlen(a), EV_V_DELIVERED, "Delivery");
-            if (rc == NULL) {
-                continue;
-            }
-            ev_diag(st, rc, ev_jstr(o, "smtpResponse"));
-            ses_common(st, rc, mail, ev_jstr(o, "timestamp"));
-        }
-    } else if (!strcasecmp(type, "DeliveryDelay")) {
-        o = json_object_get(rec, "deliveryDelay");
-        snprintf(why, sizeof(why), "DeliveryDelay/%.60s", ev_jstr(o, "delayType"));
-        arr = json_object_get(o, "delayedRecipients");
-        json_array_foreach(arr, i, it)
-        {
-            const char *a = ev_jstr(it, "emailAddress");
-            struct bnc_rcpt *rc = ev_add(st, a, strlen(a), EV_V_TRANSIENT, why);
-            if (rc == NULL) {
-                continue;
-            }
-            ev_status(rc, ev_jstr(it, "status"));
-            ev_diag(st, rc, ev_jstr(it, "diagnosticCode"));
-            ses_common(st, rc, mail, ev_jstr(o, "timestamp"));
-        }
-    }
-    /* Send, Reject, Open, Click, Rendering Failure, Subscription: not deliverability facts */
 }
 
 /* Skip an HTTP request head when the body was saved with its headers. */
@@ -164,35 +79,16 @@ ses_skip_http(const char **data, size_t *len)
 bnc_status
 ev_ses(struct ev_state *st, const char *data, size_t len, char *err, size_t errlen)
 {
-    json_t *j, *inner = NULL;
-    const char *type;
-
     ses_skip_http(&data, &len);
-    if ((j = ev_json_load(st, data, len, err, errlen)) == NULL) {
+    switch (ses_decode(data, len, st->json_depth, ses_webhook_event, st, err, errlen)) {
+    case SES_INVALID:
         return BNC_EPARSE;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        snprintf(err, errlen, "not an SES/SNS notification: expected a JSON object");
-        return BNC_EPARSE;
-    }
-    type = ev_jstr(j, "Type");
-    if (!strcasecmp(type, "Notification")) {
-        const char *msg = ev_jstr(j, "Message");
-        char ierr[256];
-        inner = ev_json_load(st, msg, strlen(msg), ierr, sizeof(ierr));
-        if (json_is_object(inner)) {
-            ses_record(st, inner);
-        } else {
-            st->r->flags |= BNC_PF_NOT_BOUNCE; /* an SNS message that is not SES JSON */
-        }
-        json_decref(inner);
-    } else if (type[0] != '\0') {
-        /* SubscriptionConfirmation, UnsubscribeConfirmation: a handshake, no event */
+    case SES_HANDSHAKE: /* SubscriptionConfirmation, UnsubscribeConfirmation: no event */
+    case SES_FOREIGN:   /* an SNS message that is not SES JSON */
         st->r->flags |= BNC_PF_NOT_BOUNCE;
-    } else {
-        ses_record(st, j);
+        return BNC_OK;
+    case SES_RECORD:
+        break;
     }
-    json_decref(j);
     return BNC_OK;
 }

@@ -29,6 +29,7 @@ struct parse_limits {
     size_t dsn_rcpts;
     size_t diagnostic;
     size_t report_memory;
+    size_t json_depth; /* JSON a format carries (SES notifications by mail) */
 };
 
 void parse_limits_from_config(struct parse_limits *l, const struct bnc_config *cfg);
@@ -179,6 +180,35 @@ bool date_parse(const char *s, size_t len, int64_t *out);
 /* Parse the fields of a message/delivery-status body (already transfer-decoded) and add one
  * recipient per per-recipient group to the report. Returns how many recipients it added. */
 size_t dsn_parse_fields(struct bnc_report *r, const char *p, size_t n);
+
+/* ---- formats/amazonses.c: Amazon SES notifications, by mail and by webhook alike ---- */
+enum ses_judgement { SES_PERMANENT, SES_TRANSIENT, SES_UNDETERMINED, SES_COMPLAINT, SES_DELIVERED };
+/* One recipient event of a notification; strings borrowed for the callback only. */
+struct ses_event {
+    enum ses_judgement judgement; /* bounceType Permanent / Transient / Undetermined, ... */
+    const char *email;
+    const char *status;        /* bouncedRecipients[].status, "" */
+    const char *diagnostic;    /* diagnosticCode or smtpResponse, "" */
+    const char *reporting_mta; /* "" */
+    const char *feedback_type; /* complaintFeedbackType, "" */
+    const char *message_id;    /* mail.messageId, "" */
+    const char *timestamp;     /* of the bounce, complaint, delivery or delay, "" */
+    const char *why;           /* "Permanent/General", "Complaint", "DeliveryDelay/...", ... */
+    bnc_reason hint;           /* the reason the bounceSubType names, or UNDEFINED */
+};
+typedef void (*ses_event_fn)(void *ud, const struct ses_event *e);
+enum ses_result {
+    SES_INVALID = 0, /* not a JSON object (or nested deeper than max_depth): err says why */
+    SES_HANDSHAKE,   /* an SNS SubscriptionConfirmation / UnsubscribeConfirmation */
+    SES_FOREIGN,     /* an SNS Notification whose Message is not SES JSON */
+    SES_RECORD       /* an SES record: fn was called for each recipient event it has */
+};
+/* Decode one SES notification (SNS-wrapped: Type Notification with the record as a JSON
+ * string in Message; or the record itself, notificationType or eventType). Pure. */
+enum ses_result ses_decode(const char *json, size_t len, size_t max_depth, ses_event_fn fn,
+                           void *ud, char *err, size_t errlen);
+/* Deepest nesting of JSON text, counted outside strings on bytes not trusted to be JSON. */
+size_t json_text_depth(const char *p, size_t n);
 
 /* ---- textscan.c ---- */
 /* First ASCII case-insensitive occurrence of needle in hay, or NULL; linear time (each byte

@@ -27,6 +27,7 @@ parse_limits_default(struct parse_limits *l)
     l->dsn_rcpts = 1000;
     l->diagnostic = 4096;
     l->report_memory = 64u * 1024u * 1024u;
+    l->json_depth = 32;
 }
 
 void
@@ -44,6 +45,7 @@ parse_limits_from_config(struct parse_limits *l, const struct bnc_config *cfg)
     l->dsn_rcpts = cfg->limit_dsn_rcpts > 0 ? (size_t)cfg->limit_dsn_rcpts : 1;
     l->diagnostic = cfg->limit_diagnostic;
     l->report_memory = cfg->limit_report_memory;
+    l->json_depth = cfg->limit_json_depth > 0 ? (size_t)cfg->limit_json_depth : 1;
 }
 
 struct bnc_rcpt *

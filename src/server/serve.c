@@ -169,6 +169,9 @@ serve_start(struct serve *sv)
         return 3;
     }
     housekeeping_start(sv);
+    if (followers_start(sv) != 0) {
+        return 3;
+    }
     if (evthread_use_pthreads() != 0 || (sv->base = event_base_new()) == NULL) {
         fprintf(stderr, "bounced serve: cannot create the event loop\n");
         return 3;
@@ -251,6 +254,7 @@ serve_stop(struct serve *sv)
     smtp_server_free(sv->smtp);
     wq_close(sv);
     workers_join(sv);
+    followers_stop(sv);
     housekeeping_stop(sv);
     reload_join(sv);
     if (sv->sig_term != NULL) {

@@ -7,6 +7,7 @@
  *                   signals and the shutdown timer
  *   workers.c       worker threads: batches of spool ids through the pipeline
  *   housekeeping.c  the periodic jobs: decay sweep, spool purge, mailbox polls
+ *   followers.c     the log followers ([logs.NAME]) on a thread of their own
  *   reload.c        the current ctx and config, rebuilding them (SIGHUP, rules changed
  *                   through the API), and the callbacks the API is given
  *   queue.c         the work queue of spool ids
@@ -81,6 +82,8 @@ struct serve {
     pthread_mutex_t store_mu; /* SQLite: workers write in turn */
     struct store **stores;    /* one per worker, then housekeeping, then reloads */
 
+    struct followers *followers; /* followers.c; NULL without [logs.NAME] */
+
     pthread_t hk;
     bool hk_started;
     pthread_mutex_t hk_mu;
@@ -127,6 +130,10 @@ void workers_join(struct serve *sv);
 /* ---- housekeeping.c ---- */
 void housekeeping_start(struct serve *sv); /* a failure to start is not fatal */
 void housekeeping_stop(struct serve *sv);  /* wake, stop and join; no-op if not started */
+
+/* ---- followers.c ---- */
+int followers_start(struct serve *sv); /* 0, or 3 after saying why (a bad [logs.NAME]) */
+void followers_stop(struct serve *sv); /* stop and join; no-op if not started */
 
 /* ---- reload.c ---- */
 /* The current ctx node (borrowed: nodes live until reload_free_all()); *gen_out, when not

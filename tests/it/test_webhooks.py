@@ -8,7 +8,6 @@ has no serve or HTTP API."""
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import queue
@@ -19,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from it_util import post_json
 
 BIN = os.environ.get("BOUNCED_BIN", "build/dev/bounced")
 TOKEN = "wh-secret-0123456789"
@@ -81,15 +82,7 @@ class Serve:
         self.host, self.port = host, int(port)
 
     def post(self, path, body, headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        c.request("POST", path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(data or b"{}")
-        except ValueError:
-            return r.status, {}
+        return post_json(self.host, self.port, path, body, headers)
 
     def cli(self, *args):
         return subprocess.run([BIN, "--db", self.db] + list(args), capture_output=True,

@@ -23,7 +23,7 @@ PKGS = {
     "PkgConfig::MHD": ["libmicrohttpd"],
     "PkgConfig::LIBEVENT": ["libevent", "libevent_pthreads", "libevent_openssl"],
     "PkgConfig::CURL": ["libcurl"], "PkgConfig::OPENSSL": ["openssl"],
-    "PkgConfig::INIH": ["inih"], "PkgConfig::IDN2": ["libidn2"],
+    "PkgConfig::INIH": ["inih"], "PkgConfig::IDN2": ["libidn2"], "PkgConfig::ZLIB": ["zlib"],
 }
 UNCHECKED = {"Threads::Threads"}
 

@@ -37,6 +37,7 @@
 #include "core/utf8.h"
 #include "core/xmalloc.h"
 #include "parse/parse.h"
+#include "store/guards.h"
 #include "store/model.h"
 #include "store/store.h"
 
@@ -174,6 +175,63 @@ harmless_kind(bnc_kind k)
  * the verdict belongs to the original: *alias becomes a copy of v with that recipient. Else
  * alias->recipient is NULL and v is used as it is.
  */
+/*
+ * The spike alerts' tags of a bounce: its campaign (the first of guard.campaign_headers the
+ * returned message carries; a List-Id's <id> part, RFC 2919 §3) and its sending domain (the
+ * domain of the returned message's From). "" when absent.
+ */
+static void
+copy_tag(char *out, size_t outlen, const char *s, size_t n)
+{
+    const char *lt = memchr(s, '<', n), *gt;
+
+    if (lt != NULL && (gt = memchr(lt, '>', n - (size_t)(lt - s))) != NULL && gt > lt + 1) {
+        s = lt + 1;
+        n = (size_t)(gt - s);
+    }
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    n = n < outlen - 1 ? n : outlen - 1;
+    n = utf8_valid(s, n) ? n : 0; /* a cut inside a character, or bytes that are not text */
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+static void
+guard_tags(const struct pipeline *p, const bnc_report *r, char campaign[GUARD_KEY_MAX + 1],
+           char sender[GUARD_KEY_MAX + 1])
+{
+    const char *list = bnc_ctx_config(p->ctx)->guard_campaign_headers;
+    const char *at, *v;
+    char name[128];
+    size_t n;
+
+    campaign[0] = sender[0] = '\0';
+    while (list != NULL && *list != '\0' && campaign[0] == '\0') {
+        n = strcspn(list, ",");
+        if (n > 0 && n < sizeof(name)) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            if ((v = report_orig_header(r, name)) != NULL) {
+                copy_tag(campaign, GUARD_KEY_MAX + 1, v, strlen(v));
+            }
+        }
+        list += n + (list[n] == ',' ? 1 : 0);
+    }
+    if (r->orig_from != NULL && (at = strrchr(r->orig_from, '@')) != NULL) {
+        n = strcspn(at + 1, "> \t;,");
+        copy_tag(sender, GUARD_KEY_MAX + 1, at + 1, n);
+        for (n = 0; sender[n] != '\0'; n++) {
+            sender[n] = (char)(sender[n] >= 'A' && sender[n] <= 'Z' ? sender[n] + 32 : sender[n]);
+        }
+    }
+}
+
 static bnc_status
 known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struct bnc_rcpt *alias)
 {
@@ -210,6 +268,7 @@ bnc_status
 pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
 {
     char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32], key[DEDUPE_MAX];
+    char campaign[GUARD_KEY_MAX + 1], sender[GUARD_KEY_MAX + 1];
     const char *source, *ref;
     struct model_outcome o;
     struct bnc_rcpt alias;
@@ -252,6 +311,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     }
     n = bnc_report_rcpt_count(r);
     not_bounce = n == 0 || (bnc_report_flags(r) & BNC_PF_NOT_BOUNCE) != 0;
+    guard_tags(p, r, campaign, sender);
     for (i = 0, counted = 0; i < n; i++) {
         const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
         counted += v != NULL && (!not_bounce || harmless_kind(v->kind)) ? 1 : 0;
@@ -289,6 +349,9 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         }
         dedupe_key(key, sizeof(key), source, v, hash);
         rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
+        if (rc == BNC_OK && !o.duplicate) {
+            rc = guard_count_tags(p->st, campaign, sender, v, o.actions, t);
+        }
         if (rc != BNC_OK) {
             set_err(p, rc, "apply verdict");
             goto fail;

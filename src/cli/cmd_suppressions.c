@@ -10,7 +10,10 @@
  *             at most 50 addresses each (POST /message-streams/{stream}/suppressions);
  *   csv       bounced's own: address,reason,source,created_at (RFC 3339).
  * A complaint's suppression is COMPLAINT for SES; the others take every address alike.
- * Exit: 0 done, 2 usage error, 3 store failure or the output cannot be written.
+ * `bounced suppressions sync ESP [--dry-run]`: both lists agree afterwards through the ESP's
+ * API (ingest/esp_sync.c): pushed, imported, and what bounced lifted removed at the ESP;
+ * --dry-run prints the plan and changes nothing.
+ * Exit: 0 done, 2 usage error, 3 store or API failure or the output cannot be written.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 
 #include "cli.h"
 #include "hygiene_cli.h"
+#include "ingest/esp_sync.h"
 #include "store/model.h"
 
 #define POSTMARK_BATCH 50 /* addresses per request the Postmark API takes */
@@ -37,9 +41,11 @@ static void
 supp_usage(FILE *fp)
 {
     fprintf(fp, "usage: bounced suppressions export --format ses|sendgrid|mailgun|postmark|csv "
-                "[-o FILE]\n\n"
-                "Write every suppressed address in the bulk-import format of an ESP (stdout\n"
-                "unless -o). Formats and the vendor documentation they follow: "
+                "[-o FILE]\n"
+                "       bounced suppressions sync ses|sendgrid|mailgun|postmark [--dry-run]\n\n"
+                "export: every suppressed address in the bulk-import format of an ESP (stdout\n"
+                "unless -o). sync: push, import and remove through the ESP's API (esp.* keys)\n"
+                "until both lists agree. Formats, endpoints and their documentation:\n"
                 "docs/guards.md.\n");
 }
 
@@ -168,6 +174,43 @@ supp_export(struct store *st, enum exp_format fmt, const char *path)
     return CLI_EXIT_OK;
 }
 
+static void
+sync_note(void *ud, const char *action, const char *address)
+{
+    (void)ud;
+    printf("%s\t%s\n", action, address);
+}
+
+static int
+supp_sync(struct cli_globals *g, int argc, char **argv)
+{
+    struct esp_sync_stats ss;
+    struct store *st = NULL;
+    char err[1024];
+    bool dry = argc == 4 && strcmp(argv[3], "--dry-run") == 0;
+    bnc_status rc;
+    int ex;
+
+    if (argc != 3 && !dry) {
+        supp_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if ((ex = hcli_open(g, &st)) != CLI_EXIT_OK) {
+        return ex;
+    }
+    rc = esp_sync(st, &g->cfg, argv[2], dry, cli_now(g), sync_note, NULL, &ss, err, sizeof(err));
+    store_close(st);
+    if (rc != BNC_OK) {
+        fprintf(stderr, "bounced: suppressions sync: %s\n", err);
+        return rc == BNC_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_CONFIG;
+    }
+    fprintf(stderr,
+            "%s%s: %zu at the ESP, %zu in bounced; pushed %zu, imported %zu, removed %zu%s\n",
+            dry ? "dry run: " : "", argv[2], ss.remote, ss.local, ss.pushed, ss.imported,
+            ss.removed, ss.invalid > 0 ? " (unusable addresses at the ESP skipped)" : "");
+    return CLI_EXIT_OK;
+}
+
 static int
 supp_run(struct cli_globals *g, int argc, char **argv)
 {
@@ -184,6 +227,9 @@ supp_run(struct cli_globals *g, int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         supp_usage(stdout);
         return CLI_EXIT_OK;
+    }
+    if (argc >= 3 && strcmp(argv[1], "sync") == 0) {
+        return supp_sync(g, argc, argv);
     }
     if (argc < 2 || strcmp(argv[1], "export") != 0) {
         supp_usage(stderr);
@@ -215,6 +261,6 @@ supp_run(struct cli_globals *g, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_suppressions = {
     "suppressions",
-    "export suppressions in an ESP's bulk-import format",
+    "export suppressions in an ESP's format, or sync them through its API",
     supp_run,
 };

@@ -203,6 +203,32 @@ static const struct cfg_param params[] = {
      "time one delivery may take"},
     {"alerts.syslog", CFG_BOOL, "yes", 0, 0, OFF(alerts_syslog), true, false,
      "write every alert to syslog (LOG_MAIL, warning)"},
+
+    /* suppression sync with the ESPs' APIs (docs/guards.md) */
+    {"esp.ses_url", CFG_STRING, "https://email.us-east-1.amazonaws.com", 0, 0, OFF(esp_ses_url),
+     true, false, "SES API v2 endpoint"},
+    {"esp.ses_region", CFG_STRING, "us-east-1", 0, 0, OFF(esp_ses_region), true, false,
+     "SES region (AWS Signature Version 4)"},
+    {"esp.ses_access_key", CFG_STRING, "", 0, 0, OFF(esp_ses_access_key), true, false,
+     "SES access key id"},
+    {"esp.ses_secret_key", CFG_STRING, "", 0, 0, OFF(esp_ses_secret_key), true, true,
+     "SES secret access key"},
+    {"esp.sendgrid_url", CFG_STRING, "https://api.sendgrid.com", 0, 0, OFF(esp_sendgrid_url),
+     true, false, "SendGrid v3 API endpoint"},
+    {"esp.sendgrid_key", CFG_STRING, "", 0, 0, OFF(esp_sendgrid_key), true, true,
+     "SendGrid API key (Bearer)"},
+    {"esp.mailgun_url", CFG_STRING, "https://api.mailgun.net", 0, 0, OFF(esp_mailgun_url), true,
+     false, "Mailgun API endpoint (https://api.eu.mailgun.net in the EU)"},
+    {"esp.mailgun_domain", CFG_STRING, "", 0, 0, OFF(esp_mailgun_domain), true, false,
+     "Mailgun sending domain whose bounce list is synced"},
+    {"esp.mailgun_key", CFG_STRING, "", 0, 0, OFF(esp_mailgun_key), true, true,
+     "Mailgun private API key (Basic auth, user api)"},
+    {"esp.postmark_url", CFG_STRING, "https://api.postmarkapp.com", 0, 0, OFF(esp_postmark_url),
+     true, false, "Postmark API endpoint"},
+    {"esp.postmark_token", CFG_STRING, "", 0, 0, OFF(esp_postmark_token), true, true,
+     "Postmark server token"},
+    {"esp.postmark_stream", CFG_STRING, "outbound", 0, 0, OFF(esp_postmark_stream), true, false,
+     "Postmark message stream whose suppressions are synced"},
 };
 /* clang-format on */
 

@@ -114,6 +114,20 @@ struct bnc_config {
     int64_t alerts_retry_base;      /* alerts.retry_base (seconds) */
     int64_t alerts_timeout;         /* alerts.timeout (seconds) */
     bool alerts_syslog;             /* alerts.syslog */
+
+    /* suppression sync with ESPs (bounced suppressions sync ESP) */
+    char *esp_ses_url;              /* esp.ses_url */
+    char *esp_ses_region;           /* esp.ses_region */
+    char *esp_ses_access_key;       /* esp.ses_access_key */
+    char *esp_ses_secret_key;       /* esp.ses_secret_key */
+    char *esp_sendgrid_url;         /* esp.sendgrid_url */
+    char *esp_sendgrid_key;         /* esp.sendgrid_key */
+    char *esp_mailgun_url;          /* esp.mailgun_url */
+    char *esp_mailgun_domain;       /* esp.mailgun_domain */
+    char *esp_mailgun_key;          /* esp.mailgun_key */
+    char *esp_postmark_url;         /* esp.postmark_url */
+    char *esp_postmark_token;       /* esp.postmark_token */
+    char *esp_postmark_stream;      /* esp.postmark_stream */
 };
 
 enum cfg_type { CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION, CFG_STRING, CFG_PATH };

@@ -108,4 +108,14 @@ bnc_status guard_alert_announced(struct store *st, int64_t id);
 /* Put a dead alert back on the queue (an operator after fixing the receiver). */
 bnc_status guard_alert_retry(struct store *st, int64_t id, int64_t now);
 
+/* ---- ESP suppression lists --------------------------------------------------------- */
+
+/* One address bounced and the ESP agreed on: origin "pushed" (bounced added it there) or
+ * "imported" (the ESP had it first). Strings borrowed for the callback. */
+typedef int (*guard_esp_cb)(void *ud, const char *address, const char *origin);
+bnc_status guard_esp_list(struct store *st, const char *esp, guard_esp_cb cb, void *ud);
+bnc_status guard_esp_mark(struct store *st, const char *esp, const char *address,
+                          const char *origin, int64_t now);
+bnc_status guard_esp_forget(struct store *st, const char *esp, const char *address);
+
 #endif

@@ -24,14 +24,14 @@
  * STANDARDS: RFC 9110 (HTTP), RFC 3986 §2.1 (percent-encoding), RFC 8259 (JSON), RFC 5322
  * §3.3 (Mailgun's dates).
  * LIMITS: ESP_SYNC_MAX addresses per side; a reply of ESP_REPLY_MAX bytes; ESP_PAGES_MAX
- * pages; 60 s per request. Each is an error when hit, never a silent cut.
+ * pages; 60 s per request (ingest/http_client.c). Each is an error when hit, never a
+ * silent cut.
  * Ownership: see esp_sync.h.
  */
 #include "ingest/esp_sync.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@
 #include "core/buf.h"
 #include "core/cfg.h"
 #include "core/xmalloc.h"
+#include "ingest/http_client.h"
 #include "store/guards.h"
 #include "store/model.h"
 #include "store/store.h"
@@ -66,20 +67,13 @@ struct esp_conn {
 struct esp_vendor {
     const char *name;
     bool (*configured)(const struct bnc_config *cfg);
-    void (*auth)(const struct esp_conn *c, CURL *h, struct curl_slist **hdr);
+    /* credentials into rq; a header, when the vendor wants one, written into hdr */
+    void (*auth)(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen);
     bnc_status (*fetch)(struct esp_conn *c);
     bnc_status (*add)(struct esp_conn *c, char *const *addrs, size_t n,
                        const struct aset *complaints);
     bnc_status (*remove)(struct esp_conn *c, const char *address);
 };
-
-static pthread_once_t esp_curl_once = PTHREAD_ONCE_INIT;
-
-static void
-esp_curl_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- address sets ---- */
 
@@ -159,59 +153,34 @@ remote_add(struct esp_conn *c, const char *addr)
 
 /* ---- HTTP ---- */
 
-static size_t
-reply_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-    size_t n = size * nmemb;
-    return buf_add(ud, p, n) == BNC_OK ? n : 0; /* past the cap: curl fails the transfer */
-}
-
 /* One request; the reply body goes to reply (capped at ESP_REPLY_MAX). A 2xx is BNC_OK,
  * a 404 of a DELETE is BNC_ENOTFOUND (already gone), everything else BNC_EIO with detail. */
 static bnc_status
 esp_http(struct esp_conn *c, const char *method, const char *url, const char *body,
          struct buf *reply)
 {
-    char cerr[CURL_ERROR_SIZE] = "";
-    struct curl_slist *hdr = NULL;
+    struct http_client_req rq;
+    char auth[512] = "";
     long code = 0;
-    CURLcode cc;
-    CURL *h;
+    size_t nh = 0;
+    bnc_status rc;
 
-    pthread_once(&esp_curl_once, esp_curl_init);
-    buf_reset(reply);
-    if ((h = curl_easy_init()) == NULL) {
-        snprintf(c->err, c->errlen, "curl_easy_init failed");
-        return BNC_EIO;
-    }
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method;
+    rq.url = url;
+    rq.body = body;
+    rq.body_len = body ? strlen(body) : 0;
+    rq.timeout = 60;
+    rq.headers[nh++] = "Accept: application/json";
     if (body != NULL) {
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        rq.headers[nh++] = "Content-Type: application/json";
     }
-    hdr = curl_slist_append(hdr, "Accept: application/json");
-    c->v->auth(c, h, &hdr);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "bounced/" BOUNCED_VERSION);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
-    if (cc == CURLE_WRITE_ERROR && reply->len + 1 >= ESP_REPLY_MAX) {
-        snprintf(c->err, c->errlen, "%s %s: reply larger than %u bytes", method, url,
-                 ESP_REPLY_MAX);
-        return BNC_ELIMIT;
+    c->v->auth(c, &rq, auth, sizeof(auth));
+    if (auth[0] != '\0') {
+        rq.headers[nh++] = auth;
     }
-    if (cc != CURLE_OK) {
-        snprintf(c->err, c->errlen, "%s %s: %s", method, url, cerr[0] ? cerr : curl_easy_strerror(cc));
-        return BNC_EIO;
+    if ((rc = http_client_do(&rq, reply, &code, c->err, c->errlen)) != BNC_OK) {
+        return rc;
     }
     if (code == 404 && strcmp(method, "DELETE") == 0) {
         return BNC_ENOTFOUND;
@@ -318,15 +287,16 @@ ses_configured(const struct bnc_config *cfg)
 }
 
 static void
-ses_auth(const struct esp_conn *c, CURL *h, struct curl_slist **hdr)
+ses_auth(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen)
 {
-    char sig[128];
+    static _Thread_local char sig[128]; /* lives until the request is done */
 
     (void)hdr;
+    (void)hdrlen;
     snprintf(sig, sizeof(sig), "aws:amz:%s:ses", c->cfg->esp_ses_region);
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sig);
-    curl_easy_setopt(h, CURLOPT_USERNAME, c->cfg->esp_ses_access_key);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, c->cfg->esp_ses_secret_key);
+    rq->aws_sigv4 = sig;
+    rq->user = c->cfg->esp_ses_access_key;
+    rq->password = c->cfg->esp_ses_secret_key;
 }
 
 static bnc_status
@@ -411,13 +381,10 @@ sendgrid_configured(const struct bnc_config *cfg)
 }
 
 static void
-sendgrid_auth(const struct esp_conn *c, CURL *h, struct curl_slist **hdr)
+sendgrid_auth(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen)
 {
-    char a[512];
-
-    (void)h;
-    snprintf(a, sizeof(a), "Authorization: Bearer %s", c->cfg->esp_sendgrid_key);
-    *hdr = curl_slist_append(*hdr, a);
+    (void)rq;
+    snprintf(hdr, hdrlen, "Authorization: Bearer %s", c->cfg->esp_sendgrid_key);
 }
 
 static bnc_status
@@ -506,11 +473,12 @@ mailgun_configured(const struct bnc_config *cfg)
 }
 
 static void
-mailgun_auth(const struct esp_conn *c, CURL *h, struct curl_slist **hdr)
+mailgun_auth(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen)
 {
     (void)hdr;
-    curl_easy_setopt(h, CURLOPT_USERNAME, "api");
-    curl_easy_setopt(h, CURLOPT_PASSWORD, c->cfg->esp_mailgun_key);
+    (void)hdrlen;
+    rq->user = "api";
+    rq->password = c->cfg->esp_mailgun_key;
 }
 
 /* "/v3/<domain>/bounces" + rest, the domain escaped. */
@@ -640,13 +608,10 @@ postmark_configured(const struct bnc_config *cfg)
 }
 
 static void
-postmark_auth(const struct esp_conn *c, CURL *h, struct curl_slist **hdr)
+postmark_auth(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen)
 {
-    char a[512];
-
-    (void)h;
-    snprintf(a, sizeof(a), "X-Postmark-Server-Token: %s", c->cfg->esp_postmark_token);
-    *hdr = curl_slist_append(*hdr, a);
+    (void)rq;
+    snprintf(hdr, hdrlen, "X-Postmark-Server-Token: %s", c->cfg->esp_postmark_token);
 }
 
 static bnc_status

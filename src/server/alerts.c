@@ -18,19 +18,19 @@
  */
 #include "server/alerts.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
+#include "core/buf.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/xmalloc.h"
+#include "ingest/http_client.h"
 #include "store/guards.h"
 
 #define ALERTS_BATCH     100
@@ -49,14 +49,6 @@ struct due_list {
     struct due v[ALERTS_BATCH];
     size_t n;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void
-curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void
 alerts_sign(const char *secret, int64_t ts, const char *body, size_t len, char out[68])
@@ -136,82 +128,42 @@ announce(struct store *st, const struct bnc_config *cfg, const struct due *d)
     return guard_alert_announced(st, d->id);
 }
 
-struct reply {
-    size_t n;
-    bool over;
-};
-
-static size_t
-reply_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct reply *r = ud;
-    size_t n = size * nmemb;
-
-    (void)p;
-    if (r->n + n > ALERTS_REPLY_MAX) {
-        r->over = true;
-        return 0; /* curl stops with CURLE_WRITE_ERROR */
-    }
-    r->n += n;
-    return n;
-}
-
 /* POST one payload; true when the receiver took it (2xx). err gets why not. */
 static bool
 post_one(const struct bnc_config *cfg, const struct due *d, int64_t now, char *err,
          size_t errlen)
 {
-    char sig[68], hdr_sig[96], hdr_ts[64], hdr_id[64], cerr[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = NULL;
-    struct reply rp = {0, false};
-    size_t len = strlen(d->payload);
+    char sig[68], hdr_sig[96], hdr_ts[64], hdr_id[64];
+    struct http_client_req rq;
+    struct buf reply;
+    size_t nh = 0;
     long code = 0;
-    CURLcode cc;
-    CURL *c;
+    bnc_status rc;
 
-    pthread_once(&curl_once, curl_init_once);
-    if ((c = curl_easy_init()) == NULL) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        return false;
-    }
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.url = cfg->alerts_webhook_url;
+    rq.body = d->payload;
+    rq.body_len = strlen(d->payload);
+    rq.timeout = (long)cfg->alerts_timeout;
     snprintf(hdr_ts, sizeof(hdr_ts), ALERTS_TS_HEADER ": %lld", (long long)now);
     snprintf(hdr_id, sizeof(hdr_id), "X-Bounced-Alert-Id: %lld", (long long)d->id);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, hdr_ts);
-    h = curl_slist_append(h, hdr_id);
+    rq.headers[nh++] = "Content-Type: application/json";
+    rq.headers[nh++] = hdr_ts;
+    rq.headers[nh++] = hdr_id;
     if (cfg->alerts_webhook_secret != NULL && cfg->alerts_webhook_secret[0] != '\0') {
-        alerts_sign(cfg->alerts_webhook_secret, now, d->payload, len, sig);
+        alerts_sign(cfg->alerts_webhook_secret, now, rq.body, rq.body_len, sig);
         snprintf(hdr_sig, sizeof(hdr_sig), ALERTS_SIG_HEADER ": %s", sig);
-        h = curl_slist_append(h, hdr_sig);
+        rq.headers[nh++] = hdr_sig;
     }
-    curl_easy_setopt(c, CURLOPT_URL, cfg->alerts_webhook_url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->alerts_timeout);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->payload);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, reply_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rp);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "bounced/" BOUNCED_VERSION);
-    cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (rp.over) {
-        snprintf(err, errlen, "receiver's answer is larger than %u bytes", ALERTS_REPLY_MAX);
-        return false;
-    }
-    if (cc != CURLE_OK) {
-        snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
-        return false;
-    }
-    if (code < 200 || code > 299) {
+    buf_init(&reply, ALERTS_REPLY_MAX);
+    rc = http_client_do(&rq, &reply, &code, err, errlen);
+    buf_free(&reply);
+    if (rc == BNC_OK && (code < 200 || code > 299)) {
         snprintf(err, errlen, "receiver answered HTTP %ld", code);
         return false;
     }
-    return true;
+    return rc == BNC_OK;
 }
 
 /* One pending alert: deliver, or schedule the next try, or give up. */

@@ -14,7 +14,6 @@ import http.client
 import http.server
 import json
 import os
-import queue
 import re
 import shutil
 import socket
@@ -71,32 +70,24 @@ def arf(i, campaign, now):
 
 
 def start_serve(tmp, env_extra):
+    """serve on an ephemeral port: its stdout goes to a file, read until it names the port"""
     env = dict(os.environ)
     env.update({"BOUNCED_SMTP_LISTEN": "", "BOUNCED_HTTP_LISTEN": "127.0.0.1:0",
                 "BOUNCED_SPOOL_DIR": os.path.join(tmp, "spool"), "BOUNCED_HTTP_THREADS": "2",
                 "BOUNCED_SPOOL_WORKERS": "1", "BOUNCED_LOG_LEVEL": "warn"})
     env.update(env_extra)
-    err = open(os.path.join(tmp, "err"), "w")
+    out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
     p = subprocess.Popen([BIN, "--db", os.path.join(tmp, "b.db"), "serve"],
-                         stdout=subprocess.PIPE, stderr=err, env=env, text=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in p.stdout] + [lines.put(None)],
-                     daemon=True).start()
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            if p.poll() is not None:
-                break
-            continue
-        if line is None:
-            break
-        m = re.search(r"HTTP on (\S+)", line)
-        if m and m.group(1) != "off":
+                         stdout=open(out_path, "w"), stderr=open(err_path, "w"), env=env)
+    for _ in range(300):
+        m = re.search(r"HTTP on (127\.0\.0\.1:\d+)", open(out_path).read())
+        if m:
             return p, m.group(1)
+        if p.poll() is not None:
+            break
+        time.sleep(0.2)
     p.kill()
-    text = open(os.path.join(tmp, "err")).read()
+    text = open(err_path).read()
     if "not part of this build" in text:
         print("skip: serve is not part of this build")
         sys.exit(77)

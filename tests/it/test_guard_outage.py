@@ -11,8 +11,12 @@ a second run changes nothing (dedupe). Then, each on its own copy of the store:
              the evaluation applies those 10 and releases the other 1,990;
   max_hold - the burst goes on for 3 days: no outage but a domain that is gone; applied.
 Sender-side refusals at one domain (blocked, 5.7.1) raise a reputation alert and penalise
-nobody. Runs on SQLite; exit 77 when the binary is missing a command."""
+nobody. Runs on SQLite, or on PostgreSQL with BNC_BACKEND=pg (the server URL from
+$BNC_PG_URL or the file $BNC_PG_URL_FILE names, the ctest pg fixture; each store is a
+database of its own, the copies made with CREATE DATABASE ... TEMPLATE); exit 77 when the
+binary is missing a command or, outside CI, there is no PostgreSQL server."""
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -55,7 +59,62 @@ def b(db, now, *args):
                           env=env, timeout=300)
 
 
+BACKEND = os.environ.get("BNC_BACKEND", "sqlite")
+PG_ADMIN = None
+PG_DBS = []
+
+
+def pg_url_of(name):
+    return re.sub(r"^(postgres(ql)?://[^/?]*)(/[^?]*)?", r"\1/" + name, PG_ADMIN)
+
+
+def pg_setup():
+    global PG_ADMIN
+    url = os.environ.get("BNC_PG_URL", "")
+    f = os.environ.get("BNC_PG_URL_FILE", "")
+    if not url and f and os.path.exists(f):
+        url = open(f).read().strip()
+    ok = url and shutil.which("psql") and subprocess.run(
+        ["psql", "-q", url, "-c", "SELECT 1"], capture_output=True).returncode == 0
+    if not ok:
+        if os.environ.get("CI") == "true":
+            print("FAIL: the PostgreSQL leg must run under CI, but no server is reachable")
+            sys.exit(1)
+        print("SKIP: no PostgreSQL server")
+        sys.exit(77)
+    PG_ADMIN = url
+
+
+def store_new(tmp, name):
+    """A new, empty store: a SQLite path or a PostgreSQL database URL."""
+    if BACKEND != "pg":
+        return os.path.join(tmp, name + ".db")
+    dbname = "guard_%s_%d" % (name, os.getpid())
+    subprocess.run(["psql", "-q", PG_ADMIN, "-c", "CREATE DATABASE " + dbname], check=True,
+                   capture_output=True)
+    PG_DBS.append(dbname)
+    return pg_url_of(dbname)
+
+
+def store_copy(tmp, src, name):
+    if BACKEND != "pg":
+        dst = os.path.join(tmp, name + ".db")
+        shutil.copy(src, dst)
+        return dst
+    dbname = "guard_%s_%d" % (name, os.getpid())
+    srcname = src.rsplit("/", 1)[1].split("?")[0]
+    subprocess.run(["psql", "-q", PG_ADMIN, "-c", "CREATE DATABASE %s TEMPLATE %s" %
+                    (dbname, srcname)], check=True, capture_output=True)
+    PG_DBS.append(dbname)
+    return pg_url_of(dbname)
+
+
 def q(db, sql):
+    if BACKEND == "pg":
+        r = subprocess.run(["psql", "-At", "-F", "\t", db, "-c", sql], capture_output=True,
+                           text=True, check=True)
+        return [tuple(int(x) if re.fullmatch(r"-?\d+", x) else x for x in line.split("\t"))
+                for line in r.stdout.splitlines()]
     c = sqlite3.connect(db)
     try:
         return c.execute(sql).fetchall()
@@ -68,7 +127,7 @@ def one(db, sql):
 
 
 def setup(tmp):
-    db = os.path.join(tmp, "base.db")
+    db = store_new(tmp, "base")
     with open(os.path.join(tmp, "contacts.csv"), "w") as f:
         f.write("email,name\n" + "".join("user%d@bigmail.example,U%d\n" % (i, i)
                                          for i in range(0, 2000, 10)))
@@ -177,7 +236,7 @@ def scenario_max_hold(tmp, db):
 
 
 def scenario_reputation(tmp):
-    db = os.path.join(tmp, "rep.db")
+    db = store_new(tmp, "rep")
     rows = ["b,%s,u%d@bigisp.example,5.7.1,smtp;550 5.7.1 Service unavailable; client host "
             "[192.0.2.1] blocked using Spamhaus,mx.bigisp.example,policy-related\n"
             % (ts(BURST + i), i) for i in range(120)]
@@ -200,16 +259,21 @@ try:
     if r.returncode != 0:
         print("skip: no outage command in this build")
         sys.exit(77)
+    if BACKEND == "pg":
+        pg_setup()
     base = setup(tmp)
     scenario_burst(tmp, base)
-    for name in ("release", "apply", "settle", "max_hold"):
-        shutil.copy(base, os.path.join(tmp, name + ".db"))
-    scenario_release(os.path.join(tmp, "release.db"))
-    scenario_apply(os.path.join(tmp, "apply.db"))
-    scenario_settle(tmp, os.path.join(tmp, "settle.db"))
-    scenario_max_hold(tmp, os.path.join(tmp, "max_hold.db"))
+    copies = {name: store_copy(tmp, base, name)
+              for name in ("release", "apply", "settle", "max_hold")}
+    scenario_release(copies["release"])
+    scenario_apply(copies["apply"])
+    scenario_settle(tmp, copies["settle"])
+    scenario_max_hold(tmp, copies["max_hold"])
     scenario_reputation(tmp)
 finally:
+    for d in PG_DBS:
+        subprocess.run(["psql", "-q", PG_ADMIN, "-c", "DROP DATABASE IF EXISTS " + d],
+                       capture_output=True)
     shutil.rmtree(tmp, ignore_errors=True)
 print("%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)

@@ -264,16 +264,55 @@ known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struc
     return BNC_OK;
 }
 
+/* Every verdict of a parsed report through the policy, inside the input's transaction. */
+static bnc_status
+apply_report(struct pipeline *p, const bnc_report *r, const struct pipeline_input *in,
+             bool not_bounce, const char *source, const char *ref, const char *hash,
+             int64_t now, struct pipeline_result *out)
+{
+    char key[DEDUPE_MAX], campaign[GUARD_KEY_MAX + 1], sender[GUARD_KEY_MAX + 1];
+    size_t i, n = bnc_report_rcpt_count(r);
+    struct model_outcome o;
+    struct bnc_rcpt alias;
+    bnc_status rc;
+    int64_t t;
+
+    guard_tags(p, r, campaign, sender);
+    for (i = 0; i < n; i++) {
+        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
+        if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
+            continue;
+        }
+        t = event_time(v->time ? v->time : r->time, in->received_at, now);
+        rc = known_recipient(p, v, now, &alias);
+        if (rc != BNC_OK) {
+            set_err(p, rc, "contact lookup");
+            return rc;
+        }
+        if (alias.recipient != NULL) {
+            v = &alias;
+        }
+        dedupe_key(key, sizeof(key), source, v, hash);
+        rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
+        if (rc == BNC_OK && !o.duplicate) {
+            rc = guard_count_tags(p->st, campaign, sender, v, o.actions, t);
+        }
+        if (rc != BNC_OK) {
+            set_err(p, rc, "apply verdict");
+            return rc;
+        }
+        count_outcome(out, v, &o);
+    }
+    return BNC_OK;
+}
+
 bnc_status
 pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
 {
-    char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32], key[DEDUPE_MAX];
-    char campaign[GUARD_KEY_MAX + 1], sender[GUARD_KEY_MAX + 1];
+    char hash[HASH_HEX + 16], refbuf[HASH_HEX + 32];
     const char *source, *ref;
-    struct model_outcome o;
-    struct bnc_rcpt alias;
     bnc_report *r = NULL;
-    int64_t now = pl_now(p), t;
+    int64_t now = pl_now(p);
     size_t i, n, counted;
     bool not_bounce;
     bnc_status rc;
@@ -288,8 +327,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     if (in->ref && in->ref[0] && utf8_valid(in->ref, strlen(in->ref))) {
         ref = in->ref;
     } else {
-        /* no ref, or one the store cannot hold as text (a file name that is not UTF-8):
-         * the content hash identifies the input instead */
+        /* no ref, or one that is not UTF-8 text: the content hash identifies the input */
         snprintf(refbuf, sizeof(refbuf), "sha256:%s", hash);
         ref = refbuf;
     }
@@ -311,7 +349,6 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     }
     n = bnc_report_rcpt_count(r);
     not_bounce = n == 0 || (bnc_report_flags(r) & BNC_PF_NOT_BOUNCE) != 0;
-    guard_tags(p, r, campaign, sender);
     for (i = 0, counted = 0; i < n; i++) {
         const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
         counted += v != NULL && (!not_bounce || harmless_kind(v->kind)) ? 1 : 0;
@@ -333,30 +370,8 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         set_err(p, rc, "ingested record");
         goto fail;
     }
-    for (i = 0; i < n; i++) {
-        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
-        if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
-            continue;
-        }
-        t = event_time(v->time ? v->time : r->time, in->received_at, now);
-        rc = known_recipient(p, v, now, &alias);
-        if (rc != BNC_OK) {
-            set_err(p, rc, "contact lookup");
-            goto fail;
-        }
-        if (alias.recipient != NULL) {
-            v = &alias;
-        }
-        dedupe_key(key, sizeof(key), source, v, hash);
-        rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
-        if (rc == BNC_OK && !o.duplicate) {
-            rc = guard_count_tags(p->st, campaign, sender, v, o.actions, t);
-        }
-        if (rc != BNC_OK) {
-            set_err(p, rc, "apply verdict");
-            goto fail;
-        }
-        count_outcome(out, v, &o);
+    if ((rc = apply_report(p, r, in, not_bounce, source, ref, hash, now, out)) != BNC_OK) {
+        goto fail;
     }
     if ((rc = store_commit(p->st)) != BNC_OK) {
         set_err(p, rc, "commit");

@@ -229,6 +229,9 @@ tmp = tempfile.mkdtemp(prefix="bnc-guard-alerts-")
 try:
     live_leg(tmp)
     dead_leg(tmp)
+    err = open(os.path.join(tmp, "err")).read()
+    check("Sanitizer" not in err and "runtime error" not in err,
+          "serve's stderr has no sanitizer report")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print("%d failure(s)" % len(failures))

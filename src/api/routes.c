@@ -53,6 +53,13 @@ static const struct api_route api_route_table[] = {
     {API_GET, "/api/v1/stats", R_CR, h_stats, "/api/v1/stats"},
     {API_GET, "/api/v1/audit", R_AD, h_audit_list, "/api/v1/audit"},
     {API_POST, "/api/v1/audit/{}/revert", R_AD, h_audit_revert, "/api/v1/audit/{id}/revert"},
+    {API_GET, "/api/v1/outages", R_AD, h_outages_list, "/api/v1/outages"},
+    {API_GET, "/api/v1/outages/{}", R_AD, h_outage_get, "/api/v1/outages/{id}"},
+    {API_POST, "/api/v1/outages/{}/apply", R_AD, h_outage_apply, "/api/v1/outages/{id}/apply"},
+    {API_POST, "/api/v1/outages/{}/release", R_AD, h_outage_release,
+     "/api/v1/outages/{id}/release"},
+    {API_GET, "/api/v1/alerts", R_AD, h_alerts_list, "/api/v1/alerts"},
+    {API_POST, "/api/v1/sends", R_BW, h_sends, "/api/v1/sends"},
     {API_POST, "/webhooks/{}", 0, h_webhook, "/webhooks/{esp}"},
 };
 

@@ -53,5 +53,12 @@ int h_stats(struct api_req *r);
 /* audit.c */
 int h_audit_list(struct api_req *r);
 int h_audit_revert(struct api_req *r);
+/* outages.c */
+int h_outages_list(struct api_req *r);
+int h_outage_get(struct api_req *r);
+int h_outage_apply(struct api_req *r);
+int h_outage_release(struct api_req *r);
+int h_alerts_list(struct api_req *r);
+int h_sends(struct api_req *r);
 
 #endif

@@ -35,6 +35,9 @@ CLI_CMD(stats);
 CLI_CMD(sweep);
 CLI_CMD(config);
 CLI_CMD(migrate);
+CLI_CMD(outage);
+CLI_CMD(alerts);
+CLI_CMD(suppressions);
 
 struct cli_entry {
     const char *name;
@@ -51,6 +54,8 @@ static const struct cli_entry commands[] = {
     {"token", &cli_cmd_token},       {"audit", &cli_cmd_audit},
     {"stats", &cli_cmd_stats},       {"sweep", &cli_cmd_sweep},
     {"config", &cli_cmd_config},     {"migrate", &cli_cmd_migrate},
+    {"outage", &cli_cmd_outage},     {"alerts", &cli_cmd_alerts},
+    {"suppressions", &cli_cmd_suppressions},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

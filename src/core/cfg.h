@@ -115,6 +115,44 @@ struct bnc_config {
     bool follow_inotify;   /* follow.inotify: wake on inotify as well as every second */
     struct cfg_log *logs;  /* [logs.NAME] sections, in the order first named */
     size_t nlogs;
+
+    /* guards (DESIGN §10, docs/guards.md) */
+    bool guard_enabled;             /* guard.enabled */
+    int64_t guard_window;           /* guard.window (seconds) */
+    int64_t guard_min_count;        /* guard.min_count */
+    int64_t guard_ratio;            /* guard.ratio */
+    int64_t guard_baseline;         /* guard.baseline (seconds) */
+    int64_t guard_decide_after;     /* guard.decide_after (seconds) */
+    int64_t guard_max_hold;         /* guard.max_hold (seconds) */
+    int64_t guard_reputation_min;   /* guard.reputation_min */
+    char *guard_campaign_headers;   /* guard.campaign_headers: comma list */
+    int64_t guard_spike_period;     /* guard.spike_period (seconds) */
+    int64_t guard_complaint_bp;     /* guard.spike_complaint_bp: per 10,000 sends */
+    int64_t guard_hard_bp;          /* guard.spike_hard_bp: per 10,000 bounces + sends */
+    int64_t guard_complaints_abs;   /* guard.spike_complaints */
+    int64_t guard_hard_abs;         /* guard.spike_hard */
+    int64_t guard_alert_cooldown;   /* guard.alert_cooldown (seconds) */
+    bool guard_pause_campaigns;     /* guard.pause_campaigns */
+    char *alerts_webhook_url;       /* alerts.webhook_url */
+    char *alerts_webhook_secret;    /* alerts.webhook_secret */
+    int64_t alerts_max_attempts;    /* alerts.max_attempts */
+    int64_t alerts_retry_base;      /* alerts.retry_base (seconds) */
+    int64_t alerts_timeout;         /* alerts.timeout (seconds) */
+    bool alerts_syslog;             /* alerts.syslog */
+
+    /* suppression sync with ESPs (bounced suppressions sync ESP) */
+    char *esp_ses_url;              /* esp.ses_url */
+    char *esp_ses_region;           /* esp.ses_region */
+    char *esp_ses_access_key;       /* esp.ses_access_key */
+    char *esp_ses_secret_key;       /* esp.ses_secret_key */
+    char *esp_sendgrid_url;         /* esp.sendgrid_url */
+    char *esp_sendgrid_key;         /* esp.sendgrid_key */
+    char *esp_mailgun_url;          /* esp.mailgun_url */
+    char *esp_mailgun_domain;       /* esp.mailgun_domain */
+    char *esp_mailgun_key;          /* esp.mailgun_key */
+    char *esp_postmark_url;         /* esp.postmark_url */
+    char *esp_postmark_token;       /* esp.postmark_token */
+    char *esp_postmark_stream;      /* esp.postmark_stream */
 };
 
 enum cfg_type { CFG_BOOL, CFG_INT, CFG_SIZE, CFG_DURATION, CFG_STRING, CFG_PATH };

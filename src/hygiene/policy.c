@@ -66,6 +66,7 @@ policy_cfg_from_config(struct policy_cfg *pc, const struct bnc_config *cfg)
     pc->soft_decay_days = cfg->policy_soft_decay_days;
     pc->address_reasons = cfg->policy_address_reasons ? cfg->policy_address_reasons : "";
     pc->sender_reasons = cfg->policy_sender_reasons ? cfg->policy_sender_reasons : "";
+    guard_cfg_from_config(&pc->guard, cfg);
 }
 
 bnc_side

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bounced.h"
+#include "hygiene/guard.h"
 
 struct bnc_config;
 
@@ -29,6 +30,7 @@ struct policy_cfg {
     int64_t soft_decay_days;     /* quiet days after which the soft count resets */
     const char *address_reasons; /* comma list, borrowed */
     const char *sender_reasons;  /* comma list, borrowed */
+    struct guard_cfg guard;      /* the outage guard (guard.h); zeroed = off */
 };
 
 /* Fill from the config table (borrows the config's strings). */

@@ -42,6 +42,7 @@
 #include "core/xmalloc.h"
 #include "parse/parse.h"
 #include "pipeline/keys.h"
+#include "store/guards.h"
 #include "store/model.h"
 #include "store/store.h"
 
@@ -168,6 +169,63 @@ harmless_kind(bnc_kind k)
  * the verdict belongs to the original: *alias becomes a copy of v with that recipient. Else
  * alias->recipient is NULL and v is used as it is.
  */
+/*
+ * The spike alerts' tags of a bounce: its campaign (the first of guard.campaign_headers the
+ * returned message carries; a List-Id's <id> part, RFC 2919 §3) and its sending domain (the
+ * domain of the returned message's From). "" when absent.
+ */
+static void
+copy_tag(char *out, size_t outlen, const char *s, size_t n)
+{
+    const char *lt = memchr(s, '<', n), *gt;
+
+    if (lt != NULL && (gt = memchr(lt, '>', n - (size_t)(lt - s))) != NULL && gt > lt + 1) {
+        s = lt + 1;
+        n = (size_t)(gt - s);
+    }
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    n = n < outlen - 1 ? n : outlen - 1;
+    n = utf8_valid(s, n) ? n : 0; /* a cut inside a character, or bytes that are not text */
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+static void
+guard_tags(const struct pipeline *p, const bnc_report *r, char campaign[GUARD_KEY_MAX + 1],
+           char sender[GUARD_KEY_MAX + 1])
+{
+    const char *list = bnc_ctx_config(p->ctx)->guard_campaign_headers;
+    const char *at, *v;
+    char name[128];
+    size_t n;
+
+    campaign[0] = sender[0] = '\0';
+    while (list != NULL && *list != '\0' && campaign[0] == '\0') {
+        n = strcspn(list, ",");
+        if (n > 0 && n < sizeof(name)) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            if ((v = report_orig_header(r, name)) != NULL) {
+                copy_tag(campaign, GUARD_KEY_MAX + 1, v, strlen(v));
+            }
+        }
+        list += n + (list[n] == ',' ? 1 : 0);
+    }
+    if (r->orig_from != NULL && (at = strrchr(r->orig_from, '@')) != NULL) {
+        n = strcspn(at + 1, "> \t;,");
+        copy_tag(sender, GUARD_KEY_MAX + 1, at + 1, n);
+        for (n = 0; sender[n] != '\0'; n++) {
+            sender[n] = (char)(sender[n] >= 'A' && sender[n] <= 'Z' ? sender[n] + 32 : sender[n]);
+        }
+    }
+}
+
 static bnc_status
 known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struct bnc_rcpt *alias)
 {
@@ -200,15 +258,55 @@ known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struc
     return BNC_OK;
 }
 
+/* Every verdict of a parsed report through the policy, inside the input's transaction. */
+static bnc_status
+apply_report(struct pipeline *p, const bnc_report *r, const struct pipeline_input *in,
+             bool not_bounce, const char *source, const char *ref, const char *hash,
+             int64_t now, struct pipeline_result *out)
+{
+    char key[KEY_MAX], campaign[GUARD_KEY_MAX + 1], sender[GUARD_KEY_MAX + 1];
+    size_t i, n = bnc_report_rcpt_count(r);
+    struct model_outcome o;
+    struct bnc_rcpt alias;
+    bnc_status rc;
+    int64_t t;
+
+    guard_tags(p, r, campaign, sender);
+    for (i = 0; i < n; i++) {
+        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
+        if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
+            continue;
+        }
+        t = event_time(v->time ? v->time : r->time, in->received_at, now);
+        rc = known_recipient(p, v, now, &alias);
+        if (rc != BNC_OK) {
+            set_err(p, rc, "contact lookup");
+            return rc;
+        }
+        if (alias.recipient != NULL) {
+            v = &alias;
+        }
+        key_event(key, v, hash, ref, t);
+        rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
+        if (rc == BNC_OK && !o.duplicate) {
+            rc = guard_count_tags(p->st, campaign, sender, v, o.actions, t);
+        }
+        if (rc != BNC_OK) {
+            set_err(p, rc, "apply verdict");
+            return rc;
+        }
+        count_outcome(out, v, &o);
+    }
+    return BNC_OK;
+}
+
 bnc_status
 pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pipeline_result *out)
 {
-    char hash[HASH_HEX], refbuf[HASH_HEX + 32], key[KEY_MAX];
+    char hash[HASH_HEX], refbuf[HASH_HEX + 32];
     const char *source, *ref;
-    struct model_outcome o;
-    struct bnc_rcpt alias;
     bnc_report *r = NULL;
-    int64_t now = pl_now(p), t;
+    int64_t now = pl_now(p);
     size_t i, n, counted;
     bool not_bounce;
     bnc_status rc;
@@ -223,8 +321,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
     if (in->ref && in->ref[0] && utf8_valid(in->ref, strlen(in->ref))) {
         ref = in->ref;
     } else {
-        /* no ref, or one the store cannot hold as text (a file name that is not UTF-8):
-         * the content hash identifies the input instead */
+        /* no ref, or one that is not UTF-8 text: the content hash identifies the input */
         snprintf(refbuf, sizeof(refbuf), "sha256:%s", hash);
         ref = refbuf;
     }
@@ -267,27 +364,8 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in, struct pip
         set_err(p, rc, "ingested record");
         goto fail;
     }
-    for (i = 0; i < n; i++) {
-        const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
-        if (v == NULL || (not_bounce && !harmless_kind(v->kind))) {
-            continue;
-        }
-        t = event_time(v->time ? v->time : r->time, in->received_at, now);
-        rc = known_recipient(p, v, now, &alias);
-        if (rc != BNC_OK) {
-            set_err(p, rc, "contact lookup");
-            goto fail;
-        }
-        if (alias.recipient != NULL) {
-            v = &alias;
-        }
-        key_event(key, v, hash, ref, t);
-        rc = model_apply_verdict(p->st, &p->pc, v, source, ref, key, t, "bounce", now, &o);
-        if (rc != BNC_OK) {
-            set_err(p, rc, "apply verdict");
-            goto fail;
-        }
-        count_outcome(out, v, &o);
+    if ((rc = apply_report(p, r, in, not_bounce, source, ref, hash, now, out)) != BNC_OK) {
+        goto fail;
     }
     if ((rc = store_commit(p->st)) != BNC_OK) {
         set_err(p, rc, "commit");

@@ -2,7 +2,9 @@
  * housekeeping.c - the daemon's periodic jobs, on one thread of their own: the decay sweep
  * (every sweep.interval: soft counts older than policy.soft_decay_days reset, DESIGN §6),
  * the purge of spool/done/ (hourly, files older than spool.keep_days) and the mailbox poll
- * (mailbox.source every mailbox.interval, through the pipeline like every ingest).
+ * (mailbox.source every mailbox.interval, through the pipeline like every ingest), and the
+ * guards (every SERVE_GUARD_EVERY: outages ended, settled or applied, spike alerts raised,
+ * alerts delivered; server/alerts.c).
  *
  * Each job reads the current config on every tick, so a reload changes its interval; the
  * mailbox poll rebuilds its pipeline when the ctx was reloaded. A failing job logs and
@@ -17,9 +19,13 @@
 
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "hygiene/policy.h"
 #include "ingest/mailbox.h"
 #include "pipeline/process.h"
+#include "server/alerts.h"
+#include "store/guards.h"
+#include "store/store.h"
 #include "store/model.h"
 
 /* The jobs' state between ticks. */
@@ -28,7 +34,7 @@ struct hk {
     struct store *st;
     struct pipeline *p; /* the mailbox poll's, on ctx generation gen */
     unsigned gen;
-    int64_t next_sweep, next_purge, next_mail;
+    int64_t next_sweep, next_purge, next_mail, next_guard;
 };
 
 static void *housekeeping_main(void *arg);
@@ -114,6 +120,27 @@ hk_mailbox(struct hk *h, const struct bnc_config *cfg)
     }
 }
 
+static void
+hk_guard(struct hk *h, const struct bnc_config *cfg)
+{
+    struct policy_cfg pc;
+    struct guard_eval ge;
+    struct alerts_stats as;
+    int64_t now = serve_now(h->sv);
+    size_t open = 0;
+
+    policy_cfg_from_config(&pc, cfg);
+    if (guard_evaluate(h->st, &pc, cfg, now, &ge) != BNC_OK) {
+        log_warnx("event=guard_failed detail=\"%s\"", store_errmsg(h->st));
+    }
+    if (alerts_run(h->st, cfg, now, &as) != BNC_OK) {
+        log_warnx("event=alerts_failed detail=\"%s\"", store_errmsg(h->st));
+    }
+    if (guard_outage_list(h->st, "open", 0, MODEL_LIMIT_MAX, NULL, NULL, &open) == BNC_OK) {
+        metrics_gauge_set("bounced_outages_open", NULL, (int64_t)open);
+    }
+}
+
 /* Wait a second or until told to stop: true to go on. */
 static bool
 hk_tick(struct serve *sv)
@@ -145,6 +172,7 @@ housekeeping_main(void *arg)
     h.next_sweep = start + 5; /* a first sweep soon after startup */
     h.next_purge = start + 10;
     h.next_mail = start + 1;
+    h.next_guard = start + 1;
     for (;;) {
         const struct bnc_config *cfg;
         int64_t now = (int64_t)time(NULL); /* the time the tick began */
@@ -164,6 +192,10 @@ housekeeping_main(void *arg)
         if (cfg->mailbox_source[0] != '\0' && cfg->mailbox_interval > 0 && now >= h.next_mail) {
             h.next_mail = now + cfg->mailbox_interval;
             hk_mailbox(&h, cfg);
+        }
+        if (now >= h.next_guard) {
+            h.next_guard = now + SERVE_GUARD_EVERY;
+            hk_guard(&h, cfg);
         }
     }
     pipeline_free(h.p);

@@ -287,6 +287,36 @@ event_report_add(struct store *st, const char *dedupe_key, const char *source, c
     return store_exec(st, q, p, 5, NULL, NULL, NULL);
 }
 
+/* The 21 parameters of the event row; texts that are not valid UTF-8 are bound as copies
+ * kept in own[1..9] (the caller frees them). */
+static void
+event_params(struct store_value p[21], char *own[10], const struct bnc_rcpt *v,
+             const struct hyg_plan *plan, const char *recipient, const char *dedupe_key,
+             const char *source, const char *ref, int64_t event_time, int64_t now)
+{
+    p[0] = sv_text(safe_text(dedupe_key, &own[1]));
+    p[1] = plan->contact_id > 0 ? sv_int(plan->contact_id) : sv_null();
+    p[2] = sv_text(recipient);
+    p[3] = sv_text(domain_of(recipient));
+    p[4] = sv_text(safe_text(v->status, &own[2]));
+    p[5] = sv_text(safe_text(v->replycode, &own[3]));
+    p[6] = sv_text(bnc_reason_name(v->reason));
+    p[7] = sv_text(bnc_kind_name(v->kind));
+    p[8] = sv_int(v->hard);
+    p[9] = sv_text(bnc_action_name(v->action));
+    p[10] = sv_text(safe_text(v->diagnostic, &own[4]));
+    p[11] = sv_text(safe_text(v->origin, &own[5]));
+    p[12] = sv_text(source ? source : "");
+    p[13] = sv_text(ref ? ref : "");
+    p[14] = sv_text(safe_text(v->decided_by, &own[6]));
+    p[15] = sv_text(hyg_plan_word(plan, v->kind));
+    p[16] = sv_int(event_time);
+    p[17] = sv_int(now);
+    p[18] = sv_text(safe_text(v->message_id, &own[7]));
+    p[19] = sv_text(safe_text(v->original_message_id, &own[8]));
+    p[20] = sv_text(safe_text(v->feedback_type, &own[9]));
+}
+
 bnc_status
 model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct bnc_rcpt *v,
                     const char *source, const char *ref, const char *dedupe_key, int64_t event_time,
@@ -301,7 +331,7 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
     struct policy_verdict pv;
     struct hyg_plan plan;
     struct store_value p[21];
-    char *own[8] = {0};
+    char *own[10] = {0};
     const char *recipient, *supp_source;
     int64_t event_id = 0;
     bnc_status rc;
@@ -324,33 +354,8 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
         return rc;
     }
     recipient = plan.valid ? plan.address : safe_text(v->recipient, &own[0]);
-    p[0] = sv_text(safe_text(dedupe_key, &own[1]));
-    p[1] = plan.contact_id > 0 ? sv_int(plan.contact_id) : sv_null();
-    p[2] = sv_text(recipient);
-    p[3] = sv_text(domain_of(recipient));
-    p[4] = sv_text(safe_text(v->status, &own[2]));
-    p[5] = sv_text(safe_text(v->replycode, &own[3]));
-    p[6] = sv_text(bnc_reason_name(v->reason));
-    p[7] = sv_text(bnc_kind_name(v->kind));
-    p[8] = sv_int(v->hard);
-    p[9] = sv_text(bnc_action_name(v->action));
-    p[10] = sv_text(safe_text(v->diagnostic, &own[4]));
-    p[11] = sv_text(safe_text(v->origin, &own[5]));
-    p[12] = sv_text(source ? source : "");
-    p[13] = sv_text(ref ? ref : "");
-    p[14] = sv_text(safe_text(v->decided_by, &own[6]));
-    p[15] = sv_text(hyg_plan_word(&plan, v->kind));
-    p[16] = sv_int(event_time);
-    p[17] = sv_int(now);
-    p[18] = sv_text(safe_text(v->message_id, &own[7]));
-    {
-        char *o1 = NULL, *o2 = NULL;
-        p[19] = sv_text(safe_text(v->original_message_id, &o1));
-        p[20] = sv_text(safe_text(v->feedback_type, &o2));
-        rc = store_query_int(st, q_ev, p, 21, &event_id);
-        free(o1);
-        free(o2);
-    }
+    event_params(p, own, v, &plan, recipient, dedupe_key, source, ref, event_time, now);
+    rc = store_query_int(st, q_ev, p, 21, &event_id);
     if (rc == BNC_ENOTFOUND) {
         /* the dedupe key exists: this failure was applied before, maybe by another path */
         out->duplicate = true;
@@ -362,6 +367,10 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
     }
     out->event_id = event_id;
     out->contact_id = plan.contact_id;
+    if (plan.valid && (rc = guard_on_verdict(st, pc, v, domain_of(recipient), event_id,
+                                             event_time, now, &plan.acts)) != BNC_OK) {
+        goto done;
+    }
     out->actions = plan.acts;
     supp_source = v->kind == BNC_KIND_COMPLAINT ? "complaint" : "bounce";
     rc = hyg_plan_carry_out(st, &plan, bnc_reason_name(v->reason), v->status, supp_source, ref,
@@ -562,6 +571,33 @@ rv_one_cb(void *ud, const struct store_row *r)
     return 1;
 }
 
+/* A hard or soft resolution: the policy over the item's verdict, carried out. */
+static bnc_status
+resolve_apply(struct store *st, const struct policy_cfg *pc, const struct rv_one *one,
+              struct policy_verdict *pv, int64_t id, const char *actor, int64_t now,
+              struct model_outcome *o)
+{
+    struct hyg_plan plan;
+    char decided[48];
+    bnc_reason reason;
+    bool changed = false;
+    bnc_status rc;
+
+    snprintf(decided, sizeof(decided), "review:%lld", (long long)id);
+    pv->reason = bnc_reason_from_name(one->reason, &reason) ? reason : BNC_R_UNDEFINED;
+    pv->time = one->event_time;
+    if ((rc = hyg_plan_make(st, pc, one->recipient, pv, now, &plan)) != BNC_OK) {
+        return rc;
+    }
+    rc = hyg_plan_carry_out(st, &plan, one->reason, one->status, "review", one->ref, decided,
+                            actor ? actor : "review", one->event_id, now, &changed);
+    hyg_plan_free(&plan);
+    o->actions = plan.acts;
+    o->contact_id = plan.contact_id;
+    o->contact_changed = changed && plan.contact_id > 0;
+    return rc;
+}
+
 bnc_status
 model_review_resolve(struct store *st, const struct policy_cfg *pc, int64_t id,
                      const char *resolution, const char *actor, int64_t now,
@@ -575,13 +611,10 @@ model_review_resolve(struct store *st, const struct policy_cfg *pc, int64_t id,
     struct store_value p[4];
     struct rv_one one;
     struct policy_verdict pv;
-    struct hyg_plan plan;
     struct model_outcome o;
-    char word[32], decided[48];
-    bnc_reason reason;
+    char word[32];
     int64_t changes = 0;
     bnc_status rc;
-    bool changed = false;
 
     memset(&o, 0, sizeof(o));
     memset(&one, 0, sizeof(one));
@@ -612,22 +645,9 @@ model_review_resolve(struct store *st, const struct policy_cfg *pc, int64_t id,
         rc = BNC_ECONFLICT;
         goto fail;
     }
-    snprintf(decided, sizeof(decided), "review:%lld", (long long)id);
-    if (strcmp(resolution, "ignore") != 0) {
-        pv.reason = bnc_reason_from_name(one.reason, &reason) ? reason : BNC_R_UNDEFINED;
-        pv.time = one.event_time;
-        if ((rc = hyg_plan_make(st, pc, one.recipient, &pv, now, &plan)) != BNC_OK) {
-            goto fail;
-        }
-        rc = hyg_plan_carry_out(st, &plan, one.reason, one.status, "review", one.ref, decided,
-                                actor ? actor : "review", one.event_id, now, &changed);
-        hyg_plan_free(&plan);
-        if (rc != BNC_OK) {
-            goto fail;
-        }
-        o.actions = plan.acts;
-        o.contact_id = plan.contact_id;
-        o.contact_changed = changed && plan.contact_id > 0;
+    if (strcmp(resolution, "ignore") != 0 &&
+        (rc = resolve_apply(st, pc, &one, &pv, id, actor, now, &o)) != BNC_OK) {
+        goto fail;
     }
     o.event_id = one.event_id;
     p[1] = sv_text(resolution);

@@ -104,4 +104,27 @@ bnc_status hyg_plan_carry_out(struct store *st, struct hyg_plan *plan, const cha
                               const char *decided_by, const char *actor, int64_t event_id,
                               int64_t now, bool *changed_out);
 
+/* ---- guards (model_guard.c, model_alerts.c) ---- */
+
+/* The outage guard's one call from model_apply_verdict(), after the event row is in and
+ * before the plan is carried out: counts the verdict at its recipient domain; when the
+ * domain is in an outage (or this verdict proves one) *acts loses its penalty
+ * (guard_hold()) and the event is marked held. */
+bnc_status guard_on_verdict(struct store *st, const struct policy_cfg *pc,
+                            const struct bnc_rcpt *v, /* the verdict */
+                            const char *domain,       /* its recipient domain */
+                            int64_t event_id, int64_t event_time, int64_t now,
+                            unsigned *acts); /* IN/OUT: POLICY_A_* of the plan */
+/* Add to the counters of (scope, key) at time t: hard, soft, complaint, sender, total,
+ * sends. An empty key counts nothing. */
+bnc_status guard_count_add(struct store *st, const char *scope, const char *key, int64_t t,
+                           const int64_t add[6]);
+/* Raise the one alert of a new outage or reputation incident. */
+bnc_status guard_alert_incident(struct store *st, const char *kind, const char *domain,
+                                int64_t incident_id, int64_t count, int64_t threshold,
+                                int64_t baseline, int64_t window, int64_t now);
+/* Raise the spike alerts of the period before now; *n_out gets how many. */
+bnc_status guard_spike_alerts(struct store *st, const struct bnc_config *cfg, int64_t now,
+                              size_t *n_out);
+
 #endif

@@ -13,6 +13,7 @@
     soft_sender: "soft, sender-side", complaint: "complaint", other: "other" };
   const CLASS_KIND = { hard: "hard", soft_address: "soft", soft_sender: "soft",
     complaint: "complaint", other: null };
+  const EVENT_HEADS = ["time (UTC)", "recipient", "reason", "kind", "status", "policy", "diagnostic"];
   const S = {
     token: sessionStorage.getItem("bnc_token") || "",
     scopes: [],
@@ -36,8 +37,17 @@
     b.addEventListener("click", fn);
     return b;
   }
+  /* A table with these column heads and an empty body. */
+  function table(heads, cls) {
+    const t = el("table", null, cls), tr = el("tr");
+    heads.forEach((h) => tr.appendChild(el("th", h)));
+    t.createTHead().appendChild(tr);
+    t.appendChild(el("tbody"));
+    return t;
+  }
+  /* The SVG namespace, taken from the <svg> index.html holds (no URL in this file). */
   function svg(tag, attrs) {
-    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    const e = document.createElementNS($("svgns").namespaceURI, tag);
     Object.keys(attrs || {}).forEach((k) => e.setAttribute(k, attrs[k]));
     return e;
   }
@@ -217,13 +227,18 @@
     $("until").value = fmtDay(now / 1000);
   }
 
+  /* A render started later wins: an answer to an older range or filter is dropped. */
+  let overviewGen = 0;
   async function showOverview() {
+    const gen = ++overviewGen;
     const q = rangeQuery();
     const bucket = bucketFor();
     q.set("bucket", bucket);
     setStatus("loading...");
     const t0 = performance.now();
-    const [ov] = await Promise.all([api("/api/v1/overview?" + q.toString()), loadEvents(true)]);
+    const [ov, page] = await Promise.all([api("/api/v1/overview?" + q.toString()), eventsPage(q, null)]);
+    if (gen !== overviewGen) return;
+    drawEvents(page, true);
     drawOverview(ov, bucket);
     setStatus("updated " + new Date().toISOString().slice(0, 19).replace("T", " ") + " UTC");
     document.body.dataset.loadedMs = String(Math.round(performance.now() - t0));
@@ -306,8 +321,7 @@
       b.append(el("span", r.label || r.key || "(none)", "label"), track, el("span", num(r.count), "n"));
       list.appendChild(b);
     });
-    const det = el("details"), sum = el("summary", "Table"), tbl = el("table");
-    tbl.innerHTML = "<thead><tr><th>key</th><th>events</th></tr></thead><tbody></tbody>";
+    const det = el("details"), sum = el("summary", "Table"), tbl = table(["key", "events"]);
     rows.forEach((r) => row(tbl, [r.label || r.key, r.count]));
     det.append(sum, tbl);
     box.append(list, det);
@@ -322,7 +336,9 @@
       s.append(el("i", null, "sw c-" + c), el("span", CLASS_LABEL[c]));
       legend.appendChild(s);
     });
-    const W = 1000, H = 260, L = 48, B = 36, T = 10, R = 8;
+    /* drawn at the panel's own width, so its text is as large on a phone as on a desk */
+    const W = Math.max(300, Math.round(box.clientWidth || 1000)), H = W < 600 ? 220 : 260;
+    const L = 48, B = 36, T = 10, R = 8;
     const n = series.length;
     const totals = series.map((d) => CLASSES.reduce((a, c) => a + d[c], 0));
     const maxv = Math.max(1, Math.max.apply(null, totals));
@@ -337,7 +353,7 @@
       tx.textContent = num(v);
       g.appendChild(tx);
     }
-    const every = Math.max(1, Math.ceil(n / 10));
+    const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(W / 90))));
     series.forEach((d, i) => {
       const x = L + i * bw;
       const grp = svg("g", { class: "bar", tabindex: "0", role: "button",
@@ -372,9 +388,7 @@
     }
     g.appendChild(svg("line", { x1: L, x2: W - R, y1: T + ph, y2: T + ph, class: "axis" }));
     box.appendChild(g);
-    const tbl = el("table");
-    tbl.innerHTML = "<thead><tr><th>" + bucket + "</th><th>hard</th><th>soft, address-side</th>" +
-      "<th>soft, sender-side</th><th>complaint</th><th>other</th><th>total</th></tr></thead><tbody></tbody>";
+    const tbl = table([bucket, "hard", "soft, address-side", "soft, sender-side", "complaint", "other", "total"]);
     series.forEach((d, i) => row(tbl, [d.day].concat(CLASSES.map((c) => d[c]), [totals[i]])));
     tbox.appendChild(tbl);
   }
@@ -395,12 +409,18 @@
   }
 
   /* Events newest first, cursor-paged by the server. */
-  async function loadEvents(reset) {
-    const q = rangeQuery();
+  function eventsPage(range, cursor) {
+    const q = new URLSearchParams(range);
+    q.delete("bucket");
     q.set("order", "newest");
     q.set("limit", "50");
-    if (!reset && S.evCursor) q.set("cursor", S.evCursor);
-    const page = await api("/api/v1/events?" + q.toString());
+    if (cursor) q.set("cursor", cursor);
+    return api("/api/v1/events?" + q.toString());
+  }
+  async function loadEvents() {
+    drawEvents(await eventsPage(rangeQuery(), S.evCursor), false);
+  }
+  function drawEvents(page, reset) {
     const t = $("events");
     if (reset) t.tBodies[0].replaceChildren();
     page.data.forEach((e) => eventRow(t, e));
@@ -546,8 +566,7 @@
 
     const evp = el("div", null, "panel");
     evp.appendChild(el("h2", "Events (newest first)"));
-    const t = el("table", null, "rows");
-    t.innerHTML = "<thead><tr><th>time (UTC)</th><th>recipient</th><th>reason</th><th>kind</th><th>status</th><th>policy</th><th>diagnostic</th></tr></thead><tbody></tbody>";
+    const t = table(EVENT_HEADS, "rows");
     const evs = await api("/api/v1/events?order=newest&limit=200&recipient=" + encodeURIComponent(addr));
     evs.data.forEach((e) => eventRow(t, e));
     if (!evs.data.length) emptyRow(t, "no events for this address");
@@ -559,9 +578,8 @@
   async function auditPanel(addr, out) {
     const p = el("div", null, "panel");
     p.appendChild(el("h2", "Audit log"));
-    const t = el("table", null, "rows");
+    const t = table(["time (UTC)", "action", "by", "why", "before → after", "undo"], "rows");
     t.id = "audit";
-    t.innerHTML = "<thead><tr><th>time (UTC)</th><th>action</th><th>by</th><th>why</th><th>before → after</th><th>undo</th></tr></thead><tbody></tbody>";
     const a = await api("/api/v1/audit?limit=200&address=" + encodeURIComponent(addr));
     a.data.slice().reverse().forEach((x) => {
       const same = snapText(x.before) === snapText(x.after);
@@ -623,16 +641,14 @@
   async function showDomain(dom, out) {
     const p = el("div", null, "panel");
     p.appendChild(el("h2", "Domain " + dom));
-    const t = el("table", null, "rows");
-    t.innerHTML = "<thead><tr><th>time (UTC)</th><th>recipient</th><th>reason</th><th>kind</th><th>status</th><th>policy</th><th>diagnostic</th></tr></thead><tbody></tbody>";
+    const t = table(EVENT_HEADS, "rows");
     const evs = await api("/api/v1/events?order=newest&limit=200&domain=" + encodeURIComponent(dom));
     evs.data.forEach((e) => eventRow(t, e));
     if (!evs.data.length) emptyRow(t, "no events for this domain");
     p.append(el("h3", "Events (newest first, up to 200)"), t);
     if (can("admin")) {
       const s = await api("/api/v1/suppressions?limit=200&q=" + encodeURIComponent("@" + dom));
-      const st = el("table", null, "rows");
-      st.innerHTML = "<thead><tr><th>address</th><th>reason</th><th>source</th><th>since (UTC)</th></tr></thead><tbody></tbody>";
+      const st = table(["address", "reason", "source", "since (UTC)"], "rows");
       s.data.forEach((x) => row(st, [addrLink(x.address), x.reason, x.source, fmtTime(x.created_at)]));
       if (!s.data.length) emptyRow(st, "no suppressed addresses at this domain");
       p.append(el("h3", "Suppressed addresses (" + num(s.total) + ")"), st);
@@ -860,7 +876,7 @@
       setPreset(Number(b.dataset.days)); showOverview().catch(fail);
     }));
     $("bucket").addEventListener("change", () => showOverview().catch(fail));
-    $("ev-more").addEventListener("click", () => loadEvents(false).catch(fail));
+    $("ev-more").addEventListener("click", () => loadEvents().catch(fail));
     $("ev-csv").addEventListener("click", () => { const q = rangeQuery(); download("/api/v1/events.csv?" + q.toString(), "bounced-events.csv"); });
     $("ad-form").addEventListener("submit", (ev) => { ev.preventDefault(); location.hash = "#/address?q=" + encodeURIComponent($("ad-q").value.trim()); });
     $("su-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadSupps(true).catch(fail); });

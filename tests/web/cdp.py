@@ -210,7 +210,8 @@ class Browser:
             if v:
                 return v
             time.sleep(0.05)
-        raise AssertionError("timed out waiting for " + (what or expr))
+        shown = self.js("(document.getElementById('status') || {}).textContent || ''")
+        raise AssertionError("timed out waiting for %s (status line: %r)" % (what or expr, shown))
 
     def goto(self, url):
         self.js("document.body && (document.body.dataset.ready = '')")
@@ -267,8 +268,14 @@ class Browser:
         self.send("Input.dispatchKeyEvent", type="keyUp", key=name, windowsVirtualKeyCode=code,
                   modifiers=mods)
 
-    def screenshot(self, path):
-        r = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def screenshot(self, path, max_height=None):
+        """The whole page (or its first max_height CSS pixels) as a PNG file."""
+        args = dict(format="png", captureBeyondViewport=True)
+        if max_height:
+            w, h = self.js("[document.documentElement.clientWidth, "
+                           "document.scrollingElement.scrollHeight]")
+            args["clip"] = dict(x=0, y=0, width=w, height=min(h, max_height), scale=1)
+        r = self.send("Page.captureScreenshot", **args)
         with open(path, "wb") as f:
             f.write(base64.b64decode(r["data"]))
 

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -325,8 +326,11 @@ def test_drawer(b, s, events):
     st, raw_bytes, hdrs = s.api("GET", "/api/v1/events/%d/raw" % e["id"])
     check(st == 200 and hdrs.get("Content-Type") == "message/rfc822",
           "raw route: message/rfc822 for admin")
+    b.screenshot(os.path.join(OUT, "drawer-1400.png"))
     b.key("Escape")
     b.wait("document.getElementById('drawer').hidden", what="the drawer to close")
+    check(b.js("document.activeElement && document.activeElement.dataset !== undefined"),
+          "closing the drawer returns the focus")
 
 
 def test_address_revert(b, s):
@@ -441,10 +445,10 @@ def test_rules_settings(b, s):
 
 def test_phone(b, s):
     b.viewport(390, 844, mobile=True)
-    b.goto(s.base + "/#/overview")
-    mark(b)
+    b.goto(s.base + "/#/overview")  # goto forgets the last render itself
     overview_ready(b)
     b.screenshot(os.path.join(OUT, "overview-390.png"))
+    b.screenshot(os.path.join(OUT, "overview-390-top.png"), max_height=2600)
     wide = b.js("document.scrollingElement.scrollWidth")
     check(wide <= 391, "390 px: no sideways scrolling (%d)" % wide)
     check(b.js("getComputedStyle(document.querySelector('#events tbody tr')).display") == "block",
@@ -479,8 +483,7 @@ def test_contrast(b):
 
 
 def test_signout(b, s):
-    b.goto(s.base + "/#/overview")
-    mark(b)
+    b.goto(s.base + "/#/overview")  # goto forgets the last render itself
     overview_ready(b)
     b.click("#signout")
     b.wait("!document.getElementById('signin').hidden", what="sign-in after sign-out")
@@ -515,7 +518,6 @@ def main():
         test_chart_filters(b, s, events)
         test_contrast(b)
         test_drawer(b, s, events)
-        b.screenshot(os.path.join(OUT, "drawer-1400.png"))
         test_address_revert(b, s)
         b.screenshot(os.path.join(OUT, "address-1400.png"))
         test_suppressions(b, s, dl)
@@ -537,6 +539,7 @@ def main():
     except AssertionError as e:
         failures.append(str(e))
         print("FAIL " + str(e))
+        print(traceback.format_exc())
         if b is not None:
             b.screenshot(os.path.join(OUT, "failure.png"))
     finally:

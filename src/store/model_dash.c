@@ -22,13 +22,19 @@
 
 #define MODEL_DIAG_PAGE  1000
 #define MODEL_REOPEN_MAX 64
+#define EV_WHERE_MAX     400
+#define EV_PARAMS_MAX    12
 
-/* The event filter as parameters $1..$7 (the order ev_filter_bind() writes them). */
-#define EV_FILTER                                                                              \
-    "($1 = '' OR recipient = $1) AND ($2 = '' OR domain = $2) AND ($3 = '' OR reason = $3) "   \
-    "AND ($4 = '' OR kind = $4) AND ($5 = 0 OR contact_id = $5) AND ($6 = 0 OR event_time >= " \
-    "$6) AND ($7 = 0 OR event_time < $7)"
-#define EV_NFILTER 7
+/* The WHERE clause of an event filter: the time bounds always (open = the extremes), then
+ * one plain comparison per filter that is set, so the planner can pick the index that fits
+ * (bounce_events_dash_idx covers a filter on time alone). The text is built from fixed
+ * fragments; every value is a bound parameter. */
+struct ev_where {
+    char sql[EV_WHERE_MAX];
+    struct store_value p[EV_PARAMS_MAX];
+    size_t np;
+    char addr[MODEL_EMAIL_MAX + 1];
+};
 
 struct dash_ev {
     model_event_cb cb;
@@ -47,23 +53,42 @@ dash_ev_cb(void *ud, const struct store_row *r)
     return d->cb(d->ud, &e);
 }
 
-/* Bind f into p[0..EV_NFILTER); addr receives the normalized recipient. */
+/* Append " AND <col> = $n" with its value, when the value is set. */
 static void
-ev_filter_bind(const struct model_event_filter *f, char addr[MODEL_EMAIL_MAX + 1],
-               struct store_value *p)
+ev_where_add(struct ev_where *w, const char *col, struct store_value v, bool set)
 {
-    addr[0] = '\0';
-    if (f != NULL && f->recipient != NULL && f->recipient[0] != '\0' &&
-        !model_normalize_email(f->recipient, addr)) {
-        mcopy(addr, MODEL_EMAIL_MAX + 1, f->recipient);
+    size_t len = strlen(w->sql);
+
+    if (!set) {
+        return;
     }
-    p[0] = sv_text(addr);
-    p[1] = sv_text(f != NULL && f->domain != NULL ? f->domain : "");
-    p[2] = sv_text(f != NULL && f->reason != NULL ? f->reason : "");
-    p[3] = sv_text(f != NULL && f->kind != NULL ? f->kind : "");
-    p[4] = sv_int(f != NULL ? f->contact_id : 0);
-    p[5] = sv_int(f != NULL ? f->since : 0);
-    p[6] = sv_int(f != NULL ? f->until : 0);
+    w->p[w->np++] = v;
+    snprintf(w->sql + len, sizeof(w->sql) - len, " AND %s = $%zu", col, w->np);
+}
+
+static void
+ev_where_build(struct ev_where *w, const struct model_event_filter *f)
+{
+    struct model_event_filter none;
+
+    if (f == NULL) {
+        memset(&none, 0, sizeof(none));
+        f = &none;
+    }
+    w->addr[0] = '\0';
+    if (f->recipient != NULL && f->recipient[0] != '\0' &&
+        !model_normalize_email(f->recipient, w->addr)) {
+        mcopy(w->addr, sizeof(w->addr), f->recipient);
+    }
+    w->p[0] = sv_int(f->since != 0 ? f->since : INT64_MIN);
+    w->p[1] = sv_int(f->until != 0 ? f->until : INT64_MAX);
+    w->np = 2;
+    snprintf(w->sql, sizeof(w->sql), "event_time >= $1 AND event_time < $2");
+    ev_where_add(w, "recipient", sv_text(w->addr), w->addr[0] != '\0');
+    ev_where_add(w, "domain", sv_text(f->domain), f->domain != NULL && f->domain[0] != '\0');
+    ev_where_add(w, "reason", sv_text(f->reason), f->reason != NULL && f->reason[0] != '\0');
+    ev_where_add(w, "kind", sv_text(f->kind), f->kind != NULL && f->kind[0] != '\0');
+    ev_where_add(w, "contact_id", sv_int(f->contact_id), f->contact_id != 0);
 }
 
 bnc_status
@@ -71,20 +96,23 @@ model_event_recent(struct store *st, const struct model_event_filter *f,
                    const struct model_cursor *cur, size_t limit, model_event_cb cb, void *ud,
                    size_t *n_out)
 {
-    static const char *q = "SELECT " MODEL_EVENT_COLS " FROM bounce_events WHERE " EV_FILTER
-                           " AND event_time <= $8 AND (event_time < $8 OR id < $9) ORDER BY "
-                           "event_time DESC, id DESC LIMIT $10";
-    char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[EV_NFILTER + 3];
+    struct ev_where w;
     struct dash_ev d = {cb, ud, 0};
     bool from_newest = cur == NULL || (cur->time == 0 && cur->id == 0);
+    char q[EV_WHERE_MAX + 400];
     bnc_status rc;
+    size_t n;
 
-    ev_filter_bind(f, addr, p);
-    p[7] = sv_int(from_newest ? INT64_MAX : cur->time);
-    p[8] = sv_int(from_newest ? INT64_MAX : cur->id);
-    p[9] = sv_int((int64_t)mlimit(limit));
-    rc = store_exec(st, q, p, EV_NFILTER + 3, dash_ev_cb, &d, NULL);
+    ev_where_build(&w, f);
+    n = w.np;
+    snprintf(q, sizeof(q),
+             "SELECT " MODEL_EVENT_COLS " FROM bounce_events WHERE %s AND event_time <= $%zu AND "
+             "(event_time < $%zu OR id < $%zu) ORDER BY event_time DESC, id DESC LIMIT $%zu",
+             w.sql, n + 1, n + 1, n + 2, n + 3);
+    w.p[n] = sv_int(from_newest ? INT64_MAX : cur->time);
+    w.p[n + 1] = sv_int(from_newest ? INT64_MAX : cur->id);
+    w.p[n + 2] = sv_int((int64_t)mlimit(limit));
+    rc = store_exec(st, q, w.p, n + 3, dash_ev_cb, &d, NULL);
     if (n_out != NULL) {
         *n_out = d.n;
     }
@@ -94,12 +122,12 @@ model_event_recent(struct store *st, const struct model_event_filter *f,
 bnc_status
 model_event_count(struct store *st, const struct model_event_filter *f, int64_t *n_out)
 {
-    static const char *q = "SELECT COUNT(*) FROM bounce_events WHERE " EV_FILTER;
-    char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[EV_NFILTER];
+    struct ev_where w;
+    char q[EV_WHERE_MAX + 64];
 
-    ev_filter_bind(f, addr, p);
-    return store_query_int(st, q, p, EV_NFILTER, n_out);
+    ev_where_build(&w, f);
+    snprintf(q, sizeof(q), "SELECT COUNT(*) FROM bounce_events WHERE %s", w.sql);
+    return store_query_int(st, q, w.p, w.np, n_out);
 }
 
 bnc_status
@@ -130,15 +158,16 @@ bnc_status
 model_event_series(struct store *st, const struct model_event_filter *f, model_series_cb cb,
                    void *ud)
 {
-    static const char *q = "SELECT event_time / 86400, kind, reason, COUNT(*) FROM bounce_events "
-                           "WHERE " EV_FILTER " GROUP BY event_time / 86400, kind, reason "
-                           "ORDER BY 1, 2, 3";
-    char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[EV_NFILTER];
+    struct ev_where w;
     struct dash_series d = {cb, ud};
+    char q[EV_WHERE_MAX + 200];
 
-    ev_filter_bind(f, addr, p);
-    return store_exec(st, q, p, EV_NFILTER, dash_series_cb, &d, NULL);
+    ev_where_build(&w, f);
+    snprintf(q, sizeof(q),
+             "SELECT event_time / 86400, kind, reason, COUNT(*) FROM bounce_events WHERE %s "
+             "GROUP BY event_time / 86400, kind, reason ORDER BY 1, 2, 3",
+             w.sql);
+    return store_exec(st, q, w.p, w.np, dash_series_cb, &d, NULL);
 }
 
 struct dash_stat {
@@ -158,15 +187,17 @@ bnc_status
 model_event_domains(struct store *st, const struct model_event_filter *f, size_t limit,
                     model_stat_cb cb, void *ud)
 {
-    static const char *q = "SELECT domain, COUNT(*) FROM bounce_events WHERE " EV_FILTER
-                           " GROUP BY domain ORDER BY COUNT(*) DESC, domain LIMIT $8";
-    char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[EV_NFILTER + 1];
+    struct ev_where w;
     struct dash_stat d = {cb, ud};
+    char q[EV_WHERE_MAX + 200];
 
-    ev_filter_bind(f, addr, p);
-    p[EV_NFILTER] = sv_int((int64_t)mlimit(limit));
-    return store_exec(st, q, p, EV_NFILTER + 1, dash_stat_cb, &d, NULL);
+    ev_where_build(&w, f);
+    snprintf(q, sizeof(q),
+             "SELECT domain, COUNT(*) FROM bounce_events WHERE %s GROUP BY domain ORDER BY "
+             "COUNT(*) DESC, domain LIMIT $%zu",
+             w.sql, w.np + 1);
+    w.p[w.np] = sv_int((int64_t)mlimit(limit));
+    return store_exec(st, q, w.p, w.np + 1, dash_stat_cb, &d, NULL);
 }
 
 static int

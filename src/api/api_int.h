@@ -209,5 +209,7 @@ void apic_sep(struct buf *b);
 void apic_end(struct buf *b);
 /* The reply as a CSV download named name (Content-Disposition). */
 void apic_reply(struct api_req *r, const char *name);
+/* An export that grew past cap: the partial body dropped, 413 naming what narrows it. */
+int apic_too_large(struct api_req *r, size_t cap, const char *narrow);
 
 #endif

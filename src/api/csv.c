@@ -81,3 +81,11 @@ apic_reply(struct api_req *r, const char *name)
     snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
     api_add_header(r, "Content-Disposition", disp);
 }
+
+int
+apic_too_large(struct api_req *r, size_t cap, const char *narrow)
+{
+    buf_reset(&r->out);
+    return api_error(r, 413, "too_large", "the export is over %zu bytes: narrow it with %s", cap,
+                     narrow);
+}

@@ -112,8 +112,7 @@ api_event_cb(void *ud, const struct model_event *e)
     return 0;
 }
 
-/* The filter arguments every event listing takes: 0, or the 400 already written. */
-static int
+int
 api_event_filter(struct api_req *r, struct model_event_filter *f)
 {
     bnc_reason reason;
@@ -334,10 +333,7 @@ h_events_csv(struct api_req *r)
         return api_error_status(r, rc, "events");
     }
     if (l.too_big) {
-        buf_reset(&r->out);
-        return api_error(r, 413, "too_large",
-                         "the export is over %u bytes: narrow it with since, until or a filter",
-                         API_CSV_MAX);
+        return apic_too_large(r, API_CSV_MAX, "since, until or a filter");
     }
     apic_reply(r, "bounced-events.csv");
     return 200;

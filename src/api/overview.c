@@ -209,29 +209,16 @@ ov_count_cb(void *ud, const char *key, int64_t count)
     return 0;
 }
 
-/* The range and filter arguments; since/until 0 = open. 0, or the 400 written. */
+/* The range and filter arguments (events.c's, since/until 0 = open) with until after since:
+ * 0, or the 400 written. */
 static int
 ov_args(struct api_req *r, struct model_event_filter *f)
 {
-    bnc_reason rs;
-    bnc_kind k;
-
-    memset(f, 0, sizeof(*f));
-    if (api_time_arg(r, "since", &f->since) != 0 || api_time_arg(r, "until", &f->until) != 0) {
+    if (api_event_filter(r, f) != 0) {
         return r->status;
     }
     if (f->since != 0 && f->until != 0 && f->until <= f->since) {
         return api_error(r, 400, "bad_request", "\"until\" must be after \"since\"");
-    }
-    f->reason = api_qopt(r, "reason");
-    f->kind = api_qopt(r, "kind");
-    f->domain = api_qopt(r, "domain");
-    f->recipient = api_qopt(r, "recipient");
-    if (f->reason != NULL && !bnc_reason_from_name(f->reason, &rs)) {
-        return api_error(r, 400, "bad_request", "unknown reason \"%.40s\"", f->reason);
-    }
-    if (f->kind != NULL && !bnc_kind_from_name(f->kind, &k)) {
-        return api_error(r, 400, "bad_request", "unknown kind \"%.40s\"", f->kind);
     }
     return 0;
 }

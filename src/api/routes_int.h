@@ -41,6 +41,10 @@ int h_events(struct api_req *r);
 int h_events_csv(struct api_req *r);
 int h_event_get(struct api_req *r);
 int h_event_raw(struct api_req *r);
+/* The filter arguments of an event listing (since, until, recipient, domain, reason, kind)
+ * into f: 0, or the 400 already written. */
+struct model_event_filter;
+int api_event_filter(struct api_req *r, struct model_event_filter *f);
 /* overview.c */
 int h_overview(struct api_req *r);
 /* review.c */

@@ -265,10 +265,7 @@ h_supp_csv(struct api_req *r)
         return api_error_status(r, rc, "suppressions");
     }
     if (c.too_big) {
-        buf_reset(&r->out);
-        return api_error(r, 413, "too_large",
-                         "the export is over %u bytes: narrow it with q, reason, source or dates",
-                         API_SUPP_CSV_MAX);
+        return apic_too_large(r, API_SUPP_CSV_MAX, "q, reason, source or dates");
     }
     apic_reply(r, "bounced-suppressions.csv");
     return 200;

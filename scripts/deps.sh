@@ -6,8 +6,9 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev python3
 libsqlite3-dev libpq-dev libmicrohttpd-dev libevent-dev libjansson-dev libvectorscan-dev
 libinih-dev libcurl4-openssl-dev libssl-dev libidn2-dev zlib1g-dev libcmocka-dev postgresql sqlite3 curl"
-# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai).
-OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks"
+# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai,
+# Chromium for the dashboard's browser tests in tests/web).
+OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS ${BNC_DEPS_OPTIONAL:+$OPT_PKGS}; do

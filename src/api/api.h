@@ -42,6 +42,12 @@ struct api_options {
      * returns the HTTP status. NULL: /webhooks/... answers 404. */
     int (*webhook)(void *ud, const char *esp, const char *body, size_t len, const char *headers,
                    char *reply, size_t replylen);
+    /* Optional. The raw bounce an event was read from (GET /api/v1/events/{id}/raw), by the
+     * event's source and ref, while the daemon still keeps it (its spool). On BNC_OK *data_out
+     * is a heap copy the API frees (free()) and *len_out its length; BNC_ENOTFOUND when it
+     * is not kept (any more). Called on a pool thread; must be thread-safe. NULL: 404. */
+    bnc_status (*raw_message)(void *ud, const char *source, const char *ref, char **data_out,
+                              size_t *len_out);
     /* Optional: fixed "now" for tests (0 = the real clock). */
     int64_t now;
 };

@@ -199,4 +199,18 @@ json_t *apij_merge_patch(json_t *target, json_t *patch);
 /* Parse a non-negative decimal integer; false if not one or out of range. */
 bool apij_parse_i64(const char *s, int64_t *out);
 
+/* ---- csv.c ---- */
+/* CSV exports (RFC 4180): a cell, quoted when it holds a comma, quote, CR or LF; a cell that
+ * a spreadsheet would run as a formula (starting with = + - @ TAB CR) gets a leading
+ * apostrophe. apic_sep() before every cell but a row's first; apic_end() ends a row. */
+void apic_cell(struct buf *b, const char *s);
+void apic_int(struct buf *b, int64_t v);
+void apic_time(struct buf *b, int64_t t); /* "YYYY-MM-DDTHH:MM:SSZ", empty for 0 */
+void apic_sep(struct buf *b);
+void apic_end(struct buf *b);
+/* The reply as a CSV download named name (Content-Disposition). */
+void apic_reply(struct api_req *r, const char *name);
+/* An export that grew past cap: the partial body dropped, 413 naming what narrows it. */
+int apic_too_large(struct api_req *r, size_t cap, const char *narrow);
+
 #endif

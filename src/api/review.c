@@ -1,6 +1,8 @@
 /*
  * review.c - the review queue resource: GET /api/v1/review (a page of items, open ones or
- * all) and POST /api/v1/review/{id} (a person resolves an item as hard, soft or ignore).
+ * all) and POST /api/v1/review/{id} (a person resolves an item as hard, soft or ignore);
+ * POST /api/v1/review/{id}/reopen undoes a resolution (its audit entries reverted, the item
+ * open again).
  *
  * Resolution applies the hygiene policy to the contact through the model, exactly as if the
  * verdict had been that kind from the start (DESIGN §6: unknown verdicts wait for a person).
@@ -14,6 +16,7 @@
 
 #include "hygiene/policy.h"
 #include "store/model.h"
+#include "store/model_dash.h"
 
 static int
 api_review_cb(void *ud, const struct model_review *x)
@@ -115,5 +118,30 @@ h_review_resolve(struct api_req *r)
     if (rc != BNC_OK) {
         return api_error_status(r, rc, "review item");
     }
+    return 200;
+}
+
+int
+h_review_reopen(struct api_req *r)
+{
+    struct store *st;
+    char actor[48];
+    size_t reverted = 0;
+    int64_t id;
+    bnc_status rc;
+
+    if (!api_path_id(r, 3, "review item", &id) || (st = api_need_store(r)) == NULL) {
+        return r->status;
+    }
+    api_actor(r, actor, sizeof(actor));
+    rc = model_review_reopen(st, id, actor, api_now(r), &reverted);
+    if (rc == BNC_ECONFLICT) {
+        return api_error(r, 409, "conflict", "this review item is open");
+    }
+    if (rc != BNC_OK) {
+        return api_error_status(r, rc, "review item");
+    }
+    buf_printf(&r->out, "{\"id\":%lld,\"state\":\"open\",\"reverted\":%zu}\n", (long long)id,
+               reverted);
     return 200;
 }

@@ -37,19 +37,36 @@ int h_supp_list(struct api_req *r);
 int h_supp_get(struct api_req *r);
 int h_supp_add(struct api_req *r);
 int h_supp_del(struct api_req *r);
+int h_supp_csv(struct api_req *r);
 /* bounces.c */
 int h_bounces(struct api_req *r);
 /* events.c */
 int h_events(struct api_req *r);
+int h_events_csv(struct api_req *r);
+int h_event_get(struct api_req *r);
+int h_event_raw(struct api_req *r);
+/* The filter arguments of an event listing (since, until, recipient, domain, reason, kind)
+ * into f: 0, or the 400 already written. */
+struct model_event_filter;
+int api_event_filter(struct api_req *r, struct model_event_filter *f);
+/* overview.c */
+int h_overview(struct api_req *r);
 /* review.c */
 int h_review_list(struct api_req *r);
 int h_review_resolve(struct api_req *r);
+int h_review_reopen(struct api_req *r);
 /* rules.c */
 int h_rules_list(struct api_req *r);
 int h_rules_add(struct api_req *r);
 int h_rules_delete(struct api_req *r);
+/* rules_view.c */
+int h_rules_loaded(struct api_req *r);
+int h_rules_impact(struct api_req *r);
 /* stats.c */
 int h_stats(struct api_req *r);
+/* settings.c */
+int h_whoami(struct api_req *r);
+int h_settings(struct api_req *r);
 /* audit.c */
 int h_audit_list(struct api_req *r);
 int h_audit_revert(struct api_req *r);

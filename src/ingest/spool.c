@@ -293,8 +293,9 @@ spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n)
     }
 }
 
-bnc_status
-spool_read(struct spool *sp, const char *id, char **data_out, size_t *len_out)
+/* Read sub/<id> whole (spool_read's contract). */
+static bnc_status
+spool_read_in(struct spool *sp, const char *sub, const char *id, char **data_out, size_t *len_out)
 {
     char path[4096];
     struct stat st;
@@ -307,7 +308,7 @@ spool_read(struct spool *sp, const char *id, char **data_out, size_t *len_out)
     if (!spool_id_valid(id)) {
         return BNC_EINVAL;
     }
-    path_of(sp, "new", id, path, sizeof(path));
+    path_of(sp, sub, id, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return errno == ENOENT ? BNC_ENOTFOUND : BNC_EIO;
@@ -336,6 +337,28 @@ spool_read(struct spool *sp, const char *id, char **data_out, size_t *len_out)
     *data_out = p;
     *len_out = got;
     return BNC_OK;
+}
+
+bnc_status
+spool_read(struct spool *sp, const char *id, char **data_out, size_t *len_out)
+{
+    return spool_read_in(sp, "new", id, data_out, len_out);
+}
+
+bnc_status
+spool_read_kept(struct spool *sp, const char *id, char **data_out, size_t *len_out)
+{
+    static const char *const subs[] = {"done", "new", "hold"};
+    bnc_status rc = BNC_ENOTFOUND;
+    size_t i;
+
+    for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        rc = spool_read_in(sp, subs[i], id, data_out, len_out);
+        if (rc != BNC_ENOTFOUND) {
+            return rc;
+        }
+    }
+    return rc;
 }
 
 bnc_status

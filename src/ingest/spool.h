@@ -71,6 +71,10 @@ void spool_write_batch(struct spool *sp, struct spool_msg *msgs, size_t n);
 /* Read new/<id> whole; *data_out is NUL-terminated (not counted) and freed by the caller. */
 bnc_status spool_read(struct spool *sp, const char *id, char **data_out /* OUT */,
                       size_t *len_out /* OUT */);
+/* The message with this id wherever the spool still keeps it (done/, new/, hold/): the same
+ * contract as spool_read(); BNC_ENOTFOUND once spool.keep_days purged it. */
+bnc_status spool_read_kept(struct spool *sp, const char *id, char **data_out /* OUT */,
+                           size_t *len_out /* OUT */);
 /* Processed: move new/<id> to done/ (keep) or delete it. BNC_ENOTFOUND when already gone. */
 bnc_status spool_done(struct spool *sp, const char *id, bool keep);
 /* Failed on its own content: move new/<id> to hold/, and write reason (one line, may be

@@ -14,6 +14,7 @@
 #include "server/serve_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "classify/classify.h"
@@ -21,6 +22,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "ingest/smtp.h"
+#include "ingest/spool.h"
 #include "ingest/webhook.h"
 
 static bnc_status ctx_build(struct serve *sv, struct bnc_config *cfg, struct store *st,
@@ -130,6 +132,18 @@ reload_api_webhook(void *ud, const char *esp, const char *body, size_t len, cons
 
     return webhook_receive(ctx, bnc_ctx_config(ctx), esp, body, len, headers, serve_now(sv), reply,
                            replylen);
+}
+
+/* GET /api/v1/events/{id}/raw: the message an SMTP event was read from, from the spool. */
+bnc_status
+reload_api_raw(void *ud, const char *source, const char *ref, char **data_out, size_t *len_out)
+{
+    struct serve *sv = ud;
+
+    if (strcmp(source, "smtp") != 0 || sv->spool == NULL) {
+        return BNC_ENOTFOUND;
+    }
+    return spool_read_kept(sv->spool, ref, data_out, len_out);
 }
 
 /* A ctx from cfg (taken over on success) plus the rules stored through the API. */

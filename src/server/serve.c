@@ -192,6 +192,7 @@ serve_start(struct serve *sv)
         ao.get_ctx = reload_api_get_ctx;
         ao.reload_rules = reload_api_rules;
         ao.webhook = reload_api_webhook;
+        ao.raw_message = reload_api_raw;
         ao.ud = sv;
         ao.now = sv->o->now;
         if (api_server_start(&ao, &sv->api) != BNC_OK) {

@@ -154,5 +154,7 @@ bnc_ctx *reload_api_get_ctx(void *ud);
 bnc_status reload_api_rules(void *ud);
 int reload_api_webhook(void *ud, const char *esp, const char *body, size_t len, const char *headers,
                        char *reply, size_t replylen);
+bnc_status reload_api_raw(void *ud, const char *source, const char *ref, char **data_out,
+                          size_t *len_out);
 
 #endif

@@ -753,18 +753,24 @@ struct supp_ctx {
     size_t n;
 };
 
+void
+mrow_suppression(const struct store_row *r, struct model_suppression *s)
+{
+    s->id = mrow_int(r, 0);
+    s->address = mrow_text(r, 1);
+    s->reason = mrow_text(r, 2);
+    s->source = mrow_text(r, 3);
+    s->ref = mrow_text(r, 4);
+    s->created_at = mrow_int(r, 5);
+}
+
 static int
 supp_row_cb(void *ud, const struct store_row *r)
 {
     struct supp_ctx *sc = ud;
     struct model_suppression s;
 
-    s.id = mrow_int(r, 0);
-    s.address = mrow_text(r, 1);
-    s.reason = mrow_text(r, 2);
-    s.source = mrow_text(r, 3);
-    s.ref = mrow_text(r, 4);
-    s.created_at = mrow_int(r, 5);
+    mrow_suppression(r, &s);
     sc->n++;
     return sc->cb(sc->ud, &s);
 }

@@ -403,35 +403,41 @@ struct ev_ctx {
     size_t n;
 };
 
+void
+mrow_event(const struct store_row *r, struct model_event *e)
+{
+    e->id = mrow_int(r, 0);
+    e->contact_id = mrow_int(r, 1);
+    e->dedupe_key = mrow_text(r, 2);
+    e->recipient = mrow_text(r, 3);
+    e->domain = mrow_text(r, 4);
+    e->status = mrow_text(r, 5);
+    e->replycode = mrow_text(r, 6);
+    e->reason = mrow_text(r, 7);
+    e->kind = mrow_text(r, 8);
+    e->hard = (int)mrow_int(r, 9);
+    e->action = mrow_text(r, 10);
+    e->diagnostic = mrow_text(r, 11);
+    e->origin = mrow_text(r, 12);
+    e->source = mrow_text(r, 13);
+    e->ref = mrow_text(r, 14);
+    e->decided_by = mrow_text(r, 15);
+    e->policy = mrow_text(r, 16);
+    e->event_time = mrow_int(r, 17);
+    e->created_at = mrow_int(r, 18);
+    e->message_id = mrow_text(r, 19);
+    e->original_message_id = mrow_text(r, 20);
+    e->feedback_type = mrow_text(r, 21);
+    e->reports = mrow_int(r, 22);
+}
+
 static int
 ev_row_cb(void *ud, const struct store_row *r)
 {
     struct ev_ctx *ec = ud;
     struct model_event e;
 
-    e.id = mrow_int(r, 0);
-    e.contact_id = mrow_int(r, 1);
-    e.dedupe_key = mrow_text(r, 2);
-    e.recipient = mrow_text(r, 3);
-    e.domain = mrow_text(r, 4);
-    e.status = mrow_text(r, 5);
-    e.replycode = mrow_text(r, 6);
-    e.reason = mrow_text(r, 7);
-    e.kind = mrow_text(r, 8);
-    e.hard = (int)mrow_int(r, 9);
-    e.action = mrow_text(r, 10);
-    e.diagnostic = mrow_text(r, 11);
-    e.origin = mrow_text(r, 12);
-    e.source = mrow_text(r, 13);
-    e.ref = mrow_text(r, 14);
-    e.decided_by = mrow_text(r, 15);
-    e.policy = mrow_text(r, 16);
-    e.event_time = mrow_int(r, 17);
-    e.created_at = mrow_int(r, 18);
-    e.message_id = mrow_text(r, 19);
-    e.original_message_id = mrow_text(r, 20);
-    e.feedback_type = mrow_text(r, 21);
-    e.reports = mrow_int(r, 22);
+    mrow_event(r, &e);
     ec->n++;
     return ec->cb(ec->ud, &e);
 }
@@ -441,11 +447,8 @@ model_event_list(struct store *st, const struct model_event_filter *f, int64_t a
                  size_t limit, model_event_cb cb, void *ud, size_t *n_out)
 {
     static const char *q =
-        "SELECT id, contact_id, dedupe_key, recipient, domain, status, replycode, reason, kind, "
-        "hard, action, diagnostic, origin, source, ref, decided_by, policy, event_time, "
-        "created_at, message_id, original_message_id, feedback_type, (SELECT COUNT(*) FROM "
-        "event_reports r WHERE r.event_id = bounce_events.id) FROM bounce_events WHERE id > "
-        "$1 AND ($2 = '' OR recipient = $2) AND ($3 = '' OR domain = $3) AND ($4 = '' OR reason "
+        "SELECT " MODEL_EVENT_COLS " FROM bounce_events WHERE id > $1 AND ($2 = '' OR recipient = "
+                                   "$2) AND ($3 = '' OR domain = $3) AND ($4 = '' OR reason "
         "= $4) AND ($5 = '' OR kind = $5) AND ($6 = 0 OR contact_id = $6) AND ($7 = 0 OR "
         "event_time >= $7) AND ($8 = 0 OR event_time < $8) ORDER BY id LIMIT $9";
     char addr[MODEL_EMAIL_MAX + 1], dom[MODEL_EMAIL_MAX + 1];

@@ -37,6 +37,18 @@ size_t mlimit(size_t limit);
 void mrow_contact(const struct store_row *r, struct model_contact *c);
 void model_contact_state(const struct model_contact *c, struct contact_state *cs);
 
+/* The event columns every event query selects, in the order mrow_event() reads them (the
+ * last: how many other paths reported the event). */
+#define MODEL_EVENT_COLS                                                                     \
+    "id, contact_id, dedupe_key, recipient, domain, status, replycode, reason, kind, hard, " \
+    "action, diagnostic, origin, source, ref, decided_by, policy, event_time, created_at, "  \
+    "message_id, original_message_id, feedback_type, (SELECT COUNT(*) FROM event_reports rp "  \
+    "WHERE rp.event_id = bounce_events.id)"
+/* Fill an event from a row of MODEL_EVENT_COLS (strings borrowed from the row). */
+void mrow_event(const struct store_row *r, struct model_event *e);
+/* Fill a suppression from a row of "id, address, reason, source, ref, created_at". */
+void mrow_suppression(const struct store_row *r, struct model_suppression *s);
+
 /* A snapshot of what an audit entry can restore. */
 struct snap {
     bool contact; /* the address has a contact */

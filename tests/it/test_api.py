@@ -605,8 +605,12 @@ def run(s):
         ("POST", "/api/v1/rules"): {"rule": "550 openapi second ==> hard"},
         ("POST", "/api/v1/sends"): {"campaign": "openapi", "count": 1},
     }
+    st, doc, _, _ = s.req("GET", "/api/v1/events?limit=1000", token=admin)
+    oa_event = next((e["id"] for e in doc["data"] if e["source"] == "smtp"), 1) if doc else 1
+    bodies[("POST", "/api/v1/rules/impact")] = {"rule": "mailbox is full ==> soft"}
     ids = {"/api/v1/review/{id}": oa_review, "/api/v1/rules/{id}": oa_rule,
-           "/api/v1/audit/{id}/revert": oa_audit}
+           "/api/v1/audit/{id}/revert": oa_audit, "/api/v1/events/{id}": oa_event,
+           "/api/v1/events/{id}/raw": oa_event, "/api/v1/review/{id}/reopen": oa_review}
     order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
     for method, path in sorted(routes, key=lambda r: order[r[0]]):
         url = path.replace("{address}", "oa-s@example.com").replace("{token}", oa_tok)

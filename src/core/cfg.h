@@ -58,6 +58,7 @@ struct bnc_config {
     int64_t smtp_idle;       /* smtp.idle_timeout (seconds) */
     char *smtp_tls_cert;     /* smtp.tls_cert */
     char *smtp_tls_key;      /* smtp.tls_key */
+    char *smtp_user;         /* smtp.user: drop root to this user after binding */
 
     /* spool and workers */
     char *spool_dir;         /* spool.dir */
@@ -71,6 +72,7 @@ struct bnc_config {
     int64_t http_rate_limit;  /* http.rate_limit: requests/s per token, 0 = off */
     int64_t http_timeout;     /* http.timeout (seconds) */
     char *http_cors_origin;   /* http.cors_origin: "" = CORS off */
+    char *http_metrics_token; /* http.metrics_token: "" = /metrics open */
     int64_t verify_ttl;       /* verify.ttl (seconds) */
     char *verify_base_url;    /* verify.base_url */
 

@@ -23,7 +23,7 @@ PKGS = {
     "PkgConfig::MHD": ["libmicrohttpd"],
     "PkgConfig::LIBEVENT": ["libevent", "libevent_pthreads", "libevent_openssl"],
     "PkgConfig::CURL": ["libcurl"], "PkgConfig::OPENSSL": ["openssl"],
-    "PkgConfig::INIH": ["inih"],
+    "PkgConfig::INIH": ["inih"], "PkgConfig::LIBSYSTEMD": ["libsystemd"],
 }
 UNCHECKED = {"Threads::Threads"}
 

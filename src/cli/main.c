@@ -34,6 +34,7 @@ CLI_CMD(stats);
 CLI_CMD(sweep);
 CLI_CMD(config);
 CLI_CMD(migrate);
+CLI_CMD(doctor);
 
 struct cli_entry {
     const char *name;
@@ -50,6 +51,7 @@ static const struct cli_entry commands[] = {
     {"token", &cli_cmd_token},       {"audit", &cli_cmd_audit},
     {"stats", &cli_cmd_stats},       {"sweep", &cli_cmd_sweep},
     {"config", &cli_cmd_config},     {"migrate", &cli_cmd_migrate},
+    {"doctor", &cli_cmd_doctor},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

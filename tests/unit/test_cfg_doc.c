@@ -110,6 +110,8 @@ gen_man5(struct buf *b)
 
     buf_adds(b, ".\\\" generated from src/core/cfg.c by tests/unit/test_cfg_doc.c; do not edit\n"
                 ".TH BOUNCED.CONF 5 \"\" \"bounced\" \"File Formats\"\n"
+                /* left-aligned: the long reason lists cannot be justified at every width */
+                ".ad l\n"
                 ".SH NAME\nbounced.conf \\- configuration file of bounced(1)\n"
                 ".SH DESCRIPTION\n"
                 "An INI file: \\fB[section]\\fR lines, then \\fBkey = value\\fR lines; the "

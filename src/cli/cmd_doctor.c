@@ -118,6 +118,8 @@ const struct cli_cmd cli_cmd_doctor = {
 static void
 doc_line(struct doctor *d, const char *lvl, const char *what, const char *fmt, ...)
 {
+    char text[2048];
+    size_t i, o;
     va_list ap;
 
     if (lvl[0] == 'F') {
@@ -125,11 +127,24 @@ doc_line(struct doctor *d, const char *lvl, const char *what, const char *fmt, .
     } else if (lvl[0] == 'w') {
         d->warns++;
     }
-    printf("%-4s %-16s ", lvl, what);
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    putchar('\n');
+    /* one line per check: a driver's multi-line message (libpq) is folded, runs of white
+     * space become one space */
+    for (i = 0, o = 0; text[i] != '\0'; i++) {
+        bool sp = text[i] == '\n' || text[i] == '\t' || text[i] == '\r' || text[i] == ' ';
+        if (!sp) {
+            text[o++] = text[i];
+        } else if (o > 0 && text[o - 1] != ' ') {
+            text[o++] = ' ';
+        }
+    }
+    while (o > 0 && text[o - 1] == ' ') {
+        o--;
+    }
+    text[o] = '\0';
+    printf("%-4s %-16s %s\n", lvl, what, text);
 }
 
 static void

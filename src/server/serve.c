@@ -39,6 +39,7 @@
 #include "api/api.h"
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "ingest/smtp.h"
 #include "ingest/spool.h"
@@ -142,6 +143,8 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
         free(cfg);
         return 3;
     }
+    metrics_preset();
+    metrics_gauge_set("bounced_store_up", NULL, 1);
     if (reload_first(sv, cfg) != BNC_OK) {
         cfg_free(cfg);
         free(cfg);

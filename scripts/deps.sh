@@ -6,9 +6,11 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev python3
 libsqlite3-dev libpq-dev libmicrohttpd-dev libevent-dev libjansson-dev libvectorscan-dev
 libinih-dev libcurl4-openssl-dev libssl-dev libcmocka-dev postgresql sqlite3 curl
-libsystemd-dev debhelper lintian dpkg-dev fakeroot"
-# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai).
-OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks"
+libsystemd-dev"
+# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai;
+# the package test: dpkg-buildpackage, debhelper, lintian, systemd-sysusers/-tmpfiles).
+OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks
+dpkg-dev debhelper lintian fakeroot systemd"
 
 missing=""
 for p in $PKGS ${BNC_DEPS_OPTIONAL:+$OPT_PKGS}; do

@@ -2,7 +2,8 @@
 """GET /metrics of a freshly started `bounced serve`: every series of the catalogue is there
 at 0 before any mail, each with a real HELP line, bounced_store_up is 1; with
 http.metrics_token set a scrape without the bearer (or with a wrong one) gets 401 and one
-with it gets 200; the banner names the dashboard."""
+with it gets 200; the banner names the dashboard; the Grafana dashboard and the alert rules
+in docs/ use only metrics that exist."""
 import os
 import re
 import subprocess
@@ -75,6 +76,15 @@ def main():
             if n not in helps or helps[n].startswith("bounced metric "):
                 fail("%s has no real HELP text: %r" % (n, helps.get(n)))
         print("ok: %d metrics at start, all with HELP texts, series at 0" % len(names))
+        src = os.environ.get("BNC_SOURCE_DIR", ".")
+        for doc in ("docs/grafana-bounced.json", "docs/prometheus-bounced-rules.yml"):
+            used = set(re.findall(r"\b(bounced_[a-z_]+)", open(os.path.join(src, doc)).read()))
+            used = {re.sub(r"_(bucket|sum|count)$", "", u) if re.sub(
+                r"_(bucket|sum|count)$", "", u) in names else u for u in used}
+            missing = sorted(used - names)
+            if missing:
+                fail("%s uses metrics bounced does not export: %s" % (doc, missing))
+            print("ok: every metric %s uses is exported (%d)" % (doc, len(used)))
     finally:
         p.terminate()
         p.wait(timeout=60)

@@ -8,48 +8,15 @@
 # reach bounced's store. A recipient of another domain must still be refused (no open relay).
 # Gated like test_postfix.sh: BNC_TEST_POSTFIX=1 (set by .ci/run), Postfix installed, root.
 set -eu
-
-if [ "${BNC_TEST_POSTFIX:-}" != 1 ]; then
-    echo "skip: set BNC_TEST_POSTFIX=1 to run the Postfix recipe test"
-    exit 77
-fi
-if [ ! -x /usr/sbin/postfix ] || [ ! -x /usr/sbin/postmap ]; then
-    echo "skip: Postfix is not installed (scripts/deps.sh with BNC_DEPS_OPTIONAL=1)"
-    exit 77
-fi
-if [ "$(id -u)" -ne 0 ]; then
-    echo "skip: starting a Postfix instance needs root"
-    exit 77
-fi
+. "$(dirname "$0")/postfix_instance.sh"
+pf_gate "Postfix recipe test"
 BIN=${BOUNCED_BIN:?BOUNCED_BIN not set}
 SRC=${BNC_SOURCE_DIR:-$(pwd)}
 DOC="$SRC/docs/deploy.md"
 DOMAIN=bounces.example.com
 RCPT="bounces+ana.silva=mail.example@$DOMAIN"
 
-T=$(mktemp -d /tmp/bnc-pfrecipe-XXXXXX)
-chmod 755 "$T"
-PF="$T/conf"
-BPID=""
-cleanup() {
-    /usr/sbin/postfix -c "$PF" stop >/dev/null 2>&1 || true
-    sleep 1
-    /usr/sbin/postfix -c "$PF" abort >/dev/null 2>&1 || true
-    if [ -n "$BPID" ]; then
-        kill -TERM "$BPID" 2>/dev/null || true
-        wait "$BPID" 2>/dev/null || true
-    fi
-    [ -n "${BNC_KEEP_TMP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-fail() {
-    echo "FAIL: $*"
-    echo "---- postfix log ----"
-    tail -n 40 "$T/maillog" 2>/dev/null || true
-    echo "---- bounced log ----"
-    tail -n 40 "$T/serve.log" 2>/dev/null || true
-    exit 1
-}
+pf_init
 
 # The fenced block after "<!-- recipe: NAME -->" in docs/deploy.md, as the reader copies it.
 recipe() {
@@ -84,39 +51,21 @@ echo "ok: bounced takes LMTP on unix:$T/lmtp.sock"
 # 2. a private Postfix whose smtpd listens on a free loopback port; the client (127.0.0.1)
 #    is not in mynetworks, so only relay_domains can make Postfix accept the DSN
 PFPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$PF" "$T/queue" "$T/data"
-chown postfix "$T/data"
-sed -e "s/^smtp      inet/127.0.0.1:$PFPORT      inet/" \
-    -e 's/^\([a-z0-9.:]* *\(unix\|inet\|unix-dgram\|fifo\|pass\) *[-yn] *[-yn] *\)y/\1n/' \
-    /etc/postfix/master.cf >"$PF/master.cf"
-cat >"$PF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $T/queue
-data_directory = $T/data
+pf_config "127.0.0.1:$PFPORT"
+cat >>"$PF/main.cf" <<EOF
 myhostname = mx.postfix.test
 mydomain = postfix.test
 myorigin = postfix.test
 mydestination = localhost
-inet_interfaces = loopback-only
-inet_protocols = ipv4
 mynetworks = 192.0.2.1/32
-alias_maps =
-alias_database =
-relayhost =
-smtp_dns_support_level = disabled
-smtp_tls_security_level = none
 smtpd_tls_security_level = none
-maillog_file = $T/maillog
-maillog_file_prefixes = $T
 syslog_name = postfix-bnc-recipe
-biff = no
 EOF
 # the recipe, paths moved into the instance
 echo "$MAINCF" | sed -e "s|/etc/postfix/|$PF/|g" >>"$PF/main.cf"
 echo "$TRANSPORT" | sed -e "s|/run/bounced/lmtp.sock|$T/lmtp.sock|g" >"$PF/transport"
 /usr/sbin/postmap -c "$PF" "$PF/transport" || fail "postmap of the recipe's transport file"
-/usr/sbin/postfix -c "$PF" check >"$T/check.log" 2>&1 || fail "postfix check: $(cat "$T/check.log")"
-/usr/sbin/postfix -c "$PF" start >"$T/start.log" 2>&1 || fail "postfix start: $(cat "$T/start.log")"
+pf_start
 echo "ok: private Postfix with the recipe, smtpd on 127.0.0.1:$PFPORT"
 
 # 3. a remote MTA delivers a DSN to Postfix; then tries a domain the recipe does not relay
@@ -143,20 +92,7 @@ print("ok: a recipient outside the relay domain is refused (%d)" % code)
 EOF
 
 # 4. the verdict in bounced's store, delivered by Postfix's lmtp client
-ROW=""
-i=0
-while [ $i -lt 120 ]; do
-    ROW=$(python3 -c 'import sqlite3, sys
-try:
-    c = sqlite3.connect(sys.argv[1], timeout=10)
-    r = c.execute("select recipient, kind, reason, status from bounce_events").fetchall()
-    print("\n".join("|".join(str(x) for x in row) for row in r))
-except Exception:
-    pass' "$T/bounced.db")
-    [ -n "$ROW" ] && break
-    sleep 0.5
-    i=$((i + 1))
-done
+pf_wait_row "select recipient, kind, reason, status from bounce_events"
 [ -n "$ROW" ] || fail "no verdict in bounced's store within 60 s"
 echo "$ROW" | grep -q '^ana.silva@mail.example|hard|userunknown|5\.1\.1$' ||
     fail "expected ana.silva@mail.example hard/userunknown/5.1.1, got: $ROW"

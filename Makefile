@@ -1,9 +1,11 @@
 # bounced: thin wrapper over CMake presets (the build itself lives in CMakeLists.txt).
-#   make run    deps, build, start bounced (see README)
+#   make run    deps, build the bounced binary only, start it (see README)
+#   make install  release build of the binary, then cmake --install (PREFIX, DESTDIR)
+#   make deb    the Debian package (dpkg-buildpackage, into ..)
 #   make test   deps, gcc -Werror build + all tests, then clang ASan/UBSan build + all tests
 #   make bench  release build + benchmarks
 #   make corpus-realmta  regenerate tests/corpus/realmta with real MTAs (root; see tests/realmta/README.md)
-.PHONY: all deps build asan release run test test-dev test-asan bench fuzz format clean corpus-realmta
+.PHONY: all deps build build-bin asan release install deb run test test-dev test-asan bench fuzz format clean corpus-realmta
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?= --output-on-failure
@@ -17,6 +19,11 @@ build: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
+# only what `make run` runs: tests, fuzzers and benchmarks build under test/fuzz/bench
+build-bin: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS) --target bounced
+
 asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
@@ -25,7 +32,16 @@ release: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-run: build
+PREFIX ?= /usr/local
+install: deps
+	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target bounced
+	cmake --install build/release
+
+deb: deps
+	dpkg-buildpackage -b -uc -us -j$(JOBS)
+
+run: build-bin
 	@sh scripts/run.sh build/dev/bounced $(ARGS)
 
 test-dev: build

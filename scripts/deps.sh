@@ -5,10 +5,13 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev python3
 libsqlite3-dev libpq-dev libmicrohttpd-dev libevent-dev libjansson-dev libvectorscan-dev
-libinih-dev libcurl4-openssl-dev libssl-dev libidn2-dev zlib1g-dev libcmocka-dev postgresql sqlite3 curl"
-# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai,
-# Chromium for the dashboard's browser tests in tests/web).
-OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks chromium fonts-dejavu-core"
+libinih-dev libcurl4-openssl-dev libssl-dev libidn2-dev zlib1g-dev libcmocka-dev postgresql sqlite3 curl
+libsystemd-dev"
+# Optional tools used by tests and benchmarks when present (wrk, redis-benchmark, Sisimai;
+# Chromium for the dashboard's browser tests in tests/web; the package test:
+# dpkg-buildpackage, debhelper, lintian, systemd-sysusers/-tmpfiles).
+OPT_PKGS="wrk redis-tools redis-server libsisimai-perl postfix swaks chromium fonts-dejavu-core
+dpkg-dev debhelper lintian fakeroot systemd"
 
 missing=""
 for p in $PKGS ${BNC_DEPS_OPTIONAL:+$OPT_PKGS}; do

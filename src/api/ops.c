@@ -3,16 +3,22 @@
  * OpenAPI document and the dashboard's assets (embedded in the binary), and POST
  * /webhooks/{esp}, handed to the daemon's webhook receiver with the headers ESPs sign.
  *
- * STANDARDS: Prometheus text format 0.0.4 (/metrics); CSP (the dashboard loads nothing from
+ * /metrics is open unless http.metrics_token is set (then a bearer of that secret).
+ * STANDARDS: Prometheus text format 0.0.4 (/metrics); RFC 6750 (bearer); CSP (the dashboard loads nothing from
  * elsewhere).
  * LIMITS: a webhook reply 4 KiB; forwarded headers 64 KiB; the body was bounded by http.c.
  * Ownership: static assets are served from the binary without a copy.
  */
 #include "routes_int.h"
 
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "classify/classify.h"
+
 #include "core/cfg.h"
 #include "core/embedded.h"
 #include "core/metrics.h"
@@ -31,9 +37,33 @@ h_healthz(struct api_req *r)
     return 200;
 }
 
+/* http.metrics_token set: the scraper proves it with "Authorization: Bearer <token>". The
+ * secret is compared in constant time over its own length so a timing probe learns nothing. */
+static bool
+metrics_token_ok(struct api_req *r, const char *want)
+{
+    const char *h = api_header(r, "Authorization");
+    size_t wl = strlen(want);
+
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        return false;
+    }
+    h += 7;
+    while (*h == ' ') {
+        h++;
+    }
+    return strlen(h) == wl && CRYPTO_memcmp(h, want, wl) == 0;
+}
+
 int
 h_metrics(struct api_req *r)
 {
+    const char *want = r->srv->cfg->http_metrics_token;
+
+    if (want != NULL && want[0] != '\0' && !metrics_token_ok(r, want)) {
+        api_add_header(r, "WWW-Authenticate", "Bearer realm=\"bounced-metrics\"");
+        return api_error(r, 401, "unauthorized", "/metrics wants the http.metrics_token bearer");
+    }
     metrics_render(&r->out);
     r->ctype = "text/plain; version=0.0.4; charset=utf-8";
     return 200;

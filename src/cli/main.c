@@ -38,6 +38,7 @@ CLI_CMD(migrate);
 CLI_CMD(outage);
 CLI_CMD(alerts);
 CLI_CMD(suppressions);
+CLI_CMD(doctor);
 
 struct cli_entry {
     const char *name;
@@ -56,6 +57,7 @@ static const struct cli_entry commands[] = {
     {"config", &cli_cmd_config},     {"migrate", &cli_cmd_migrate},
     {"outage", &cli_cmd_outage},     {"alerts", &cli_cmd_alerts},
     {"suppressions", &cli_cmd_suppressions},
+    {"doctor", &cli_cmd_doctor},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -114,6 +114,9 @@ static const struct cfg_param params[] = {
     {"smtp.tls_cert", CFG_PATH, "", 0, 0, OFF(smtp_tls_cert), false, false,
      "PEM certificate; STARTTLS is offered when set"},
     {"smtp.tls_key", CFG_PATH, "", 0, 0, OFF(smtp_tls_key), false, true, "PEM private key"},
+    {"smtp.user", CFG_STRING, "", 0, 0, OFF(smtp_user), false, false,
+     "started as root: serve works as this user and gives root up right after binding the "
+     "listeners; empty = stay who started it (a systemd unit sets User= instead)"},
 
     /* spool and workers */
     {"spool.dir", CFG_PATH, "./var/spool", 0, 0, OFF(spool_dir), false, false,
@@ -139,6 +142,8 @@ static const struct cfg_param params[] = {
      "request timeout"},
     {"http.cors_origin", CFG_STRING, "", 0, 0, OFF(http_cors_origin), true, false,
      "allowed CORS origin; empty = CORS off"},
+    {"http.metrics_token", CFG_STRING, "", 0, 0, OFF(http_metrics_token), false, true,
+     "when set, GET /metrics wants Authorization: Bearer with this secret; empty = open"},
     {"verify.ttl", CFG_DURATION, "7d", 60, 365 * DAY, OFF(verify_ttl), true, false,
      "lifetime of a re-verification link"},
     {"verify.base_url", CFG_STRING, "http://127.0.0.1:8025", 0, 0, OFF(verify_base_url), true,

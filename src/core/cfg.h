@@ -72,6 +72,7 @@ struct bnc_config {
     char *smtp_per_ip_exempt;  /* smtp.connection_limit_exempt: addresses and CIDR prefixes */
     char *smtp_tls_cert;       /* smtp.tls_cert */
     char *smtp_tls_key;        /* smtp.tls_key */
+    char *smtp_user;         /* smtp.user: drop root to this user after binding */
 
     /* spool and workers */
     char *spool_dir;         /* spool.dir */
@@ -88,6 +89,7 @@ struct bnc_config {
     char *http_cors_origin;       /* http.cors_origin: "" = CORS off */
     int64_t verify_ttl;           /* verify.ttl (seconds) */
     char *verify_base_url;        /* verify.base_url */
+    char *http_metrics_token; /* http.metrics_token: "" = /metrics open */
 
     /* mailbox scanning and periodic work */
     char *mailbox_source;     /* mailbox.source: mbox:PATH | maildir:PATH | imap(s)://... */

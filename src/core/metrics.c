@@ -55,11 +55,70 @@ static uint64_t metrics_dropped;
 static struct metrics_help metrics_helps[METRICS_MAX_HELP];
 static size_t metrics_nhelp;
 
+/* The catalogue of what bounced exports: a real HELP text for each name, and the label
+ * values known in advance, so that metrics_preset() can make every series exist at 0 before
+ * the first event (a rate() or an alert on a series that does not exist yet sees nothing).
+ * Names labelled by open sets (HTTP routes and codes) get their HELP and TYPE lines only. */
+struct metrics_known {
+    const char *name;
+    enum metrics_type type;
+    const char *help;
+    const char *key1; /* NULL: one series without labels (unless nopreset) */
+    const char *const *vals1;
+    const char *key2; /* NULL: one label only */
+    const char *const *vals2;
+    bool nopreset; /* labels from an open set: no series made in advance */
+};
+
+static const char *const mk_sources[] = {"smtp", "lmtp", "mailbox", NULL};
+static const char *const mk_kinds[] = {"unknown",  "hard",     "soft",       "complaint",
+                                       "autoreply", "delivered", "not_bounce", "none", NULL};
+static const char *const mk_protos[] = {"smtp", "lmtp", NULL};
+
+static const struct metrics_known metrics_known[] = {
+    {"bounced_ingested_total", MT_COUNTER,
+     "bounce messages processed, by where they came from and the kind of verdict "
+     "(not_bounce: mail that is no bounce; none: a bounce without any recipient verdict)",
+     "source", mk_sources, "kind", mk_kinds, false},
+    {"bounced_duplicates_total", MT_COUNTER,
+     "messages skipped because the store had processed the same message already",
+     "source", mk_sources, NULL, NULL, false},
+    {"bounced_held_total", MT_COUNTER,
+     "messages moved to spool/hold/ because they failed on their own content (see ID.reason)",
+     NULL, NULL, NULL, NULL, false},
+    {"bounced_processing_seconds", MT_HISTOGRAM,
+     "time from taking a spooled message to committing its verdicts", NULL, NULL, NULL, NULL,
+     false},
+    {"bounced_queue_depth", MT_GAUGE,
+     "spooled messages waiting for a worker (grows while the store is down)", NULL, NULL, NULL,
+     NULL, false},
+    {"bounced_store_up", MT_GAUGE,
+     "1 while the workers can write the store, 0 during an outage (the listener keeps "
+     "spooling)",
+     NULL, NULL, NULL, NULL, false},
+    {"bounced_smtp_connections_total", MT_COUNTER, "SMTP/LMTP connections accepted",
+     "proto", mk_protos, NULL, NULL, false},
+    {"bounced_smtp_messages_total", MT_COUNTER,
+     "messages accepted into the spool (250 sent after fsync)", "proto", mk_protos, NULL, NULL,
+     false},
+    {"bounced_smtp_sessions", MT_GAUGE, "open SMTP/LMTP sessions", NULL, NULL, NULL, NULL,
+     false},
+    {"bounced_http_requests_total", MT_COUNTER,
+     "HTTP requests answered, by route template and status code", NULL, NULL, NULL, NULL,
+     true},
+    {"bounced_http_request_seconds", MT_HISTOGRAM,
+     "HTTP request latency from the first byte read to the reply, by route template", NULL,
+     NULL, NULL, NULL, true},
+};
+#define METRICS_NKNOWN (sizeof(metrics_known) / sizeof(metrics_known[0]))
+
 static bool metrics_valid_name(const char *name);
 static struct metrics_series *metrics_find(const char *name, const char *labels,
                                            enum metrics_type type);
 static int metrics_cmp(const void *a, const void *b);
 static const char *metrics_help_for(const char *name);
+static void metrics_render_absent(struct buf *out, const struct metrics_series *const *list,
+                                  size_t n);
 static void metrics_fmt_double(char *out, size_t outlen, double d);
 
 void
@@ -145,6 +204,37 @@ metrics_describe(const char *name, const char *help)
         memcpy(metrics_helps[metrics_nhelp].name, name, strlen(name) + 1);
         metrics_helps[metrics_nhelp].text = help;
         metrics_nhelp++;
+    }
+    pthread_mutex_unlock(&metrics_mu);
+}
+
+void
+metrics_preset(void)
+{
+    char labels[METRICS_LABELS_MAX + 1];
+    size_t k, i, j;
+
+    pthread_mutex_lock(&metrics_mu);
+    for (k = 0; k < METRICS_NKNOWN; k++) {
+        const struct metrics_known *m = &metrics_known[k];
+        if (m->nopreset) {
+            continue;
+        }
+        if (m->key1 == NULL) {
+            (void)metrics_find(m->name, "", m->type);
+            continue;
+        }
+        for (i = 0; m->vals1[i] != NULL; i++) {
+            for (j = 0; m->key2 == NULL ? j == 0 : m->vals2[j] != NULL; j++) {
+                if (m->key2 == NULL) {
+                    snprintf(labels, sizeof(labels), "%s=\"%s\"", m->key1, m->vals1[i]);
+                } else {
+                    snprintf(labels, sizeof(labels), "%s=\"%s\",%s=\"%s\"", m->key1,
+                             m->vals1[i], m->key2, m->vals2[j]);
+                }
+                (void)metrics_find(m->name, labels, m->type);
+            }
+        }
     }
     pthread_mutex_unlock(&metrics_mu);
 }
@@ -238,6 +328,7 @@ metrics_render(struct buf *out)
                        (unsigned long long)s->count);
         }
     }
+    metrics_render_absent(out, list, n);
     pthread_mutex_unlock(&metrics_mu);
     free(list);
     buf_adds(out, "# HELP bounced_metrics_dropped_total metric updates dropped because the "
@@ -247,6 +338,27 @@ metrics_render(struct buf *out)
 }
 
 /* ---- statics ---- */
+
+/* HELP and TYPE of the catalogue's names that have no series yet (labels from an open set,
+ * nothing observed so far), so a scrape shows every metric bounced can export. */
+static void
+metrics_render_absent(struct buf *out, const struct metrics_series *const *list, size_t n)
+{
+    size_t k, i;
+
+    for (k = 0; k < METRICS_NKNOWN; k++) {
+        const struct metrics_known *m = &metrics_known[k];
+        for (i = 0; i < n && strcmp(list[i]->name, m->name) != 0; i++) {
+        }
+        if (i < n) {
+            continue;
+        }
+        buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m->name, metrics_help_for(m->name),
+                   m->name, m->type == MT_COUNTER ? "counter"
+                            : m->type == MT_GAUGE ? "gauge"
+                                                  : "histogram");
+    }
+}
 
 static bool
 metrics_valid_name(const char *name)
@@ -357,6 +469,11 @@ metrics_help_for(const char *name)
     for (i = 0; i < metrics_nhelp; i++) {
         if (strcmp(metrics_helps[i].name, name) == 0) {
             return metrics_helps[i].text;
+        }
+    }
+    for (i = 0; i < METRICS_NKNOWN; i++) {
+        if (strcmp(metrics_known[i].name, name) == 0) {
+            return metrics_known[i].help;
         }
     }
     return NULL;

@@ -29,9 +29,13 @@ void metrics_gauge_set(const char *name, const char *labels, int64_t v);
 void metrics_gauge_add(const char *name, const char *labels, int64_t d);
 /* Record one observation, in seconds, into a fixed-bucket histogram. */
 void metrics_observe(const char *name, const char *labels, double seconds);
-/* Optional HELP text for a metric name (static string, borrowed forever). Without it a
- * generic line is printed. Registering the same name again replaces the text. */
+/* HELP text for a metric name (static string, borrowed forever), over the catalogue's one
+ * (metrics.c); a name in neither gets a generic line. Registering a name again replaces
+ * its text. */
 void metrics_describe(const char *name, const char *help);
+/* Make every series bounced exports (the catalogue in metrics.c) exist at 0, so rates and
+ * alerts see them before the first event; serve calls it at start. Idempotent. */
+void metrics_preset(void);
 /* Append the whole registry to out in Prometheus text format, sorted by name then labels.
  * If out's cap is hit, what fit is kept. */
 void metrics_render(struct buf *out);

@@ -13,8 +13,10 @@
  * Startup refuses a store it cannot write (exit 3), moves spool/hold/ back to spool/new/ and
  * rescans spool/new/ (crash recovery) before the listeners open.
  *
- * Doesn't: fork into the background, write a pid file, or drop privileges (run it under a
- * service manager as an unprivileged user).
+ * Privileges: started as root with smtp.user set, everything is opened as that user and
+ * root is given up right after the listeners bind (service.c), before the workers start.
+ * Under systemd: READY=1 once listening, WATCHDOG=1 from the loop, STOPPING=1 on SIGTERM.
+ * Doesn't: fork into the background or write a pid file.
  *
  * Signals: SIGTERM/SIGINT stop accepting, let open SMTP transactions finish for at most
  * shutdown_grace seconds, process everything queued, exit 0 (a second signal closes sessions
@@ -37,6 +39,7 @@
 #include "api/api.h"
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xmalloc.h"
 #include "ingest/smtp.h"
 #include "ingest/spool.h"
@@ -77,6 +80,13 @@ serve_run(const struct serve_options *o)
     atomic_init(&sv.gen, 1);
     signal(SIGPIPE, SIG_IGN);
 
+    {
+        char err[256];
+        if (service_enter(&sv.svc, o->cfg->smtp_user, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bounced serve: %s\n", err);
+            return 3;
+        }
+    }
     cfg = xcalloc(1, sizeof(*cfg));
     cfg_copy(cfg, o->cfg);
     exit_code = serve_open(&sv, cfg);
@@ -133,6 +143,8 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
         free(cfg);
         return 3;
     }
+    metrics_preset();
+    metrics_gauge_set("bounced_store_up", NULL, 1);
     if (reload_first(sv, cfg) != BNC_OK) {
         cfg_free(cfg);
         free(cfg);
@@ -154,8 +166,8 @@ serve_open(struct serve *sv, struct bnc_config *cfg)
     return 0;
 }
 
-/* Workers, housekeeping, the loop, the listeners, the API, the signals: 0, or 3 after
- * saying why. */
+/* The loop, the listeners, the API, the drop of root, workers, housekeeping, the signals:
+ * 0, or 3 after saying why. Workers start after the listeners so none runs as root. */
 static int
 serve_start(struct serve *sv)
 {
@@ -164,16 +176,12 @@ serve_start(struct serve *sv)
     struct api_options ao;
     char err[512];
 
-    if (workers_start(sv) != 0) {
-        fprintf(stderr, "bounced serve: cannot start worker threads\n");
-        return 3;
-    }
-    housekeeping_start(sv);
-    if (followers_start(sv) != 0) {
-        return 3;
-    }
     if (evthread_use_pthreads() != 0 || (sv->base = event_base_new()) == NULL) {
         fprintf(stderr, "bounced serve: cannot create the event loop\n");
+        return 3;
+    }
+    if (service_bind_begin(&sv->svc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bounced serve: %s\n", err);
         return 3;
     }
     memset(&so, 0, sizeof(so));
@@ -200,6 +208,19 @@ serve_start(struct serve *sv)
             return 3;
         }
     }
+    /* bound: root goes now, before any worker touches a message */
+    if (service_drop(&sv->svc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bounced serve: %s\n", err);
+        return 3;
+    }
+    if (workers_start(sv) != 0) {
+        fprintf(stderr, "bounced serve: cannot start worker threads\n");
+        return 3;
+    }
+    housekeeping_start(sv);
+    if (followers_start(sv) != 0) {
+        return 3;
+    }
     sv->sig_term = evsignal_new(sv->base, SIGTERM, signal_cb, sv);
     sv->sig_int = evsignal_new(sv->base, SIGINT, signal_cb, sv);
     sv->sig_hup = evsignal_new(sv->base, SIGHUP, signal_cb, sv);
@@ -211,14 +232,15 @@ serve_start(struct serve *sv)
     return 0;
 }
 
-/* Where everything listens (stdout and a log line) and, on a fresh store, the admin token. */
+/* Where everything listens (stdout and a log line), the dashboard, on a fresh store the
+ * admin token (else how to make one), then readiness to systemd. */
 static void
 serve_announce(struct serve *sv)
 {
     const struct bnc_config *cfg = sv->cur->cfg;
     const char *sa = smtp_server_address(sv->smtp, false);
     const char *la = smtp_server_address(sv->smtp, true);
-    char http[300], token[128];
+    char http[300], token[128], status[1024];
 
     if (sv->api != NULL && api_server_port(sv->api) > 0) {
         const char *hl = cfg->http_listen;
@@ -235,11 +257,20 @@ serve_announce(struct serve *sv)
            la[0] ? la : "off", http);
     printf("bounced serve: store %s, spool %s, %d workers\n", cfg->store_url, spool_dir(sv->spool),
            sv->nworkers);
-    if (sv->api != NULL &&
-        api_bootstrap_admin_token(SERVE_STORE_RELOAD(sv), token, sizeof(token))) {
-        printf("bounced serve: admin API token (shown once, keep it): %s\n", token);
+    if (sv->api != NULL) {
+        printf("bounced serve: dashboard http://%s/ (API http://%s/api/v1/, metrics "
+               "http://%s/metrics)\n", http, http, http);
+        if (api_bootstrap_admin_token(SERVE_STORE_RELOAD(sv), token, sizeof(token))) {
+            printf("bounced serve: admin API token (shown once, keep it): %s\n", token);
+        } else {
+            printf("bounced serve: API tokens exist already; make another with "
+                   "`bounced token create --name NAME --scopes admin`\n");
+        }
     }
     fflush(stdout);
+    snprintf(status, sizeof(status), "SMTP %s, LMTP %s, HTTP %s", sa[0] ? sa : "off",
+             la[0] ? la : "off", http);
+    service_ready(&sv->svc, sv->base, status);
 }
 
 /* Everything serve_open and serve_start made, in reverse; safe on a partial start. */
@@ -258,6 +289,7 @@ serve_stop(struct serve *sv)
     followers_stop(sv);
     housekeeping_stop(sv);
     reload_join(sv);
+    service_close(&sv->svc);
     if (sv->sig_term != NULL) {
         event_free(sv->reloaded_ev);
         event_free(sv->sig_term);
@@ -305,6 +337,7 @@ signal_cb(evutil_socket_t sig, short what, void *ud)
         return;
     }
     sv->stopping = true;
+    service_stopping();
     sv->stop_deadline = time(NULL) + (sv->o->shutdown_grace > 0 ? sv->o->shutdown_grace : 10);
     log_info("event=shutdown signal=%d sessions=%zu", (int)sig, smtp_server_sessions(sv->smtp));
     smtp_server_drain(sv->smtp);

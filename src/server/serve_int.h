@@ -28,6 +28,7 @@
 #include "bounced.h"
 #include "ingest/spool.h"
 #include "server/serve.h"
+#include "server/service.h"
 
 #define SERVE_MAX_ATTEMPTS   5
 #define SERVE_BATCH          64
@@ -98,6 +99,7 @@ struct serve {
     bool stopping;
     time_t stop_deadline;
     int64_t processed;
+    struct service svc; /* smtp.user and systemd notifications (service.c) */
 };
 
 /* The store of housekeeping and of reloads: after the workers' ones. */

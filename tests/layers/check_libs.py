@@ -24,6 +24,7 @@ PKGS = {
     "PkgConfig::LIBEVENT": ["libevent", "libevent_pthreads", "libevent_openssl"],
     "PkgConfig::CURL": ["libcurl"], "PkgConfig::OPENSSL": ["openssl"],
     "PkgConfig::INIH": ["inih"], "PkgConfig::IDN2": ["libidn2"], "PkgConfig::ZLIB": ["zlib"],
+    "PkgConfig::LIBSYSTEMD": ["libsystemd"],
 }
 UNCHECKED = {"Threads::Threads"}
 

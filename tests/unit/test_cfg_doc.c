@@ -84,7 +84,8 @@ gen_sample(struct buf *b)
     }
 }
 
-/* roff-escape a table string: backslashes and leading dots/quotes */
+/* roff-escape a table string: backslashes and leading dots/quotes; a comma without a space
+ * after it (the reason lists) gets a break point so groff can fill the line */
 static void
 roff_add(struct buf *b, const char *s)
 {
@@ -93,6 +94,8 @@ roff_add(struct buf *b, const char *s)
             buf_adds(b, "\\e");
         } else if (*s == '-') {
             buf_adds(b, "\\-");
+        } else if (*s == ',' && s[1] != ' ' && s[1] != '\0') {
+            buf_adds(b, ",\\:");
         } else {
             buf_addc(b, *s);
         }
@@ -107,6 +110,8 @@ gen_man5(struct buf *b)
 
     buf_adds(b, ".\\\" generated from src/core/cfg.c by tests/unit/test_cfg_doc.c; do not edit\n"
                 ".TH BOUNCED.CONF 5 \"\" \"bounced\" \"File Formats\"\n"
+                /* left-aligned: the long reason lists cannot be justified at every width */
+                ".ad l\n"
                 ".SH NAME\nbounced.conf \\- configuration file of bounced(1)\n"
                 ".SH DESCRIPTION\n"
                 "An INI file: \\fB[section]\\fR lines, then \\fBkey = value\\fR lines; the "

@@ -45,6 +45,51 @@ test_counter_gauge(void **state)
     buf_free(&b);
 }
 
+/* Every series of the catalogue exists at 0 after metrics_preset(), each name with a real
+ * HELP line (never the generic one), names of open label sets with HELP and TYPE only. */
+static void
+test_preset(void **state)
+{
+    static const char *const zero[] = {
+        "bounced_ingested_total{source=\"smtp\",kind=\"hard\"} 0\n",
+        "bounced_ingested_total{source=\"mailbox\",kind=\"none\"} 0\n",
+        "bounced_duplicates_total{source=\"lmtp\"} 0\n",
+        "bounced_held_total 0\n",
+        "bounced_queue_depth 0\n",
+        "bounced_smtp_messages_total{proto=\"lmtp\"} 0\n",
+        "bounced_processing_seconds_count 0\n",
+        "# TYPE bounced_http_requests_total counter\n",
+        "# TYPE bounced_http_request_seconds histogram\n",
+    };
+    struct buf b;
+    size_t i;
+
+    (void)state;
+    metrics_reset();
+    metrics_preset();
+    metrics_preset(); /* idempotent */
+    metrics_counter_add("bounced_ingested_total", "source=\"smtp\",kind=\"soft\"", 2);
+    buf_init(&b, 0);
+    metrics_render(&b);
+    for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+        if (strstr(b.p, zero[i]) == NULL) {
+            fail_msg("missing from a fresh registry: %s", zero[i]);
+        }
+    }
+    assert_non_null(strstr(b.p, "bounced_ingested_total{source=\"smtp\",kind=\"soft\"} 2\n"));
+    assert_null(strstr(b.p, "bounced metric ")); /* the generic HELP text */
+    assert_non_null(strstr(b.p, "# HELP bounced_store_up 1 while the workers can write"));
+    /* an open-label name gets no HELP/TYPE twice once it has a series */
+    metrics_counter_add("bounced_http_requests_total", "route=\"/healthz\",code=\"200\"", 1);
+    buf_free(&b);
+    buf_init(&b, 0);
+    metrics_render(&b);
+    assert_null(strstr(strstr(b.p, "# TYPE bounced_http_requests_total") + 1,
+                       "# TYPE bounced_http_requests_total"));
+    buf_free(&b);
+    metrics_reset();
+}
+
 static void
 test_histogram(void **state)
 {
@@ -158,7 +203,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_gauge), cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_bounds),        cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_render_cap),
+        cmocka_unit_test(test_render_cap),    cmocka_unit_test(test_preset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

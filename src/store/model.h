@@ -337,7 +337,8 @@ struct model_revert {
  * address that still stand depend on it: without rv->cascade the revert is refused with
  * BNC_ECONFLICT and rv->ndeps > 0 (rv->deps names them); with it they are reverted first,
  * newest first, all in one transaction (BNC_ELIMIT past MODEL_REVERT_CASCADE_MAX).
- * BNC_ENOTFOUND; BNC_ECONFLICT with ndeps 0 when already reverted or itself a revert. */
+ * BNC_ENOTFOUND; BNC_ECONFLICT with ndeps 0 when already reverted or itself a revert.
+ * rv may be NULL: no cascade, and nothing reported back. */
 bnc_status model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
                               struct model_revert *rv); /* IN/OUT */
 

@@ -335,11 +335,16 @@ bnc_status
 model_audit_revert(struct store *st, int64_t id, const char *actor, int64_t now,
                    struct model_revert *rv)
 {
+    struct model_revert none;
     struct dep_list d;
     int64_t new_id = 0;
     bnc_status rc;
     size_t i;
 
+    if (rv == NULL) { /* no cascade, nothing to report */
+        memset(&none, 0, sizeof(none));
+        rv = &none;
+    }
     rv->ndeps = 0;
     rv->reverted = 0;
     rv->new_id = 0;

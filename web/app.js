@@ -585,7 +585,8 @@
       const same = snapText(x.before) === snapText(x.after);
       const undo = x.reverted_at ? el("span", "reverted " + fmtTime(x.reverted_at), "muted")
         : x.action === "revert" ? el("span", "")
-        : same ? el("span", "no state change", "muted") : btn("Revert", () => revert(x, addr));
+        : same ? el("span", "no state change", "muted")
+        : btn("Revert", () => revert(x, addr, a.data.filter((y) => y.id > x.id && !y.reverted_at && y.action !== "revert")));
       row(t, [fmtTime(x.created_at), x.action, x.actor, [x.reason, x.decided_by].filter(Boolean).join(" · "),
         snapText(x.before) + " → " + snapText(x.after), undo]);
     });
@@ -626,13 +627,19 @@
       box.appendChild(p);
     } catch (e) { fail(e); }
   }
-  async function revert(x, addr) {
+  // later: the entries after x that still stand; they rest on x, so they are undone first
+  // (newest first, ?cascade=true) and the dialog says so
+  async function revert(x, addr, later) {
     const lines = ["Entry " + x.id + " (" + x.action + " by " + x.actor + ", " + fmtTime(x.created_at) + ") is undone.",
       "Now: " + snapText(x.after) + ".", "After: " + snapText(x.before) + ".",
       "The revert is itself written to the audit log."];
+    if (later.length) {
+      lines.push(later.length + " later change(s) on this address (" + later.map((y) => "entry " + y.id + ", " + y.action).join("; ") +
+        ") stand on it and are reverted first, newest first.");
+    }
     if (!await confirmAction("Revert this change for " + addr + "?", lines, "Revert")) return;
     try {
-      await api("/api/v1/audit/" + x.id + "/revert", { method: "POST", json: {} });
+      await api("/api/v1/audit/" + x.id + "/revert" + (later.length ? "?cascade=true" : ""), { method: "POST", json: {} });
       setStatus("entry " + x.id + " reverted");
       await showAddress(new URLSearchParams({ q: addr }));
     } catch (e) { fail(e); }

@@ -5,9 +5,10 @@
  * the HTTP `POST /bounces`, log tailers and webhooks): parse + classify (libbounced), apply
  * the hygiene policy to each verdict, and write events, contact changes, review items, audit
  * rows and the ingest reference in ONE transaction. A failure anywhere rolls the whole
- * message back. Idempotent: an input whose (source, ref) or content hash was already
- * committed is skipped and reported as a duplicate; a verdict whose dedupe key exists changes
- * nothing.
+ * message back. Idempotent: an input whose (source, ref) or identity (the message without
+ * its trace fields, keys.h) was already committed is skipped and reported as a duplicate; a
+ * verdict whose dedupe key (the failure it names, keys.h) exists changes nothing. Either way
+ * the path is kept with the events it reported.
  * Ownership: a pipeline borrows its ctx and store; one pipeline per thread.
  */
 #ifndef BNC_PIPELINE_PROCESS_H

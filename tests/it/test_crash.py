@@ -68,7 +68,18 @@ class Flood:
                 pass
 
 
-def main(returned=True):
+def resend_acknowledged(flood, n):
+    """What the server sees when a client lost the 250 of a message the server had already
+    spooled (the kill -9 window between the spool commit and the reply): the same bytes
+    again, on a new connection. Which messages fall in that window is luck; these n do."""
+    s = smtplib.SMTP("127.0.0.1", flood.port, timeout=30)
+    for k in range(0, TOTAL, max(1, TOTAL // n)):
+        s.sendmail("", ["bounces@bounce.example"],
+                   make_dsn("crash%d@dest.example" % k, 50000 + k, returned=flood.returned))
+    s.quit()
+
+
+def main(returned=True, resend=0):
     d = Daemon(workers=2)
     flood = Flood(returned)
     try:
@@ -95,6 +106,9 @@ def main(returned=True):
             t.join(300)
         check(len(flood.acked) == TOTAL, "all %d messages acknowledged in the end (%d resent after errors)"
               % (TOTAL, flood.resent))
+        if resend:
+            resend_acknowledged(flood, resend)
+            print("info: %d acknowledged messages sent again, as after a lost 250" % resend)
         check(d.wait_drained(timeout=180), "spool drained after restart")
         time.sleep(0.5)
         rows = d.q("select recipient, count(*) from bounce_events where recipient like 'crash%' group by recipient")

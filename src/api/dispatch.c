@@ -8,7 +8,8 @@
  * do the work).
  * STANDARDS: RFC 9110 (401 + WWW-Authenticate, 405 + Allow, 429 + Retry-After), RFC 6750
  * (Bearer), Fetch/CORS preflight (Access-Control-Allow-* when http.cors_origin is set).
- * LIMITS: path segments API_MAX_SEGS (404 beyond); per-token rate http.rate_limit (auth.c).
+ * LIMITS: path segments API_MAX_SEGS (404 beyond); per-token rate http.rate_limit and failed
+ * authentications per client address http.auth_failure_limit (auth.c), both 429.
  * Ownership: writes only into the request.
  */
 #include "api_int.h"

@@ -168,6 +168,11 @@ http_peer(struct MHD_Connection *conn, char *out, size_t outlen)
     } else if (sa->sa_family == AF_INET6) {
         struct sockaddr_in6 a6;
         memcpy(&a6, sa, sizeof(a6));
+        if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+            /* an IPv4 client of a dual-stack socket is one address, not a /64 */
+            (void)inet_ntop(AF_INET, a6.sin6_addr.s6_addr + 12, out, (socklen_t)outlen);
+            return;
+        }
         memset(a6.sin6_addr.s6_addr + 8, 0, 8);
         if (inet_ntop(AF_INET6, &a6.sin6_addr, out, (socklen_t)outlen) != NULL) {
             size_t n = strlen(out);

@@ -669,6 +669,12 @@ conn_over_ip_limit(struct conn *c, const struct sockaddr *sa)
         struct sockaddr_in6 a6;
         memcpy(&a6, sa, sizeof(a6));
         memcpy(a, &a6.sin6_addr, 16);
+        if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+            /* an IPv4 client of a dual-stack listener: its own address, not the /64 that
+             * every IPv4 client would share */
+            family = AF_INET;
+            memmove(a, a + 12, 4);
+        }
     }
     for (i = 0; i < s->nexempt; i++) {
         if (exempt_match(&s->exempt[i], family, a)) {

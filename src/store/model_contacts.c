@@ -572,10 +572,16 @@ model_contact_lists(struct store *st, int64_t contact_id, char *out, size_t outl
 
 /* ---- check and suppressions ---- */
 
+struct check_ctx {
+    struct model_check *c;
+    int64_t cut; /* policy_decay_cutoff() */
+};
+
 static int
 check_cb(void *ud, const struct store_row *r)
 {
-    struct model_check *c = ud;
+    struct check_ctx *cc = ud;
+    struct model_check *c = cc->c;
 
     if (r->cols[0].type != SV_NULL) {
         c->sendable = false;
@@ -586,6 +592,9 @@ check_cb(void *ud, const struct store_row *r)
     if (r->cols[4].type != SV_NULL) {
         c->known = true;
         mcopy(c->status, sizeof(c->status), mrow_text(r, 4));
+        if (strcmp(c->status, "SOFT_BOUNCING") == 0 && mrow_int(r, 7) < cc->cut) {
+            mcopy(c->status, sizeof(c->status), "ACTIVE"); /* decayed, as policy_decay() says */
+        }
         if (c->sendable &&
             (strcmp(c->status, "BOUNCED_HARD") == 0 || strcmp(c->status, "COMPLAINED") == 0)) {
             /* defensive: a suppressed status without a suppression row is not sendable */
@@ -603,21 +612,20 @@ model_check(struct store *st, const struct policy_cfg *pc, const char *address, 
             struct model_check *out)
 {
     /* one statement (one read transaction): this is the hot path before every send */
-    static const char *q = "SELECT s.id, s.reason, s.source, s.created_at, " MODEL_STATUS_NOW(
-        "$2") ", c.last_reason, c.last_bounce_at FROM (SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN "
-              "suppressions s ON s.address = x.a LEFT JOIN contacts c ON c.email = x.a";
-    char addr[MODEL_EMAIL_MAX + 1];
-    struct store_value p[2];
+    static const char *q =
+        "SELECT s.id, s.reason, s.source, s.created_at, c.hygiene_status, c.last_reason, "
+        "c.last_bounce_at, c.last_soft_day FROM (SELECT CAST($1 AS TEXT) AS a) x LEFT JOIN "
+        "suppressions s ON s.address = x.a LEFT JOIN contacts c ON c.email = x.a";
+    struct check_ctx cc = {out, policy_decay_cutoff(pc, now)};
+    struct store_value p[1];
 
     memset(out, 0, sizeof(*out));
     out->sendable = true;
-    if (address == NULL || !model_normalize_email(address, addr)) {
+    if (address == NULL || !model_normalize_email(address, out->address)) {
         return BNC_EINVAL;
     }
-    mcopy(out->address, sizeof(out->address), addr);
-    p[0] = sv_text(addr);
-    p[1] = sv_int(policy_decay_cutoff(pc, now));
-    return store_exec(st, q, p, 2, check_cb, out, NULL);
+    p[0] = sv_text(out->address);
+    return store_exec(st, q, p, 1, check_cb, &cc, NULL);
 }
 
 bnc_status

@@ -72,7 +72,10 @@ class Serve:
     def stop(self):
         if self.p is not None and self.p.poll() is None:
             self.p.terminate()
-            self.p.wait(timeout=30)
+            rc = self.p.wait(timeout=30)
+            if rc != 0:
+                with open(os.path.join(self.root, "err")) as f:
+                    check(False, "serve stops cleanly (exit %d): %s" % (rc, f.read()[-2000:]))
 
     def events(self):
         if not os.path.exists(self.db):

@@ -46,9 +46,10 @@ write_log(const char *path, enum events_format f, size_t n)
     }
     for (i = 0; i < n; i++) {
         if (f == EVENTS_PMTA) {
-            fprintf(fp, "b,%zu,bounces@sender.example,r%zu@bench.example,failed,5.1.1,"
-                        "\"smtp;550 5.1.1 <r%zu@bench.example>: user unknown\","
-                        "mx.bench.example,bad-mailbox\n",
+            fprintf(fp,
+                    "b,%zu,bounces@sender.example,r%zu@bench.example,failed,5.1.1,"
+                    "\"smtp;550 5.1.1 <r%zu@bench.example>: user unknown\","
+                    "mx.bench.example,bad-mailbox\n",
                     1700000000 + i, i, i);
             lines++;
             continue;
@@ -99,9 +100,9 @@ bench_one(const struct bnc_config *cfg, bnc_ctx *ctx, const char *dir, enum even
     c = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     printf("   %-8s %8zu %s, %zu verdicts applied in %.2f s: %.0f %s/s, %.0f verdicts/s "
            "(per CPU second: %.0f %s/s)\n",
-           events_format_name(f), lines, f == EVENTS_PMTA ? "records" : "lines", stats.applied,
-           w, (double)lines / w, f == EVENTS_PMTA ? "records" : "lines",
-           (double)stats.applied / w, (double)lines / c, f == EVENTS_PMTA ? "records" : "lines");
+           events_format_name(f), lines, f == EVENTS_PMTA ? "records" : "lines", stats.applied, w,
+           (double)lines / w, f == EVENTS_PMTA ? "records" : "lines", (double)stats.applied / w,
+           (double)lines / c, f == EVENTS_PMTA ? "records" : "lines");
     follow_free(fl);
     pipeline_free(pl);
     store_close(st);

@@ -171,6 +171,28 @@ ingest_one(struct ingest_run *ir, const char *name, const char *data, size_t len
     bnc_report_free(r);
 }
 
+/* A webhook payload, read whole (up to the webhook body limit). */
+static void
+ingest_payload(struct ingest_run *ir, const char *name, size_t limit)
+{
+    FILE *fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
+    char *data = NULL;
+    size_t len = 0;
+
+    if (fp == NULL || !ingest_read(fp, limit, &data, &len)) {
+        fprintf(stderr, "bounced: ingest: %s: %s\n", name,
+                errno == EFBIG ? "larger than the input limit" : strerror(errno));
+        ir->inputs++;
+        ir->failed++;
+    } else {
+        ingest_one(ir, name, data, len);
+    }
+    free(data);
+    if (fp != NULL && fp != stdin) {
+        fclose(fp);
+    }
+}
+
 /* A log, streamed: lines applied as they are read. */
 static void
 ingest_log(struct ingest_run *ir, const char *name)
@@ -215,7 +237,6 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
     };
     struct ingest_run ir;
     struct store *st = NULL;
-    size_t limit;
     int c, i, ex;
 
     memset(&ir, 0, sizeof(ir));
@@ -255,27 +276,11 @@ ingest_run(struct cli_globals *g, int argc, char **argv)
         pipeline_new(ir.ctx, st, &ir.pl);
         pipeline_set_now(ir.pl, g->now);
     }
-    limit = g->cfg.limit_webhook_body;
     for (i = optind + 1; i < argc; i++) {
-        FILE *fp;
-        char *data = NULL;
-        size_t len = 0;
         if (events_format_is_log(ir.fmt)) {
             ingest_log(&ir, argv[i]);
-            continue;
-        }
-        fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
-        if (fp == NULL || !ingest_read(fp, limit, &data, &len)) {
-            fprintf(stderr, "bounced: ingest: %s: %s\n", argv[i],
-                    errno == EFBIG ? "larger than the input limit" : strerror(errno));
-            ir.inputs++;
-            ir.failed++;
         } else {
-            ingest_one(&ir, argv[i], data, len);
-        }
-        free(data);
-        if (fp != NULL && fp != stdin) {
-            fclose(fp);
+            ingest_payload(&ir, argv[i], g->cfg.limit_webhook_body);
         }
     }
     if (!ir.dry_run) {

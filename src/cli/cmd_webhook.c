@@ -128,7 +128,7 @@ webhook_run(struct cli_globals *g, int argc, char **argv)
     }
     if (strcmp(argv[optind], "list") == 0) {
         ex = ingest_sns_list(st, !all, webhook_print, NULL) == BNC_OK ? CLI_EXIT_OK
-                                                                       : CLI_EXIT_CONFIG;
+                                                                      : CLI_EXIT_CONFIG;
     } else {
         long long id = strtoll(argv[optind + 1], &end, 10);
         ex = *end != '\0' || id <= 0 ? CLI_EXIT_USAGE : webhook_confirm(g, st, id, done);

@@ -78,15 +78,19 @@ cfg_logs_set(struct bnc_config *c, const char *name_key, const char *value, char
     size_t k;
 
     if (dot == NULL || !cfg_log_name_ok(name_key, (size_t)(dot - name_key))) {
-        snprintf(err, errlen, "logs.%.200s: expected logs.NAME.KEY with NAME of letters, "
-                              "digits, '-' and '_'", name_key);
+        snprintf(err, errlen,
+                 "logs.%.200s: expected logs.NAME.KEY with NAME of letters, "
+                 "digits, '-' and '_'",
+                 name_key);
         return BNC_ECONFIG;
     }
     for (k = 0; k < NKEYS && strcasecmp(dot + 1, cfg_log_keys[k]) != 0; k++) {
     }
     if (k == NKEYS) {
-        snprintf(err, errlen, "logs.%.200s: unknown key (path, format, record_fields, "
-                              "rotated_dir)", name_key);
+        snprintf(err, errlen,
+                 "logs.%.200s: unknown key (path, format, record_fields, "
+                 "rotated_dir)",
+                 name_key);
         return BNC_ECONFIG;
     }
     if ((l = cfg_log_get(c, name_key, (size_t)(dot - name_key))) == NULL) {

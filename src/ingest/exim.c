@@ -155,8 +155,8 @@ exim_line(struct ev_state *st, const char *p, size_t n)
     struct bnc_rcpt *rc = NULL;
     int64_t t = exim_time(p, e, &rest);
 
-    if ((rest = exim_id(rest, e, &id, &idn)) == NULL ||
-        exim_queue_line(st, id, idn, rest, e) || e - rest < 4 || rest[2] != ' ') {
+    if ((rest = exim_id(rest, e, &id, &idn)) == NULL || exim_queue_line(st, id, idn, rest, e) ||
+        e - rest < 4 || rest[2] != ' ') {
         return;
     }
     if (!memcmp(rest, "**", 2)) {

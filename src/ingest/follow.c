@@ -333,8 +333,8 @@ fl_after(const struct fl_src *s, size_t k, struct ingest_pos *after, unsigned ch
 
 /* Parse and apply the batch the buffer holds; on success consume it. */
 static bnc_status
-fl_batch(struct fl_src *s, struct events_stream *es, bnc_ctx *ctx, bool final, fl_fn fn,
-         void *ud, size_t *overlong, char *err, size_t errlen)
+fl_batch(struct fl_src *s, struct events_stream *es, bnc_ctx *ctx, bool final, fl_fn fn, void *ud,
+         size_t *overlong, char *err, size_t errlen)
 {
     struct fl_plan pl = fl_ready(s, final);
     size_t k = pl.skip + pl.n, ol = 0;
@@ -369,8 +369,8 @@ fl_batch(struct fl_src *s, struct events_stream *es, bnc_ctx *ctx, bool final, f
 
 /* Read s to its end (for now), applying each read's lines. */
 static bnc_status
-fl_drain(struct fl_src *s, struct events_stream *es, bnc_ctx *ctx, bool final, fl_fn fn,
-         void *ud, size_t *overlong, char *err, size_t errlen)
+fl_drain(struct fl_src *s, struct events_stream *es, bnc_ctx *ctx, bool final, fl_fn fn, void *ud,
+         size_t *overlong, char *err, size_t errlen)
 {
     bnc_status rc;
 
@@ -655,8 +655,7 @@ fl_rotated(struct follower *f)
         return 2;
     }
     r = pread(f->cur.fd, head, f->cur.head_len, 0);
-    return r == (ssize_t)f->cur.head_len && memcmp(head, f->cur.head, f->cur.head_len) == 0 ? 0
-                                                                                          : 2;
+    return r == (ssize_t)f->cur.head_len && memcmp(head, f->cur.head, f->cur.head_len) == 0 ? 0 : 2;
 }
 
 /* The live file was truncated: what cur had not read yet is in a copy among the rotated
@@ -713,8 +712,8 @@ fl_next_file(struct follower *f, bnc_ctx *ctx, struct fl_apply *a)
 }
 
 bnc_status
-follow_poll(struct follower *f, bnc_ctx *ctx, struct store *st, struct pipeline *pl,
-            int64_t now, struct follow_stats *stats, char *err, size_t errlen)
+follow_poll(struct follower *f, bnc_ctx *ctx, struct store *st, struct pipeline *pl, int64_t now,
+            struct follow_stats *stats, char *err, size_t errlen)
 {
     struct follow_stats local;
     struct fl_apply a = {f, st, pl, now, stats != NULL ? stats : &local, err, errlen};
@@ -728,15 +727,14 @@ follow_poll(struct follower *f, bnc_ctx *ctx, struct store *st, struct pipeline 
         return rc == BNC_ENOTFOUND ? BNC_OK : rc;
     }
     before = a.stats->overlong;
-    rc = fl_drain(&f->cur, f->es, ctx, f->old, fl_store_apply, &a, &a.stats->overlong, err,
-                  errlen);
+    rc = fl_drain(&f->cur, f->es, ctx, f->old, fl_store_apply, &a, &a.stats->overlong, err, errlen);
     if (rc == BNC_OK && f->old) {
         rc = fl_next_file(f, ctx, &a);
     } else if (rc == BNC_OK && (how = fl_rotated(f)) != 0) {
         if (how == 1) {
             /* renamed away: what was written to it before the rename is read to its end */
-            rc = fl_drain(&f->cur, f->es, ctx, true, fl_store_apply, &a, &a.stats->overlong,
-                          err, errlen);
+            rc = fl_drain(&f->cur, f->es, ctx, true, fl_store_apply, &a, &a.stats->overlong, err,
+                          errlen);
         } else {
             rc = fl_after_truncate(f, ctx, fl_store_apply, &a);
         }
@@ -751,8 +749,8 @@ follow_poll(struct follower *f, bnc_ctx *ctx, struct store *st, struct pipeline 
     }
     if (rc != BNC_OK) {
         /* the handle is kept: the next poll tries the same batch again */
-        log_warnx("event=follow_failed log=%s status=%s detail=\"%s\"", f->name,
-                  bnc_strerror(rc), err);
+        log_warnx("event=follow_failed log=%s status=%s detail=\"%s\"", f->name, bnc_strerror(rc),
+                  err);
     }
     return rc;
 }

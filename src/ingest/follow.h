@@ -42,8 +42,7 @@ struct follow_stats {
 };
 
 /* BNC_ECONFIG (err says why) for a bad format, path or layout. Free with follow_free(). */
-bnc_status follow_new(const struct follow_opts *o, struct follower **out, char *err,
-                      size_t errlen);
+bnc_status follow_new(const struct follow_opts *o, struct follower **out, char *err, size_t errlen);
 void follow_free(struct follower *f); /* NULL-safe */
 const char *follow_path(const struct follower *f);
 const char *follow_dir(const struct follower *f); /* the directory to watch for rotations */

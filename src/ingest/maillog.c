@@ -114,10 +114,32 @@ ml_queue_line(struct ev_state *st, const char *p, const char *e)
     return false;
 }
 
+/* The "(text)" after the status: the diagnostic, up to the last ')' of the line. */
+static void
+ml_text(struct ev_state *st, struct bnc_rcpt *rc, const char *paren, const char *e)
+{
+    const char *close = e;
+    char *text;
+
+    while (paren < e && *paren == ' ') {
+        paren++;
+    }
+    if (paren >= e || *paren != '(') {
+        return;
+    }
+    while (close > paren + 1 && close[-1] != ')') {
+        close--;
+    }
+    if (close > paren + 1 &&
+        (text = arena_strndup(st->r->arena, paren + 1, (size_t)(close - 1 - paren - 1))) != NULL) {
+        ev_diag(st, rc, text);
+    }
+}
+
 static void
 ml_line(struct ev_state *st, const char *p, size_t n)
 {
-    const char *e = p + n, *to, *gt, *status, *dsn, *paren, *qid_end, *qid, *relay;
+    const char *e = p + n, *to, *gt, *status, *dsn, *qid_end, *qid, *relay;
     enum ev_vendor v;
     struct bnc_rcpt *rc;
     char why[32];
@@ -170,22 +192,7 @@ ml_line(struct ev_state *st, const char *p, size_t n)
             memcpy(rc->status, code, sizeof(rc->status));
         }
     }
-    paren = status + sl;
-    while (paren < e && *paren == ' ') {
-        paren++;
-    }
-    if (paren < e && *paren == '(') {
-        const char *close = e;
-        while (close > paren + 1 && close[-1] != ')') {
-            close--;
-        }
-        if (close > paren + 1) {
-            char *text = arena_strndup(st->r->arena, paren + 1, (size_t)(close - 1 - paren - 1));
-            if (text != NULL) {
-                ev_diag(st, rc, text);
-            }
-        }
-    }
+    ml_text(st, rc, status + sl, e);
     if ((relay = ml_field(gt, status, ", relay=")) != NULL) {
         const char *c = memchr(relay, ',', (size_t)(status - relay));
         size_t rl = c ? (size_t)(c - relay) : 0;

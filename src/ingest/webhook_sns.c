@@ -73,10 +73,10 @@ sns_host_ok(const char *url)
 static bool
 sns_canonical(const json_t *j, struct buf *b)
 {
-    static const char *const notif[] = {"Message", "MessageId", "Subject", "Timestamp",
-                                        "TopicArn", "Type", NULL};
+    static const char *const notif[] = {"Message",  "MessageId", "Subject", "Timestamp",
+                                        "TopicArn", "Type",      NULL};
     static const char *const sub[] = {"Message", "MessageId", "SubscribeURL", "Timestamp",
-                                      "Token", "TopicArn", "Type", NULL};
+                                      "Token",   "TopicArn",  "Type",         NULL};
     const char *type = ev_jstr(j, "Type");
     const char *const *k;
 

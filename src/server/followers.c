@@ -31,7 +31,7 @@
 #include "pipeline/process.h"
 #include "store/store.h"
 
-#define FOLLOWERS_WATCH_MASK                                                                      \
+#define FOLLOWERS_WATCH_MASK \
     (IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB)
 
 struct followers {
@@ -82,8 +82,10 @@ followers_build(struct followers *fs, const struct bnc_config *cfg)
         const struct cfg_log *l = &cfg->logs[i];
         struct follow_opts o = {l->name, l->path, EVENTS_PMTA, l->record_fields, l->rotated_dir};
         if (!events_format_from_name(l->format, &o.fmt) || !events_format_is_log(o.fmt)) {
-            fprintf(stderr, "bounced serve: logs.%s.format: '%s' is not one of pmta, pmta-fbl, "
-                            "maillog, exim\n", l->name, l->format);
+            fprintf(stderr,
+                    "bounced serve: logs.%s.format: '%s' is not one of pmta, pmta-fbl, "
+                    "maillog, exim\n",
+                    l->name, l->format);
             return false;
         }
         if (follow_new(&o, &fs->f[fs->n], err, sizeof(err)) != BNC_OK) {

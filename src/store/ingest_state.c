@@ -53,8 +53,8 @@ ingest_pos_set(struct store *st, const char *source, const struct ingest_pos *po
         "position = excluded.position, updated_at = excluded.updated_at, file_dev = "
         "excluded.file_dev, file_ino = excluded.file_ino, head_len = excluded.head_len, "
         "head_hash = excluded.head_hash";
-    struct store_value p[7] = {sv_text(source),    sv_int(pos->position), sv_int(now),
-                               sv_int(pos->dev),   sv_int(pos->ino),      sv_int(pos->head_len),
+    struct store_value p[7] = {sv_text(source),        sv_int(pos->position), sv_int(now),
+                               sv_int(pos->dev),       sv_int(pos->ino),      sv_int(pos->head_len),
                                sv_text(pos->head_hash)};
     return store_exec(st, q, p, 7, NULL, NULL, NULL);
 }

@@ -58,11 +58,11 @@ bnc_status ingest_sns_confirmed(struct store *st, int64_t id, int64_t now);
  * seen before (a replay). Tokens older than max_age are forgotten first (a token outside the
  * window is refused by its timestamp anyway). Runs in a transaction of its own.
  */
-bnc_status ingest_replay_check(struct store *st, const char *vendor, const char *token,
-                               int64_t now, int64_t max_age);
+bnc_status ingest_replay_check(struct store *st, const char *vendor, const char *token, int64_t now,
+                               int64_t max_age);
 
 /* Was token of vendor seen within max_age before now? */
-bnc_status ingest_replay_seen(struct store *st, const char *vendor, const char *token,
-                              int64_t now, int64_t max_age, bool *seen_out);
+bnc_status ingest_replay_seen(struct store *st, const char *vendor, const char *token, int64_t now,
+                              int64_t max_age, bool *seen_out);
 
 #endif

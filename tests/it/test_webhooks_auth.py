@@ -94,7 +94,9 @@ class Serve:
 
     def stop(self):
         self.p.terminate()
-        self.p.wait(timeout=30)
+        rc = self.p.wait(timeout=30)
+        check(rc == 0, "serve stops cleanly (exit %d%s)" % (rc, "" if rc == 0 else
+                                                           ": " + open(self.errpath).read()[-2000:]))
 
 
 def sns_part():

@@ -70,13 +70,12 @@ stream_verdicts(enum events_format f, const char *rf, const char *data, size_t s
         while (end < len && data[end - 1] != '\n') {
             end++;
         }
-        assert_int_equal(events_stream_parse(ctx, s, data + off, end - off, &r, NULL, err,
-                                             sizeof(err)),
-                         BNC_OK);
+        assert_int_equal(
+            events_stream_parse(ctx, s, data + off, end - off, &r, NULL, err, sizeof(err)), BNC_OK);
         for (i = 0; i < bnc_report_rcpt_count(r) && n < max; i++) {
             const struct bnc_rcpt *v = bnc_report_rcpt(r, i);
-            snprintf(out[n++], 160, "%s %s %s %s", v->recipient, bnc_kind_name(v->kind),
-                     v->status, v->original_message_id);
+            snprintf(out[n++], 160, "%s %s %s %s", v->recipient, bnc_kind_name(v->kind), v->status,
+                     v->original_message_id);
         }
         bnc_report_free(r);
         off = end;
@@ -146,9 +145,9 @@ test_pmta_layouts(void **state)
     assert_int_equal(events_stream_new(EVENTS_PMTA, NULL, &s, err, sizeof(err)), BNC_OK);
     {
         bnc_report *r = NULL;
-        assert_int_equal(events_stream_parse(ctx, s, noheader, strlen(noheader), &r, NULL, err,
-                                             sizeof(err)),
-                         BNC_EPARSE);
+        assert_int_equal(
+            events_stream_parse(ctx, s, noheader, strlen(noheader), &r, NULL, err, sizeof(err)),
+            BNC_EPARSE);
     }
     events_stream_free(s);
     assert_int_equal(events_stream_new(EVENTS_PMTA, "type,timeLogged", &s, err, sizeof(err)),
@@ -231,13 +230,13 @@ test_mailgun_form(void **state)
     char err[256];
     (void)state;
 
-    assert_true(events_mailgun_signature(form, strlen(form), ts, sizeof(ts), tok, sizeof(tok),
-                                         sig, sizeof(sig)));
+    assert_true(events_mailgun_signature(form, strlen(form), ts, sizeof(ts), tok, sizeof(tok), sig,
+                                         sizeof(sig)));
     assert_string_equal(ts, "1700000000");
     assert_string_equal(tok, "ab+c");
     assert_string_equal(sig, "00ff");
-    assert_false(events_mailgun_signature(form, strlen(form), ts, 4, tok, sizeof(tok), sig,
-                                          sizeof(sig)));
+    assert_false(
+        events_mailgun_signature(form, strlen(form), ts, 4, tok, sizeof(tok), sig, sizeof(sig)));
     assert_int_equal(events_parse(ctx, EVENTS_MAILGUN, form, strlen(form), &r, err, sizeof(err)),
                      BNC_OK);
     assert_int_equal(bnc_report_rcpt_count(r), 1);
@@ -324,9 +323,8 @@ test_ses_both_ways(void **state)
         if (k == 0) {
             continue; /* a raw line break inside a JSON string: only mail undoes that */
         }
-        assert_int_equal(events_parse(ctx, EVENTS_SES, recs[k], strlen(recs[k]), &r, err,
-                                      sizeof(err)),
-                         BNC_OK);
+        assert_int_equal(
+            events_parse(ctx, EVENTS_SES, recs[k], strlen(recs[k]), &r, err, sizeof(err)), BNC_OK);
         assert_int_equal(bnc_report_rcpt(r, 0)->kind, want[k]);
         bnc_report_free(r);
     }
@@ -350,10 +348,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_anywhere), cmocka_unit_test(test_correlation),
-        cmocka_unit_test(test_pmta_layouts),   cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_split_anywhere),     cmocka_unit_test(test_correlation),
+        cmocka_unit_test(test_pmta_layouts),       cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_follow_stream_pipe), cmocka_unit_test(test_mailgun_form),
-        cmocka_unit_test(test_sns_hosts),      cmocka_unit_test(test_cfg_logs),
+        cmocka_unit_test(test_sns_hosts),          cmocka_unit_test(test_cfg_logs),
         cmocka_unit_test(test_ses_both_ways),
     };
     return cmocka_run_group_tests(tests, ctx_up_down, ctx_up_down);

@@ -67,9 +67,12 @@ ses_subtype_hint(const char *sub)
         const char *sub;
         bnc_reason r;
     } t[] = {
-        {"NoEmail", BNC_R_USERUNKNOWN},          {"Suppressed", BNC_R_SUPPRESSED},
-        {"OnAccountSuppressionList", BNC_R_SUPPRESSED}, {"MailboxFull", BNC_R_MAILBOXFULL},
-        {"MessageTooLarge", BNC_R_MESGTOOBIG},   {"ContentRejected", BNC_R_CONTENTERROR},
+        {"NoEmail", BNC_R_USERUNKNOWN},
+        {"Suppressed", BNC_R_SUPPRESSED},
+        {"OnAccountSuppressionList", BNC_R_SUPPRESSED},
+        {"MailboxFull", BNC_R_MAILBOXFULL},
+        {"MessageTooLarge", BNC_R_MESGTOOBIG},
+        {"ContentRejected", BNC_R_CONTENTERROR},
         {"AttachmentRejected", BNC_R_POLICYVIOLATION},
     };
     size_t i;
@@ -163,8 +166,7 @@ ses_load(const char *p, size_t n, size_t max_depth, char *err, size_t errlen)
         return NULL;
     }
     if ((j = json_loadb(p, n, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &je)) == NULL) {
-        snprintf(err, errlen, "bad JSON at line %d column %d: %.200s", je.line, je.column,
-                 je.text);
+        snprintf(err, errlen, "bad JSON at line %d column %d: %.200s", je.line, je.column, je.text);
     }
     return j;
 }
@@ -255,9 +257,9 @@ ses_mail_event(void *ud, const struct ses_event *e)
     rc->reason_hint = e->judgement == SES_COMPLAINT ? BNC_R_FEEDBACK : e->hint;
     if (e->judgement == SES_COMPLAINT) {
         rc->origin = "arf";
-        rc->feedback_type = report_strndup(r, e->feedback_type[0] ? e->feedback_type : "abuse",
-                                           strlen(e->feedback_type[0] ? e->feedback_type
-                                                                      : "abuse"));
+        rc->feedback_type =
+            report_strndup(r, e->feedback_type[0] ? e->feedback_type : "abuse",
+                           strlen(e->feedback_type[0] ? e->feedback_type : "abuse"));
     }
     if (e->diagnostic[0] != '\0') {
         rc->diagnostic = report_diag(r, e->diagnostic, strlen(e->diagnostic));
@@ -325,8 +327,9 @@ ses_json_apply(struct bnc_report *r)
             break;
         }
     }
-    if (t.len == 0 || (fmt_find_ci(t.p, t.len, "notificationType", 16) == NULL &&
-                       fmt_find_ci(t.p, t.len, "eventType", 9) == NULL) ||
+    if (t.len == 0 ||
+        (fmt_find_ci(t.p, t.len, "notificationType", 16) == NULL &&
+         fmt_find_ci(t.p, t.len, "eventType", 9) == NULL) ||
         (brace = memchr(t.p, '{', t.len)) == NULL) {
         return false;
     }

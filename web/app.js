@@ -21,10 +21,9 @@
     evCursor: null,
     rules: null,         /* loaded rules by decided_by */
     supBefore: null,
-    lastRange: null,
   };
 
-  /* ---- small DOM helpers ---- */
+  /* ---- building the page ---- */
   function el(tag, text, cls) {
     const e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);

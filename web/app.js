@@ -21,10 +21,9 @@
     evCursor: null,
     rules: null,         /* loaded rules by decided_by */
     supBefore: null,
-    lastRange: null,
   };
 
-  /* ---- small DOM helpers ---- */
+  /* ---- building the page ---- */
   function el(tag, text, cls) {
     const e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);
@@ -803,7 +802,7 @@
     try {
       const r = await api("/api/v1/rules/impact", { method: "POST", json: { rule: line } });
       out.textContent = "This rule matches " + num(r.matched) + " of " + num(r.scanned) + " stored events; it would change the verdict of " +
-        num(r.changed) + " (to " + (r.reason || "the reason's own") + ", " + (r.kind || "its kind") + ")." +
+        num(r.changed) + " (" + (r.reason ? "to " + r.reason : "each keeps its reason") + ", " + (r.kind ? "kind " + r.kind : "kind from the reason") + ")." +
         (r.examples.length ? " Examples: events " + r.examples.slice(0, 5).join(", ") + "." : "");
       save.disabled = false;
     } catch (e) { if (!(e instanceof Unauthorized)) out.textContent = e.message; }
@@ -905,7 +904,17 @@
     $("se-q").addEventListener("input", drawSettings);
     $("se-changed").addEventListener("change", drawSettings);
     $("dr-close").addEventListener("click", closeDrawer);
-    document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !$("drawer").hidden) closeDrawer(); });
+    document.addEventListener("keydown", (ev) => {
+      if ($("drawer").hidden) return;
+      if (ev.key === "Escape") { closeDrawer(); return; }
+      if (ev.key !== "Tab") return;
+      /* the drawer is modal: Tab cycles through its own controls */
+      const f = Array.from($("drawer").querySelectorAll("button, a[href]"));
+      if (!f.length) return;
+      const first = f[0], last = f[f.length - 1];
+      if (ev.shiftKey && document.activeElement === first) { ev.preventDefault(); last.focus(); }
+      else if (!ev.shiftKey && (document.activeElement === last || !$("drawer").contains(document.activeElement))) { ev.preventDefault(); first.focus(); }
+    });
     if (S.token) signIn().catch(fail); else showSignin("");
   });
 })();

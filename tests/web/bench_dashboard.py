@@ -45,6 +45,28 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_ms(root):
+    """CPU time of a process and all its descendants (Chromium runs several), in ms."""
+    parent, total = {}, 0.0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                pass
+    for pid in parent:
+        p = pid
+        while p in parent and p != root:
+            p = parent[p]
+        if p == root:
+            try:
+                total += cpu_ms(pid)
+            except OSError:
+                pass
+    return total
+
+
 def load(b, url, token):
     b.goto(url + "/healthz")
     b.js("sessionStorage.setItem('bnc_token', %s)" % json.dumps(token))
@@ -69,10 +91,10 @@ def main():
         b = cdp.Browser(td.CHROMIUM)
         b.viewport(1400, 900)
         for label in ("cold", "warm", "warm"):
-            c0 = cpu_ms(s.p.pid)
+            c0, k0 = cpu_ms(s.p.pid), tree_cpu_ms(b.p.pid)
             wall = 1000 * load(b, s.base, s.token)
-            print("dashboard load, 30 days, %s: %.0f ms (server CPU %.0f ms)"
-                  % (label, wall, cpu_ms(s.p.pid) - c0))
+            print("dashboard load, 30 days, %s: %.0f ms (CPU: server %.0f ms, Chromium %.0f ms)"
+                  % (label, wall, cpu_ms(s.p.pid) - c0, tree_cpu_ms(b.p.pid) - k0))
         b.js("document.body.dataset.ready = ''")
         t0 = time.time()
         b.click('.presets button[data-days="0"]')

@@ -327,10 +327,14 @@ def test_drawer(b, s, events):
     check(st == 200 and hdrs.get("Content-Type") == "message/rfc822",
           "raw route: message/rfc822 for admin")
     b.screenshot(os.path.join(OUT, "drawer-1400.png"))
+    for _ in range(6):
+        b.key("Tab")
+    check(b.js("document.getElementById('drawer').contains(document.activeElement)"),
+          "Tab stays inside the open drawer")
     b.key("Escape")
     b.wait("document.getElementById('drawer').hidden", what="the drawer to close")
-    check(b.js("document.activeElement && document.activeElement.dataset !== undefined"),
-          "closing the drawer returns the focus")
+    check(b.js("document.activeElement.matches('#ad-out table tbody tr button.link')"),
+          "closing the drawer returns the focus to the button that opened it")
 
 
 def test_address_revert(b, s):

@@ -331,8 +331,7 @@ reputation_check(struct store *st, const struct policy_cfg *pc, const char *doma
         !burst) {
         return rc;
     }
-    log_warnx("event=reputation_incident domain=%s refusals=%lld", domain,
-              (long long)win.sender);
+    log_warnx("event=reputation_incident domain=%s refusals=%lld", domain, (long long)win.sender);
     return outage_open(st, pc, "reputation", domain, &win, &base, t, now, &id);
 }
 

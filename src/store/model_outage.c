@@ -23,8 +23,8 @@
 #include "store/guards.h"
 #include "store/model_int.h"
 
-#define OUTAGE_COLS                                                                         \
-    "id, kind, domain, state, decided_by, opened_at, last_seen_at, recovered_at, "          \
+#define OUTAGE_COLS                                                                \
+    "id, kind, domain, state, decided_by, opened_at, last_seen_at, recovered_at, " \
     "decided_at, window_count, baseline, held, applied, released"
 
 struct ol_ctx {
@@ -155,8 +155,8 @@ held_page(struct store *st, int64_t outage_id, int64_t after_id, struct held_lis
 
 /* Carry out the penalty of one held event against the contact as it is now. */
 static bnc_status
-apply_held(struct store *st, const struct policy_cfg *pc, const struct held *h,
-           const char *actor, int64_t now)
+apply_held(struct store *st, const struct policy_cfg *pc, const struct held *h, const char *actor,
+           int64_t now)
 {
     struct policy_verdict pv;
     struct hyg_plan plan;

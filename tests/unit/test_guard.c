@@ -52,13 +52,12 @@ test_burst(void **state)
         int64_t win, base;
         bool burst;
     } cases[] = {
-        {49, 0, false},      /* under the floor */
-        {50, 0, true},       /* at the floor, quiet baseline: usual taken as 1 */
-        {50, 1008, true},    /* usual 1 per window: 10 x 1 <= 50 */
-        {50, 5040, true},    /* usual 5: 10 x 5 = 50 */
-        {50, 5041, false},   /* usual rounds up to 6: 60 needed */
-        {60, 5041, true},
-        {500, 50400, true},  /* usual 50: 500 */
+        {49, 0, false},    /* under the floor */
+        {50, 0, true},     /* at the floor, quiet baseline: usual taken as 1 */
+        {50, 1008, true},  /* usual 1 per window: 10 x 1 <= 50 */
+        {50, 5040, true},  /* usual 5: 10 x 5 = 50 */
+        {50, 5041, false}, /* usual rounds up to 6: 60 needed */
+        {60, 5041, true},    {500, 50400, true}, /* usual 50: 500 */
         {499, 50400, false},
     };
     size_t i;

@@ -10,7 +10,8 @@
  * What it does not do: hold anything (model_guard.c) or raise spike alerts
  * (model_alerts.c).
  * STANDARDS: none beyond store.h's portable SQL.
- * LIMITS: held events are decided in pages of MODEL_LIMIT_MAX.
+ * LIMITS: held events are decided in pages of MODEL_LIMIT_MAX; counters older than
+ * guard.baseline + guard.window (or guard.spike_period) are purged at each evaluation.
  * Ownership: see guards.h.
  */
 #include <stdio.h>
@@ -408,6 +409,22 @@ evaluate_one(struct store *st, const struct policy_cfg *pc, const struct live *l
     return BNC_OK;
 }
 
+/* Counters older than anything a decision reads (the baseline before the window, the spike
+ * period) are dropped, so guard_counts stays as large as a few days of minutes. */
+static bnc_status
+purge_counts(struct store *st, const struct bnc_config *cfg, int64_t now)
+{
+    static const char *q = "DELETE FROM guard_counts WHERE bucket < $1";
+    int64_t keep = cfg->guard_baseline + cfg->guard_window;
+    struct store_value p[1];
+
+    if (cfg->guard_spike_period > keep) {
+        keep = cfg->guard_spike_period;
+    }
+    p[0] = sv_int(now - keep - GUARD_BUCKET);
+    return store_exec(st, q, p, 1, NULL, NULL, NULL);
+}
+
 bnc_status
 guard_evaluate(struct store *st, const struct policy_cfg *pc, const struct bnc_config *cfg,
                int64_t now, struct guard_eval *out)
@@ -435,6 +452,9 @@ guard_evaluate(struct store *st, const struct policy_cfg *pc, const struct bnc_c
     free(l);
     if (rc == BNC_OK) {
         rc = guard_spike_alerts(st, cfg, now, &out->alerts);
+    }
+    if (rc == BNC_OK) {
+        rc = purge_counts(st, cfg, now);
     }
     return rc;
 }

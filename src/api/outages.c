@@ -146,8 +146,9 @@ api_alert_cb(void *ud, const struct guard_alert *a)
     apij_kv_str(b, "metric", a->metric);
     apij_kv_str(b, "state", a->state);
     apij_kv_str(b, "last_error", a->last_error);
-    buf_printf(b, ",\"value\":%lld,\"threshold\":%lld,\"attempts\":%lld,\"created_at\":%lld,"
-                  "\"delivered_at\":%lld,\"payload\":",
+    buf_printf(b,
+               ",\"value\":%lld,\"threshold\":%lld,\"attempts\":%lld,\"created_at\":%lld,"
+               "\"delivered_at\":%lld,\"payload\":",
                (long long)a->value, (long long)a->threshold, (long long)a->attempts,
                (long long)a->created_at, (long long)a->delivered_at);
     buf_adds(b, a->payload); /* JSON the store built */

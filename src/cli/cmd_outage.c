@@ -107,8 +107,8 @@ outage_decide(struct cli_globals *g, struct store *st, bool apply, int64_t id)
         hcli_store_err(st, "outage", apply ? "apply" : "release", rc);
         return CLI_EXIT_CONFIG;
     }
-    printf("outage %lld %s: %zu held penalt%s\n", (long long)id, apply ? "applied" : "released",
-           n, n == 1 ? "y" : "ies");
+    printf("outage %lld %s: %zu held penalt%s\n", (long long)id, apply ? "applied" : "released", n,
+           n == 1 ? "y" : "ies");
     return CLI_EXIT_OK;
 }
 

@@ -69,8 +69,8 @@ guard_penalises(unsigned acts, bnc_kind kind)
     if (kind == BNC_KIND_COMPLAINT) {
         return false;
     }
-    return (acts & (POLICY_A_SUPPRESS | POLICY_A_UNSUBSCRIBE | POLICY_A_STRIKE |
-                    POLICY_A_ESCALATED)) != 0;
+    return (acts &
+            (POLICY_A_SUPPRESS | POLICY_A_UNSUBSCRIBE | POLICY_A_STRIKE | POLICY_A_ESCALATED)) != 0;
 }
 
 unsigned

@@ -47,8 +47,13 @@ struct guard_spike_cfg {
     int64_t hard;         /* absolute per period without send counts */
 };
 
-enum guard_metric { GUARD_M_NONE = 0, GUARD_M_COMPLAINT_RATE, GUARD_M_HARD_RATE,
-                    GUARD_M_COMPLAINTS, GUARD_M_HARD };
+enum guard_metric {
+    GUARD_M_NONE = 0,
+    GUARD_M_COMPLAINT_RATE,
+    GUARD_M_HARD_RATE,
+    GUARD_M_COMPLAINTS,
+    GUARD_M_HARD
+};
 
 struct guard_breach {
     enum guard_metric metric;

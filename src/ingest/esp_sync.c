@@ -71,7 +71,7 @@ struct esp_vendor {
     void (*auth)(const struct esp_conn *c, struct http_client_req *rq, char *hdr, size_t hdrlen);
     bnc_status (*fetch)(struct esp_conn *c);
     bnc_status (*add)(struct esp_conn *c, char *const *addrs, size_t n,
-                       const struct aset *complaints);
+                      const struct aset *complaints);
     bnc_status (*remove)(struct esp_conn *c, const char *address);
 };
 
@@ -144,8 +144,7 @@ remote_add(struct esp_conn *c, const char *addr)
         return BNC_OK;
     }
     if (aset_add(c->remote, norm) != BNC_OK) {
-        snprintf(c->err, c->errlen, "%s lists more than %u suppressions", c->v->name,
-                 ESP_SYNC_MAX);
+        snprintf(c->err, c->errlen, "%s lists more than %u suppressions", c->v->name, ESP_SYNC_MAX);
         return BNC_ELIMIT;
     }
     return BNC_OK;
@@ -323,8 +322,8 @@ ses_fetch(struct esp_conn *c)
             rc = BNC_EIO;
             break;
         }
-        rc = take_addresses(c, json_object_get(j, "SuppressedDestinationSummaries"),
-                            "EmailAddress", &n);
+        rc = take_addresses(c, json_object_get(j, "SuppressedDestinationSummaries"), "EmailAddress",
+                            &n);
         if (json_string_value(json_object_get(j, "NextToken")) != NULL) {
             token = xstrdup(json_string_value(json_object_get(j, "NextToken")));
         }
@@ -356,8 +355,8 @@ ses_add(struct esp_conn *c, char *const *addrs, size_t n, const struct aset *com
         buf_init(&b, 0);
         buf_adds(&b, "{\"EmailAddress\":");
         buf_add_json_str(&b, addrs[i], strlen(addrs[i]));
-        buf_printf(&b, ",\"Reason\":\"%s\"}", aset_has(complaints, addrs[i]) ? "COMPLAINT"
-                                                                              : "BOUNCE");
+        buf_printf(&b, ",\"Reason\":\"%s\"}",
+                   aset_has(complaints, addrs[i]) ? "COMPLAINT" : "BOUNCE");
         body = buf_take(&b);
         rc = esp_http(c, "PUT", url, body, &reply);
         free(body);
@@ -449,13 +448,12 @@ static bnc_status
 sendgrid_add(struct esp_conn *c, char *const *addrs, size_t n, const struct aset *complaints)
 {
     char url[ESP_URL_MAX];
-    bnc_status rc = esp_url(c, url, c->cfg->esp_sendgrid_url, "/v3/asm/suppressions/global",
-                            NULL);
+    bnc_status rc = esp_url(c, url, c->cfg->esp_sendgrid_url, "/v3/asm/suppressions/global", NULL);
 
     (void)complaints;
-    return rc != BNC_OK ? rc
-                        : post_batches(c, url, "{\"recipient_emails\":[", NULL, "]}", addrs, n,
-                                       1000);
+    return rc != BNC_OK
+               ? rc
+               : post_batches(c, url, "{\"recipient_emails\":[", NULL, "]}", addrs, n, 1000);
 }
 
 static bnc_status
@@ -619,8 +617,8 @@ postmark_url(struct esp_conn *c, char *url, const char *rest)
 {
     char path[ESP_URL_MAX];
     char *stream = curl_easy_escape(NULL, c->cfg->esp_postmark_stream, 0);
-    int n = snprintf(path, sizeof(path), "/message-streams/%s/suppressions%s",
-                     stream ? stream : "", rest);
+    int n = snprintf(path, sizeof(path), "/message-streams/%s/suppressions%s", stream ? stream : "",
+                     rest);
 
     curl_free(stream);
     if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -659,9 +657,9 @@ postmark_add(struct esp_conn *c, char *const *addrs, size_t n, const struct aset
     bnc_status rc = postmark_url(c, url, "");
 
     (void)complaints;
-    return rc != BNC_OK ? rc
-                        : post_batches(c, url, "{\"Suppressions\":[", "EmailAddress", "]}",
-                                       addrs, n, 50);
+    return rc != BNC_OK
+               ? rc
+               : post_batches(c, url, "{\"Suppressions\":[", "EmailAddress", "]}", addrs, n, 50);
 }
 
 static bnc_status
@@ -672,25 +670,23 @@ postmark_remove(struct esp_conn *c, const char *address)
     bnc_status rc = postmark_url(c, url, "/delete");
 
     snprintf(a, sizeof(a), "%s", address);
-    return rc != BNC_OK ? rc
-                        : post_batches(c, url, "{\"Suppressions\":[", "EmailAddress", "]}", one,
-                                       1, 1);
+    return rc != BNC_OK
+               ? rc
+               : post_batches(c, url, "{\"Suppressions\":[", "EmailAddress", "]}", one, 1, 1);
 }
 
 static const struct esp_vendor esp_vendors[] = {
     {"ses", ses_configured, ses_auth, ses_fetch, ses_add, ses_remove},
-    {"sendgrid", sendgrid_configured, sendgrid_auth, sendgrid_fetch, sendgrid_add,
-     sendgrid_remove},
+    {"sendgrid", sendgrid_configured, sendgrid_auth, sendgrid_fetch, sendgrid_add, sendgrid_remove},
     {"mailgun", mailgun_configured, mailgun_auth, mailgun_fetch, mailgun_add, mailgun_remove},
-    {"postmark", postmark_configured, postmark_auth, postmark_fetch, postmark_add,
-     postmark_remove},
+    {"postmark", postmark_configured, postmark_auth, postmark_fetch, postmark_add, postmark_remove},
 };
 
 /* ---- the sync ---- */
 
 struct sides {
     struct aset remote, local, complaints, agreed;
-    int64_t last;   /* cursor over the local suppressions */
+    int64_t last; /* cursor over the local suppressions */
     bool too_many;
 };
 
@@ -763,8 +759,8 @@ note(esp_sync_note_fn fn, void *ud, const char *action, const char *address)
 
 /* The ESP's side: what bounced lifted is removed there, the rest imported. */
 static bnc_status
-sync_remote(struct store *st, struct esp_conn *c, const struct sides *sd, bool dry,
-            int64_t now, esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out)
+sync_remote(struct store *st, struct esp_conn *c, const struct sides *sd, bool dry, int64_t now,
+            esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out)
 {
     char src[32];
     bnc_status rc = BNC_OK;
@@ -798,8 +794,8 @@ sync_remote(struct store *st, struct esp_conn *c, const struct sides *sd, bool d
 
 /* bounced's side: what the ESP lacks is pushed; agreements neither side holds forgotten. */
 static bnc_status
-sync_local(struct store *st, struct esp_conn *c, const struct sides *sd, bool dry,
-           int64_t now, esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out)
+sync_local(struct store *st, struct esp_conn *c, const struct sides *sd, bool dry, int64_t now,
+           esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out)
 {
     char **push = xcalloc(sd->local.n + 1, sizeof(*push));
     bnc_status rc = BNC_OK;
@@ -829,9 +825,8 @@ sync_local(struct store *st, struct esp_conn *c, const struct sides *sd, bool dr
 }
 
 bnc_status
-esp_sync(struct store *st, const struct bnc_config *cfg, const char *esp, bool dry_run,
-         int64_t now, esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out, char *err,
-         size_t errlen)
+esp_sync(struct store *st, const struct bnc_config *cfg, const char *esp, bool dry_run, int64_t now,
+         esp_sync_note_fn fn, void *ud, struct esp_sync_stats *out, char *err, size_t errlen)
 {
     struct esp_conn c = {cfg, NULL, NULL, 0, err, errlen};
     struct sides sd;

@@ -22,9 +22,9 @@ struct bnc_config;
 #define ESP_SYNC_MAX (1000u * 1000u) /* addresses per side; more fails the sync */
 
 struct esp_sync_stats {
-    size_t remote, local;              /* addresses on each side before the sync */
-    size_t pushed, removed, imported;  /* what the sync did (or, dry run, would do) */
-    size_t invalid;                    /* remote entries that are no usable address */
+    size_t remote, local;             /* addresses on each side before the sync */
+    size_t pushed, removed, imported; /* what the sync did (or, dry run, would do) */
+    size_t invalid;                   /* remote entries that are no usable address */
 };
 
 /* What the sync does (or would do), one call per address: action is "push", "remove" or
@@ -35,10 +35,9 @@ typedef void (*esp_sync_note_fn)(void *ud, const char *action, const char *addre
  * reports through note, changing nothing. BNC_EINVAL for an unknown ESP, BNC_ECONFIG when
  * its credentials are not configured, BNC_EIO for an API failure, BNC_ELIMIT past
  * ESP_SYNC_MAX or a reply larger than its cap; err gets the detail. */
-bnc_status esp_sync(struct store *st, const struct bnc_config *cfg, const char *esp,
-                    bool dry_run, int64_t now,
-                    esp_sync_note_fn note, void *ud, /* may be NULL */
-                    struct esp_sync_stats *out,      /* OUT */
+bnc_status esp_sync(struct store *st, const struct bnc_config *cfg, const char *esp, bool dry_run,
+                    int64_t now, esp_sync_note_fn note, void *ud, /* may be NULL */
+                    struct esp_sync_stats *out,                   /* OUT */
                     char *err, size_t errlen);
 
 #endif

@@ -16,9 +16,9 @@
 #define HTTP_CLIENT_HEADERS_MAX 8
 
 struct http_client_req {
-    const char *method;                           /* "GET", "POST", "PUT", "DELETE" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *url;
-    const char *body;                             /* NULL = none */
+    const char *body; /* NULL = none */
     size_t body_len;
     const char *headers[HTTP_CLIENT_HEADERS_MAX]; /* "Name: value", NULL-terminated */
     const char *user, *password;                  /* Basic auth or SigV4 keys; NULL = none */

@@ -261,8 +261,8 @@ known_recipient(struct pipeline *p, const struct bnc_rcpt *v, int64_t now, struc
 /* Every verdict of a parsed report through the policy, inside the input's transaction. */
 static bnc_status
 apply_report(struct pipeline *p, const bnc_report *r, const struct pipeline_input *in,
-             bool not_bounce, const char *source, const char *ref, const char *hash,
-             int64_t now, struct pipeline_result *out)
+             bool not_bounce, const char *source, const char *ref, const char *hash, int64_t now,
+             struct pipeline_result *out)
 {
     char key[KEY_MAX], campaign[GUARD_KEY_MAX + 1], sender[GUARD_KEY_MAX + 1];
     size_t i, n = bnc_report_rcpt_count(r);

@@ -130,8 +130,7 @@ announce(struct store *st, const struct bnc_config *cfg, const struct due *d)
 
 /* POST one payload; true when the receiver took it (2xx). err gets why not. */
 static bool
-post_one(const struct bnc_config *cfg, const struct due *d, int64_t now, char *err,
-         size_t errlen)
+post_one(const struct bnc_config *cfg, const struct due *d, int64_t now, char *err, size_t errlen)
 {
     char sig[68], hdr_sig[96], hdr_ts[64], hdr_id[64];
     struct http_client_req rq;

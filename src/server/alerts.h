@@ -18,9 +18,9 @@
 struct store;
 struct bnc_config;
 
-#define ALERTS_SIG_HEADER "X-Bounced-Signature" /* "v1=" + hex HMAC-SHA256 */
-#define ALERTS_TS_HEADER  "X-Bounced-Timestamp" /* Unix seconds, signed with the body */
-#define ALERTS_BACKOFF_MAX 3600                 /* longest wait between two tries */
+#define ALERTS_SIG_HEADER  "X-Bounced-Signature" /* "v1=" + hex HMAC-SHA256 */
+#define ALERTS_TS_HEADER   "X-Bounced-Timestamp" /* Unix seconds, signed with the body */
+#define ALERTS_BACKOFF_MAX 3600                  /* longest wait between two tries */
 
 struct alerts_stats {
     size_t announced; /* written to syslog and the metrics */

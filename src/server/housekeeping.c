@@ -25,8 +25,8 @@
 #include "pipeline/process.h"
 #include "server/alerts.h"
 #include "store/guards.h"
-#include "store/store.h"
 #include "store/model.h"
+#include "store/store.h"
 
 /* The jobs' state between ticks. */
 struct hk {

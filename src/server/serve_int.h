@@ -33,7 +33,7 @@
 #define SERVE_MAX_ATTEMPTS   5
 #define SERVE_BATCH          64
 #define SERVE_PURGE_EVERY    3600
-#define SERVE_GUARD_EVERY    15   /* seconds between guard evaluations and alert deliveries */
+#define SERVE_GUARD_EVERY    15 /* seconds between guard evaluations and alert deliveries */
 /* Store outage: the workers probe again after 250 ms, doubling up to 10 s (workers.c). */
 #define SERVE_BACKOFF_MIN_MS 250u
 #define SERVE_BACKOFF_MAX_MS 10000u

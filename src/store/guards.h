@@ -99,8 +99,8 @@ typedef int (*guard_alert_cb)(void *ud, const struct guard_alert *a);
 bnc_status guard_alert_list(struct store *st, const char *state, int64_t after_id, size_t limit,
                             guard_alert_cb cb, void *ud, size_t *n_out);
 /* Alerts to work on at now: pending ones due, and any not yet announced. */
-bnc_status guard_alert_due(struct store *st, int64_t now, size_t limit, guard_alert_cb cb,
-                           void *ud, size_t *n_out);
+bnc_status guard_alert_due(struct store *st, int64_t now, size_t limit, guard_alert_cb cb, void *ud,
+                           size_t *n_out);
 /* Record a delivery outcome: the new state, attempts, next try, last error ("" = none). */
 bnc_status guard_alert_update(struct store *st, int64_t id, const char *state, int64_t attempts,
                               int64_t next_at, const char *last_error, int64_t delivered_at);

@@ -28,11 +28,11 @@
 struct alert_in {
     const char *kind, *scope, *key, *metric, *unit;
     int64_t value, threshold;
-    int64_t incident_id;           /* outage or reputation id, 0 for spikes */
+    int64_t incident_id;             /* outage or reputation id, 0 for spikes */
     const struct guard_rates *rates; /* spikes: the period's numbers, else NULL */
-    int64_t period;                /* seconds the numbers cover */
-    int64_t baseline;              /* incidents: failures over the baseline period */
-    bool pause;                    /* ask the sender to pause the campaign */
+    int64_t period;                  /* seconds the numbers cover */
+    int64_t baseline;                /* incidents: failures over the baseline period */
+    bool pause;                      /* ask the sender to pause the campaign */
 };
 
 static char *
@@ -183,8 +183,8 @@ alerted_since(struct store *st, const char *scope, const char *key, const char *
 }
 
 static bnc_status
-spike_row(struct store *st, const struct bnc_config *cfg, const struct scope_row *x,
-          int64_t now, size_t *n_out)
+spike_row(struct store *st, const struct bnc_config *cfg, const struct scope_row *x, int64_t now,
+          size_t *n_out)
 {
     struct guard_spike_cfg sc;
     struct guard_breach b[2];
@@ -211,8 +211,8 @@ spike_row(struct store *st, const struct bnc_config *cfg, const struct scope_row
         a.rates = &x->r;
         a.period = cfg->guard_spike_period;
         a.pause = cfg->guard_pause_campaigns && strcmp(x->scope, "campaign") == 0;
-        log_warnx("event=spike_alert scope=%s key=%s metric=%s value=%lld threshold=%lld",
-                  a.scope, a.key, a.metric, (long long)a.value, (long long)a.threshold);
+        log_warnx("event=spike_alert scope=%s key=%s metric=%s value=%lld threshold=%lld", a.scope,
+                  a.key, a.metric, (long long)a.value, (long long)a.threshold);
         if ((rc = alert_insert(st, &a, now)) == BNC_OK) {
             (*n_out)++;
         }
@@ -251,8 +251,8 @@ guard_spike_alerts(struct store *st, const struct bnc_config *cfg, int64_t now, 
 
 /* ---- the queue ---- */
 
-#define ALERT_COLS                                                                          \
-    "id, kind, scope, key, metric, value, threshold, payload, state, attempts, next_at, "   \
+#define ALERT_COLS                                                                        \
+    "id, kind, scope, key, metric, value, threshold, payload, state, attempts, next_at, " \
     "last_error, announced, created_at, delivered_at"
 
 struct al_ctx {

@@ -251,7 +251,8 @@ outage_open(struct store *st, const struct policy_cfg *pc, const char *kind, con
 {
     static const char *q_new =
         "INSERT INTO outages (kind, domain, state, opened_at, last_seen_at, window_count, "
-        "baseline) VALUES ($1, $2, 'open', $3, $3, $4, $5) RETURNING id";
+        "baseline) VALUES ($1, $2, 'open', $3, $3, $4, $5) ON CONFLICT (domain, kind) WHERE "
+        "state IN ('open', 'recovered') DO NOTHING RETURNING id";
     static const char *q_reopen = "UPDATE outages SET state = 'open', recovered_at = 0, "
                                   "last_seen_at = $2 WHERE id = $1";
     bool outage = strcmp(kind, "outage") == 0;
@@ -273,9 +274,14 @@ outage_open(struct store *st, const struct policy_cfg *pc, const char *kind, con
         p[2] = sv_int(t);
         p[3] = sv_int(count);
         p[4] = sv_int(usual);
-        if ((rc = store_query_int(st, q_new, p, 5, &id)) == BNC_OK) {
-            rc = guard_alert_incident(st, kind, domain, id, count, pc->guard.min_count, usual,
-                                      pc->guard.window, now);
+        rc = store_query_int(st, q_new, p, 5, &id);
+        if (rc == BNC_OK) {
+            rc = guard_alert_incident(st, kind, domain, id, count,
+                                      outage ? pc->guard.min_count : pc->guard.reputation_min,
+                                      usual, pc->guard.window, now);
+        } else if (rc == BNC_ENOTFOUND) {
+            /* another node opened it a moment ago (and raised the alert): join it */
+            rc = outage_find(st, kind, domain, true, &id);
         }
     }
     if (rc == BNC_OK && outage) {
@@ -325,8 +331,7 @@ reputation_check(struct store *st, const struct policy_cfg *pc, const char *doma
         !burst) {
         return rc;
     }
-    log_warnx("event=reputation_incident domain=%s refusals=%lld", domain,
-              (long long)win.sender);
+    log_warnx("event=reputation_incident domain=%s refusals=%lld", domain, (long long)win.sender);
     return outage_open(st, pc, "reputation", domain, &win, &base, t, now, &id);
 }
 

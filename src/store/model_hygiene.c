@@ -367,8 +367,8 @@ model_apply_verdict(struct store *st, const struct policy_cfg *pc, const struct 
     }
     out->event_id = event_id;
     out->contact_id = plan.contact_id;
-    if (plan.valid && (rc = guard_on_verdict(st, pc, v, domain_of(recipient), event_id,
-                                             event_time, now, &plan.acts)) != BNC_OK) {
+    if (plan.valid && (rc = guard_on_verdict(st, pc, v, domain_of(recipient), event_id, event_time,
+                                             now, &plan.acts)) != BNC_OK) {
         goto done;
     }
     out->actions = plan.acts;

@@ -10,7 +10,8 @@
  * What it does not do: hold anything (model_guard.c) or raise spike alerts
  * (model_alerts.c).
  * STANDARDS: none beyond store.h's portable SQL.
- * LIMITS: held events are decided in pages of MODEL_LIMIT_MAX.
+ * LIMITS: held events are decided in pages of MODEL_LIMIT_MAX; counters older than
+ * guard.baseline + guard.window (or guard.spike_period) are purged at each evaluation.
  * Ownership: see guards.h.
  */
 #include <stdio.h>
@@ -23,8 +24,8 @@
 #include "store/guards.h"
 #include "store/model_int.h"
 
-#define OUTAGE_COLS                                                                         \
-    "id, kind, domain, state, decided_by, opened_at, last_seen_at, recovered_at, "          \
+#define OUTAGE_COLS                                                                \
+    "id, kind, domain, state, decided_by, opened_at, last_seen_at, recovered_at, " \
     "decided_at, window_count, baseline, held, applied, released"
 
 struct ol_ctx {
@@ -155,8 +156,8 @@ held_page(struct store *st, int64_t outage_id, int64_t after_id, struct held_lis
 
 /* Carry out the penalty of one held event against the contact as it is now. */
 static bnc_status
-apply_held(struct store *st, const struct policy_cfg *pc, const struct held *h,
-           const char *actor, int64_t now)
+apply_held(struct store *st, const struct policy_cfg *pc, const struct held *h, const char *actor,
+           int64_t now)
 {
     struct policy_verdict pv;
     struct hyg_plan plan;
@@ -408,6 +409,22 @@ evaluate_one(struct store *st, const struct policy_cfg *pc, const struct live *l
     return BNC_OK;
 }
 
+/* Counters older than anything a decision reads (the baseline before the window, the spike
+ * period) are dropped, so guard_counts stays as large as a few days of minutes. */
+static bnc_status
+purge_counts(struct store *st, const struct bnc_config *cfg, int64_t now)
+{
+    static const char *q = "DELETE FROM guard_counts WHERE bucket < $1";
+    int64_t keep = cfg->guard_baseline + cfg->guard_window;
+    struct store_value p[1];
+
+    if (cfg->guard_spike_period > keep) {
+        keep = cfg->guard_spike_period;
+    }
+    p[0] = sv_int(now - keep - GUARD_BUCKET);
+    return store_exec(st, q, p, 1, NULL, NULL, NULL);
+}
+
 bnc_status
 guard_evaluate(struct store *st, const struct policy_cfg *pc, const struct bnc_config *cfg,
                int64_t now, struct guard_eval *out)
@@ -435,6 +452,9 @@ guard_evaluate(struct store *st, const struct policy_cfg *pc, const struct bnc_c
     free(l);
     if (rc == BNC_OK) {
         rc = guard_spike_alerts(st, cfg, now, &out->alerts);
+    }
+    if (rc == BNC_OK) {
+        rc = purge_counts(st, cfg, now);
     }
     return rc;
 }

@@ -213,8 +213,13 @@ def scenario_settle(tmp, db):
     b(db, BURST + 3 * 3600 + 60, "ingest", "pmta", os.path.join(tmp, "again.csv"))
     r = b(db, BURST + 1800 + 3600, "outage", "evaluate")
     check("settled 0" in r.stdout, "not decided before guard.decide_after (1d)")
+    old = "SELECT COUNT(*) FROM guard_counts WHERE bucket < %d" % (
+        BURST + 1800 + 86400 - 7 * 86400 - 660)
+    before = one(db, old)
     r = b(db, BURST + 1800 + 86400, "outage", "evaluate")
     check("settled 1" in r.stdout, "a day after the recovery: settled")
+    check(before > 0 and one(db, old) == 0, "counters older than baseline + window purged "
+          "(%d before)" % before)
     st = q(db, "SELECT state, applied, released FROM outages WHERE id = 1")
     check(st == [("settled", 10, 1990)], "10 that failed again applied, 1,990 released (%s)" % st)
     check(one(db, "SELECT COUNT(*) FROM suppressions WHERE address LIKE 'user%'") == 10,

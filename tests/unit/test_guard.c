@@ -52,13 +52,12 @@ test_burst(void **state)
         int64_t win, base;
         bool burst;
     } cases[] = {
-        {49, 0, false},      /* under the floor */
-        {50, 0, true},       /* at the floor, quiet baseline: usual taken as 1 */
-        {50, 1008, true},    /* usual 1 per window: 10 x 1 <= 50 */
-        {50, 5040, true},    /* usual 5: 10 x 5 = 50 */
-        {50, 5041, false},   /* usual rounds up to 6: 60 needed */
-        {60, 5041, true},
-        {500, 50400, true},  /* usual 50: 500 */
+        {49, 0, false},    /* under the floor */
+        {50, 0, true},     /* at the floor, quiet baseline: usual taken as 1 */
+        {50, 1008, true},  /* usual 1 per window: 10 x 1 <= 50 */
+        {50, 5040, true},  /* usual 5: 10 x 5 = 50 */
+        {50, 5041, false}, /* usual rounds up to 6: 60 needed */
+        {60, 5041, true},    {500, 50400, true}, /* usual 50: 500 */
         {499, 50400, false},
     };
     size_t i;
@@ -95,33 +94,40 @@ test_spikes(void **state)
     struct guard_rates r;
     struct guard_breach b[2];
 
+    /* sends, complaints, hard (= bounces): how many breaches, the first and last metric */
+    static const struct {
+        int64_t sends, complaint, hard;
+        int n;
+        enum guard_metric first, last;
+    } cases[] = {
+        {2000, 2, 0, 0, GUARD_M_NONE, GUARD_M_NONE}, /* 10 bp: at the threshold */
+        {2000, 3, 0, 1, GUARD_M_COMPLAINT_RATE, GUARD_M_COMPLAINT_RATE},  /* 15 bp */
+        {2000, 3, 41, 1, GUARD_M_COMPLAINT_RATE, GUARD_M_COMPLAINT_RATE}, /* 200 bp */
+        {2000, 3, 42, 2, GUARD_M_COMPLAINT_RATE, GUARD_M_HARD_RATE},      /* 205 bp */
+        {0, 9, 99, 0, GUARD_M_NONE, GUARD_M_NONE},         /* no sends: absolute, one short */
+        {0, 10, 100, 2, GUARD_M_COMPLAINTS, GUARD_M_HARD}, /* at the counts */
+    };
+    size_t i;
+
     (void)state;
-    memset(&r, 0, sizeof(r));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        r.sends = cases[i].sends;
+        r.complaint = cases[i].complaint;
+        r.hard = r.total = cases[i].hard;
+        assert_int_equal(guard_spikes(&sc, &r, b), cases[i].n);
+        if (cases[i].n > 0) {
+            assert_int_equal(b[0].metric, cases[i].first);
+            assert_int_equal(b[cases[i].n - 1].metric, cases[i].last);
+        }
+    }
     r.sends = 2000;
-    r.complaint = 2; /* 10 bp: at the threshold, not above */
-    assert_int_equal(guard_spikes(&sc, &r, b), 0);
-    r.complaint = 3; /* 15 bp */
+    r.complaint = 3;
+    r.hard = r.total = 0;
     assert_int_equal(guard_spikes(&sc, &r, b), 1);
-    assert_int_equal(b[0].metric, GUARD_M_COMPLAINT_RATE);
     assert_int_equal(b[0].value, 15);
     assert_int_equal(b[0].threshold, 10);
-    r.hard = 41; /* 41 x 10000 / (2000 + 41) = 200: not above */
-    r.total = 41;
-    assert_int_equal(guard_spikes(&sc, &r, b), 1);
-    r.hard = 42;
-    r.total = 42;
-    assert_int_equal(guard_spikes(&sc, &r, b), 2);
-    assert_string_equal(guard_metric_name(b[1].metric), "hard_bounce_rate");
-    /* no send counts: absolute, at the count it alerts */
-    memset(&r, 0, sizeof(r));
-    r.complaint = 9;
-    r.hard = 99;
-    assert_int_equal(guard_spikes(&sc, &r, b), 0);
-    r.complaint = 10;
-    r.hard = 100;
-    assert_int_equal(guard_spikes(&sc, &r, b), 2);
-    assert_string_equal(guard_metric_name(b[0].metric), "complaints");
-    assert_string_equal(guard_metric_name(b[1].metric), "hard_bounces");
+    assert_string_equal(guard_metric_name(GUARD_M_HARD_RATE), "hard_bounce_rate");
 }
 
 int

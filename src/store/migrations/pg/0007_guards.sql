@@ -46,7 +46,9 @@ CREATE TABLE outages (
     applied      BIGINT NOT NULL DEFAULT 0,
     released     BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX outages_domain_idx ON outages (domain, kind, state);
+-- at most one live incident of a kind per domain, however many nodes see the burst at once
+CREATE UNIQUE INDEX outages_live_idx ON outages (domain, kind)
+    WHERE state IN ('open', 'recovered');
 CREATE INDEX outages_state_idx ON outages (state, id);
 
 -- state: pending (to deliver), delivered, dead (retries exhausted: the dead-letter list),

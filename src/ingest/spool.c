@@ -430,14 +430,15 @@ spool_unhold(struct spool *sp, const char *id)
     return BNC_OK;
 }
 
-size_t
-spool_scan_hold(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
+/* Call cb for every spool id in the sub-directory `sub`, in name order; how many. */
+static size_t
+spool_scan_dir(struct spool *sp, const char *sub, void (*cb)(void *ud, const char *id), void *ud)
 {
     char path[4096];
     char **names;
     size_t n, i;
 
-    path_of(sp, "hold", NULL, path, sizeof(path));
+    path_of(sp, sub, NULL, path, sizeof(path));
     if (dir_names(path, spool_keep_id_ud, NULL, &names, &n) != BNC_OK) {
         return 0;
     }
@@ -446,6 +447,12 @@ spool_scan_hold(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud
     }
     dir_names_free(names, n);
     return n;
+}
+
+size_t
+spool_scan_hold(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
+{
+    return spool_scan_dir(sp, "hold", cb, ud);
 }
 
 struct unhold_run {
@@ -481,19 +488,7 @@ spool_keep_id_ud(const char *name, void *ud)
 size_t
 spool_scan_new(struct spool *sp, void (*cb)(void *ud, const char *id), void *ud)
 {
-    char path[4096];
-    char **names;
-    size_t n, i;
-
-    path_of(sp, "new", NULL, path, sizeof(path));
-    if (dir_names(path, spool_keep_id_ud, NULL, &names, &n) != BNC_OK) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        cb(ud, names[i]);
-    }
-    dir_names_free(names, n);
-    return n;
+    return spool_scan_dir(sp, "new", cb, ud);
 }
 
 size_t

@@ -154,12 +154,17 @@ fi
 echo "   bounced parse (CLI, $(nproc) cores) over $copies copies of the dev set ($total files, start to end): $best_cli files/s (best of $rounds)"
 if [ "$have_sisimai" -eq 1 ] && awk -v b="$best_whole" 'BEGIN { exit !(b > 0) }'; then
     awk -v a="$best_cli" -v b="$best_whole" 'BEGIN { printf "   ratio: %.1fx Sisimai'"'"'s whole-run throughput\n", a / b }'
+    if awk -v a="$best_cli" -v b="$best_whole" 'BEGIN { exit !(a / b < 40) }'; then
+        echo "   target CLI >= 40x Sisimai's whole run: NOT MET"
+        cli_missed=1
+    fi
 else
     echo "   Sisimai whole run: not measured (libsisimai-perl not installed); ratio skipped"
 fi
 
-# Exit status: 1 when a target of issue 4 is missed in this run (a loaded machine can miss it).
-status=0
+# Exit status: 1 when a throughput target is missed in this run (a loaded machine can miss
+# it): parse+classify in process >= 60x Sisimai's per-CPU rate, the CLI >= 40x its whole run.
+status=${cli_missed:-0}
 if awk -v a="$best_ours" 'BEGIN { exit !(a < 40000) }'; then
     echo "   target >= 40,000 msg/s: NOT MET"
     status=1
@@ -174,8 +179,8 @@ if awk -v b="$best_sis" 'BEGIN { exit !(b <= 0) }'; then
 fi
 echo "   Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION'): $best_sis msg/s per CPU second (same files, same run, best of $rounds rounds)"
 awk -v a="$best_ours" -v b="$best_sis" 'BEGIN { printf "   ratio: %.1fx Sisimai\n", a / b }'
-if awk -v a="$best_ours" -v b="$best_sis" 'BEGIN { exit !(a / b < 40) }'; then
-    echo "   target >= 40x Sisimai: NOT MET"
+if awk -v a="$best_ours" -v b="$best_sis" 'BEGIN { exit !(a / b < 60) }'; then
+    echo "   target in process >= 60x Sisimai: NOT MET"
     status=1
 fi
 exit $status

@@ -135,6 +135,10 @@ def variants():
         yield f"550 {noun.capitalize()} <{ADDR}> {verdict}", "userunknown", True
     for noun, form in itertools.product(NOUNS, PREFIXED):
         yield "550 " + form.format(n=noun), "userunknown", True
+    # RFC 3463 X.1.4: the directory has several matches for the address
+    for text in ("Recipient address is ambiguous", "User name jsmith (<{a}>) not unique",
+                 "address <{a}> ambiguous"):
+        yield "550 " + text.format(a=ADDR), "userunknown", True
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True
     for text in FULL:

@@ -811,7 +811,24 @@ step_onhold(struct cls_state *s)
  * greeting, a transient refusal with no cause is the server's "421 Service not available"
  * (RFC 5321 §3.8: systemerror), and a permanent one is a refusal of our connection
  * (blocked; RFC 5321 §3.1's 554, RFC 7504's 521) whatever state of the server its words
- * give. The sender-side reasons a rule found stay as they are. */
+ * give; answered with a syntax-class reply (stage_syntax_reply), the refusal is of our
+ * command: syntaxerror. The sender-side reasons a rule found stay as they are. */
+/* A reply of the syntax class: RFC 5321's 500, 501, 502, 504 or RFC 3463's x.5.1 (invalid
+ * command), x.5.2 (syntax error), x.5.4 (invalid arguments). Answered to HELO/EHLO (Postfix
+ * reports both the greeting and HELO as "refused to talk to me"), it says our command, its
+ * host name, was malformed ("501 5.5.4 Invalid domain name"), not that our host is refused. */
+static bool
+stage_syntax_reply(const struct bnc_rcpt *rc)
+{
+    const char *st = rc->status;
+    if (strcmp(rc->replycode, "500") == 0 || strcmp(rc->replycode, "501") == 0 ||
+        strcmp(rc->replycode, "502") == 0 || strcmp(rc->replycode, "504") == 0) {
+        return true;
+    }
+    return st[0] != '\0' && strncmp(st + 1, ".5.", 3) == 0 &&
+           (st[4] == '1' || st[4] == '2' || st[4] == '4') && st[5] == '\0';
+}
+
 static void
 adjust_stage(struct cls_state *s)
 {
@@ -838,7 +855,7 @@ adjust_stage(struct cls_state *s)
         s->reason = BNC_R_BLOCKED;
     } else if ((greeting || helo) && (of_address || why == BNC_R_REJECTED || why == BNC_R_ONHOLD ||
                                       why == BNC_R_MAILBOXFULL || why == BNC_R_FILTERED)) {
-        s->reason = BNC_R_BLOCKED;
+        s->reason = stage_syntax_reply(s->rc) ? BNC_R_SYNTAXERROR : BNC_R_BLOCKED;
     }
     if (s->reason != why) {
         /* a rule's hard: spoke of the recipient; the refusal was of our sender or host */

@@ -76,6 +76,16 @@ CONNECTIONS = ["Too many connections from your IP", "too many concurrent connect
                "Connection limit exceeded", "maximum number of connections exceeded"]
 RATE = ["Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
         "sending rate exceeded", "Throttled, try again later"]
+# a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): the server's
+BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
+        "Too busy; please try again later", "Service busy, try again later"]
+# a local delivery program that failed (OpenSMTPD's mda, Postfix's pipe, Exim's pipe transport)
+PROGRAM = ["exited abnormally", "command exited with status 1",
+           "Command died with status 1: \"/usr/bin/procmail\"", "terminated by signal 9",
+           "Child process of address_pipe transport returned 1 from command: /bin/false"]
+# a HELO/EHLO argument the server found malformed: our command, not our host, was refused
+HELO_SYNTAX = ["501 5.5.4 Invalid command arguments: Invalid domain name", "501 Syntax: HELO hostname",
+               "501 5.5.2 Invalid domain name", "504 5.5.2 Helo command rejected: need fully-qualified hostname"]
 # what the reporting MTA itself says when it could not reach the domain (Postfix's texts
 # around the resolver's: glibc getaddrinfo, c-ares), with the status it reports
 RESOLVER = [
@@ -162,6 +172,12 @@ def variants():
                                         (RATE, "450 4.7.0", "speeding", "RCPT TO")):
         for text in texts:
             yield f"{reply} {text}", reason, False, stage
+    for text in BUSY:
+        yield "451 4.3.2 " + text, "systemerror", False, "RCPT TO"
+    for text in PROGRAM:
+        yield text, "mailererror", False, "", "5.3.0"
+    for text in HELO_SYNTAX:
+        yield text, "syntaxerror", False, "EHLO"
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:

@@ -1006,22 +1006,33 @@ fmt_block_for(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
  * line that names addr, anywhere in the text; "" when there is none. */
 /* The command of the last ">>> " line answered by a "<<< " line in Sendmail's transcript
  * (">>> HELO mta.example\n<<< 501 5.0.0 Invalid domain name"): the step the session failed
- * at when no reply names the recipient; "" when there is none. */
+ * at when no reply names the recipient; "" when there is none. A reply right after the
+ * "... while talking to host:" line that opens a session answered no command: it is the
+ * greeting ("CONN"). */
 static const char *
 fmt_transcript_last_command(const struct fmt_msg *m)
 {
+    static const char talk[] = "... while talking to ";
     const char *p = m->text.p, *end = m->text.p + m->text.len, *last = NULL;
     size_t lastn = 0;
+    bool greeting = false;
 
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *next = nl != NULL ? nl + 1 : end;
-        if (end - p > 4 && strncmp(p, ">>> ", 4) == 0 && end - next > 4 &&
-            strncmp(next, "<<< ", 4) == 0) {
+        bool reply_next = end - next > 4 && strncmp(next, "<<< ", 4) == 0;
+        if (end - p > 4 && strncmp(p, ">>> ", 4) == 0 && reply_next) {
             last = p;
             lastn = (size_t)(next - p);
+            greeting = false;
+        } else if ((size_t)(end - p) > sizeof(talk) - 1 &&
+                   strncmp(p, talk, sizeof(talk) - 1) == 0 && reply_next) {
+            greeting = true;
         }
         p = next;
+    }
+    if (greeting) {
+        return "CONN";
     }
     return last != NULL ? fmt_smtp_command(m, last, lastn) : "";
 }
@@ -1212,6 +1223,9 @@ fmt_enrich(struct fmt_msg *m)
             if (fmt_transcript_remote_reply(b, &reply)) {
                 /* the remote's own words decide, not the MTA's summary after them */
                 const char *cmd = fmt_smtp_command(m, b.p, b.len);
+                if (cmd[0] == '\0') {
+                    cmd = fmt_transcript_command(m, rc->recipient);
+                }
                 if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
                     rc->smtp_command = cmd;
                 }

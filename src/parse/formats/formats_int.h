@@ -26,7 +26,7 @@ struct fmt_family;
 #define FMT_SCAN_FAMILY 96  /* family signature sentences, by index in the family table */
 #define FMT_SCAN_HEADER 176 /* "\\nName:" of each family's header signature, same index */
 #define FMT_SCAN_CMD    256 /* phrases naming the SMTP command a reply answered */
-#define FMT_NEEDLES_MAX 288
+#define FMT_NEEDLES_MAX 320
 
 struct fmt_scan {
     int32_t at[FMT_NEEDLES_MAX]; /* first offset of each phrase in the text, -1 if absent */

@@ -99,7 +99,11 @@ static const struct {
     {"reply to RCPT TO", "RCPT"},
     {"after RCPT", "RCPT"}, /* Exim 3/4: "after RCPT command", "after RCPT TO:<a@b>" */
     {"RCPT command", "RCPT"},
-    {"did not like our RCPT", "RCPT"},
+    {"did not like our RCPT", "RCPT"}, /* DMA (net.c): "did not like our connect:", ... */
+    {"did not like our connect", "CONN"},
+    {"did not like our MAIL", "MAIL"},
+    {"did not like our final DATA", "DATA"},
+    {"did not like our DATA", "DATA"},
     {"does not like recipient", "RCPT"},
     {"RCPT_TO", "RCPT"},
     {"SMTP:RCPT", "RCPT"},
@@ -168,6 +172,12 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 #define SCAN_NDELAY (sizeof(scan_delay) / sizeof(scan_delay[0]))
 #define SCAN_NINTRO (sizeof(scan_intro) / sizeof(scan_intro[0]))
 #define SCAN_NCMD   (sizeof(scan_cmd) / sizeof(scan_cmd[0]))
+/* each group fits below the next group's base (struct fmt_scan holds FMT_NEEDLES_MAX ids) */
+_Static_assert(SCAN_NCUT <= FMT_SCAN_DELAY - FMT_SCAN_CUT, "cut phrases overflow their ids");
+_Static_assert(SCAN_NDELAY <= FMT_SCAN_INTRO - FMT_SCAN_DELAY, "delay phrases overflow their ids");
+_Static_assert(SCAN_NINTRO <= FMT_SCAN_JSON - FMT_SCAN_INTRO, "intro phrases overflow their ids");
+_Static_assert(SCAN_NJSON <= FMT_SCAN_FAMILY - FMT_SCAN_JSON, "JSON keys overflow their ids");
+_Static_assert(SCAN_NCMD <= FMT_NEEDLES_MAX - FMT_SCAN_CMD, "command phrases overflow their ids");
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
 static size_t scan_nids;

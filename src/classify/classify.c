@@ -324,8 +324,12 @@ classify_mask_addrs(const char *in, char *out, size_t cap)
         while (st > 0 && classify_addr_char((unsigned char)out[st - 1])) {
             st--;
         }
+        /* a domain has no empty label: a dot that ends the text, the address or a run of
+         * dots ("<a@example.net>...User unknown" without the brackets) is not part of it */
         e = i + 1;
-        while (e < n && classify_addr_char((unsigned char)out[e])) {
+        while (e < n && classify_addr_char((unsigned char)out[e]) &&
+               !(out[e] == '.' &&
+                 (e + 1 >= n || out[e + 1] == '.' || !classify_addr_char((unsigned char)out[e + 1])))) {
             e++;
         }
         if (st == i || e == i + 1) {
@@ -333,6 +337,25 @@ classify_mask_addrs(const char *in, char *out, size_t cap)
         }
         for (k = st; k < e; k++) {
             out[k] = '_';
+        }
+        /* the dots after it end a sentence or run into the next word: one space (none
+         * before a space), so that the words around the address read as one phrase in
+         * the normalized text (one space between words) */
+        if (e < n && (out[e] == '>' || out[e] == ']' || out[e] == ')') && e + 1 < n &&
+            out[e + 1] == '.') {
+            e++; /* "User <a@b>. does not exist": the bracket stays, its dot goes */
+        }
+        if (e < n && out[e] == '.') {
+            size_t d = e;
+            while (d < n && out[d] == '.') {
+                d++;
+            }
+            if (d < n && out[d] != ' ') {
+                out[e++] = ' ';
+            }
+            memmove(out + e, out + d, n - d);
+            n -= d - e;
+            out[n] = '\0';
         }
         i = e;
     }

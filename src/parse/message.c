@@ -390,6 +390,26 @@ message_verp_fallback(struct bnc_report *r)
     }
 }
 
+/* Lines of white space before the first header field: a message saved by hand or cut from
+ * a mailbox often starts with one. Read strictly, an empty first line ends an empty header
+ * section and makes the bounce a body without From, Subject or Content-Type; no bounce is
+ * sent like that, so the header starts at the first line that holds anything else. */
+static void
+message_skip_blank_lines(const char **pp, size_t *np)
+{
+    const char *p = *pp, *end = *pp + *np, *line = p;
+
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        if (*p++ == '\n') {
+            line = p;
+        }
+    }
+    if (p < end) {
+        *np -= (size_t)(line - *pp);
+        *pp = line;
+    }
+}
+
 bnc_status
 parse_message(const struct parse_limits *lim, const void *msg, size_t len, struct bnc_report **out)
 {
@@ -435,6 +455,7 @@ parse_message(const struct parse_limits *lim, const void *msg, size_t len, struc
             scan_p = nl + 1;
         }
     }
+    message_skip_blank_lines(&scan_p, &scan_n);
     if (mime_scan(a, lim, scan_p, scan_n, &r->mime) != BNC_OK || r->mime.nparts == 0) {
         memset(&h->top, 0, sizeof(h->top));
         h->top.parent = -1;

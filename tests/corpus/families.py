@@ -37,7 +37,7 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
         "Quota exceeded", "over quota", "The user has exceeded their quota", "user is over quota",
         "mailbox quota exceeded", "Disk quota exceeded", "Mailbox size limit exceeded",
         "Recipient's mailbox is full", "mailbox has exceeded its quota",
-        "User <{a}> is over quota"]
+        "User <{a}> is over quota", "rejected due to the user exceeding its mailbox quota"]
 DISABLED = ["Account disabled", "account is disabled", "This account has been disabled",
             "Mailbox disabled", "User account is suspended", "account suspended",
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
@@ -76,6 +76,17 @@ CONNECTIONS = ["Too many connections from your IP", "too many concurrent connect
                "Connection limit exceeded", "maximum number of connections exceeded"]
 RATE = ["Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
         "sending rate exceeded", "Throttled, try again later"]
+# a disabled mailbox in the languages providers localize (Spanish, Portuguese, Italian, French,
+# German)
+LOCALIZED_DISABLED = ["Esta casilla ha expirado por falta de uso", "La cuenta está desactivada",
+                      "Buzón suspendido", "A conta foi desativada", "Caixa postal inativa",
+                      "La casella è disattivata", "Account sospeso", "Ce compte est désactivé",
+                      "Boîte aux lettres désactivée.", "Das Postfach ist deaktiviert",
+                      "Konto gesperrt"]
+# the address written with the punctuation around it that MTAs leave (Sendmail's "a@b...
+# User unknown" without brackets, a sentence's full stop after it)
+PUNCTUATED = ["{a}...User unknown", "{a}... User unknown", "User {a}. does not exist",
+              "Recipient <{a}>. does not exist", "Mailbox {a}... not found"]
 # a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): the server's
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
@@ -172,6 +183,10 @@ def variants():
                                         (RATE, "450 4.7.0", "speeding", "RCPT TO")):
         for text in texts:
             yield f"{reply} {text}", reason, False, stage
+    for text in LOCALIZED_DISABLED:
+        yield "550 " + text, "suspend", False
+    for text in PUNCTUATED:
+        yield "550 " + text.format(a=ADDR), "userunknown", True
     for text in BUSY:
         yield "451 4.3.2 " + text, "systemerror", False, "RCPT TO"
     for text in PROGRAM:

@@ -143,6 +143,90 @@ test_postfix_plain(void **state)
     bnc_report_free(r);
 }
 
+/* A message saved with white-space lines before its header is still read as one: the From,
+ * Subject and the failed recipient come out. */
+static void
+test_leading_blank_lines(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("   \n\n"
+              "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+              "Subject: Undelivered Mail Returned to Sender\n"
+              "To: sender@example.org\n"
+              "\n"
+              "This is the mail system at host mx.example.net.\n"
+              "\n"
+              "<gone@example.com>: host mx.example.com[203.0.113.4] said: 550 gone@example.com...User\n"
+              "    unknown (in reply to RCPT TO command)\n");
+    expect(r, "gone@example.com", BNC_R_USERUNKNOWN, 1);
+    assert_string_equal(bnc_report_header(r, "Subject"), "Undelivered Mail Returned to Sender");
+    bnc_report_free(r);
+}
+
+/* The SMTP stage a report names decides the side: Sendmail's transcript with a reply right
+ * after "... while talking to" is the greeting, DMA's "did not like our connect" too; a
+ * permanent greeting refusal is our host's (blocked), and a syntax-class answer to EHLO is
+ * our command's (syntaxerror). */
+static void
+test_greeting_and_helo_stage(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mta.example.org (Mail Delivery Subsystem)\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "To: sender@example.org\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "\n"
+              "   ----- The following addresses had permanent fatal errors -----\n"
+              "<user@example.net>\n"
+              "    (reason: 554 mx.example.net ESMTP not accepting messages)\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "... while talking to mx.example.net.:\n"
+              "<<< 554 mx.example.net ESMTP not accepting messages\n"
+              "554 5.0.0 Service unavailable\n"
+              "\n"
+              "--B\n"
+              "Content-Type: message/delivery-status\n"
+              "\n"
+              "Reporting-MTA: dns; mta.example.org\n"
+              "\n"
+              "Final-Recipient: RFC822; user@example.net\n"
+              "Action: failed\n"
+              "Status: 5.5.0\n"
+              "Diagnostic-Code: SMTP; 554 mx.example.net ESMTP not accepting messages\n"
+              "\n"
+              "--B--\n");
+    expect(r, "user@example.net", BNC_R_BLOCKED, 0);
+    assert_string_equal(rcpt(r, "user@example.net")->smtp_command, "CONN");
+    bnc_report_free(r);
+    r = parse("From: MAILER-DAEMON <>\n"
+              "Subject: Mail delivery failed\n"
+              "To: sender@example.org\n"
+              "\n"
+              "This is the DragonFly Mail Agent v0.13 at dma.example.org.\n"
+              "There was an error delivering your mail to <user@example.net>.\n"
+              "\n"
+              "mx.example.net [192.0.2.1] did not like our connect:\n"
+              "521 5.3.2 Service currently unavailable\n");
+    expect(r, "user@example.net", BNC_R_BLOCKED, 0);
+    bnc_report_free(r);
+    r = parse("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+              "Subject: Undelivered Mail Returned to Sender\n"
+              "To: sender@example.org\n"
+              "\n"
+              "This is the mail system at host mx.example.net.\n"
+              "\n"
+              "<user@example.com>: host mx.example.com[203.0.113.4] refused to talk to me:\n"
+              "    501 5.5.4 Invalid command arguments: Invalid domain name\n");
+    expect(r, "user@example.com", BNC_R_SYNTAXERROR, 0);
+    bnc_report_free(r);
+}
+
 static void
 test_exim_after_mail_from(void **state)
 {
@@ -463,6 +547,8 @@ main(void)
         cmocka_unit_test(test_iso2022jp_body),
         cmocka_unit_test(test_family_by_header),
         cmocka_unit_test(test_not_a_bounce),
+        cmocka_unit_test(test_leading_blank_lines),
+        cmocka_unit_test(test_greeting_and_helo_stage),
         cmocka_unit_test(test_heuristic_unknown_mta),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

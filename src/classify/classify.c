@@ -143,9 +143,9 @@ classify_hard(bnc_reason reason, bool temporary)
 {
     switch (reason) {
     case BNC_R_USERUNKNOWN:
-    case BNC_R_HOSTUNKNOWN:
     case BNC_R_HASMOVED:
         return 1;
+    case BNC_R_HOSTUNKNOWN: /* a temporary one is a 4.1.2 the MTA retries (adjust_temporary) */
     case BNC_R_NOTACCEPT:
         return temporary ? 0 : 1;
     default:
@@ -929,7 +929,14 @@ adjust_message_refused(struct cls_state *s)
 static void
 adjust_temporary(struct cls_state *s)
 {
-    if (s->reason == BNC_R_HOSTUNKNOWN && s->temporary && s->forced_hard != 1) {
+    /* the remote's own X.1.2 in answer to RCPT TO ("bad destination system address":
+     * Postfix answers 450 4.1.2 "Domain not found" for NXDOMAIN by default) names the domain,
+     * not the path to it; the reporting MTA's own 4.1.2 (qmail's "couldn't find any host by
+     * that name") is its resolver failing */
+    const char *cmd = s->rc->smtp_command;
+    bool remote_x12 = cmd != NULL && strcmp(cmd, "RCPT") == 0 &&
+                      strncmp(s->rc->status + 1, ".1.2", 4) == 0;
+    if (s->reason == BNC_R_HOSTUNKNOWN && s->temporary && s->forced_hard != 1 && !remote_x12) {
         s->reason = BNC_R_NETWORKERROR;
         s->decided = classify_decided(s->r, s->decided, ",temporary", 0);
     }

@@ -187,6 +187,10 @@ def variants():
         yield "550 " + text, "suspend", False
     for text in PUNCTUATED:
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    # Postfix's default answer for a recipient domain that does not resolve is temporary
+    # (unknown_address_reject_code = 450): the domain named, soft while the MTA retries
+    yield ("450 4.1.2 <{a}>: Recipient address rejected: Domain not found".format(a=ADDR),
+           "hostunknown", False, "RCPT TO")
     for text in BUSY:
         yield "451 4.3.2 " + text, "systemerror", False, "RCPT TO"
     for text in PROGRAM:

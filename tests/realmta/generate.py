@@ -846,17 +846,27 @@ def quotes_reply(words, text):
 
 def bounce_states(e, raw):
     """What the bounce says of the row's failure, which is what its verdict is judged on:
-    "reply" when it quotes the remote's reply (or, for a dropped connection, says what
-    happened); "expiry" when it only says the queue lifetime ran out (the MTA kept retrying,
+    "reply" when it quotes the remote's reply (or, for a dropped connection, a refused
+    connection or a failed DNS lookup, says what happened); "expiry" when it only says the queue lifetime ran out (the MTA kept retrying,
     OpenSMTPD's "Envelope expired", Exim's bare "retry timeout exceeded"); "nothing" when it
     neither quotes the reply nor names a cause (dma's "unknown bounce reason" for a refused
     HELO: a person has to look, onhold)."""
     words = reply_words(e["reply"])
     text = body_text(raw)
     if not words:
-        if e["stage"] != "drop" or re.search(
-                r"lost connection|connection (reset|closed|dropped|timed out)|read error|"
-                r"closed the connection|unexpected|timed out while|no response", text):
+        if e["stage"] == "drop":
+            said = re.search(r"lost connection|connection (reset|closed|dropped|timed out)|"
+                             r"read error|closed the connection|unexpected|timed out while|"
+                             r"no response", text)
+        elif e["stage"] in ("conn", "dns"):
+            # the refusal or the resolver's failure in the MTA's words (the test domains are
+            # named refused.dns.test, servfail.dns.test: their names say nothing)
+            said = re.search(r"connection refused|host lookup did not complete|name serv(er|ice)|"
+                             r"temporary failure in name resolution|(?<![\w.-])servfail(?![\w.-])",
+                             text)
+        else:
+            said = True
+        if said:
             return "reply"
     elif quotes_reply(words, text):
         return "reply"

@@ -655,6 +655,8 @@ test_tables(void **state)
     assert_int_equal(classify_reason_from_reply("250"), BNC_R_UNDEFINED);
     assert_int_equal(classify_hard(BNC_R_BLOCKED, false), 0);
     assert_int_equal(classify_hard(BNC_R_HASMOVED, true), 1);
+    assert_int_equal(classify_hard(BNC_R_HOSTUNKNOWN, false), 1);
+    assert_int_equal(classify_hard(BNC_R_HOSTUNKNOWN, true), 0); /* a 450 4.1.2, retried */
     assert_int_equal(classify_kind(BNC_R_MAILBOXFULL, 0), BNC_KIND_SOFT);
     assert_int_equal(classify_kind(BNC_R_ONHOLD, 0), BNC_KIND_UNKNOWN);
     reason_pseudo_status(BNC_R_EXPIRED, true, st);

@@ -64,6 +64,7 @@ SPAM = ["Message rejected as spam", "message identified as spam", "Spam detected
         "anti-spam rejection", "a domain in the message is listed in URIBL",
         "bulk email not accepted", "mass mailing rejected"]
 HEADERS = ["Messages without a Date: header are rejected", "missing Message-ID header",
+           "Messages missing a valid messageId header are not accepted",
            "no From header field", "message without a To field refused"]
 VIRUS = ["Virus found in message", "message contains a virus", "Infected with virus",
          "malware detected", "Message rejected: contains malware"]
@@ -87,6 +88,15 @@ LOCALIZED_DISABLED = ["Esta casilla ha expirado por falta de uso", "La cuenta es
 # User unknown" without brackets, a sentence's full stop after it)
 PUNCTUATED = ["{a}...User unknown", "{a}... User unknown", "User {a}. does not exist",
               "Recipient <{a}>. does not exist", "Mailbox {a}... not found"]
+# a refusal whose only stated cause is a policy (GMX/web.de, Exim's ACL default, ...)
+POLICY = ["Reject due to policy restrictions", "rejected because of local policy",
+          "Message rejected due to policy", "Administrative prohibition",
+          "refused for policy reasons"]
+# the destination server's own failure or full disk (Dovecot, Sendmail)
+SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
+          ("451 Internal server error", "systemerror"),
+          ("452 4.4.5 Insufficient disk space; try again later", "systemfull"),
+          ("452 4.3.1 Insufficient system storage", "systemfull")]
 # a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): the server's
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
@@ -191,6 +201,10 @@ def variants():
     # (unknown_address_reject_code = 450): the domain named, soft while the MTA retries
     yield ("450 4.1.2 <{a}>: Recipient address rejected: Domain not found".format(a=ADDR),
            "hostunknown", False, "RCPT TO")
+    for text in POLICY:
+        yield "550 " + text, "policyviolation", False, "end of DATA"
+    for text, reason in SYSTEM:
+        yield text.format(a=ADDR), reason, False, "RCPT TO"
     for text in BUSY:
         yield "451 4.3.2 " + text, "systemerror", False, "RCPT TO"
     for text in PROGRAM:

@@ -97,6 +97,13 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("451 Internal server error", "systemerror"),
           ("452 4.4.5 Insufficient disk space; try again later", "systemfull"),
           ("452 4.3.1 Insufficient system storage", "systemfull")]
+# the recipient takes mail only from some senders (Exchange Online 5.7.12, 5.7.124, 5.7.133,
+# 5.7.134; allow-lists)
+ONLY_SOME_SENDERS = ["550 5.7.124 Sender not in allowed-senders list",
+                     "550 5.7.12 The sender was not authenticated by the organization",
+                     "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication "
+                     "required", "550 5.7.1 You are not on the recipient's approved senders list",
+                     "550 This address only accepts mail from known senders"]
 # a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): the server's
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
@@ -201,6 +208,8 @@ def variants():
     # (unknown_address_reject_code = 450): the domain named, soft while the MTA retries
     yield ("450 4.1.2 <{a}>: Recipient address rejected: Domain not found".format(a=ADDR),
            "hostunknown", False, "RCPT TO")
+    for text in ONLY_SOME_SENDERS:
+        yield text, "filtered", False, "RCPT TO"
     for text in POLICY:
         yield "550 " + text, "policyviolation", False, "end of DATA"
     for text, reason in SYSTEM:

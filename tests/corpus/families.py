@@ -104,7 +104,7 @@ ONLY_SOME_SENDERS = ["550 5.7.124 Sender not in allowed-senders list",
                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication "
                      "required", "550 5.7.1 You are not on the recipient's approved senders list",
                      "550 This address only accepts mail from known senders"]
-# a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): the server's
+# a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): systemerror
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
 # a local delivery program that failed (OpenSMTPD's mda, Postfix's pipe, Exim's pipe transport)

@@ -159,7 +159,13 @@ LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} exis
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",
           "Domain of sender address {s} does not exist", "unknown sender",
-          "Sender verify failed", "sender's address <{s}> not found"]
+          "Sender verify failed", "sender's address <{s}> not found",
+          "5.1.8 Sender address domain does not exist", "The sender's domain does not exist",
+          "5.1.1 Sender unknown",
+          # our HELO name (Postfix checks it at RCPT TO: "Helo command rejected: Host not found")
+          "5.7.1 <mx.example.org>: Helo command rejected: Host not found",
+          "5.7.1 <mx.example.org>: Helo command rejected: Invalid name",
+          "Your HELO/EHLO hostname does not exist", "HELO hostname not found"]
 
 ADDR = "x@example.net"
 SENDER_ADDR = "s@example.org"

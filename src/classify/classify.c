@@ -888,6 +888,27 @@ adjust_stage(struct cls_state *s)
     }
 }
 
+/* RFC 3463's X.1.7 ("bad sender's mailbox address syntax") and X.1.8 ("bad sender's system
+ * address") say the address refused was our sender's: the generic words of a dead address
+ * a built-in rule found ("550 5.1.7 Invalid address", "553 5.1.8 Domain does not exist")
+ * are said of it, rejected. Operator rules are taken as they are. */
+static void
+adjust_sender_status(struct cls_state *s)
+{
+    const char *st = s->rc->status;
+    bnc_reason why = s->reason;
+
+    if (s->m.rule == NULL || s->m.rule->tier != RULES_TIER_BUILTIN || st[0] == '\0' ||
+        (strcmp(st + 1, ".1.7") != 0 && strcmp(st + 1, ".1.8") != 0) ||
+        !(why == BNC_R_USERUNKNOWN || why == BNC_R_HOSTUNKNOWN || why == BNC_R_HASMOVED ||
+          why == BNC_R_NOTACCEPT)) {
+        return;
+    }
+    s->reason = BNC_R_REJECTED;
+    s->forced_hard = -1;
+    s->decided = classify_decided(s->r, s->decided, ",sender-status", 0);
+}
+
 /* A mailbox that does not exist is dead whichever SMTP command was answered. The generic
  * "user unknown" phrases (built-in rules whose verdict is a bare `userunknown`) are also
  * what content filters say when they refuse a message, so the refusal is the message's
@@ -957,6 +978,7 @@ static const struct cls_adjust {
     void (*adjust)(struct cls_state *s);
 } classify_adjust[] = {
     {"stage", adjust_stage},
+    {"sender-status", adjust_sender_status},
     {"message-refused", adjust_message_refused},
     {"temporary", adjust_temporary},
 };

@@ -165,7 +165,10 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           # our HELO name (Postfix checks it at RCPT TO: "Helo command rejected: Host not found")
           "5.7.1 <mx.example.org>: Helo command rejected: Host not found",
           "5.7.1 <mx.example.org>: Helo command rejected: Invalid name",
-          "Your HELO/EHLO hostname does not exist", "HELO hostname not found"]
+          "Your HELO/EHLO hostname does not exist", "HELO hostname not found",
+          # the From address, "your" account, and RFC 3463's sender statuses X.1.7, X.1.8
+          "From address does not exist", "Your account does not exist on this server",
+          "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist"]
 
 ADDR = "x@example.net"
 SENDER_ADDR = "s@example.org"

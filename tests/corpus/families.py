@@ -83,7 +83,12 @@ LOCALIZED_DISABLED = ["Esta casilla ha expirado por falta de uso", "La cuenta es
                       "Buzón suspendido", "A conta foi desativada", "Caixa postal inativa",
                       "La casella è disattivata", "Account sospeso", "Ce compte est désactivé",
                       "Boîte aux lettres désactivée.", "Das Postfach ist deaktiviert",
-                      "Konto gesperrt"]
+                      "Konto gesperrt", "账户已停用", "帐户已被冻结", "邮箱已被禁用"]
+# a full mailbox in the languages providers localize
+LOCALIZED_FULL = ["Postfach voll", "Mailbox ist voll", "Das Postfach des Empfängers ist voll",
+                  "Boîte aux lettres pleine", "Casella piena", "Buzón lleno",
+                  "Caixa postal cheia", "Почтовый ящик переполнен", "邮箱已满", "邮箱空间不足",
+                  "メールボックスがいっぱいです", "メールボックスが一杯です", "메일함 용량 초과"]
 # the address written with the punctuation around it that MTAs leave (Sendmail's "a@b...
 # User unknown" without brackets, a sentence's full stop after it)
 PUNCTUATED = ["{a}...User unknown", "{a}... User unknown", "User {a}. does not exist",
@@ -154,7 +159,9 @@ LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} exis
              "Mottakeren finnes ikke", "Ukjent bruker", "Modtageren findes ikke",
              "Ukendt bruger", "Käyttäjää ei ole olemassa", "Tuntematon vastaanottaja",
              "Kullanıcı bulunamadı", "Alıcı {a} mevcut değil", "Ismeretlen címzett",
-             "A felhasználó nem létezik", "Utilizatorul nu există", "Destinatar necunoscut"]
+             "A felhasználó nem létezik", "Utilizatorul nu există", "Destinatar necunoscut",
+             "宛先のメールアドレスが見つかりません", "ユーザが存在しません", "用户不存在",
+             "收件人不存在", "사용자가 존재하지 않습니다", "받는 사람을 찾을 수 없습니다"]
 # the same words said of our sender: recorded, never a dead recipient
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",
@@ -209,6 +216,8 @@ def variants():
                                         (RATE, "450 4.7.0", "speeding", "RCPT TO")):
         for text in texts:
             yield f"{reply} {text}", reason, False, stage
+    for text in LOCALIZED_FULL:
+        yield "550 " + text, "mailboxfull", False
     for text in LOCALIZED_DISABLED:
         yield "550 " + text, "suspend", False
     for text in PUNCTUATED:

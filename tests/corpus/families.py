@@ -116,8 +116,10 @@ BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
 PROGRAM = ["exited abnormally", "command exited with status 1",
            "Command died with status 1: \"/usr/bin/procmail\"", "terminated by signal 9",
            "Child process of address_pipe transport returned 1 from command: /bin/false"]
-# a HELO/EHLO argument the server found malformed: our command, not our host, was refused
-HELO_SYNTAX = ["501 5.5.4 Invalid command arguments: Invalid domain name", "501 Syntax: HELO hostname",
+# a HELO/EHLO argument the server found malformed, or too many commands that were not mail:
+# our command, not our host, was refused
+HELO_SYNTAX = ["554 Too many nonmail commands", "421 4.7.0 mx.example.net Error: too many errors",
+               "501 5.5.4 Invalid command arguments: Invalid domain name", "501 Syntax: HELO hostname",
                "501 5.5.2 Invalid domain name", "504 5.5.2 Helo command rejected: need fully-qualified hostname"]
 # what the reporting MTA itself says when it could not reach the domain (Postfix's texts
 # around the resolver's: glibc getaddrinfo, c-ares), with the status it reports

@@ -801,6 +801,9 @@ def expected_status(e, mta, raw, rcpt, reason, temporary, only_expiry=False, quo
         # the bounce states the expiry and nothing of the reply
         return st or "4.4.7"
     code = reply_status(e["reply"]) if quoted else ""
+    if code and re.match(r"[45]\.0\.0$", code) and st and st[0] == code[0] and \
+            not re.match(r"[45]\.0\.0$", st):
+        return st   # a generic x.0.0 in the reply never replaces the MTA's specific status
     if code:
         return code
     if st and not (mta == "opensmtpd" and re.match(r"[45]\.0\.0$", st)):

@@ -177,7 +177,9 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Your HELO/EHLO hostname does not exist", "HELO hostname not found",
           # the From address, "your" account, and RFC 3463's sender statuses X.1.7, X.1.8
           "From address does not exist", "Your account does not exist on this server",
-          "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist"]
+          "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
+          "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
+          "record"]
 
 ADDR = "x@example.net"
 SENDER_ADDR = "s@example.org"

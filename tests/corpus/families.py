@@ -179,7 +179,7 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "From address does not exist", "Your account does not exist on this server",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
-          "record"]
+          "record", "Requested action not taken: mailbox unavailable: sender blocked"]
 
 ADDR = "x@example.net"
 SENDER_ADDR = "s@example.org"

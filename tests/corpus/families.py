@@ -53,6 +53,7 @@ IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
               "IP address blocked", "Message rejected: IP 192.0.2.1 is blocked",
               "Connection from 192.0.2.1 refused: blacklisted"]
 SIZE = ["Message size exceeds fixed maximum message size", "Message too large",
+        "Requested mail action aborted: exceeded mailsize limit",
         "message is too big", "Message exceeds maximum size", "mail size too large",
         "Message is larger than the allowed size", "exceeded maximum allowed message size",
         "maximum message size exceeded", "Size limit exceeded",

@@ -38,7 +38,7 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
         "mailbox quota exceeded", "Disk quota exceeded", "Mailbox size limit exceeded",
         "Recipient's mailbox is full", "mailbox has exceeded its quota",
         "User <{a}> is over quota", "rejected due to the user exceeding its mailbox quota"]
-DISABLED = ["Account disabled", "account is disabled", "This account has been disabled",
+DISABLED = ["mail receiving disabled, rejecting", "Account disabled", "account is disabled", "This account has been disabled",
             "Mailbox disabled", "User account is suspended", "account suspended",
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
             "User <{a}> has been suspended", "The mailbox is not active",
@@ -194,6 +194,9 @@ def variants():
         yield f"550 {noun.capitalize()} <{ADDR}> {verdict}", "userunknown", True
     for noun, form in itertools.product(NOUNS, PREFIXED):
         yield "550 " + form.format(n=noun), "userunknown", True
+    # the bare refusal of the recipient address (REASONS.md: "recipient address rejected")
+    for text in ("Recipient address rejected", "<{a}>: Recipient address rejected"):
+        yield "550 " + text.format(a=ADDR), "userunknown", True
     # RFC 3463 X.1.4: the directory has several matches for the address
     for text in ("Recipient address is ambiguous", "User name jsmith (<{a}>) not unique",
                  "address <{a}> ambiguous"):

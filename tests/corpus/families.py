@@ -84,7 +84,8 @@ LOCALIZED_DISABLED = ["Esta casilla ha expirado por falta de uso", "La cuenta es
                       "Buzón suspendido", "A conta foi desativada", "Caixa postal inativa",
                       "La casella è disattivata", "Account sospeso", "Ce compte est désactivé",
                       "Boîte aux lettres désactivée.", "Das Postfach ist deaktiviert",
-                      "Konto gesperrt", "账户已停用", "帐户已被冻结", "邮箱已被禁用"]
+                      "Konto gesperrt", "账户已停用", "帐户已被冻结", "邮箱已被禁用",
+                      "Boite du destinataire archivee. Archived recipient."]
 # a full mailbox in the languages providers localize
 LOCALIZED_FULL = ["Postfach voll", "Mailbox ist voll", "Das Postfach des Empfängers ist voll",
                   "Boîte aux lettres pleine", "Casella piena", "Buzón lleno",
@@ -105,7 +106,8 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("452 4.3.1 Insufficient system storage", "systemfull")]
 # the recipient takes mail only from some senders (Exchange Online 5.7.12, 5.7.124, 5.7.133,
 # 5.7.134; allow-lists)
-ONLY_SOME_SENDERS = ["550 5.7.124 Sender not in allowed-senders list",
+ONLY_SOME_SENDERS = ["554 Indirizzo destinatario sconosciuto o non abilitato alla ricezione di "
+                     "posta non certificata", "550 5.7.124 Sender not in allowed-senders list",
                      "550 5.7.12 The sender was not authenticated by the organization",
                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication "
                      "required", "550 5.7.1 You are not on the recipient's approved senders list",
@@ -164,7 +166,8 @@ LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} exis
              "Kullanıcı bulunamadı", "Alıcı {a} mevcut değil", "Ismeretlen címzett",
              "A felhasználó nem létezik", "Utilizatorul nu există", "Destinatar necunoscut",
              "宛先のメールアドレスが見つかりません", "ユーザが存在しません", "用户不存在",
-             "收件人不存在", "사용자가 존재하지 않습니다", "받는 사람을 찾을 수 없습니다"]
+             "收件人不存在", "사용자가 존재하지 않습니다", "받는 사람을 찾을 수 없습니다",
+             "ユーザー Neko (<{a}>) は Domino ディレクトリには見つかりません。"]
 # the same words said of our sender: recorded, never a dead recipient
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",

@@ -237,6 +237,11 @@ def variants():
     # (unknown_address_reject_code = 450): the domain named, soft while the MTA retries
     yield ("450 4.1.2 <{a}>: Recipient address rejected: Domain not found".format(a=ADDR),
            "hostunknown", False, "RCPT TO")
+    # relaying refused until we authenticate: the missing authentication is the cause
+    for text in ("mx.example.org is not permitted to relay through this server without "
+                 "authentication", "Please turn on SMTP Authentication in your mail client",
+                 "relay not permitted without authentication"):
+        yield "550 " + text, "securityerror", False, "RCPT TO"
     for text in ONLY_SOME_SENDERS:
         yield text, "filtered", False, "RCPT TO"
     for text in POLICY:

@@ -101,6 +101,12 @@ POLICY = ["Reject due to policy restrictions", "rejected because of local policy
           "refused for policy reasons"]
 # the destination server's own failure or full disk (Dovecot, Sendmail)
 SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
+          ("451 cannot access mailbox /var/mail/x for user x. unable to lock for exclusive "
+           "access: Resource temporarily unavailable", "systemerror"),
+          ("550 cannot append message to file /var/mail/x: Permission denied", "systemerror"),
+          ("550 can't create user output file", "systemerror"),
+          ("552 cannot update mailbox /var/mail/x for user x. error writing message: File too "
+           "large", "mailboxfull"),
           ("451 Internal server error", "systemerror"),
           ("452 4.4.5 Insufficient disk space; try again later", "systemfull"),
           ("452 4.3.1 Insufficient system storage", "systemfull")]

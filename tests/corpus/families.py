@@ -260,6 +260,18 @@ def variants():
         yield text, "mailererror", False, "", "5.3.0"
     for text in HELO_SYNTAX:
         yield text, "syntaxerror", False, "EHLO"
+    # what Exim and Postfix say themselves of a local or remote delivery they could not make
+    for text, code, reason in (
+            ("missing MX, or all MXs point to missing A records, and defer_unresolvable set",
+             "4.4.3", "networkerror"),
+            ("internal configuration error", "4.3.0", "systemerror"),
+            ("delivery to pipe forbidden", "5.0.0", "systemerror"),
+            ("mailbox file format unrecognized", "4.0.0", "systemerror"),
+            ("bad first read from TLS conn", "4.0.0", "failedstarttls"),
+            ("utf8 support required but not offered for forwarding", "5.0.0", "contenterror"),
+            ("SMTPUTF8 is required, but was not offered by host mx.example.net[192.0.2.1]",
+             "5.6.7", "contenterror")):
+        yield text, reason, False, "", code
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:

@@ -270,8 +270,14 @@ def variants():
             ("bad first read from TLS conn", "4.0.0", "failedstarttls"),
             ("utf8 support required but not offered for forwarding", "5.0.0", "contenterror"),
             ("SMTPUTF8 is required, but was not offered by host mx.example.net[192.0.2.1]",
-             "5.6.7", "contenterror")):
-        yield text, reason, False, "", code
+             "5.6.7", "contenterror"),
+            # OpenSMTPD mta.c
+            ("No MX found for domain", "5.0.0", "hostunknown"),
+            ("No valid route to remote MX", "4.0.0", "networkerror"),
+            ("All routes to destination blocked", "4.0.0", "networkerror"),
+            ("Address family mismatch on destination MXs", "4.0.0", "networkerror"),
+            ("Connection closed unexpectedly", "4.0.0", "networkerror")):
+        yield text, reason, reason == "hostunknown", "", code
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:

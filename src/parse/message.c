@@ -280,23 +280,6 @@ message_header_at(const struct bnc_report *r, const char *p, const char *end)
 static void
 message_find_orig(struct bnc_report *r)
 {
-    static const char *const markers[] = {
-        "This is a copy of the message, including all the headers",
-        "Below this line is a copy of the message",
-        "original message follows",
-        "Original message headers:",
-        "----- Original message -----",
-        "------ Original message ------",
-        "The header of the original message is following",
-        "Content-Type: message/rfc822",
-        "Content-Type: text/rfc822-headers",
-        "Undelivered Message Headers",
-        "--- The message header follows ---",
-        "Returned mail follows",
-        "----- Unsent message follows -----",
-        "------ Message header follows ------",
-    };
-    static const char *const keys[] = {"message", "rfc822", "returned mail"};
     const struct mime_msg *m = &r->mime;
     size_t i, k;
 
@@ -326,8 +309,7 @@ message_find_orig(struct bnc_report *r)
         for (k = 0; k < 8 && q < end; k++) {
             const char *nl;
             struct bnc_slice h;
-            line = text_find_marker_line(q, (size_t)(end - q), keys, sizeof(keys) / sizeof(keys[0]),
-                                         markers, sizeof(markers) / sizeof(markers[0]));
+            line = parse_orig_marker_line(q, (size_t)(end - q));
             if (line == NULL) {
                 break;
             }

@@ -220,6 +220,12 @@ const char *text_find_ci(const char *hay, size_t hlen, const char *needle, size_
 const char *text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
                                   const char *const *markers, size_t nmarkers);
 
+/* ---- formats/scan.c ---- */
+/* Start of the first line of p[0..n) that holds a marker of an inline copy of the returned
+ * message ("Original message headers:", "Content-Type: message/rfc822", ...; ASCII
+ * case-insensitive), or NULL. One pass over the text for all the markers. Thread-safe. */
+const char *parse_orig_marker_line(const char *p, size_t n);
+
 /* ---- fallback.c ---- */
 /* Last resort when nothing found a recipient: X-Failed-Recipients and addresses named in
  * the human-readable text (origin "text", BNC_PF_HEURISTIC). Only for bounce-looking

@@ -249,20 +249,22 @@ fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
     return rc;
 }
 
-/* Which SMTP command did the remote answer? The phrases (scan.c) are looked for in the first
- * FMT_CMD_WINDOW bytes of p[0..n): the phrase sits next to the reply it explains, and this
- * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
- * text already says which phrases occur at all and where first; only a phrase that occurs
- * before the block is searched for again. */
+/* The command of the first phrase (in priority order) of a fmt_scan_cmd_set() set, or "". */
+static const char *
+fmt_cmd_first(uint64_t set)
+{
+    return set != 0 ? fmt_scan_cmd_name((size_t)__builtin_ctzll(set)) : "";
+}
+
 /* The phrase of an SMTP command that a wrapped line split ("refused to talk to\n    me",
  * "(in reply to RCPT\n    TO command)": Postfix folds its notice at word boundaries): the
  * window p[0..n) (n <= FMT_CMD_WINDOW) with each white-space run as one space, searched for
- * every phrase in order. Only reached when no phrase occurs as written. */
+ * every phrase in one pass. Only reached when no phrase occurs as written. */
 static const char *
 fmt_smtp_command_wrapped(const char *p, size_t n)
 {
     char w[FMT_CMD_WINDOW + 1];
-    size_t k, nk = fmt_scan_count(FMT_SCAN_CMD), wn = 0, i;
+    size_t wn = 0, i;
     bool folded = false;
 
     for (i = 0; i < n && wn < FMT_CMD_WINDOW; i++) {
@@ -278,15 +280,14 @@ fmt_smtp_command_wrapped(const char *p, size_t n)
     if (!folded) {
         return ""; /* nothing was folded: the literal search already saw this text */
     }
-    for (k = 0; k < nk; k++) {
-        const char *ph = fmt_scan_cmd_phrase(k);
-        if (fmt_find_ci(w, wn, ph, strlen(ph)) != NULL) {
-            return fmt_scan_cmd_name(k);
-        }
-    }
-    return "";
+    return fmt_cmd_first(fmt_scan_cmd_set(w, wn));
 }
 
+/* Which SMTP command did the remote answer? The phrases (scan.c) are looked for in the first
+ * FMT_CMD_WINDOW bytes of p[0..n): the phrase sits next to the reply it explains, and this
+ * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
+ * text already says which phrases occur at all and where first; only when a phrase occurs
+ * before the block is the window scanned again (one pass for all the phrases). */
 static const char *
 fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
 {
@@ -297,26 +298,31 @@ fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
     if (n > FMT_CMD_WINDOW) {
         n = FMT_CMD_WINDOW;
     }
-    for (k = 0; k < nk; k++) {
-        const char *ph = fmt_scan_cmd_phrase(k);
-        size_t pl = strlen(ph);
-        if (in_scan) {
+    if (in_scan) {
+        for (k = 0; k < nk; k++) {
             int32_t at = m->scan.at[FMT_SCAN_CMD + k];
+            size_t pl;
             if (at < 0 || at >= off + (int32_t)n) {
                 continue; /* not in the text, or first seen after the window */
             }
+            pl = strlen(fmt_scan_cmd_phrase(k));
             if (at >= off && (size_t)(at - off) + pl <= n) {
                 return fmt_scan_cmd_name(k);
             }
-            if (at >= off) {
-                continue; /* starts in the window but runs past it */
+            if (at < off) {
+                break; /* seen before the window: the window itself must be searched */
             }
+            /* (it starts in the window but runs past it: so does every later occurrence) */
         }
-        if (fmt_find_ci(p, n, ph, pl) != NULL) {
-            return fmt_scan_cmd_name(k);
+        if (k == nk) {
+            return fmt_smtp_command_wrapped(p, n);
         }
     }
-    return fmt_smtp_command_wrapped(p, n);
+    {
+        /* the first phrase in priority order that the window holds whole */
+        const char *cmd = fmt_cmd_first(fmt_scan_cmd_set(p, n));
+        return cmd[0] != '\0' ? cmd : fmt_smtp_command_wrapped(p, n);
+    }
 }
 
 void

@@ -107,11 +107,22 @@ diag_or_empty(struct bnc_report *r, const char *v)
 static void
 message_top_fields(struct bnc_report *r)
 {
-    static const char *const names[] = {"From", "Subject", "Message-ID", "Date", "Return-Path"};
-    struct bnc_slice raw[5];
-    bool found[5];
+    /* four facts, then the report_top fields in enum order (Return-Path is both) */
+    static const char *const names[] = {"From",        "Subject",
+                                        "Message-ID",  "Date",
+                                        "Return-Path", "To",
+                                        "X-Failed-Recipients", "X-PowerMTA-BounceCategory"};
+    struct bnc_slice raw[4 + REPORT_TOP_N];
+    bool found[4 + REPORT_TOP_N];
+    size_t t;
 
-    message_fields(r->mime.parts[0].header, names, 5, raw, found);
+    _Static_assert(sizeof(names) / sizeof(names[0]) == 4 + REPORT_TOP_N, "names != report_top");
+    _Static_assert(4 + REPORT_TOP_N <= MSG_FIELDS_MAX, "too many top fields");
+    message_fields(r->mime.parts[0].header, names, 4 + REPORT_TOP_N, raw, found);
+    for (t = 0; t < REPORT_TOP_N; t++) {
+        r->top_found[t] = found[4 + t];
+        r->top_raw[t] = raw[4 + t];
+    }
     r->from = diag_or_empty(r, field_value(r, raw, found, 0));
     r->subject = diag_or_empty(r, field_value(r, raw, found, 1));
     r->message_id = msgid_clean(r, field_value(r, raw, found, 2));
@@ -129,15 +140,17 @@ message_top_fields(struct bnc_report *r)
 static void
 message_set_orig(struct bnc_report *r, struct bnc_slice header)
 {
-    static const char *const names[] = {"Message-ID", "To", "From", "Subject"};
-    struct bnc_slice raw[4];
-    bool found[4];
+    static const char *const names[] = {"Message-ID", "To", "From", "Subject", "Return-Path"};
+    struct bnc_slice raw[5];
+    bool found[5];
 
     if (header.len == 0 || r->orig_headers.len != 0) {
         return;
     }
     r->orig_headers = header;
-    message_fields(header, names, 4, raw, found);
+    message_fields(header, names, 5, raw, found);
+    r->orig_rpath_found = found[4];
+    r->orig_rpath_raw = raw[4];
     r->orig_message_id = msgid_clean(r, field_value(r, raw, found, 0));
     r->orig_to = diag_or_empty(r, field_value(r, raw, found, 1));
     r->orig_from = diag_or_empty(r, field_value(r, raw, found, 2));

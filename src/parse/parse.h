@@ -57,6 +57,16 @@ struct mime_msg {
 };
 
 /* Report under construction (the public bnc_report is this struct). */
+/* Fields of the top header that several recognizers read, found in the one pass over its
+ * lines that reads From and Subject (message.c): bnc_report.top_raw. */
+enum report_top {
+    REPORT_TOP_RETURN_PATH,
+    REPORT_TOP_TO,
+    REPORT_TOP_FAILED_RCPTS,  /* X-Failed-Recipients */
+    REPORT_TOP_PMTA_CATEGORY, /* X-PowerMTA-BounceCategory */
+    REPORT_TOP_N
+};
+
 struct bnc_report {
     struct arena *arena;
     const char *raw; /* arena copy of the message */
@@ -79,6 +89,12 @@ struct bnc_report {
     const char *orig_from;
     const char *orig_subject;
     struct bnc_slice orig_headers; /* raw header block of the returned message */
+    /* raw values (folded, not decoded) as mime_header_raw() finds them, and which are there:
+     * the top header's fields by enum report_top, the returned message's Return-Path */
+    struct bnc_slice top_raw[REPORT_TOP_N];
+    bool top_found[REPORT_TOP_N];
+    struct bnc_slice orig_rpath_raw;
+    bool orig_rpath_found;
     /* the MTA or ESP family formats_apply() recognised ("qmail", "exchange2003"), NULL when
      * none, and what the classifier must know of its format (BNC_FT_*) */
     const char *family;
@@ -126,6 +142,9 @@ const char *report_strndup(struct bnc_report *r, const char *p, size_t n);
 /* A header of the returned original message (e.g. a tracking header such as X-Campaign-ID),
  * unfolded and decoded into the report's arena; NULL when absent or no original was found. */
 const char *report_orig_header(const struct bnc_report *r, const char *name);
+/* A top-header field read with From and Subject: what mime_header_raw() of the top header
+ * gives for it (value slice in *out, borrowed from the report), false when absent. */
+bool report_top_raw(const struct bnc_report *r, enum report_top k, struct bnc_slice *out);
 /* Store a diagnostic: unfolds white space runs to one space, trims, cuts at the limit. */
 const char *report_diag(struct bnc_report *r, const char *p, size_t n);
 

@@ -254,6 +254,16 @@ bnc_report_header(const bnc_report *r, const char *name)
     return mime_header(r->arena, r->mime.parts[0].header, name);
 }
 
+bool
+report_top_raw(const struct bnc_report *r, enum report_top k, struct bnc_slice *out)
+{
+    if (r == NULL || k >= REPORT_TOP_N || !r->top_found[k]) {
+        return false;
+    }
+    *out = r->top_raw[k];
+    return true;
+}
+
 const char *
 report_orig_header(const struct bnc_report *r, const char *name)
 {

@@ -542,7 +542,7 @@ fmt_bounce_score(const struct fmt_msg *m)
     }
     {
         struct bnc_slice rp;
-        if (mime_header_raw(r->mime.parts[0].header, "Return-Path", &rp)) {
+        if (report_top_raw(r, REPORT_TOP_RETURN_PATH, &rp)) {
             struct bnc_slice t = slice_trim(rp);
             if (t.len == 2 && t.p[0] == '<' && t.p[1] == '>') {
                 score += 1;
@@ -1247,7 +1247,7 @@ fmt_failed_recipients(struct fmt_msg *m)
     const char *p, *end;
     size_t added = 0;
 
-    if (!mime_header_raw(m->r->mime.parts[0].header, "X-Failed-Recipients", &v)) {
+    if (!report_top_raw(m->r, REPORT_TOP_FAILED_RCPTS, &v)) {
         return 0;
     }
     p = v.p;
@@ -1329,6 +1329,7 @@ void
 formats_apply(struct bnc_report *r)
 {
     struct fmt_msg m;
+    struct bnc_slice to;
     size_t added = 0;
     char origin[64];
     bool says_bounce;
@@ -1370,8 +1371,10 @@ formats_apply(struct bnc_report *r)
     fmt_scan_fields(r->from, r->subject, &m.fields);
     m.bounce_score = fmt_bounce_score(&m) + (says_bounce ? 2 : 0);
     m.delayed = fmt_is_delay_notice(&m);
-    m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
-    m.orig_rpath = report_orig_header(r, "Return-Path");
+    /* (as mime_header() and report_orig_header() give them, from the fields read before) */
+    m.bounce_to = report_top_raw(r, REPORT_TOP_TO, &to) ? mime_decode_words(r->arena, to) : NULL;
+    m.orig_rpath =
+        r->orig_rpath_found ? mime_decode_words(r->arena, r->orig_rpath_raw) : NULL;
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {
         size_t n = strlen(m.family->name);
@@ -1395,7 +1398,7 @@ formats_apply(struct bnc_report *r)
         fmt_enrich(&m);
         /* PowerMTA names its own cause in its DSNs: a hint, for when neither the text nor
          * the codes decide */
-        if (mime_header_raw(r->mime.parts[0].header, "X-PowerMTA-BounceCategory", &cat) &&
+        if (report_top_raw(r, REPORT_TOP_PMTA_CATEGORY, &cat) &&
             parse_pmta_category(cat.p, cat.len, &why)) {
             for (i = 0; i < r->nrcpts; i++) {
                 if (r->rcpts[i].reason_hint == BNC_R_UNDEFINED) {

@@ -59,13 +59,23 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
                bool *found_out)           /* OUT: whether each name was there */
 {
     const char *p = header.p, *end = header.p + header.len;
-    size_t nlen[MSG_FIELDS_MAX], k, left = n;
-    unsigned char first[MSG_FIELDS_MAX]; /* first byte of each name, lower case */
+    size_t nlen[MSG_FIELDS_MAX], k, left = 0;
+    /* the names (bits by index) that start with each byte, either case; a line is compared
+     * only with those */
+    uint8_t by_first[256] = {0};
+    uint8_t todo = 0;
 
-    for (k = 0; k < n; k++) {
+    _Static_assert(MSG_FIELDS_MAX <= 8, "a name index must fit the bit set");
+    for (k = 0; k < n && k < MSG_FIELDS_MAX; k++) {
+        unsigned char c = (unsigned char)names[k][0];
         nlen[k] = strlen(names[k]);
-        first[k] = slice_lc((unsigned char)names[k][0]);
         found_out[k] = false;
+        if (nlen[k] > 0) {
+            by_first[slice_lc(c)] |= (uint8_t)(1u << k);
+            by_first[c >= 'a' && c <= 'z' ? c - 32 : c] |= (uint8_t)(1u << k);
+            todo |= (uint8_t)(1u << k);
+            left++;
+        }
     }
     if (p == NULL) {
         return;
@@ -73,14 +83,16 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
     while (p < end && left > 0) {
         const char *nl = mem_nl(p, end);
         const char *le = nl ? nl + 1 : end;
-        unsigned char c0 = slice_lc((unsigned char)*p);
-        for (k = 0; k < n; k++) {
-            if (found_out[k] || nlen[k] == 0 || c0 != first[k] || (size_t)(le - p) <= nlen[k] ||
-                !slice_mem_eq_ci(p, names[k], nlen[k])) {
+        unsigned cand = by_first[(unsigned char)*p] & todo;
+        while (cand != 0) {
+            k = (size_t)__builtin_ctz(cand);
+            cand &= cand - 1;
+            if ((size_t)(le - p) <= nlen[k] || !slice_mem_eq_ci(p, names[k], nlen[k])) {
                 continue;
             }
             if (mime_field_value(p + nlen[k], le, end, &raw_out[k])) {
                 found_out[k] = true;
+                todo &= (uint8_t)~(1u << k);
                 left--;
             }
         }
@@ -104,6 +116,28 @@ diag_or_empty(struct bnc_report *r, const char *v)
     return report_diag(r, v, strlen(v));
 }
 
+/* diag_or_empty(field_value()) of field k. A one-line ASCII value without an encoded word
+ * needs no decoding: mime_decode_words() would only turn its tabs into spaces, which
+ * report_diag() reads as spaces anyway, so it is stored straight from the header. */
+static const char *
+field_diag(struct bnc_report *r, const struct bnc_slice *raw, const bool *found, size_t k)
+{
+    const unsigned char *p = (const unsigned char *)raw[k].p;
+    size_t i, n = raw[k].len;
+
+    if (!found[k]) {
+        return "";
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x80 || c == '\r' || c == '\n' || c == '\0' ||
+            (c == '=' && i + 1 < n && p[i + 1] == '?')) {
+            return diag_or_empty(r, field_value(r, raw, found, k));
+        }
+    }
+    return report_diag(r, raw[k].p, n);
+}
+
 static void
 message_top_fields(struct bnc_report *r)
 {
@@ -123,10 +157,10 @@ message_top_fields(struct bnc_report *r)
         r->top_found[t] = found[4 + t];
         r->top_raw[t] = raw[4 + t];
     }
-    r->from = diag_or_empty(r, field_value(r, raw, found, 0));
-    r->subject = diag_or_empty(r, field_value(r, raw, found, 1));
+    r->from = field_diag(r, raw, found, 0);
+    r->subject = field_diag(r, raw, found, 1);
     r->message_id = msgid_clean(r, field_value(r, raw, found, 2));
-    r->date = diag_or_empty(r, field_value(r, raw, found, 3));
+    r->date = field_diag(r, raw, found, 3);
     if (r->date[0] != '\0' && !date_parse(r->date, strlen(r->date), &r->time)) {
         r->time = 0;
     }
@@ -152,9 +186,9 @@ message_set_orig(struct bnc_report *r, struct bnc_slice header)
     r->orig_rpath_found = found[4];
     r->orig_rpath_raw = raw[4];
     r->orig_message_id = msgid_clean(r, field_value(r, raw, found, 0));
-    r->orig_to = diag_or_empty(r, field_value(r, raw, found, 1));
-    r->orig_from = diag_or_empty(r, field_value(r, raw, found, 2));
-    r->orig_subject = diag_or_empty(r, field_value(r, raw, found, 3));
+    r->orig_to = field_diag(r, raw, found, 1);
+    r->orig_from = field_diag(r, raw, found, 2);
+    r->orig_subject = field_diag(r, raw, found, 3);
 }
 
 /* Is part i inside a returned message (message/rfc822 or text/rfc822-headers)? */

@@ -589,15 +589,6 @@ mime_entity(struct mime_scan_state *st, const char *p, const char *end, int dept
 }
 
 bool
-mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
-{
-    if (p == NULL || !slice_eq_ci(p->type, type)) {
-        return false;
-    }
-    return subtype == NULL || slice_eq_ci(p->subtype, subtype);
-}
-
-bool
 mime_field_value(const char *q, const char *le, const char *end, struct bnc_slice *out)
 {
     const char *ve = le, *s;

@@ -169,7 +169,16 @@ bnc_status mime_part_decoded(struct arena *a, const struct mime_part *p, struct 
 /* The same, adding BNC_PF_BAD_ENCODING to *flags when the base64/QP data is broken. */
 bnc_status mime_part_decoded_flags(struct arena *a, const struct mime_part *p,
                                    struct bnc_slice *out, unsigned *flags);
-bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
+/* Is the part of this type (and subtype, unless NULL), ASCII case-insensitive? Inline, so that
+ * the lengths of the literal names callers pass fold. */
+static inline bool
+mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
+{
+    if (p == NULL || !slice_eq_ci(p->type, type)) {
+        return false;
+    }
+    return subtype == NULL || slice_eq_ci(p->subtype, subtype);
+}
 /* Unfold and RFC 2047-decode a raw header value (as from mime_header_raw) into the arena,
  * NUL-terminated UTF-8; NULL when the arena is exhausted. */
 const char *mime_decode_words(struct arena *a, struct bnc_slice raw);

@@ -386,6 +386,33 @@ fmt_inside_returned(const struct mime_msg *mm, size_t i)
     return false;
 }
 
+/* The first '\n' in [p, lim) that byte a or b follows (read before lim), or NULL; sixteen
+ * positions at a time with SSE2. */
+static const char *
+fmt_nl_then(const char *p, const char *lim, char a, char b)
+{
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n'), va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (lim - p >= 17) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(x, nl),
+                          _mm_or_si128(_mm_cmpeq_epi8(y, va), _mm_cmpeq_epi8(y, vb))));
+        if (m != 0) {
+            return p + __builtin_ctz(m);
+        }
+        p += 16;
+    }
+#endif
+    for (; lim - p >= 2; p++) {
+        if (*p == '\n' && (p[1] == a || p[1] == b)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* Where the bounce text ends: the first returned-message marker, or an inline copy's first
  * "Received:"/"Return-Path:" line after the first paragraph. */
 static struct bnc_slice
@@ -393,11 +420,12 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
 {
     int32_t at = fmt_scan_first(sc, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), (int32_t)t.len);
     const char *cut = at >= 0 ? t.p + at : t.p + t.len;
-    const char *p, *end = t.p + t.len;
+    const char *p;
 
-    for (p = t.p; p < cut;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (p > t.p && (cut - p > 9) &&
+    /* only lines after the first, starting with 'R' or 'D', can be the copy's first field */
+    for (p = t.p; (p = fmt_nl_then(p, cut, 'R', 'D')) != NULL;) {
+        p++;
+        if (cut - p > 9 &&
             ((*p == 'R' &&
               (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
                strncmp(p, "Return-path: ", 13) == 0)) ||
@@ -405,10 +433,6 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
             cut = p;
             break;
         }
-        if (nl == NULL) {
-            break;
-        }
-        p = nl + 1;
     }
     return slice_make(t.p, (size_t)(cut - t.p));
 }

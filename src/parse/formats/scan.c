@@ -193,6 +193,7 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 #define SCAN_NORIG  (sizeof(scan_orig) / sizeof(scan_orig[0]))
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
+static size_t scan_len_of[FMT_NEEDLES_MAX];       /* id -> strlen of the phrase */
 static size_t scan_nids;
 /* the From and Subject phrases, by fmt_fields id; and their databases */
 static const char *scan_from_of[FMT_FIELDS_MAX], *scan_subj_of[FMT_FIELDS_MAX];
@@ -389,6 +390,9 @@ scan_build(void)
         scan_text_of[FMT_SCAN_HEADER + i] = t;
     }
     scan_nids = FMT_NEEDLES_MAX;
+    for (i = 0; i < FMT_NEEDLES_MAX; i++) {
+        scan_len_of[i] = scan_text_of[i] != NULL ? strlen(scan_text_of[i]) : 0;
+    }
     scan_db = scan_compile(false);
     scan_hdb = scan_compile(true);
     scan_build_fields(fam, nf);
@@ -427,6 +431,7 @@ parse_tables_problem(void)
 /* Where each phrase of a table first occurs in a scanned text: at[id] (-1 when absent). */
 struct scan_hits {
     const char *const *text_of; /* id -> phrase (NULL: unused id) */
+    const size_t *len_of;       /* id -> its length, when the table has one (else NULL) */
     size_t n;                   /* ids in the table */
     int32_t *at;
 };
@@ -440,7 +445,7 @@ scan_on_match(unsigned int id, unsigned long long from, unsigned long long to, u
     (void)from;
     (void)fl;
     if (id < h->n && h->text_of[id] != NULL) {
-        len = strlen(h->text_of[id]);
+        len = h->len_of != NULL ? h->len_of[id] : strlen(h->text_of[id]);
         if (to >= len && (h->at[id] < 0 || (long long)(to - len) < h->at[id])) {
             h->at[id] = (int32_t)(to - len);
         }
@@ -461,7 +466,7 @@ scan_run(bool header, const char *p, size_t n, struct fmt_scan *s)
         n = INT32_MAX;
     }
     if (scan_db != NULL && scan_scratch_get()) {
-        struct scan_hits h = {scan_text_of, FMT_NEEDLES_MAX, s->at};
+        struct scan_hits h = {scan_text_of, scan_len_of, FMT_NEEDLES_MAX, s->at};
         if (hs_scan(header ? scan_hdb : scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match,
                     &h) == HS_SUCCESS) {
             return;
@@ -531,7 +536,7 @@ const char *
 parse_orig_marker_line(const char *p, size_t n)
 {
     int32_t at[SCAN_NORIG];
-    struct scan_hits h = {scan_orig_of, SCAN_NORIG, at};
+    struct scan_hits h = {scan_orig_of, NULL, SCAN_NORIG, at};
     const char *ls;
     long long first = -1;
     size_t i;

@@ -256,6 +256,23 @@ message_dsn_part(struct bnc_report *r, const struct mime_part *p)
     return added;
 }
 
+/* Does p[0..n) hold "Final-Recipient" or "Original-Recipient" (ASCII case-insensitive)? One
+ * search for the "-recipient" they share, each hit checked for either name before it. */
+static bool
+message_has_rcpt_field(const char *p, size_t n)
+{
+    const char *q = p, *end = p + n, *h;
+
+    while (q < end && (h = text_find_ci(q, (size_t)(end - q), "-recipient", 10)) != NULL) {
+        if ((h - p >= 5 && slice_mem_eq_ci(h - 5, "final", 5)) ||
+            (h - p >= 8 && slice_mem_eq_ci(h - 8, "original", 8))) {
+            return true;
+        }
+        q = h + 1;
+    }
+    return false;
+}
+
 static void
 message_walk_dsn(struct bnc_report *r)
 {
@@ -285,6 +302,7 @@ message_walk_dsn(struct bnc_report *r)
     for (i = 0; i < m->nparts; i++) {
         const struct mime_part *p = &m->parts[i];
         struct bnc_slice d;
+        bool seen = false; /* the body as it is holds a recipient field */
         if (inside_returned(m, i) || (i + 1 < m->nparts && m->parts[i + 1].parent == (int)i)) {
             continue;
         }
@@ -295,17 +313,18 @@ message_walk_dsn(struct bnc_report *r)
         if (p->encoding.len == 0 || slice_eq_ci(p->encoding, "7bit") ||
             slice_eq_ci(p->encoding, "8bit") || slice_eq_ci(p->encoding, "binary")) {
             /* not transfer-encoded: look before decoding anything */
-            if (text_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
-                text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
+            if (!message_has_rcpt_field(p->body.p, p->body.len)) {
                 continue;
             }
+            seen = true;
         }
         if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK) {
             r->flags |= BNC_PF_TRUNCATED;
         }
-        /* (a quoted-printable soft line break may split a field name: look after decoding) */
-        if (text_find_ci(d.p, d.len, "final-recipient", 15) == NULL &&
-            text_find_ci(d.p, d.len, "original-recipient", 18) == NULL) {
+        /* (a quoted-printable soft line break may split a field name: look after decoding,
+         * unless decoding gave the body back as it is) */
+        if (!(seen && d.p == p->body.p && d.len == p->body.len) &&
+            !message_has_rcpt_field(d.p, d.len)) {
             continue;
         }
         added += dsn_parse_fields(r, d.p, d.len);

@@ -29,6 +29,7 @@
 #include "parse/hsdb.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #define FMT_TEXT_MAX   (32u * 1024u)
@@ -606,38 +607,58 @@ fmt_code_lead(const char *s, const char *end)
            s[2] >= '0' && s[2] <= '9' && s[3] == ' ' && s[4] == '<';
 }
 
+/* The labels that may stand before a recipient's address on its line, tried in this order. */
+#define LEAD(s)          \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
+static const struct {
+    const char *s;
+    size_t n;
+} fmt_leads[] = {LEAD("RCPT TO:"),
+                 LEAD(">>> RCPT TO:"),
+                 LEAD("Failed recipient:"),
+                 LEAD("Recipient address:"),
+                 LEAD("Original address:"),
+                 LEAD("Recipient:"),
+                 LEAD("Original-Recipient:"),
+                 LEAD("Unknown user:"),
+                 LEAD("Bad recipient:"),
+                 LEAD("Invalid recipient:"),
+                 LEAD("Address:"),
+                 LEAD("Recipient address rejected:"),
+                 LEAD("Destinataire:"),
+                 LEAD("Empf\xc3\xa4nger:"),
+                 LEAD("Final-Recipient:"),
+                 LEAD("Could not be delivered to:"),
+                 LEAD("Delivery to:")};
+#undef LEAD
+#define FMT_NLEADS (sizeof(fmt_leads) / sizeof(fmt_leads[0]))
+_Static_assert(FMT_NLEADS <= 32, "a lead index must fit the bit set");
+
+/* The leads (bits by index) a line starting with each byte can open with: those whose first
+ * byte equals it but for bit 0x20 (what fmt_rcpt_line compares first). */
+static uint32_t fmt_lead_first[256];
+static pthread_once_t fmt_lead_once = PTHREAD_ONCE_INIT;
+
+static void
+fmt_lead_init(void)
+{
+    size_t k;
+    for (k = 0; k < FMT_NLEADS; k++) {
+        unsigned char c = (unsigned char)fmt_leads[k].s[0];
+        fmt_lead_first[c | 32] |= (uint32_t)1 << k;
+        fmt_lead_first[c & (unsigned char)~32u] |= (uint32_t)1 << k;
+    }
+}
+
 /* Does this line open a recipient block? Sets the address. */
 static bool
 fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
 {
     const char *s = p, *end = p + n, *a;
     size_t an;
-#define LEAD(s)          \
-    {                    \
-        s, sizeof(s) - 1 \
-    }
-    static const struct {
-        const char *s;
-        size_t n;
-    } lead[] = {LEAD("RCPT TO:"),
-                LEAD(">>> RCPT TO:"),
-                LEAD("Failed recipient:"),
-                LEAD("Recipient address:"),
-                LEAD("Original address:"),
-                LEAD("Recipient:"),
-                LEAD("Original-Recipient:"),
-                LEAD("Unknown user:"),
-                LEAD("Bad recipient:"),
-                LEAD("Invalid recipient:"),
-                LEAD("Address:"),
-                LEAD("Recipient address rejected:"),
-                LEAD("Destinataire:"),
-                LEAD("Empf\xc3\xa4nger:"),
-                LEAD("Final-Recipient:"),
-                LEAD("Could not be delivered to:"),
-                LEAD("Delivery to:")};
-#undef LEAD
-    size_t k;
+    uint32_t cand;
 
     while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
         s++;
@@ -656,11 +677,12 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
     if (fmt_code_lead(s, end)) {
         s += 4;
     }
-    for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
-        size_t l = lead[k].n;
-        if ((size_t)(end - s) > l &&
-            ((unsigned char)*s | 32) == ((unsigned char)lead[k].s[0] | 32) &&
-            slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k].s)) {
+    (void)pthread_once(&fmt_lead_once, fmt_lead_init);
+    cand = s < end ? fmt_lead_first[(unsigned char)*s] : 0;
+    while (cand != 0) {
+        size_t k = (size_t)__builtin_ctz(cand), l = fmt_leads[k].n;
+        cand &= cand - 1;
+        if ((size_t)(end - s) > l && slice_mem_eq_ci(s, fmt_leads[k].s, l)) {
             s += l;
             while (s < end && (*s == ' ' || *s == '\t')) {
                 s++;

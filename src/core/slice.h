@@ -45,7 +45,8 @@ slice_mem_eq_ci(const char *a, const char *b, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (slice_lc((unsigned char)a[i]) != slice_lc((unsigned char)b[i])) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && slice_lc(x) != slice_lc(y)) { /* (most bytes are equal as they are) */
             return false;
         }
     }

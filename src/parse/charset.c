@@ -2,9 +2,12 @@
  * charset.c - convert text in any charset to UTF-8 through iconv (glibc).
  *
  * Fast paths: US-ASCII/UTF-8 text that is already valid is returned as a slice of the input
- * (no copy); Latin-1 is converted by hand. Everything else goes through iconv with one cached
- * converter per charset per thread. Misspelled and vendor names ("uft-8", "iso8859-1",
- * "x-sjis", "ks_c_5601-1987") are mapped by an alias table first.
+ * (no copy); Latin-1 is converted by hand; ISO-2022-JP text without an escape sequence (often
+ * English under a Japanese MTA's default charset) is ASCII, copied as iconv would give it.
+ * Everything else goes through iconv with one cached converter per charset per thread (for
+ * ISO-2022-JP, a byte it must reject is replaced without asking it). Misspelled and vendor
+ * names ("uft-8", "iso8859-1", "x-sjis", "ks_c_5601-1987") are mapped by an alias table
+ * first.
  * Does not guess charsets from content beyond "valid UTF-8 or not": an unknown charset is
  * read as UTF-8 when valid, else as Latin-1.
  * STANDARDS: RFC 2045 §5.1 (charset parameter), RFC 2152 (UTF-7), RFC 1468 (ISO-2022-JP).
@@ -105,7 +108,7 @@ static void cs_fix_name(const char *cs, size_t n, char out[CS_NAME_MAX]);
 static bnc_status cs_latin1(struct arena *a, const char *in, size_t n, struct bnc_slice *out);
 static bnc_status cs_utf8_fix(struct arena *a, const char *in, size_t n, struct bnc_slice *out);
 static bnc_status cs_iconv(struct arena *a, iconv_t cd, const char *in, size_t n,
-                           struct bnc_slice *out);
+                           struct bnc_slice *out, bool lead8);
 static iconv_t cs_open(const char *name);
 
 bnc_status
@@ -143,6 +146,20 @@ charset_to_utf8(struct arena *a, const char *charset, size_t charset_len, const 
             return BNC_OK;
         }
     }
+    if (strcmp(name, "ISO-2022-JP-2") == 0 && utf8_ascii(in, inlen) &&
+        memchr(in, 0x1b, inlen) == NULL && memchr(in, 0x0e, inlen) == NULL &&
+        memchr(in, 0x0f, inlen) == NULL) {
+        /* without an escape sequence (ESC; nor SO, SI) the text never leaves ASCII: the
+         * converter would give the same bytes back, so they are copied as it would */
+        char *o = arena_alloc(a, inlen + 1);
+        if (o == NULL) {
+            return BNC_ELIMIT;
+        }
+        memcpy(o, in, inlen);
+        o[inlen] = '\0';
+        *out = slice_make(o, inlen);
+        return BNC_OK;
+    }
     cd = cs_open(name);
     if (cd == (iconv_t)-1) {
         if (utf8_valid(in, inlen)) {
@@ -150,7 +167,7 @@ charset_to_utf8(struct arena *a, const char *charset, size_t charset_len, const 
         }
         return cs_latin1(a, in, inlen, out);
     }
-    return cs_iconv(a, cd, in, inlen, out);
+    return cs_iconv(a, cd, in, inlen, out, strcmp(name, "ISO-2022-JP-2") == 0);
 }
 
 static void
@@ -261,13 +278,34 @@ cs_utf8_fix(struct arena *a, const char *in, size_t n, struct bnc_slice *out)
     return BNC_OK;
 }
 
+/* Grow buf (arena) to twice its capacity, keeping its first used bytes; false when the arena
+ * is exhausted. */
+static bool
+cs_grow(struct arena *a, char **buf, size_t *cap, size_t used)
+{
+    size_t ncap = *cap * 2;
+    char *nb = arena_alloc(a, ncap + 1);
+
+    if (nb == NULL) {
+        return false;
+    }
+    memcpy(nb, *buf, used);
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+/* lead8: the converter rejects every byte >= 0x80 in its initial state, consuming nothing
+ * (ISO-2022-JP-2 as glibc has it), so such a byte there is replaced without calling it. */
 static bnc_status
-cs_iconv(struct arena *a, iconv_t cd, const char *in, size_t n, struct bnc_slice *out)
+cs_iconv(struct arena *a, iconv_t cd, const char *in, size_t n, struct bnc_slice *out,
+         bool lead8)
 {
     size_t cap = n * 3 + 16, used = 0;
     char *buf = arena_alloc(a, cap + 1);
     char *ip = (char *)(uintptr_t)in;
     size_t il = n;
+    bool fresh = true; /* the converter is in its initial state */
 
     if (buf == NULL) {
         return BNC_ELIMIT;
@@ -276,31 +314,35 @@ cs_iconv(struct arena *a, iconv_t cd, const char *in, size_t n, struct bnc_slice
     while (il > 0) {
         char *op = buf + used;
         size_t ol = cap - used;
-        size_t rc = iconv(cd, &ip, &il, &op, &ol);
+        size_t rc;
+        bool called = !(lead8 && fresh && (unsigned char)*ip >= 0x80);
 
-        used = (size_t)(op - buf);
-        if (rc != (size_t)-1) {
-            break;
-        }
-        if (errno == E2BIG || cap - used < 8) {
-            size_t ncap = cap * 2;
-            char *nb = arena_alloc(a, ncap + 1);
-            if (nb == NULL) {
-                return BNC_ELIMIT;
+        if (called) {
+            rc = iconv(cd, &ip, &il, &op, &ol);
+            used = (size_t)(op - buf);
+            if (rc != (size_t)-1) {
+                break;
             }
-            memcpy(nb, buf, used);
-            buf = nb;
-            cap = ncap;
             if (errno == E2BIG) {
+                if (!cs_grow(a, &buf, &cap, used)) {
+                    return BNC_ELIMIT;
+                }
+                fresh = false;
                 continue;
             }
         }
         /* EILSEQ or EINVAL: one replacement character, skip one byte */
+        if (cap - used < 8 && !cs_grow(a, &buf, &cap, used)) {
+            return BNC_ELIMIT;
+        }
         memcpy(buf + used, "\xEF\xBF\xBD", 3);
         used += 3;
         ip++;
         il--;
-        iconv(cd, NULL, NULL, NULL, NULL);
+        if (called) {
+            iconv(cd, NULL, NULL, NULL, NULL); /* (else it is still in its initial state) */
+        }
+        fresh = true;
     }
     {
         /* flush shift state */

@@ -59,13 +59,23 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
                bool *found_out)           /* OUT: whether each name was there */
 {
     const char *p = header.p, *end = header.p + header.len;
-    size_t nlen[MSG_FIELDS_MAX], k, left = n;
-    unsigned char first[MSG_FIELDS_MAX]; /* first byte of each name, lower case */
+    size_t nlen[MSG_FIELDS_MAX], k, left = 0;
+    /* the names (bits by index) that start with each byte, either case; a line is compared
+     * only with those */
+    uint8_t by_first[256] = {0};
+    uint8_t todo = 0;
 
-    for (k = 0; k < n; k++) {
+    _Static_assert(MSG_FIELDS_MAX <= 8, "a name index must fit the bit set");
+    for (k = 0; k < n && k < MSG_FIELDS_MAX; k++) {
+        unsigned char c = (unsigned char)names[k][0];
         nlen[k] = strlen(names[k]);
-        first[k] = slice_lc((unsigned char)names[k][0]);
         found_out[k] = false;
+        if (nlen[k] > 0) {
+            by_first[slice_lc(c)] |= (uint8_t)(1u << k);
+            by_first[c >= 'a' && c <= 'z' ? c - 32 : c] |= (uint8_t)(1u << k);
+            todo |= (uint8_t)(1u << k);
+            left++;
+        }
     }
     if (p == NULL) {
         return;
@@ -73,14 +83,16 @@ message_fields(struct bnc_slice header, const char *const *names, size_t n,
     while (p < end && left > 0) {
         const char *nl = mem_nl(p, end);
         const char *le = nl ? nl + 1 : end;
-        unsigned char c0 = slice_lc((unsigned char)*p);
-        for (k = 0; k < n; k++) {
-            if (found_out[k] || nlen[k] == 0 || c0 != first[k] || (size_t)(le - p) <= nlen[k] ||
-                !slice_mem_eq_ci(p, names[k], nlen[k])) {
+        unsigned cand = by_first[(unsigned char)*p] & todo;
+        while (cand != 0) {
+            k = (size_t)__builtin_ctz(cand);
+            cand &= cand - 1;
+            if ((size_t)(le - p) <= nlen[k] || !slice_mem_eq_ci(p, names[k], nlen[k])) {
                 continue;
             }
             if (mime_field_value(p + nlen[k], le, end, &raw_out[k])) {
                 found_out[k] = true;
+                todo &= (uint8_t)~(1u << k);
                 left--;
             }
         }
@@ -104,18 +116,74 @@ diag_or_empty(struct bnc_report *r, const char *v)
     return report_diag(r, v, strlen(v));
 }
 
+/* Might p[0..16) hold a byte field_diag() looks at: not ASCII, CR, LF, NUL or '='? SSE2
+ * (elsewhere always true, which sends every byte to the byte loop). */
+static inline bool
+field_special16(const unsigned char *p)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('='))));
+    return _mm_movemask_epi8(_mm_or_si128(m, v)) != 0; /* (v: the high bit of each byte) */
+#else
+    (void)p;
+    return true;
+#endif
+}
+
+/* diag_or_empty(field_value()) of field k. A one-line ASCII value without an encoded word
+ * needs no decoding: mime_decode_words() would only turn its tabs into spaces, which
+ * report_diag() reads as spaces anyway, so it is stored straight from the header. */
+static const char *
+field_diag(struct bnc_report *r, const struct bnc_slice *raw, const bool *found, size_t k)
+{
+    const unsigned char *p = (const unsigned char *)raw[k].p;
+    size_t i, n = raw[k].len;
+
+    if (!found[k]) {
+        return "";
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c;
+        if (i + 16 <= n && !field_special16(p + i)) {
+            i += 15; /* (sixteen plain bytes) */
+            continue;
+        }
+        c = p[i];
+        if (c >= 0x80 || c == '\r' || c == '\n' || c == '\0' ||
+            (c == '=' && i + 1 < n && p[i + 1] == '?')) {
+            return diag_or_empty(r, field_value(r, raw, found, k));
+        }
+    }
+    return report_diag(r, raw[k].p, n);
+}
+
 static void
 message_top_fields(struct bnc_report *r)
 {
-    static const char *const names[] = {"From", "Subject", "Message-ID", "Date", "Return-Path"};
-    struct bnc_slice raw[5];
-    bool found[5];
+    /* four facts, then the report_top fields in enum order (Return-Path is both) */
+    static const char *const names[] = {"From",        "Subject",
+                                        "Message-ID",  "Date",
+                                        "Return-Path", "To",
+                                        "X-Failed-Recipients", "X-PowerMTA-BounceCategory"};
+    struct bnc_slice raw[4 + REPORT_TOP_N];
+    bool found[4 + REPORT_TOP_N];
+    size_t t;
 
-    message_fields(r->mime.parts[0].header, names, 5, raw, found);
-    r->from = diag_or_empty(r, field_value(r, raw, found, 0));
-    r->subject = diag_or_empty(r, field_value(r, raw, found, 1));
+    _Static_assert(sizeof(names) / sizeof(names[0]) == 4 + REPORT_TOP_N, "names != report_top");
+    _Static_assert(4 + REPORT_TOP_N <= MSG_FIELDS_MAX, "too many top fields");
+    message_fields(r->mime.parts[0].header, names, 4 + REPORT_TOP_N, raw, found);
+    for (t = 0; t < REPORT_TOP_N; t++) {
+        r->top_found[t] = found[4 + t];
+        r->top_raw[t] = raw[4 + t];
+    }
+    r->from = field_diag(r, raw, found, 0);
+    r->subject = field_diag(r, raw, found, 1);
     r->message_id = msgid_clean(r, field_value(r, raw, found, 2));
-    r->date = diag_or_empty(r, field_value(r, raw, found, 3));
+    r->date = field_diag(r, raw, found, 3);
     if (r->date[0] != '\0' && !date_parse(r->date, strlen(r->date), &r->time)) {
         r->time = 0;
     }
@@ -129,19 +197,21 @@ message_top_fields(struct bnc_report *r)
 static void
 message_set_orig(struct bnc_report *r, struct bnc_slice header)
 {
-    static const char *const names[] = {"Message-ID", "To", "From", "Subject"};
-    struct bnc_slice raw[4];
-    bool found[4];
+    static const char *const names[] = {"Message-ID", "To", "From", "Subject", "Return-Path"};
+    struct bnc_slice raw[5];
+    bool found[5];
 
     if (header.len == 0 || r->orig_headers.len != 0) {
         return;
     }
     r->orig_headers = header;
-    message_fields(header, names, 4, raw, found);
+    message_fields(header, names, 5, raw, found);
+    r->orig_rpath_found = found[4];
+    r->orig_rpath_raw = raw[4];
     r->orig_message_id = msgid_clean(r, field_value(r, raw, found, 0));
-    r->orig_to = diag_or_empty(r, field_value(r, raw, found, 1));
-    r->orig_from = diag_or_empty(r, field_value(r, raw, found, 2));
-    r->orig_subject = diag_or_empty(r, field_value(r, raw, found, 3));
+    r->orig_to = field_diag(r, raw, found, 1);
+    r->orig_from = field_diag(r, raw, found, 2);
+    r->orig_subject = field_diag(r, raw, found, 3);
 }
 
 /* Is part i inside a returned message (message/rfc822 or text/rfc822-headers)? */
@@ -186,6 +256,23 @@ message_dsn_part(struct bnc_report *r, const struct mime_part *p)
     return added;
 }
 
+/* Does p[0..n) hold "Final-Recipient" or "Original-Recipient" (ASCII case-insensitive)? One
+ * search for the "-recipient" they share, each hit checked for either name before it. */
+static bool
+message_has_rcpt_field(const char *p, size_t n)
+{
+    const char *q = p, *end = p + n, *h;
+
+    while (q < end && (h = text_find_ci(q, (size_t)(end - q), "-recipient", 10)) != NULL) {
+        if ((h - p >= 5 && slice_mem_eq_ci(h - 5, "final", 5)) ||
+            (h - p >= 8 && slice_mem_eq_ci(h - 8, "original", 8))) {
+            return true;
+        }
+        q = h + 1;
+    }
+    return false;
+}
+
 static void
 message_walk_dsn(struct bnc_report *r)
 {
@@ -215,6 +302,7 @@ message_walk_dsn(struct bnc_report *r)
     for (i = 0; i < m->nparts; i++) {
         const struct mime_part *p = &m->parts[i];
         struct bnc_slice d;
+        bool seen = false; /* the body as it is holds a recipient field */
         if (inside_returned(m, i) || (i + 1 < m->nparts && m->parts[i + 1].parent == (int)i)) {
             continue;
         }
@@ -225,17 +313,18 @@ message_walk_dsn(struct bnc_report *r)
         if (p->encoding.len == 0 || slice_eq_ci(p->encoding, "7bit") ||
             slice_eq_ci(p->encoding, "8bit") || slice_eq_ci(p->encoding, "binary")) {
             /* not transfer-encoded: look before decoding anything */
-            if (text_find_ci(p->body.p, p->body.len, "final-recipient", 15) == NULL &&
-                text_find_ci(p->body.p, p->body.len, "original-recipient", 18) == NULL) {
+            if (!message_has_rcpt_field(p->body.p, p->body.len)) {
                 continue;
             }
+            seen = true;
         }
         if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK) {
             r->flags |= BNC_PF_TRUNCATED;
         }
-        /* (a quoted-printable soft line break may split a field name: look after decoding) */
-        if (text_find_ci(d.p, d.len, "final-recipient", 15) == NULL &&
-            text_find_ci(d.p, d.len, "original-recipient", 18) == NULL) {
+        /* (a quoted-printable soft line break may split a field name: look after decoding,
+         * unless decoding gave the body back as it is) */
+        if (!(seen && d.p == p->body.p && d.len == p->body.len) &&
+            !message_has_rcpt_field(d.p, d.len)) {
             continue;
         }
         added += dsn_parse_fields(r, d.p, d.len);
@@ -280,23 +369,6 @@ message_header_at(const struct bnc_report *r, const char *p, const char *end)
 static void
 message_find_orig(struct bnc_report *r)
 {
-    static const char *const markers[] = {
-        "This is a copy of the message, including all the headers",
-        "Below this line is a copy of the message",
-        "original message follows",
-        "Original message headers:",
-        "----- Original message -----",
-        "------ Original message ------",
-        "The header of the original message is following",
-        "Content-Type: message/rfc822",
-        "Content-Type: text/rfc822-headers",
-        "Undelivered Message Headers",
-        "--- The message header follows ---",
-        "Returned mail follows",
-        "----- Unsent message follows -----",
-        "------ Message header follows ------",
-    };
-    static const char *const keys[] = {"message", "rfc822", "returned mail"};
     const struct mime_msg *m = &r->mime;
     size_t i, k;
 
@@ -326,8 +398,7 @@ message_find_orig(struct bnc_report *r)
         for (k = 0; k < 8 && q < end; k++) {
             const char *nl;
             struct bnc_slice h;
-            line = text_find_marker_line(q, (size_t)(end - q), keys, sizeof(keys) / sizeof(keys[0]),
-                                         markers, sizeof(markers) / sizeof(markers[0]));
+            line = parse_orig_marker_line(q, (size_t)(end - q));
             if (line == NULL) {
                 break;
             }

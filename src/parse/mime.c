@@ -132,6 +132,36 @@ mime_is_field_start(const char *p, const char *end)
     return false;
 }
 
+/* The first '\n' in [p, lim) that a blank line follows ("\n", or "\r\n" read up to end), or
+ * NULL: where a header block ends, found sixteen positions at a time (SSE2) instead of a
+ * line at a time. */
+static const char *
+mime_blank_after(const char *p, const char *lim, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    while (lim - p >= 16 && end - p >= 18) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 2));
+        __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(b, nl),
+                                     _mm_and_si128(_mm_cmpeq_epi8(b, cr), _mm_cmpeq_epi8(c, nl)));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, nl), blank));
+        if (m != 0) {
+            return p + __builtin_ctz(m);
+        }
+        p += 16;
+    }
+#endif
+    for (; p < lim; p++) {
+        if (*p == '\n' && p + 1 < end &&
+            (p[1] == '\n' || (p[1] == '\r' && p + 2 < end && p[2] == '\n'))) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /*
  * Split [p, end) into header block and body. The header ends at the first empty line; a
  * header that does not start with a field is empty. Over the limit: cut, flag.
@@ -157,6 +187,18 @@ mime_split_header(struct mime_scan_state *st, const char *p, const char *end, st
         return;
     }
     lim_end = (size_t)(end - p) > hlim ? p + hlim : end;
+    {
+        /* the common case: a blank line ends the block within the limit (the walk below
+         * would stop at the same line end) */
+        const char *bl = mime_blank_after(p, lim_end, end);
+        if (bl != NULL) {
+            const char *next = bl + 1;
+            pt->header = slice_make(p, (size_t)(next - p));
+            next += (*next == '\n') ? 1 : 2;
+            pt->body = slice_make(next, (size_t)(end - next));
+            return;
+        }
+    }
     for (;;) {
         const char *nl = mem_nl(line, lim_end);
         const char *next;
@@ -589,15 +631,6 @@ mime_entity(struct mime_scan_state *st, const char *p, const char *end, int dept
 }
 
 bool
-mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
-{
-    if (p == NULL || !slice_eq_ci(p->type, type)) {
-        return false;
-    }
-    return subtype == NULL || slice_eq_ci(p->subtype, subtype);
-}
-
-bool
 mime_field_value(const char *q, const char *le, const char *end, struct bnc_slice *out)
 {
     const char *ve = le, *s;
@@ -746,6 +779,23 @@ mime_header(struct arena *a, struct bnc_slice header, const char *name)
     return mime_decode_words(a, raw);
 }
 
+/* Does p[0..16) hold a byte that unfolding changes (tab, CR, LF)? SSE2; elsewhere always true
+ * (every byte then goes through the byte loop). */
+static inline bool
+mime_fold16(const char *p)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return _mm_movemask_epi8(_mm_or_si128(
+               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
+               _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))) != 0;
+#else
+    (void)p;
+    return true;
+#endif
+}
+
 const char *
 mime_decode_words(struct arena *a, struct bnc_slice raw)
 {
@@ -771,7 +821,14 @@ mime_decode_words(struct arena *a, struct bnc_slice raw)
             return NULL;
         }
         for (; p < end; p++) {
-            char c = *p;
+            char c;
+            if (end - p >= 16 && !mime_fold16(p)) {
+                memcpy(out + o, p, 16); /* (sixteen bytes without a tab, CR or LF) */
+                o += 16;
+                p += 15;
+                continue;
+            }
+            c = *p;
             out[o] = c == '\t' ? ' ' : c;
             o += (c != '\r' && c != '\n');
         }

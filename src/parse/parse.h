@@ -57,6 +57,16 @@ struct mime_msg {
 };
 
 /* Report under construction (the public bnc_report is this struct). */
+/* Fields of the top header that several recognizers read, found in the one pass over its
+ * lines that reads From and Subject (message.c): bnc_report.top_raw. */
+enum report_top {
+    REPORT_TOP_RETURN_PATH,
+    REPORT_TOP_TO,
+    REPORT_TOP_FAILED_RCPTS,  /* X-Failed-Recipients */
+    REPORT_TOP_PMTA_CATEGORY, /* X-PowerMTA-BounceCategory */
+    REPORT_TOP_N
+};
+
 struct bnc_report {
     struct arena *arena;
     const char *raw; /* arena copy of the message */
@@ -79,6 +89,12 @@ struct bnc_report {
     const char *orig_from;
     const char *orig_subject;
     struct bnc_slice orig_headers; /* raw header block of the returned message */
+    /* raw values (folded, not decoded) as mime_header_raw() finds them, and which are there:
+     * the top header's fields by enum report_top, the returned message's Return-Path */
+    struct bnc_slice top_raw[REPORT_TOP_N];
+    bool top_found[REPORT_TOP_N];
+    struct bnc_slice orig_rpath_raw;
+    bool orig_rpath_found;
     /* the MTA or ESP family formats_apply() recognised ("qmail", "exchange2003"), NULL when
      * none, and what the classifier must know of its format (BNC_FT_*) */
     const char *family;
@@ -126,6 +142,9 @@ const char *report_strndup(struct bnc_report *r, const char *p, size_t n);
 /* A header of the returned original message (e.g. a tracking header such as X-Campaign-ID),
  * unfolded and decoded into the report's arena; NULL when absent or no original was found. */
 const char *report_orig_header(const struct bnc_report *r, const char *name);
+/* A top-header field read with From and Subject: what mime_header_raw() of the top header
+ * gives for it (value slice in *out, borrowed from the report), false when absent. */
+bool report_top_raw(const struct bnc_report *r, enum report_top k, struct bnc_slice *out);
 /* Store a diagnostic: unfolds white space runs to one space, trims, cuts at the limit. */
 const char *report_diag(struct bnc_report *r, const char *p, size_t n);
 
@@ -150,7 +169,16 @@ bnc_status mime_part_decoded(struct arena *a, const struct mime_part *p, struct 
 /* The same, adding BNC_PF_BAD_ENCODING to *flags when the base64/QP data is broken. */
 bnc_status mime_part_decoded_flags(struct arena *a, const struct mime_part *p,
                                    struct bnc_slice *out, unsigned *flags);
-bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
+/* Is the part of this type (and subtype, unless NULL), ASCII case-insensitive? Inline, so that
+ * the lengths of the literal names callers pass fold. */
+static inline bool
+mime_part_is(const struct mime_part *p, const char *type, const char *subtype)
+{
+    if (p == NULL || !slice_eq_ci(p->type, type)) {
+        return false;
+    }
+    return subtype == NULL || slice_eq_ci(p->subtype, subtype);
+}
 /* Unfold and RFC 2047-decode a raw header value (as from mime_header_raw) into the arena,
  * NUL-terminated UTF-8; NULL when the arena is exhausted. */
 const char *mime_decode_words(struct arena *a, struct bnc_slice raw);
@@ -219,6 +247,12 @@ const char *text_find_ci(const char *hay, size_t hlen, const char *needle, size_
  * key), so a few linear passes replace one pass per marker. */
 const char *text_find_marker_line(const char *p, size_t n, const char *const *keys, size_t nkeys,
                                   const char *const *markers, size_t nmarkers);
+
+/* ---- formats/scan.c ---- */
+/* Start of the first line of p[0..n) that holds a marker of an inline copy of the returned
+ * message ("Original message headers:", "Content-Type: message/rfc822", ...; ASCII
+ * case-insensitive), or NULL. One pass over the text for all the markers. Thread-safe. */
+const char *parse_orig_marker_line(const char *p, size_t n);
 
 /* ---- fallback.c ---- */
 /* Last resort when nothing found a recipient: X-Failed-Recipients and addresses named in

@@ -156,6 +156,26 @@ report_strndup(struct bnc_report *r, const char *p, size_t n)
 static const bool diag_ws[256] = {
     [' '] = true, ['\t'] = true, ['\r'] = true, ['\n'] = true, ['\0'] = true};
 
+/* Are p[0..16) copied as they are by report_diag's loop: no white space but single spaces
+ * between other bytes (none first or last, no two together)? SSE2; false elsewhere. */
+static inline bool
+diag_plain16(const char *p)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    unsigned other = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                  _mm_cmpeq_epi8(v, _mm_setzero_si128()))));
+    return other == 0 && (sp & 0x8001u) == 0 && (sp & (sp >> 1)) == 0;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
 const char *
 report_diag(struct bnc_report *r, const char *p, size_t n)
 {
@@ -177,6 +197,17 @@ report_diag(struct bnc_report *r, const char *p, size_t n)
     /* runs of other bytes are copied whole; each white-space run becomes one space */
     for (i = 0; i < n;) {
         size_t j = i, run;
+        if (i + 16 <= n && o + 17 < lim && diag_plain16(p + i)) {
+            /* sixteen bytes that are their own output (see diag_plain16) */
+            if (sp) {
+                s[o++] = ' ';
+                sp = false;
+            }
+            memcpy(s + o, p + i, 16);
+            o += 16;
+            i += 16;
+            continue;
+        }
         while (j < n && !diag_ws[(unsigned char)p[j]]) {
             j++;
         }
@@ -252,6 +283,16 @@ bnc_report_header(const bnc_report *r, const char *name)
         return NULL;
     }
     return mime_header(r->arena, r->mime.parts[0].header, name);
+}
+
+bool
+report_top_raw(const struct bnc_report *r, enum report_top k, struct bnc_slice *out)
+{
+    if (r == NULL || k >= REPORT_TOP_N || !r->top_found[k]) {
+        return false;
+    }
+    *out = r->top_raw[k];
+    return true;
 }
 
 const char *

@@ -175,6 +175,12 @@ test_charsets(void **state)
         {"Shift_JIS", "\x82\xa0", "\xe3\x81\x82"},
         {"euc-jp", "\xa4\xa2", "\xe3\x81\x82"},
         {"ISO-2022-JP", "\x1b$B$\"\x1b(B", "\xe3\x81\x82"},
+        /* no escape sequence: ASCII as it is */
+        {"ISO-2022-JP", "Mail delivery failed", "Mail delivery failed"},
+        /* bytes it rejects: one U+FFFD each, in ASCII and after a shift that one ended */
+        {"ISO-2022-JP", "a\xa4\xa2z", "a\xef\xbf\xbd\xef\xbf\xbdz"},
+        {"ISO-2022-JP", "\xa4\x1b$B$\"\xa4\xa4$\"\x1b(Bq\xff",
+         "\xef\xbf\xbd\xe3\x81\x82\xef\xbf\xbd\xef\xbf\xbd$\"q\xef\xbf\xbd"},
         {"utf-7", "+MEI-", "\xe3\x81\x82"},
         {"no-such-charset", "caf\xe9", "caf\xc3\xa9"},
         {"utf-8", "a\xffz", "a\xef\xbf\xbdz"},

@@ -29,6 +29,7 @@
 #include "parse/hsdb.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #define FMT_TEXT_MAX   (32u * 1024u)
@@ -249,20 +250,22 @@ fmt_rcpt(struct fmt_msg *m, const char *addr, size_t n)
     return rc;
 }
 
-/* Which SMTP command did the remote answer? The phrases (scan.c) are looked for in the first
- * FMT_CMD_WINDOW bytes of p[0..n): the phrase sits next to the reply it explains, and this
- * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
- * text already says which phrases occur at all and where first; only a phrase that occurs
- * before the block is searched for again. */
+/* The command of the first phrase (in priority order) of a fmt_scan_cmd_set() set, or "". */
+static const char *
+fmt_cmd_first(uint64_t set)
+{
+    return set != 0 ? fmt_scan_cmd_name((size_t)__builtin_ctzll(set)) : "";
+}
+
 /* The phrase of an SMTP command that a wrapped line split ("refused to talk to\n    me",
  * "(in reply to RCPT\n    TO command)": Postfix folds its notice at word boundaries): the
  * window p[0..n) (n <= FMT_CMD_WINDOW) with each white-space run as one space, searched for
- * every phrase in order. Only reached when no phrase occurs as written. */
+ * every phrase in one pass. Only reached when no phrase occurs as written. */
 static const char *
 fmt_smtp_command_wrapped(const char *p, size_t n)
 {
     char w[FMT_CMD_WINDOW + 1];
-    size_t k, nk = fmt_scan_count(FMT_SCAN_CMD), wn = 0, i;
+    size_t wn = 0, i;
     bool folded = false;
 
     for (i = 0; i < n && wn < FMT_CMD_WINDOW; i++) {
@@ -278,15 +281,14 @@ fmt_smtp_command_wrapped(const char *p, size_t n)
     if (!folded) {
         return ""; /* nothing was folded: the literal search already saw this text */
     }
-    for (k = 0; k < nk; k++) {
-        const char *ph = fmt_scan_cmd_phrase(k);
-        if (fmt_find_ci(w, wn, ph, strlen(ph)) != NULL) {
-            return fmt_scan_cmd_name(k);
-        }
-    }
-    return "";
+    return fmt_cmd_first(fmt_scan_cmd_set(w, wn));
 }
 
+/* Which SMTP command did the remote answer? The phrases (scan.c) are looked for in the first
+ * FMT_CMD_WINDOW bytes of p[0..n): the phrase sits next to the reply it explains, and this
+ * keeps the search cheap when the block is the whole bounce text. The one-pass scan of the
+ * text already says which phrases occur at all and where first; only when a phrase occurs
+ * before the block is the window scanned again (one pass for all the phrases). */
 static const char *
 fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
 {
@@ -297,26 +299,31 @@ fmt_smtp_command(const struct fmt_msg *m, const char *p, size_t n)
     if (n > FMT_CMD_WINDOW) {
         n = FMT_CMD_WINDOW;
     }
-    for (k = 0; k < nk; k++) {
-        const char *ph = fmt_scan_cmd_phrase(k);
-        size_t pl = strlen(ph);
-        if (in_scan) {
+    if (in_scan) {
+        for (k = 0; k < nk; k++) {
             int32_t at = m->scan.at[FMT_SCAN_CMD + k];
+            size_t pl;
             if (at < 0 || at >= off + (int32_t)n) {
                 continue; /* not in the text, or first seen after the window */
             }
+            pl = strlen(fmt_scan_cmd_phrase(k));
             if (at >= off && (size_t)(at - off) + pl <= n) {
                 return fmt_scan_cmd_name(k);
             }
-            if (at >= off) {
-                continue; /* starts in the window but runs past it */
+            if (at < off) {
+                break; /* seen before the window: the window itself must be searched */
             }
+            /* (it starts in the window but runs past it: so does every later occurrence) */
         }
-        if (fmt_find_ci(p, n, ph, pl) != NULL) {
-            return fmt_scan_cmd_name(k);
+        if (k == nk) {
+            return fmt_smtp_command_wrapped(p, n);
         }
     }
-    return fmt_smtp_command_wrapped(p, n);
+    {
+        /* the first phrase in priority order that the window holds whole */
+        const char *cmd = fmt_cmd_first(fmt_scan_cmd_set(p, n));
+        return cmd[0] != '\0' ? cmd : fmt_smtp_command_wrapped(p, n);
+    }
 }
 
 void
@@ -380,6 +387,33 @@ fmt_inside_returned(const struct mime_msg *mm, size_t i)
     return false;
 }
 
+/* The first '\n' in [p, lim) that byte a or b follows (read before lim), or NULL; sixteen
+ * positions at a time with SSE2. */
+static const char *
+fmt_nl_then(const char *p, const char *lim, char a, char b)
+{
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n'), va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (lim - p >= 17) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(x, nl),
+                          _mm_or_si128(_mm_cmpeq_epi8(y, va), _mm_cmpeq_epi8(y, vb))));
+        if (m != 0) {
+            return p + __builtin_ctz(m);
+        }
+        p += 16;
+    }
+#endif
+    for (; lim - p >= 2; p++) {
+        if (*p == '\n' && (p[1] == a || p[1] == b)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* Where the bounce text ends: the first returned-message marker, or an inline copy's first
  * "Received:"/"Return-Path:" line after the first paragraph. */
 static struct bnc_slice
@@ -387,11 +421,12 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
 {
     int32_t at = fmt_scan_first(sc, FMT_SCAN_CUT, fmt_scan_count(FMT_SCAN_CUT), (int32_t)t.len);
     const char *cut = at >= 0 ? t.p + at : t.p + t.len;
-    const char *p, *end = t.p + t.len;
+    const char *p;
 
-    for (p = t.p; p < cut;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (p > t.p && (cut - p > 9) &&
+    /* only lines after the first, starting with 'R' or 'D', can be the copy's first field */
+    for (p = t.p; (p = fmt_nl_then(p, cut, 'R', 'D')) != NULL;) {
+        p++;
+        if (cut - p > 9 &&
             ((*p == 'R' &&
               (strncmp(p, "Received: ", 10) == 0 || strncmp(p, "Return-Path: ", 13) == 0 ||
                strncmp(p, "Return-path: ", 13) == 0)) ||
@@ -399,10 +434,6 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
             cut = p;
             break;
         }
-        if (nl == NULL) {
-            break;
-        }
-        p = nl + 1;
     }
     return slice_make(t.p, (size_t)(cut - t.p));
 }
@@ -536,7 +567,7 @@ fmt_bounce_score(const struct fmt_msg *m)
     }
     {
         struct bnc_slice rp;
-        if (mime_header_raw(r->mime.parts[0].header, "Return-Path", &rp)) {
+        if (report_top_raw(r, REPORT_TOP_RETURN_PATH, &rp)) {
             struct bnc_slice t = slice_trim(rp);
             if (t.len == 2 && t.p[0] == '<' && t.p[1] == '>') {
                 score += 1;
@@ -576,38 +607,58 @@ fmt_code_lead(const char *s, const char *end)
            s[2] >= '0' && s[2] <= '9' && s[3] == ' ' && s[4] == '<';
 }
 
+/* The labels that may stand before a recipient's address on its line, tried in this order. */
+#define LEAD(s)          \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
+static const struct {
+    const char *s;
+    size_t n;
+} fmt_leads[] = {LEAD("RCPT TO:"),
+                 LEAD(">>> RCPT TO:"),
+                 LEAD("Failed recipient:"),
+                 LEAD("Recipient address:"),
+                 LEAD("Original address:"),
+                 LEAD("Recipient:"),
+                 LEAD("Original-Recipient:"),
+                 LEAD("Unknown user:"),
+                 LEAD("Bad recipient:"),
+                 LEAD("Invalid recipient:"),
+                 LEAD("Address:"),
+                 LEAD("Recipient address rejected:"),
+                 LEAD("Destinataire:"),
+                 LEAD("Empf\xc3\xa4nger:"),
+                 LEAD("Final-Recipient:"),
+                 LEAD("Could not be delivered to:"),
+                 LEAD("Delivery to:")};
+#undef LEAD
+#define FMT_NLEADS (sizeof(fmt_leads) / sizeof(fmt_leads[0]))
+_Static_assert(FMT_NLEADS <= 32, "a lead index must fit the bit set");
+
+/* The leads (bits by index) a line starting with each byte can open with: those whose first
+ * byte equals it but for bit 0x20 (what fmt_rcpt_line compares first). */
+static uint32_t fmt_lead_first[256];
+static pthread_once_t fmt_lead_once = PTHREAD_ONCE_INIT;
+
+static void
+fmt_lead_init(void)
+{
+    size_t k;
+    for (k = 0; k < FMT_NLEADS; k++) {
+        unsigned char c = (unsigned char)fmt_leads[k].s[0];
+        fmt_lead_first[c | 32] |= (uint32_t)1 << k;
+        fmt_lead_first[c & (unsigned char)~32u] |= (uint32_t)1 << k;
+    }
+}
+
 /* Does this line open a recipient block? Sets the address. */
 static bool
 fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
 {
     const char *s = p, *end = p + n, *a;
     size_t an;
-#define LEAD(s)          \
-    {                    \
-        s, sizeof(s) - 1 \
-    }
-    static const struct {
-        const char *s;
-        size_t n;
-    } lead[] = {LEAD("RCPT TO:"),
-                LEAD(">>> RCPT TO:"),
-                LEAD("Failed recipient:"),
-                LEAD("Recipient address:"),
-                LEAD("Original address:"),
-                LEAD("Recipient:"),
-                LEAD("Original-Recipient:"),
-                LEAD("Unknown user:"),
-                LEAD("Bad recipient:"),
-                LEAD("Invalid recipient:"),
-                LEAD("Address:"),
-                LEAD("Recipient address rejected:"),
-                LEAD("Destinataire:"),
-                LEAD("Empf\xc3\xa4nger:"),
-                LEAD("Final-Recipient:"),
-                LEAD("Could not be delivered to:"),
-                LEAD("Delivery to:")};
-#undef LEAD
-    size_t k;
+    uint32_t cand;
 
     while (s < end && (*s == ' ' || *s == '\t' || *s == '>' || *s == '*' || *s == '-')) {
         s++;
@@ -626,11 +677,12 @@ fmt_rcpt_line(const char *p, size_t n, const char **a_out, size_t *an_out)
     if (fmt_code_lead(s, end)) {
         s += 4;
     }
-    for (k = 0; k < sizeof(lead) / sizeof(lead[0]); k++) {
-        size_t l = lead[k].n;
-        if ((size_t)(end - s) > l &&
-            ((unsigned char)*s | 32) == ((unsigned char)lead[k].s[0] | 32) &&
-            slice_prefix_ci(slice_make(s, (size_t)(end - s)), lead[k].s)) {
+    (void)pthread_once(&fmt_lead_once, fmt_lead_init);
+    cand = s < end ? fmt_lead_first[(unsigned char)*s] : 0;
+    while (cand != 0) {
+        size_t k = (size_t)__builtin_ctz(cand), l = fmt_leads[k].n;
+        cand &= cand - 1;
+        if ((size_t)(end - s) > l && slice_mem_eq_ci(s, fmt_leads[k].s, l)) {
             s += l;
             while (s < end && (*s == ' ' || *s == '\t')) {
                 s++;
@@ -1255,7 +1307,7 @@ fmt_failed_recipients(struct fmt_msg *m)
     const char *p, *end;
     size_t added = 0;
 
-    if (!mime_header_raw(m->r->mime.parts[0].header, "X-Failed-Recipients", &v)) {
+    if (!report_top_raw(m->r, REPORT_TOP_FAILED_RCPTS, &v)) {
         return 0;
     }
     p = v.p;
@@ -1337,6 +1389,7 @@ void
 formats_apply(struct bnc_report *r)
 {
     struct fmt_msg m;
+    struct bnc_slice to;
     size_t added = 0;
     char origin[64];
     bool says_bounce;
@@ -1378,8 +1431,10 @@ formats_apply(struct bnc_report *r)
     fmt_scan_fields(r->from, r->subject, &m.fields);
     m.bounce_score = fmt_bounce_score(&m) + (says_bounce ? 2 : 0);
     m.delayed = fmt_is_delay_notice(&m);
-    m.bounce_to = mime_header(r->arena, r->mime.parts[0].header, "To");
-    m.orig_rpath = report_orig_header(r, "Return-Path");
+    /* (as mime_header() and report_orig_header() give them, from the fields read before) */
+    m.bounce_to = report_top_raw(r, REPORT_TOP_TO, &to) ? mime_decode_words(r->arena, to) : NULL;
+    m.orig_rpath =
+        r->orig_rpath_found ? mime_decode_words(r->arena, r->orig_rpath_raw) : NULL;
     m.family = fmt_pick_family(&m);
     if (m.family != NULL) {
         size_t n = strlen(m.family->name);
@@ -1403,7 +1458,7 @@ formats_apply(struct bnc_report *r)
         fmt_enrich(&m);
         /* PowerMTA names its own cause in its DSNs: a hint, for when neither the text nor
          * the codes decide */
-        if (mime_header_raw(r->mime.parts[0].header, "X-PowerMTA-BounceCategory", &cat) &&
+        if (report_top_raw(r, REPORT_TOP_PMTA_CATEGORY, &cat) &&
             parse_pmta_category(cat.p, cat.len, &why)) {
             for (i = 0; i < r->nrcpts; i++) {
                 if (r->rcpts[i].reason_hint == BNC_R_UNDEFINED) {

@@ -138,6 +138,9 @@ size_t fmt_scan_count(int group); /* phrases in FMT_SCAN_CUT, _DELAY, _INTRO, _J
  * one names ("DATA", "RCPT", ...). */
 const char *fmt_scan_cmd_phrase(size_t i);
 const char *fmt_scan_cmd_name(size_t i);
+/* Which of those phrases occur whole in p[0..n) (a short window): bit i for phrase i, in one
+ * pass. Thread-safe. */
+uint64_t fmt_scan_cmd_set(const char *p, size_t n);
 
 /* ---- amazonses.c ---- */
 /* True when the message is an Amazon SES JSON notification (bounce, complaint, delivery);

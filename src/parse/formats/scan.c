@@ -8,7 +8,10 @@
  * single match, block mode; the same engine and flags as the classification rules), so a
  * message costs one scan instead of one search per phrase. The compiled databases are kept
  * in the rules cache (parse/hsdb.c, core/load.c) when a ctx names one (fmt_scan_prepare()).
- * The scan records where each phrase first occurs. Scratch space is per thread.
+ * The scan records where each phrase first occurs. Two small databases answer narrower
+ * questions in one pass each: which command phrases a short window of a recipient's block
+ * holds (fmt_scan_cmd_set), and where the first marker of an inline returned message lies in
+ * a text part (parse_orig_marker_line, for message.c). Scratch space is per thread.
  * Doesn't: decide anything; formats.c and families.c read the offsets. When the database
  * cannot be built (it can only fail on a programming error) each phrase is searched one by
  * one instead, with the same results, and parse_tables_problem() says what went wrong
@@ -48,6 +51,25 @@ static const char *const scan_cut[] = {
     "--- Returned message ---",
     "Content-Type: message/rfc822",
     "Content-Type: text/rfc822-headers",
+};
+
+/* Lines after which a text part carries an inline copy of the returned message's header
+ * (parse_orig_marker_line(), for message.c). */
+static const char *const scan_orig[] = {
+    "This is a copy of the message, including all the headers",
+    "Below this line is a copy of the message",
+    "original message follows",
+    "Original message headers:",
+    "----- Original message -----",
+    "------ Original message ------",
+    "The header of the original message is following",
+    "Content-Type: message/rfc822",
+    "Content-Type: text/rfc822-headers",
+    "Undelivered Message Headers",
+    "--- The message header follows ---",
+    "Returned mail follows",
+    "----- Unsent message follows -----",
+    "------ Message header follows ------",
 };
 
 /* A warning that delivery is still being tried. */
@@ -172,6 +194,7 @@ static const char *const scan_json[] = {"notificationType", "eventType"};
 #define SCAN_NDELAY (sizeof(scan_delay) / sizeof(scan_delay[0]))
 #define SCAN_NINTRO (sizeof(scan_intro) / sizeof(scan_intro[0]))
 #define SCAN_NCMD   (sizeof(scan_cmd) / sizeof(scan_cmd[0]))
+#define SCAN_NORIG  (sizeof(scan_orig) / sizeof(scan_orig[0]))
 /* each group fits below the next group's base (struct fmt_scan holds FMT_NEEDLES_MAX ids) */
 _Static_assert(SCAN_NCUT <= FMT_SCAN_DELAY - FMT_SCAN_CUT, "cut phrases overflow their ids");
 _Static_assert(SCAN_NDELAY <= FMT_SCAN_INTRO - FMT_SCAN_DELAY, "delay phrases overflow their ids");
@@ -180,10 +203,18 @@ _Static_assert(SCAN_NJSON <= FMT_SCAN_FAMILY - FMT_SCAN_JSON, "JSON keys overflo
 _Static_assert(SCAN_NCMD <= FMT_NEEDLES_MAX - FMT_SCAN_CMD, "command phrases overflow their ids");
 
 static const char *scan_text_of[FMT_NEEDLES_MAX]; /* id -> phrase (NULL: unused id) */
+static size_t scan_len_of[FMT_NEEDLES_MAX];       /* id -> strlen of the phrase */
 static size_t scan_nids;
 /* the From and Subject phrases, by fmt_fields id; and their databases */
 static const char *scan_from_of[FMT_FIELDS_MAX], *scan_subj_of[FMT_FIELDS_MAX];
 static hs_database_t *scan_fdb, *scan_sdb;
+/* the SMTP command phrases by index, and their database (scanned over short windows) */
+static const char *scan_cmd_of[FMT_FIELDS_MAX];
+static hs_database_t *scan_cdb;
+/* the returned-message markers by index, and their database */
+static const char *scan_orig_of[FMT_FIELDS_MAX];
+static hs_database_t *scan_odb;
+_Static_assert(SCAN_NCMD <= 64, "the command phrases overflow their bit set");
 /* two databases: the phrases of the bounce text, and the header-field names of the family
  * signatures (scanned over the top header block only) */
 static hs_database_t *scan_db, *scan_hdb;
@@ -219,7 +250,9 @@ scan_scratch_get(void)
     if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS ||
         (scan_hdb != NULL && hs_alloc_scratch(scan_hdb, &scan_scratch) != HS_SUCCESS) ||
         (scan_fdb != NULL && hs_alloc_scratch(scan_fdb, &scan_scratch) != HS_SUCCESS) ||
-        (scan_sdb != NULL && hs_alloc_scratch(scan_sdb, &scan_scratch) != HS_SUCCESS)) {
+        (scan_sdb != NULL && hs_alloc_scratch(scan_sdb, &scan_scratch) != HS_SUCCESS) ||
+        (scan_cdb != NULL && hs_alloc_scratch(scan_cdb, &scan_scratch) != HS_SUCCESS) ||
+        (scan_odb != NULL && hs_alloc_scratch(scan_odb, &scan_scratch) != HS_SUCCESS)) {
         return false;
     }
     (void)pthread_once(&scan_tls_once, scan_tls_init);
@@ -303,6 +336,14 @@ scan_build_fields(const struct fmt_family *fam, size_t nf)
     }
     scan_fdb = scan_compile_table(scan_from_of, FMT_FIELDS_MAX);
     scan_sdb = scan_compile_table(scan_subj_of, FMT_FIELDS_MAX);
+    for (i = 0; i < SCAN_NCMD; i++) {
+        scan_cmd_of[i] = scan_cmd[i].phrase;
+    }
+    scan_cdb = scan_compile_table(scan_cmd_of, FMT_FIELDS_MAX);
+    for (i = 0; i < SCAN_NORIG; i++) {
+        scan_orig_of[i] = scan_orig[i];
+    }
+    scan_odb = scan_compile_table(scan_orig_of, FMT_FIELDS_MAX);
 }
 
 /* The database of the header-field phrases (header) or of all the others. */
@@ -359,16 +400,22 @@ scan_build(void)
         scan_text_of[FMT_SCAN_HEADER + i] = t;
     }
     scan_nids = FMT_NEEDLES_MAX;
+    for (i = 0; i < FMT_NEEDLES_MAX; i++) {
+        scan_len_of[i] = scan_text_of[i] != NULL ? strlen(scan_text_of[i]) : 0;
+    }
     scan_db = scan_compile(false);
     scan_hdb = scan_compile(true);
     scan_build_fields(fam, nf);
-    if (scan_db == NULL || scan_hdb == NULL || scan_fdb == NULL || scan_sdb == NULL) {
+    if (scan_db == NULL || scan_hdb == NULL || scan_fdb == NULL || scan_sdb == NULL ||
+        scan_cdb == NULL || scan_odb == NULL) {
         /* all or none: the fallback searches every phrase one by one */
         hs_free_database(scan_db);
         hs_free_database(scan_hdb);
         hs_free_database(scan_fdb);
         hs_free_database(scan_sdb);
-        scan_db = scan_hdb = scan_fdb = scan_sdb = NULL;
+        hs_free_database(scan_cdb);
+        hs_free_database(scan_odb);
+        scan_db = scan_hdb = scan_fdb = scan_sdb = scan_cdb = scan_odb = NULL;
     }
 }
 
@@ -391,18 +438,26 @@ parse_tables_problem(void)
     return scan_problem[0] != '\0' ? scan_problem : NULL;
 }
 
+/* Where each phrase of a table first occurs in a scanned text: at[id] (-1 when absent). */
+struct scan_hits {
+    const char *const *text_of; /* id -> phrase (NULL: unused id) */
+    const size_t *len_of;       /* id -> its length, when the table has one (else NULL) */
+    size_t n;                   /* ids in the table */
+    int32_t *at;
+};
+
 static int
 scan_on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int fl,
               void *ctx)
 {
-    struct fmt_scan *s = ctx;
+    struct scan_hits *h = ctx;
     size_t len;
     (void)from;
     (void)fl;
-    if (id < FMT_NEEDLES_MAX && scan_text_of[id] != NULL) {
-        len = strlen(scan_text_of[id]);
-        if (to >= len && (s->at[id] < 0 || (long long)(to - len) < s->at[id])) {
-            s->at[id] = (int32_t)(to - len);
+    if (id < h->n && h->text_of[id] != NULL) {
+        len = h->len_of != NULL ? h->len_of[id] : strlen(h->text_of[id]);
+        if (to >= len && (h->at[id] < 0 || (long long)(to - len) < h->at[id])) {
+            h->at[id] = (int32_t)(to - len);
         }
     }
     return 0;
@@ -420,10 +475,12 @@ scan_run(bool header, const char *p, size_t n, struct fmt_scan *s)
     if (n > INT32_MAX) {
         n = INT32_MAX;
     }
-    if (scan_db != NULL && scan_scratch_get() &&
-        hs_scan(header ? scan_hdb : scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match, s) ==
-            HS_SUCCESS) {
-        return;
+    if (scan_db != NULL && scan_scratch_get()) {
+        struct scan_hits h = {scan_text_of, scan_len_of, FMT_NEEDLES_MAX, s->at};
+        if (hs_scan(header ? scan_hdb : scan_db, p, (unsigned)n, 0, scan_scratch, scan_on_match,
+                    &h) == HS_SUCCESS) {
+            return;
+        }
     }
     /* fallback: one search per phrase */
     for (i = 0; i < scan_nids; i++) {
@@ -450,10 +507,12 @@ scan_on_field(unsigned int id, unsigned long long from, unsigned long long to, u
     return 0;
 }
 
+/* Which phrases of text_of (a FMT_FIELDS_MAX table, db its database) occur in v[0..n): bits
+ * of set by id. */
 static void
-scan_field(hs_database_t *db, const char *const *text_of, const char *v, uint64_t *set)
+scan_field(hs_database_t *db, const char *const *text_of, const char *v, size_t n, uint64_t *set)
 {
-    size_t n = v ? strlen(v) : 0, i;
+    size_t i;
 
     memset(set, 0, FMT_FIELDS_MAX / 8);
     if (n == 0) {
@@ -479,8 +538,56 @@ void
 fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out)
 {
     (void)pthread_once(&scan_once, scan_build);
-    scan_field(scan_fdb, scan_from_of, from, out->from);
-    scan_field(scan_sdb, scan_subj_of, subject, out->subj);
+    scan_field(scan_fdb, scan_from_of, from, from ? strlen(from) : 0, out->from);
+    scan_field(scan_sdb, scan_subj_of, subject, subject ? strlen(subject) : 0, out->subj);
+}
+
+const char *
+parse_orig_marker_line(const char *p, size_t n)
+{
+    int32_t at[SCAN_NORIG];
+    struct scan_hits h = {scan_orig_of, NULL, SCAN_NORIG, at};
+    const char *ls;
+    long long first = -1;
+    size_t i;
+
+    (void)pthread_once(&scan_once, scan_build);
+    if (n > INT32_MAX) {
+        n = INT32_MAX;
+    }
+    for (i = 0; i < SCAN_NORIG; i++) {
+        at[i] = -1;
+    }
+    if (scan_odb == NULL || !scan_scratch_get() ||
+        hs_scan(scan_odb, p, (unsigned)n, 0, scan_scratch, scan_on_match, &h) != HS_SUCCESS) {
+        /* fallback: one search per marker */
+        for (i = 0; i < SCAN_NORIG; i++) {
+            const char *hit = fmt_find_ci(p, n, scan_orig[i], strlen(scan_orig[i]));
+            at[i] = hit != NULL ? (int32_t)(hit - p) : -1;
+        }
+    }
+    for (i = 0; i < SCAN_NORIG; i++) {
+        if (at[i] >= 0 && (first < 0 || at[i] < first)) {
+            first = at[i];
+        }
+    }
+    if (first < 0) {
+        return NULL;
+    }
+    /* markers hold no line break: the line of the earliest one is the first line with one */
+    for (ls = p + first; ls > p && ls[-1] != '\n'; ls--) {
+    }
+    return ls;
+}
+
+uint64_t
+fmt_scan_cmd_set(const char *p, size_t n)
+{
+    uint64_t set[FMT_FIELDS_MAX / 64];
+
+    (void)pthread_once(&scan_once, scan_build);
+    scan_field(scan_cdb, scan_cmd_of, p, n, set);
+    return set[0];
 }
 
 size_t

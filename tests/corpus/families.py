@@ -37,7 +37,8 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
         "Quota exceeded", "over quota", "The user has exceeded their quota", "user is over quota",
         "mailbox quota exceeded", "Disk quota exceeded", "Mailbox size limit exceeded",
         "Recipient's mailbox is full", "mailbox has exceeded its quota",
-        "User <{a}> is over quota", "rejected due to the user exceeding its mailbox quota"]
+        "User <{a}> is over quota", "rejected due to the user exceeding its mailbox quota",
+        "Delivery has failed due to a full mailbox"]
 DISABLED = ["mail receiving disabled, rejecting", "Account disabled", "account is disabled", "This account has been disabled",
             "Mailbox disabled", "User account is suspended", "account suspended",
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
@@ -48,6 +49,7 @@ RELAYING = ["You may not use this server as a relay", "Relay access denied", "Re
             "Relay not allowed", "relaying disallowed", "not permitted to relay",
             "relay is not permitted", "Relay prohibited", "This server does not relay"]
 IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
+              "Connections from your country are not allowed", "Your region is blocked",
               "Your IP 192.0.2.1 is listed in bl.spamcop.net",
               "192.0.2.1 is listed on a blocklist", "Your IP address has been blacklisted",
               "IP address blocked", "Message rejected: IP 192.0.2.1 is blocked",
@@ -70,7 +72,9 @@ HEADERS = ["Messages without a Date: header are rejected", "missing Message-ID h
 VIRUS = ["Virus found in message", "message contains a virus", "Infected with virus",
          "malware detected", "Message rejected: contains malware"]
 AUTH = ["SPF check failed", "SPF validation failed", "DKIM signature verification failed",
-        "DMARC policy violation", "message failed DMARC", "rejected by DMARC policy"]
+        "DMARC policy violation", "message failed DMARC", "rejected by DMARC policy",
+        "192.0.2.1 is not allowed to send mail from example.org",
+        "SPF: sender is unauthenticated"]
 PTR = ["Client host rejected: cannot find your hostname", "Reverse DNS lookup failed",
        "no PTR record found", "Your IP has no reverse DNS", "Cannot resolve your hostname",
        "reverse DNS required"]
@@ -108,6 +112,8 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("552 cannot update mailbox /var/mail/x for user x. error writing message: File too "
            "large", "mailboxfull"),
           ("451 Internal server error", "systemerror"),
+          ("451 4.3.0 Temporary system failure", "systemerror"),
+          ("421 Service temporarily unavailable", "systemerror"),
           ("452 4.4.5 Insufficient disk space; try again later", "systemfull"),
           ("452 4.3.1 Insufficient system storage", "systemfull")]
 # the recipient takes mail only from some senders (Exchange Online 5.7.12, 5.7.124, 5.7.133,

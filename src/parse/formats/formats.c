@@ -435,6 +435,15 @@ fmt_cut_text(struct bnc_slice t, const struct fmt_scan *sc)
             break;
         }
     }
+    /* or the copy quoted the way a reply quotes ("> Received: from ...") */
+    for (p = t.p; (p = fmt_nl_then(p, cut, '>', '>')) != NULL;) {
+        p++;
+        if ((cut - p >= 12 && memcmp(p, "> Received: ", 12) == 0) ||
+            (cut - p >= 11 && memcmp(p, ">Received: ", 11) == 0)) {
+            cut = p;
+            break;
+        }
+    }
     return slice_make(t.p, (size_t)(cut - t.p));
 }
 

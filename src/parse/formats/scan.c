@@ -41,7 +41,7 @@ static const char *const scan_cut[] = {
     "------ Original message ------",
     "--- Original message follows",
     "----- Original message follows",
-    "Original message follows",
+    "original message follow", /* "follows", and "The first 50 lines of your original message follow:" */
     "----- Unsent message follows -----",
     "--- The header of the original message is following",
     "------ Message header follows ------",

@@ -42,7 +42,7 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
 DISABLED = ["mail receiving disabled, rejecting", "Account disabled", "account is disabled", "This account has been disabled",
             "Mailbox disabled", "User account is suspended", "account suspended",
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
-            "User <{a}> has been suspended", "The mailbox is not active",
+            "User <{a}> has been suspended", "The mailbox is not active", "user account has expired",
             "Account <{a}> is inactive", "This mailbox has been suspended", "account locked"]
 RELAYING = ["You may not use this server as a relay", "Relay access denied", "Relaying denied", "relay not permitted",
             "Relaying not allowed", "We do not relay", "Unable to relay", "relay denied",
@@ -215,6 +215,9 @@ def variants():
     # RFC 3463 X.1.4: the directory has several matches for the address
     for text in ("Recipient address is ambiguous", "User name jsmith (<{a}>) not unique",
                  "address <{a}> ambiguous"):
+        yield "550 " + text.format(a=ADDR), "userunknown", True
+    # an address its owner closed to mail
+    for text in ("This address no longer accepts mail", "Mailbox <{a}> no longer receives email"):
         yield "550 " + text.format(a=ADDR), "userunknown", True
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True

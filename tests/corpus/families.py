@@ -49,6 +49,8 @@ RELAYING = ["You may not use this server as a relay", "Relay access denied", "Re
             "Relay not allowed", "relaying disallowed", "not permitted to relay",
             "relay is not permitted", "Relay prohibited", "This server does not relay"]
 IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
+              "Email rejected because 192.0.2.1 is listed by bl.example.org",
+              "Your IP address is not authorized to send mail to this domain",
               "Connections from your country are not allowed", "Your region is blocked",
               "Your IP 192.0.2.1 is listed in bl.spamcop.net",
               "192.0.2.1 is listed on a blocklist", "Your IP address has been blacklisted",
@@ -112,6 +114,9 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("552 cannot update mailbox /var/mail/x for user x. error writing message: File too "
            "large", "mailboxfull"),
           ("451 Internal server error", "systemerror"),
+          ("451 4.4.0 DNS temporary failure", "networkerror"),
+          ("450 4.1.1 <{a}>: Recipient address rejected: unverified address: Address "
+           "verification in progress", "onhold"),
           ("451 4.3.0 Temporary system failure", "systemerror"),
           ("421 Service temporarily unavailable", "systemerror"),
           ("452 4.4.5 Insufficient disk space; try again later", "systemfull"),
@@ -193,6 +198,7 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Your HELO/EHLO hostname does not exist", "HELO hostname not found",
           # the From address, "your" account, and RFC 3463's sender statuses X.1.7, X.1.8
           "From address does not exist", "Your account does not exist on this server",
+          "Your domain does not exist", "Your domain name example.org is invalid",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
           "record", "Requested action not taken: mailbox unavailable: sender blocked"]

@@ -104,7 +104,8 @@ PUNCTUATED = ["{a}...User unknown", "{a}... User unknown", "User {a}. does not e
 # a refusal whose only stated cause is a policy (GMX/web.de, Exim's ACL default, ...)
 POLICY = ["Reject due to policy restrictions", "rejected because of local policy",
           "Message rejected due to policy", "Administrative prohibition",
-          "refused for policy reasons"]
+          "refused for policy reasons", "Mailbox unavailable, blocked by policy",
+          "Denied by policy", "Message rejected by policy"]
 # the destination server's own failure or full disk (Dovecot, Sendmail)
 SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("451 cannot access mailbox /var/mail/x for user x. unable to lock for exclusive "
@@ -199,6 +200,7 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           # the From address, "your" account, and RFC 3463's sender statuses X.1.7, X.1.8
           "From address does not exist", "Your account does not exist on this server",
           "Your domain does not exist", "Your domain name example.org is invalid",
+          "Recipient rejected: sender blocked by recipient",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
           "record", "Requested action not taken: mailbox unavailable: sender blocked"]

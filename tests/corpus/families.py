@@ -115,6 +115,8 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("552 cannot update mailbox /var/mail/x for user x. error writing message: File too "
            "large", "mailboxfull"),
           ("451 Internal server error", "systemerror"),
+          ("450 4.2.0 Mailbox busy", "systemerror"),
+          ("550 5.1.1 Mailbox temporarily unavailable", "systemerror"),
           ("451 4.4.0 DNS temporary failure", "networkerror"),
           ("450 4.1.1 <{a}>: Recipient address rejected: unverified address: Address "
            "verification in progress", "onhold"),

@@ -82,7 +82,8 @@ PTR = ["Client host rejected: cannot find your hostname", "Reverse DNS lookup fa
        "reverse DNS required"]
 CONNECTIONS = ["Too many connections from your IP", "too many concurrent connections",
                "Connection limit exceeded", "maximum number of connections exceeded"]
-RATE = ["Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
+RATE = ["Daily user sending quota exceeded", "The limit on the number of allowed outgoing messages was exceeded",
+        "Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
         "sending rate exceeded", "Throttled, try again later"]
 # a disabled mailbox in the languages providers localize (Spanish, Portuguese, Italian, French,
 # German)

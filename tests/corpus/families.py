@@ -132,7 +132,8 @@ ONLY_SOME_SENDERS = ["554 Indirizzo destinatario sconosciuto o non abilitato all
                      "550 5.7.12 The sender was not authenticated by the organization",
                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication "
                      "required", "550 5.7.1 You are not on the recipient's approved senders list",
-                     "550 This address only accepts mail from known senders"]
+                     "550 This address only accepts mail from known senders",
+                     "550 This user does not accept email from you"]
 # a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): systemerror
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
@@ -293,6 +294,7 @@ def variants():
             ("certificate verification failed for mx.example.net[192.0.2.1]:25: untrusted issuer",
              "4.7.5", "failedstarttls"),
             ("Message could not be delivered for 5 days", "5.0.0", "expired"),
+            ("This domain does not accept email", "5.0.0", "notaccept"),
             ("utf8 support required but not offered for forwarding", "5.0.0", "contenterror"),
             ("SMTPUTF8 is required, but was not offered by host mx.example.net[192.0.2.1]",
              "5.6.7", "contenterror"),
@@ -302,7 +304,7 @@ def variants():
             ("All routes to destination blocked", "4.0.0", "networkerror"),
             ("Address family mismatch on destination MXs", "4.0.0", "networkerror"),
             ("Connection closed unexpectedly", "4.0.0", "networkerror")):
-        yield text, reason, reason == "hostunknown", "", code
+        yield text, reason, reason in ("hostunknown", "notaccept"), "", code
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:

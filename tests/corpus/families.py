@@ -204,6 +204,7 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           # the From address, "your" account, and RFC 3463's sender statuses X.1.7, X.1.8
           "From address does not exist", "Your account does not exist on this server",
           "Your domain does not exist", "Your domain name example.org is invalid",
+          "The From domain has no MX record",
           "Recipient rejected: sender blocked by recipient",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "

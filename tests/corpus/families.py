@@ -232,6 +232,8 @@ def variants():
     # an address its owner closed to mail
     for text in ("This address no longer accepts mail", "Mailbox <{a}> no longer receives email"):
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    # Yahoo/AOL "554 delivery error: dd Not a valid recipient - atlas..."
+    yield "554 delivery error: dd Not a valid recipient - atlas1.example.net", "userunknown", True
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True
     for text in FULL:

@@ -133,7 +133,9 @@ ONLY_SOME_SENDERS = ["554 Indirizzo destinatario sconosciuto o non abilitato all
                      "550 5.7.134 RESOLVER.RST.SenderNotAuthenticatedForMailbox; authentication "
                      "required", "550 5.7.1 You are not on the recipient's approved senders list",
                      "550 This address only accepts mail from known senders",
-                     "550 This user does not accept email from you"]
+                     "550 This user does not accept email from you",
+                     "550 The group only accepts messages from people in its organization",
+                     "550 Your message can't be delivered because delivery to this address is restricted."]
 # a server too loaded to take mail now (Cyrus lmtpd, Gmail, Haraka's toobusy): systemerror
 BUSY = ["Server busy, try again later", "Server is busy", "System is too busy",
         "Too busy; please try again later", "Service busy, try again later"]
@@ -205,6 +207,7 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "From address does not exist", "Your account does not exist on this server",
           "Your domain does not exist", "Your domain name example.org is invalid",
           "The From domain has no MX record",
+          "Message blocked - you weren't recognized as a valid sender",
           "Recipient rejected: sender blocked by recipient",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
@@ -234,6 +237,8 @@ def variants():
         yield "550 " + text.format(a=ADDR), "userunknown", True
     # Yahoo/AOL "554 delivery error: dd Not a valid recipient - atlas..."
     yield "554 delivery error: dd Not a valid recipient - atlas1.example.net", "userunknown", True
+    yield ("550 5.1.1 The email address you entered couldn't be found. Please check the "
+           "recipient's email address", "userunknown", True)
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True
     for text in FULL:
@@ -298,6 +303,13 @@ def variants():
              "4.7.5", "failedstarttls"),
             ("Message could not be delivered for 5 days", "5.0.0", "expired"),
             ("This domain does not accept email", "5.0.0", "notaccept"),
+            # Exchange's NDR explanations
+            ("The destination server for this recipient could not be found in Domain Name "
+             "Service (DNS).", "5.0.0", "hostunknown"),
+            ("The domain name in the e-mail address is incorrect. Check the address.", "5.0.0",
+             "hostunknown"),
+            ("The server has tried to deliver this message, without success, and has stopped "
+             "trying.", "5.0.0", "expired"),
             ("utf8 support required but not offered for forwarding", "5.0.0", "contenterror"),
             ("SMTPUTF8 is required, but was not offered by host mx.example.net[192.0.2.1]",
              "5.6.7", "contenterror"),

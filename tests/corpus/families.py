@@ -237,7 +237,9 @@ def variants():
         yield "550 " + text.format(a=ADDR), "userunknown", True
     # Yahoo/AOL "554 delivery error: dd Not a valid recipient - atlas..."
     yield "554 delivery error: dd Not a valid recipient - atlas1.example.net", "userunknown", True
-    yield ("550 5.1.1 The email address you entered couldn't be found. Please check the "
+    yield ("550 Your message to {a} couldn't be delivered. user wasn't found at "
+           "example.net.".format(a=ADDR), "userunknown", True)
+    yield ("550 The email address you entered couldn't be found. Please check the "
            "recipient's email address", "userunknown", True)
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True

@@ -296,6 +296,12 @@ def variants():
             ("missing MX, or all MXs point to missing A records, and defer_unresolvable set",
              "4.4.3", "networkerror"),
             ("internal configuration error", "4.3.0", "systemerror"),
+            ("mail system configuration error", "5.0.0", "systemerror"),
+            ("delivery temporarily suspended: unknown mail transport error", "4.0.0",
+             "systemerror"),
+            ("mail transport unavailable", "4.0.0", "systemerror"),
+            ("maildir delivery failed: create maildir file /home/u/Maildir/tmp/1.P1: Permission "
+             "denied", "5.0.0", "systemerror"),
             ("delivery to pipe forbidden", "5.0.0", "systemerror"),
             ("mailbox file format unrecognized", "4.0.0", "systemerror"),
             ("bad first read from TLS conn", "4.0.0", "failedstarttls"),

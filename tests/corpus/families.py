@@ -297,6 +297,8 @@ def variants():
              "4.4.3", "networkerror"),
             ("internal configuration error", "4.3.0", "systemerror"),
             ("mail system configuration error", "5.0.0", "systemerror"),
+            ("domain has no A or MX records", "5.0.0", "hostunknown"),
+            ("malformed address: ; may not follow user", "5.0.0", "userunknown"),
             ("delivery temporarily suspended: unknown mail transport error", "4.0.0",
              "systemerror"),
             ("mail transport unavailable", "4.0.0", "systemerror"),
@@ -327,7 +329,7 @@ def variants():
             ("All routes to destination blocked", "4.0.0", "networkerror"),
             ("Address family mismatch on destination MXs", "4.0.0", "networkerror"),
             ("Connection closed unexpectedly", "4.0.0", "networkerror")):
-        yield text, reason, reason in ("hostunknown", "notaccept"), "", code
+        yield text, reason, reason in ("hostunknown", "notaccept", "userunknown"), "", code
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
     for text in SENDER:

@@ -106,7 +106,8 @@ PUNCTUATED = ["{a}...User unknown", "{a}... User unknown", "User {a}. does not e
 POLICY = ["Reject due to policy restrictions", "rejected because of local policy",
           "Message rejected due to policy", "Administrative prohibition",
           "refused for policy reasons", "Mailbox unavailable, blocked by policy",
-          "Denied by policy", "Message rejected by policy"]
+          "Denied by policy", "Message rejected by policy",
+          "the message was rejected by organization policy"]
 # the destination server's own failure or full disk (Dovecot, Sendmail)
 SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("451 cannot access mailbox /var/mail/x for user x. unable to lock for exclusive "
@@ -119,6 +120,8 @@ SYSTEM = [("451 4.3.0 <{a}> Temporary internal failure", "systemerror"),
           ("450 4.2.0 Mailbox busy", "systemerror"),
           ("550 5.1.1 Mailbox temporarily unavailable", "systemerror"),
           ("451 4.4.0 DNS temporary failure", "networkerror"),
+          ("450 4.2.1 Mailbox unavailable", "onhold"),
+          ("450 <{a}>: Requested mailbox is not available", "onhold"),
           ("450 4.1.1 <{a}>: Recipient address rejected: unverified address: Address "
            "verification in progress", "onhold"),
           ("451 4.3.0 Temporary system failure", "systemerror"),
@@ -237,6 +240,7 @@ def variants():
         yield "550 " + text.format(a=ADDR), "userunknown", True
     # Yahoo/AOL "554 delivery error: dd Not a valid recipient - atlas..."
     yield "554 delivery error: dd Not a valid recipient - atlas1.example.net", "userunknown", True
+    yield "554 delivery error: dd Requested mailbox is not available", "userunknown", True
     yield ("550 Your message to {a} couldn't be delivered. user wasn't found at "
            "example.net.".format(a=ADDR), "userunknown", True)
     yield ("550 The email address you entered couldn't be found. Please check the "

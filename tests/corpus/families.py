@@ -301,6 +301,7 @@ def variants():
              "4.4.3", "networkerror"),
             ("internal configuration error", "4.3.0", "systemerror"),
             ("mail system configuration error", "5.0.0", "systemerror"),
+            ("Connection refused", "5.0.0", "networkerror"),
             ("domain has no A or MX records", "5.0.0", "hostunknown"),
             ("malformed address: ; may not follow user", "5.0.0", "userunknown"),
             ("delivery temporarily suspended: unknown mail transport error", "4.0.0",

@@ -258,6 +258,10 @@ def variants():
         yield "554 " + text, "blocked", False
     for text in LOCALIZED:
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    # RFC 3463 X.2.3: over the recipient's own limit, not the server's
+    for text in ("Message exceeds the recipient's limit", "Message exceeds the recipient's size limit",
+                 "The message exceeds the maximum message size allowed by the recipient"):
+        yield "552 " + text, "exceedlimit", False, "end of DATA"
     for texts, reply, reason, stage in ((SIZE, "552", "mesgtoobig", "end of DATA"),
                                         (SPAM, "550 5.7.1", "spamdetected", "end of DATA"),
                                         (HEADERS, "550", "notcompliantrfc", "end of DATA"),

@@ -42,7 +42,8 @@ FULL = ["Mailbox full", "mailbox is full", "Mailbox <{a}> is full", "User's mail
 DISABLED = ["mail receiving disabled, rejecting", "Account disabled", "account is disabled", "This account has been disabled",
             "Mailbox disabled", "User account is suspended", "account suspended",
             "mailbox is inactive", "account has been deactivated", "Mailbox <{a}> is disabled",
-            "User <{a}> has been suspended", "The mailbox is not active", "user account has expired",
+            "User <{a}> has been suspended", "The mailbox is not active", "user account has expired", "This mailbox has been closed permanently",
+            "Account <{a}> has been terminated",
             "Account <{a}> is inactive", "This mailbox has been suspended", "account locked"]
 RELAYING = ["You may not use this server as a relay", "Relay access denied", "Relaying denied", "relay not permitted",
             "Relaying not allowed", "We do not relay", "Unable to relay", "relay denied",

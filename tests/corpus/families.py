@@ -246,6 +246,11 @@ def variants():
            "example.net.".format(a=ADDR), "userunknown", True)
     yield ("550 The email address you entered couldn't be found. Please check the "
            "recipient's email address", "userunknown", True)
+    # an ESP's own suppression list
+    for text in ("550 5.1.1 Not delivering to previously bounced address",
+                 "550 Not delivering to a user who marked your messages as spam",
+                 "554 5.7.1 Recipient address was suppressed due to system policy"):
+        yield text, "suppressed", False
     for text in DOMAINS:
         yield f"550 {text}", "hostunknown", True
     for text in FULL:

@@ -119,6 +119,22 @@ test_utf8(void **state)
     assert_false(utf8_valid("\xc0\xaf", 2));     /* overlong */
     assert_false(utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
     assert_false(utf8_valid("\xe2\x82", 2));     /* truncated */
+    {
+        /* a sequence or a bad byte after a run of ASCII longer than one vector, at each
+         * offset */
+        char t[80];
+        size_t at;
+        for (at = 0; at + 2 <= sizeof(t); at++) {
+            memset(t, 'a', sizeof(t));
+            t[at] = '\xc3';
+            t[at + 1] = '\xa9';
+            assert_true(utf8_valid(t, sizeof(t)));
+            assert_false(utf8_ascii(t, sizeof(t)));
+            assert_true(utf8_ascii(t, at));
+            t[at + 1] = 'a';
+            assert_false(utf8_valid(t, sizeof(t)));
+        }
+    }
 }
 
 static void

@@ -40,17 +40,100 @@ find_at(const char *base, const char *needle, size_t nlen, bool ci)
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FIND_AVX2 1
+#endif
 
-/* Sixteen candidate positions at a time (Mula's "generic SIMD" substring search): a position
- * survives when the needle's first and last bytes both match there (case-folded when ci: a
- * letter is OR-ed with 0x20, which maps exactly its two cases onto the lower one); survivors
- * are verified in full. One pass over the haystack, no call per candidate; positions past
- * the last full block are tested one by one. */
+/* The needle's first and last bytes, case-folded when ci (a letter is OR-ed with 0x20, which
+ * maps exactly its two cases onto the lower one), and the fold mask of each. */
+struct find_key {
+    unsigned char c1, c2, f1, f2;
+};
+
+static inline struct find_key
+find_key_of(const char *needle, size_t nlen, bool ci)
+{
+    struct find_key k;
+    k.c1 = ci ? slice_lc((unsigned char)needle[0]) : (unsigned char)needle[0];
+    k.c2 = ci ? slice_lc((unsigned char)needle[nlen - 1]) : (unsigned char)needle[nlen - 1];
+    k.f1 = (ci && k.c1 >= 'a' && k.c1 <= 'z') ? 0x20 : 0;
+    k.f2 = (ci && k.c2 >= 'a' && k.c2 <= 'z') ? 0x20 : 0;
+    return k;
+}
+
+/* Sixteen candidate positions at a time from *ip while *ip + 15 <= last (Mula's "generic
+ * SIMD" substring search): a position survives when the needle's first and last bytes both
+ * match there; survivors are verified in full. *ip is left at the first position not
+ * tested. */
+static inline const char *
+find_sse2(const char *hay, size_t *ip, size_t last, const char *needle, size_t nlen, bool ci,
+          struct find_key k)
+{
+    const __m128i v1 = _mm_set1_epi8((char)k.c1), m1 = _mm_set1_epi8((char)k.f1);
+    const __m128i v2 = _mm_set1_epi8((char)k.c2), m2 = _mm_set1_epi8((char)k.f2);
+    size_t i = *ip;
+    /* the loads read hay[i .. i + 15] and hay[i + nlen - 1 .. i + nlen + 14]: inside hay
+     * while i + 15 <= last */
+    for (; i + 15 <= last; i += 16) {
+        __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i));
+        __m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + nlen - 1));
+        __m128i e = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(b1, m1), v1),
+                                  _mm_cmpeq_epi8(_mm_or_si128(b2, m2), v2));
+        unsigned mask = (unsigned)_mm_movemask_epi8(e);
+        while (mask != 0) {
+            size_t at = i + (size_t)__builtin_ctz(mask);
+            if (find_at(hay + at, needle, nlen, ci)) {
+                *ip = at;
+                return hay + at;
+            }
+            mask &= mask - 1;
+        }
+    }
+    *ip = i;
+    return NULL;
+}
+
+#ifdef FIND_AVX2
+/* The same, thirty-two positions at a time, on a CPU with AVX2 (find_impl() asks). */
+__attribute__((target("avx2"))) static const char *
+find_avx2(const char *hay, size_t *ip, size_t last, const char *needle, size_t nlen, bool ci,
+          struct find_key k)
+{
+    const __m256i v1 = _mm256_set1_epi8((char)k.c1), m1 = _mm256_set1_epi8((char)k.f1);
+    const __m256i v2 = _mm256_set1_epi8((char)k.c2), m2 = _mm256_set1_epi8((char)k.f2);
+    size_t i = *ip;
+    /* the loads read hay[i .. i + 31] and hay[i + nlen - 1 .. i + nlen + 30]: inside hay
+     * while i + 31 <= last */
+    for (; i + 31 <= last; i += 32) {
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(hay + i));
+        __m256i b2 = _mm256_loadu_si256((const __m256i *)(const void *)(hay + i + nlen - 1));
+        __m256i e = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(b1, m1), v1),
+                                     _mm256_cmpeq_epi8(_mm256_or_si256(b2, m2), v2));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(e);
+        while (mask != 0) {
+            size_t at = i + (size_t)__builtin_ctz(mask);
+            if (find_at(hay + at, needle, nlen, ci)) {
+                *ip = at;
+                return hay + at;
+            }
+            mask &= mask - 1;
+        }
+    }
+    *ip = i;
+    return NULL;
+}
+#endif
+
+/* Positions are tested in order, thirty-two at a time where the CPU has AVX2, then sixteen,
+ * then one by one past the last full block: the first match is found whichever width
+ * reached it. */
 static inline const char *
 find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci)
 {
-    size_t k1 = 0, k2 = nlen - 1, i = 0, last;
-    unsigned char c1, c2, f1, f2;
+    size_t i = 0, last;
+    struct find_key k;
+    const char *hit;
 
     if (nlen == 0) {
         return hay;
@@ -58,33 +141,26 @@ find_impl(const char *hay, size_t hlen, const char *needle, size_t nlen, bool ci
     if (hay == NULL || nlen > hlen) {
         return NULL;
     }
-    c1 = ci ? slice_lc((unsigned char)needle[k1]) : (unsigned char)needle[k1];
-    c2 = ci ? slice_lc((unsigned char)needle[k2]) : (unsigned char)needle[k2];
-    f1 = (ci && c1 >= 'a' && c1 <= 'z') ? 0x20 : 0;
-    f2 = (ci && c2 >= 'a' && c2 <= 'z') ? 0x20 : 0;
+    k = find_key_of(needle, nlen, ci);
     last = hlen - nlen; /* the last position a match can start at */
+#ifdef FIND_AVX2
+    if (last >= 31 && __builtin_cpu_supports("avx2")) {
+        hit = find_avx2(hay, &i, last, needle, nlen, ci, k);
+        if (hit != NULL) {
+            return hit;
+        }
+    }
+#endif
     if (last >= 15) {
-        const __m128i v1 = _mm_set1_epi8((char)c1), m1 = _mm_set1_epi8((char)f1);
-        const __m128i v2 = _mm_set1_epi8((char)c2), m2 = _mm_set1_epi8((char)f2);
-        /* the loads read hay[i + k .. i + k + 15], k < nlen: inside hay while i + 15 <= last */
-        for (; i + 15 <= last; i += 16) {
-            __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + k1));
-            __m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + k2));
-            __m128i e = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(b1, m1), v1),
-                                      _mm_cmpeq_epi8(_mm_or_si128(b2, m2), v2));
-            unsigned mask = (unsigned)_mm_movemask_epi8(e);
-            while (mask != 0) {
-                size_t at = i + (size_t)__builtin_ctz(mask);
-                if (find_at(hay + at, needle, nlen, ci)) {
-                    return hay + at;
-                }
-                mask &= mask - 1;
-            }
+        hit = find_sse2(hay, &i, last, needle, nlen, ci, k);
+        if (hit != NULL) {
+            return hit;
         }
     }
     for (; i <= last; i++) {
-        if ((unsigned char)(hay[i + k1] | (char)f1) == c1 &&
-            (unsigned char)(hay[i + k2] | (char)f2) == c2 && find_at(hay + i, needle, nlen, ci)) {
+        if ((unsigned char)(hay[i] | (char)k.f1) == k.c1 &&
+            (unsigned char)(hay[i + nlen - 1] | (char)k.f2) == k.c2 &&
+            find_at(hay + i, needle, nlen, ci)) {
             return hay + i;
         }
     }

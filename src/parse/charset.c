@@ -117,7 +117,6 @@ charset_to_utf8(struct arena *a, const char *charset, size_t charset_len, const 
 {
     char name[CS_NAME_MAX];
     iconv_t cd;
-    size_t i;
 
     *out = slice_make(in, inlen);
     if (inlen == 0) {
@@ -140,9 +139,7 @@ charset_to_utf8(struct arena *a, const char *charset, size_t charset_len, const 
     if (strcmp(name, "ISO-2022-JP-2") != 0 && strcmp(name, "UTF-7") != 0 &&
         strncmp(name, "iso-2022", 8) != 0 && strncmp(name, "utf-16", 6) != 0 &&
         strncmp(name, "utf-32", 6) != 0) {
-        for (i = 0; i < inlen && (unsigned char)in[i] < 0x80; i++) {
-        }
-        if (i == inlen) {
+        if (utf8_ascii(in, inlen)) {
             return BNC_OK;
         }
     }

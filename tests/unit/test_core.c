@@ -60,16 +60,18 @@ test_slices(void **state)
     assert_true(slice_eq_ci(slice_trim(slice_make("  Failed \r\n", 11)), "failed"));
 }
 
-/* byte-by-byte reference for mem_find_ci */
+/* byte-by-byte reference for mem_find_ci (ci) and mem_find */
 static const char *
-naive_find_ci(const char *h, size_t hl, const char *n, size_t nl)
+naive_find(const char *h, size_t hl, const char *n, size_t nl, bool ci)
 {
     size_t i, j;
     for (i = 0; i + nl <= hl; i++) {
         for (j = 0; j < nl; j++) {
             char a = h[i + j], b = n[j];
-            a = (char)((a >= 'A' && a <= 'Z') ? a + 32 : a);
-            b = (char)((b >= 'A' && b <= 'Z') ? b + 32 : b);
+            if (ci) {
+                a = (char)((a >= 'A' && a <= 'Z') ? a + 32 : a);
+                b = (char)((b >= 'A' && b <= 'Z') ? b + 32 : b);
+            }
             if (a != b) {
                 break;
             }
@@ -81,19 +83,21 @@ naive_find_ci(const char *h, size_t hl, const char *n, size_t nl)
     return nl == 0 ? h : NULL;
 }
 
+/* haystacks up to 89 bytes: the vector widths (32, then 16 positions a time) and the
+ * byte-by-byte tail all meet matches, at every offset */
 static void
 test_find_ci_random(void **state)
 {
     static const char alpha[] = "aAbB:";
-    char h[24], n[4];
+    char h[96], n[8];
     unsigned seed = 12345;
     size_t hl, nl, i;
     int t;
     (void)state;
     for (t = 0; t < 200000; t++) {
         seed = seed * 1103515245u + 12345u;
-        hl = (seed >> 8) % 20;
-        nl = (seed >> 16) % 4;
+        hl = (seed >> 8) % 90;
+        nl = (seed >> 20) % 7;
         for (i = 0; i < hl; i++) {
             seed = seed * 1103515245u + 12345u;
             h[i] = alpha[(seed >> 16) % 5];
@@ -102,7 +106,8 @@ test_find_ci_random(void **state)
             seed = seed * 1103515245u + 12345u;
             n[i] = alpha[(seed >> 16) % 5];
         }
-        assert_ptr_equal(mem_find_ci(h, hl, n, nl), naive_find_ci(h, hl, n, nl));
+        assert_ptr_equal(mem_find_ci(h, hl, n, nl), naive_find(h, hl, n, nl, true));
+        assert_ptr_equal(mem_find(h, hl, n, nl), naive_find(h, hl, n, nl, false));
     }
 }
 
@@ -114,6 +119,22 @@ test_utf8(void **state)
     assert_false(utf8_valid("\xc0\xaf", 2));     /* overlong */
     assert_false(utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
     assert_false(utf8_valid("\xe2\x82", 2));     /* truncated */
+    {
+        /* a sequence or a bad byte after a run of ASCII longer than one vector, at each
+         * offset */
+        char t[80];
+        size_t at;
+        for (at = 0; at + 2 <= sizeof(t); at++) {
+            memset(t, 'a', sizeof(t));
+            t[at] = '\xc3';
+            t[at + 1] = '\xa9';
+            assert_true(utf8_valid(t, sizeof(t)));
+            assert_false(utf8_ascii(t, sizeof(t)));
+            assert_true(utf8_ascii(t, at));
+            t[at + 1] = 'a';
+            assert_false(utf8_valid(t, sizeof(t)));
+        }
+    }
 }
 
 static void

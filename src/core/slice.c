@@ -62,6 +62,21 @@ find_key_of(const char *needle, size_t nlen, bool ci)
     return k;
 }
 
+/* The first of the candidate positions i + (each bit set in mask), in order, where the whole
+ * needle matches, or NULL: the verification both vector widths share. */
+static inline const char *
+find_survivor(const char *hay, size_t i, unsigned mask, const char *needle, size_t nlen, bool ci)
+{
+    while (mask != 0) {
+        size_t at = i + (size_t)__builtin_ctz(mask);
+        if (find_at(hay + at, needle, nlen, ci)) {
+            return hay + at;
+        }
+        mask &= mask - 1;
+    }
+    return NULL;
+}
+
 /* Sixteen candidate positions at a time from *ip while *ip + 15 <= last (Mula's "generic
  * SIMD" substring search): a position survives when the needle's first and last bytes both
  * match there; survivors are verified in full. *ip is left at the first position not
@@ -80,14 +95,10 @@ find_sse2(const char *hay, size_t *ip, size_t last, const char *needle, size_t n
         __m128i b2 = _mm_loadu_si128((const __m128i *)(const void *)(hay + i + nlen - 1));
         __m128i e = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(b1, m1), v1),
                                   _mm_cmpeq_epi8(_mm_or_si128(b2, m2), v2));
-        unsigned mask = (unsigned)_mm_movemask_epi8(e);
-        while (mask != 0) {
-            size_t at = i + (size_t)__builtin_ctz(mask);
-            if (find_at(hay + at, needle, nlen, ci)) {
-                *ip = at;
-                return hay + at;
-            }
-            mask &= mask - 1;
+        const char *hit = find_survivor(hay, i, (unsigned)_mm_movemask_epi8(e), needle, nlen, ci);
+        if (hit != NULL) {
+            *ip = (size_t)(hit - hay);
+            return hit;
         }
     }
     *ip = i;
@@ -110,14 +121,11 @@ find_avx2(const char *hay, size_t *ip, size_t last, const char *needle, size_t n
         __m256i b2 = _mm256_loadu_si256((const __m256i *)(const void *)(hay + i + nlen - 1));
         __m256i e = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(b1, m1), v1),
                                      _mm256_cmpeq_epi8(_mm256_or_si256(b2, m2), v2));
-        unsigned mask = (unsigned)_mm256_movemask_epi8(e);
-        while (mask != 0) {
-            size_t at = i + (size_t)__builtin_ctz(mask);
-            if (find_at(hay + at, needle, nlen, ci)) {
-                *ip = at;
-                return hay + at;
-            }
-            mask &= mask - 1;
+        const char *hit =
+            find_survivor(hay, i, (unsigned)_mm256_movemask_epi8(e), needle, nlen, ci);
+        if (hit != NULL) {
+            *ip = (size_t)(hit - hay);
+            return hit;
         }
     }
     *ip = i;

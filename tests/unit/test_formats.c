@@ -103,16 +103,24 @@ test_qmail(void **state)
               "<full@example.com>:\n"
               "Remote host said: 552 5.2.2 <full@example.com>: mailbox is full\n"
               "\n"
+              /* the remote's reply quotes another spelling or the alias's target: a
+               * quoted reply, not a recipient of its own */
+              "<Alias@Example.com>:\n"
+              "Remote host said: 550 5.1.1 <target@example.net>: Recipient address rejected:\n"
+              "550 5.1.1 <alias@example.com>: User unknown in virtual alias table\n"
+              "Giving up on 203.0.113.5.\n"
+              "\n"
               "--- Below this line is a copy of the message.\n"
               "\n"
               "Return-Path: <sender@example.org>\n"
-              "To: gone@example.com, full@example.com\n"
+              "To: gone@example.com, full@example.com, Alias@Example.com\n"
               "Subject: hi\n"
               "\n"
               "hello\n");
-    assert_int_equal(bnc_report_rcpt_count(r), 2);
+    assert_int_equal(bnc_report_rcpt_count(r), 3);
     expect(r, "gone@example.com", BNC_R_USERUNKNOWN, 1);
     expect(r, "full@example.com", BNC_R_MAILBOXFULL, 0);
+    expect(r, "alias@example.com", BNC_R_USERUNKNOWN, 1);
     assert_string_equal(rcpt(r, "gone@example.com")->status, "5.1.1");
     assert_string_equal(rcpt(r, "gone@example.com")->origin, "format:qmail");
     bnc_report_free(r);

@@ -31,6 +31,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 
 #define FMT_TEXT_MAX   (32u * 1024u)
 #define FMT_BLOCK_MAX  2048u
@@ -822,6 +823,26 @@ fmt_ends_expanded_from(const char *s, const char *p)
     return (size_t)(p - s) >= 14 && slice_mem_eq_ci(p - 14, "(expanded from", 14);
 }
 
+/* Is the address at a, on the line that starts at p, inside a server's reply that the
+ * line quotes rather than the line's own recipient? Either the line opens with a reply
+ * code ("550 5.1.1 <a@b>: Recipient address rejected") or the address comes after the
+ * words that introduce a reply (qmail's "Remote host said: 550 5.1.1 <a@b>: ...", Exim's
+ * and Postfix's "... said: 550 <a@b>"). */
+static bool
+fmt_quotes_reply(const char *p, const char *a)
+{
+    const char *s = p;
+    while (s < a && (*s == '>' || *s == '-' || *s == '*')) {
+        s++;
+    }
+    if (a - s > 4 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' &&
+        s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-')) {
+        return true;
+    }
+    return fmt_find_ci(p, (size_t)(a - p), "said:", 5) != NULL ||
+           fmt_find_ci(p, (size_t)(a - p), "said ", 5) != NULL;
+}
+
 size_t
 fmt_generic(struct fmt_msg *m)
 {
@@ -856,11 +877,12 @@ again:
             list_mode = true;
         } else if (!is_rcpt && list_mode && p < le && *p != ' ' && *p != '\t' &&
                    fmt_find_addr(p, le, &a, &an) && a - p < 80 &&
-                   fmt_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL) {
+                   fmt_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL &&
+                   !fmt_quotes_reply(p, a)) {
             size_t k;
             is_rcpt = true;
             for (k = 0; k < nb; k++) {
-                if (blk[k].an == an && strncmp(blk[k].a, a, an) == 0) {
+                if (blk[k].an == an && strncasecmp(blk[k].a, a, an) == 0) {
                     is_rcpt = false; /* the same address again inside its own block */
                 }
             }

@@ -232,6 +232,11 @@ def variants():
     # the bare refusal of the recipient address (REASONS.md: "recipient address rejected")
     for text in ("Recipient address rejected", "<{a}>: Recipient address rejected"):
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    # Postfix access(5) REJECT of a recipient, Exchange Online's edge blocking: an answer to
+    # RCPT TO even where a relaying MTA reports no stage and only its 5.7.1
+    for stage in ("RCPT TO", ""):
+        yield ("554 5.7.1 <{a}>: Recipient address rejected: Access denied".format(a=ADDR),
+               "userunknown", True, stage, "5.7.1")
     # RFC 3463 X.1.4: the directory has several matches for the address
     for text in ("Recipient address is ambiguous", "User name jsmith (<{a}>) not unique",
                  "address <{a}> ambiguous"):

@@ -915,7 +915,8 @@ adjust_sender_status(struct cls_state *s)
  * (filtered, soft; decided_by ends in ",after-data" or ",not-address") when the report
  * itself says so:
  * - it answered DATA or the end of data, after the recipient had been accepted;
- * - not in answer to RCPT TO (the stage is not known): its status names a policy (x.7.y)
+ * - not in answer to RCPT TO (the stage is not known, and the words are not Postfix's answer
+ *   to RCPT TO, "Recipient address rejected:"): its status names a policy (x.7.y)
  *   or the state of a mailbox that exists (x.2.y, RFC 3463 §3.3: "the destination mailbox
  *   exists"), or the bounce comes from a content-filtering gateway (BNC_FT_FILTER_GATEWAY).
  * The recipient's own mail store (BNC_FT_MAILSTORE), an address status x.1.y, phrases that
@@ -933,7 +934,12 @@ adjust_message_refused(struct cls_state *s)
         return;
     }
     after_data = cmd != NULL && strcmp(cmd, "DATA") == 0;
-    at_rcpt = cmd != NULL && strcmp(cmd, "RCPT") == 0;
+    /* Postfix's "<a@b>: Recipient address rejected: ..." is its answer to RCPT TO, also
+     * when a relaying MTA quotes it without naming the command */
+    at_rcpt = (cmd != NULL && strcmp(cmd, "RCPT") == 0) ||
+              ((cmd == NULL || cmd[0] == '\0') && rc->diagnostic != NULL &&
+               mem_find_ci(rc->diagnostic, strlen(rc->diagnostic), "recipient address rejected",
+                           26) != NULL);
     policy_status =
         strncmp(rc->status + 1, ".7.", 3) == 0 || strncmp(rc->status + 1, ".2.", 3) == 0;
     if (after_data ||

@@ -237,6 +237,8 @@ def variants():
     for stage in ("RCPT TO", ""):
         yield ("554 5.7.1 <{a}>: Recipient address rejected: Access denied".format(a=ADDR),
                "userunknown", True, stage, "5.7.1")
+        yield ("550 5.7.1 <{a}>: Recipient address rejected: User unknown in virtual mailbox "
+               "table".format(a=ADDR), "userunknown", True, stage, "5.7.1")
     # RFC 3463 X.1.4: the directory has several matches for the address
     for text in ("Recipient address is ambiguous", "User name jsmith (<{a}>) not unique",
                  "address <{a}> ambiguous"):

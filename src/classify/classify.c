@@ -915,10 +915,11 @@ adjust_sender_status(struct cls_state *s)
  * (filtered, soft; decided_by ends in ",after-data" or ",not-address") when the report
  * itself says so:
  * - it answered DATA or the end of data, after the recipient had been accepted;
- * - not in answer to RCPT TO (the stage is not known, and the words are not Postfix's answer
- *   to RCPT TO, "Recipient address rejected:"): its status names a policy (x.7.y)
+ * - not in answer to RCPT TO (the stage is not known): its status names a policy (x.7.y)
  *   or the state of a mailbox that exists (x.2.y, RFC 3463 §3.3: "the destination mailbox
  *   exists"), or the bounce comes from a content-filtering gateway (BNC_FT_FILTER_GATEWAY).
+ * Postfix's answer to RCPT TO ("Recipient address rejected:") is about the address whatever
+ * stage the report names (a relay's that names none, a pipelining transcript's DATA).
  * The recipient's own mail store (BNC_FT_MAILSTORE), an address status x.1.y, phrases that
  * only a directory says (`hard:userunknown`) and operator rules are taken as they are. */
 static void
@@ -926,20 +927,22 @@ adjust_message_refused(struct cls_state *s)
 {
     const struct bnc_rcpt *rc = s->rc;
     const char *cmd = rc->smtp_command;
-    bool after_data, at_rcpt, policy_status;
+    bool after_data, at_rcpt, policy_status, rcpt_words;
 
     if (s->reason != BNC_R_USERUNKNOWN || s->m.rule == NULL ||
         s->m.rule->tier != RULES_TIER_BUILTIN || s->m.rule->hard >= 0 ||
         strncmp(rc->status + 1, ".1.", 3) == 0 || (s->r->family_traits & BNC_FT_MAILSTORE) != 0) {
         return;
     }
-    after_data = cmd != NULL && strcmp(cmd, "DATA") == 0;
-    /* Postfix's "<a@b>: Recipient address rejected: ..." is its answer to RCPT TO, also
-     * when a relaying MTA quotes it without naming the command */
-    at_rcpt = (cmd != NULL && strcmp(cmd, "RCPT") == 0) ||
-              ((cmd == NULL || cmd[0] == '\0') && rc->diagnostic != NULL &&
-               mem_find_ci(rc->diagnostic, strlen(rc->diagnostic), "recipient address rejected",
-                           26) != NULL);
+    /* Postfix's "<a@b>: Recipient address rejected: ..." is its answer to RCPT TO: also
+     * when a relaying MTA quotes it without naming the command, and when a pipelining
+     * client's transcript shows it after its DATA (Sendmail's ">>> DATA" then "<<< 550 5.7.1
+     * <a@b>: Recipient address rejected: User unknown" and "554 no valid recipients") */
+    rcpt_words = rc->diagnostic != NULL &&
+                 mem_find_ci(rc->diagnostic, strlen(rc->diagnostic), "recipient address rejected",
+                             26) != NULL;
+    after_data = cmd != NULL && strcmp(cmd, "DATA") == 0 && !rcpt_words;
+    at_rcpt = (cmd != NULL && strcmp(cmd, "RCPT") == 0) || rcpt_words;
     policy_status =
         strncmp(rc->status + 1, ".7.", 3) == 0 || strncmp(rc->status + 1, ".2.", 3) == 0;
     if (after_data ||

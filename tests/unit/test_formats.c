@@ -126,6 +126,87 @@ test_qmail(void **state)
     bnc_report_free(r);
 }
 
+/* Sendmail pipelines RCPT TO and DATA: Postfix's answer to the RCPT TO shows after ">>> DATA"
+ * in the transcript; the recipient was never accepted, so it is its address that is dead. */
+static void
+test_sendmail_pipelined_rcpt(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mta.example.org (Mail Delivery Subsystem)\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "To: sender@example.org\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "\n"
+              "   ----- The following addresses had permanent fatal errors -----\n"
+              "<gone@example.net>\n"
+              "    (reason: 550 5.7.1 <gone@example.net>: Recipient address rejected: User "
+              "unknown)\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "... while talking to mx.example.net.:\n"
+              ">>> DATA\n"
+              "<<< 550 5.7.1 <gone@example.net>: Recipient address rejected: User unknown\n"
+              "550 5.1.1 <gone@example.net>... User unknown\n"
+              "<<< 554 5.5.1 Error: no valid recipients\n"
+              "\n"
+              "--B\n"
+              "Content-Type: message/delivery-status\n"
+              "\n"
+              "Reporting-MTA: dns; mta.example.org\n"
+              "\n"
+              "Final-Recipient: RFC822; gone@example.net\n"
+              "Action: failed\n"
+              "Status: 5.7.1\n"
+              "Diagnostic-Code: SMTP; 550 5.7.1 <gone@example.net>: Recipient address "
+              "rejected: User unknown\n"
+              "\n"
+              "--B--\n");
+    expect(r, "gone@example.net", BNC_R_USERUNKNOWN, 1);
+    bnc_report_free(r);
+}
+
+/* An address at the end of a sentence ("... to a@b.example. See ..."), and a recipient named
+ * on the line that announces the list. */
+static void
+test_address_before_full_stop(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Delivery Status Notification (Failure)\n"
+              "\n"
+              "** Message not delivered **\n"
+              "\n"
+              "There was a problem delivering your message to gone@example.net. See the "
+              "technical details below.\n"
+              "\n"
+              "The response was:\n"
+              "\n"
+              "The email account that you tried to reach does not exist.\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "gone@example.net", BNC_R_USERUNKNOWN, 1);
+    assert_string_equal(rcpt(r, "gone@example.net")->origin, "format:gmail");
+    bnc_report_free(r);
+    r = parse("From: postmaster@mx.example.net\n"
+              "To: sender@example.org\n"
+              "Subject: Delivery failure\n"
+              "\n"
+              "We had trouble delivering your message. Full details follow:\n"
+              "\n"
+              "The following recipients returned permanent errors: full@example.net. Reason: "
+              "SMTP Server <192.0.2.1> refused to accept your message (RCPT), with the "
+              "following error message: [552 5.2.2 Mailbox full]\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "full@example.net", BNC_R_MAILBOXFULL, 0);
+    assert_true(strncmp(rcpt(r, "full@example.net")->origin, "format:", 7) == 0);
+    bnc_report_free(r);
+}
+
 static void
 test_postfix_plain(void **state)
 {
@@ -543,6 +624,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qmail),
+        cmocka_unit_test(test_sendmail_pipelined_rcpt),
+        cmocka_unit_test(test_address_before_full_stop),
         cmocka_unit_test(test_postfix_plain),
         cmocka_unit_test(test_exim_after_mail_from),
         cmocka_unit_test(test_sendmail_code_lines),

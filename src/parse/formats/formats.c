@@ -67,7 +67,7 @@ fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
 {
     while (p < end) {
         const char *at = memchr(p, '@', (size_t)(end - p));
-        const char *s, *e, *dot = NULL;
+        const char *s, *e, *q, *dot = NULL;
         if (at == NULL) {
             return false;
         }
@@ -78,7 +78,6 @@ fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
         /* a path ("/home/u/.x/a@b") is not an address: keep what follows the last slash */
         {
             const char *sl = s;
-            const char *q;
             for (q = s; q < at; q++) {
                 if (*q == '/') {
                     sl = q + 1;
@@ -106,6 +105,17 @@ fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
                 break;
             }
             e--;
+        }
+        /* the last dot inside the domain, now that a sentence's full stop after it is cut
+         * ("... delivering your message to a@b.example. See ...") */
+        if (dot != NULL && dot >= e) {
+            dot = NULL;
+            for (q = e - 1; q > at; q--) {
+                if (*q == '.') {
+                    dot = q;
+                    break;
+                }
+            }
         }
         if (s < at && dot != NULL && dot < e - 1 && e - at > 3) {
             *s_out = s;
@@ -873,8 +883,16 @@ again:
         if (!is_rcpt && intro >= 0 && intro >= (int32_t)(p - m->text.p) &&
             intro < (int32_t)(le - m->text.p)) {
             /* "did not reach the following recipient(s):" - the lines after it name them,
-             * possibly after a prefix (an X.400 address, a date) */
+             * possibly after a prefix (an X.400 address, a date); or the line itself does,
+             * after the phrase ("The following recipients returned permanent errors:
+             * a@b.example. Reason: ...") */
+            const char *ip = m->text.p + intro;
             list_mode = true;
+            if (fmt_find_addr(ip, le, &a, &an) &&
+                fmt_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL &&
+                !fmt_quotes_reply(ip, a)) {
+                is_rcpt = true;
+            }
         } else if (!is_rcpt && list_mode && p < le && *p != ' ' && *p != '\t' &&
                    fmt_find_addr(p, le, &a, &an) && a - p < 80 &&
                    fmt_find_ci(p, (size_t)(le - p), "message-id", 10) == NULL &&

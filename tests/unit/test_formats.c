@@ -207,6 +207,30 @@ test_address_before_full_stop(void **state)
     bnc_report_free(r);
 }
 
+/* A CJK notice joins its label and the address with a full-width colon ("收件人：a@b"): the
+ * colon and the label are not the local part. */
+static void
+test_address_after_fullwidth_colon(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: PostMaster <PostMaster@qq.example>\n"
+              "To: sender@example.org\n"
+              "Subject: =?UTF-8?B?6YCA5L+h?=\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: text/plain; charset=utf-8\n"
+              "\n"
+              "\xe5\x8e\x9f\xe9\x82\xae\xe4\xbb\xb6\xe4\xbf\xa1\xe6\x81\xaf\xef\xbc\x9a\n"
+              "  \xe6\x94\xb6\xe4\xbb\xb6\xe4\xba\xba\xef\xbc\x9agone@example.net\n"
+              "\n"
+              "\xe9\x80\x80\xe4\xbf\xa1\xe5\x8e\x9f\xe5\x9b\xa0\xef\xbc\x9a\n"
+              "\xe6\x94\xb6\xe4\xbb\xb6\xe4\xba\xba\xe4\xb8\x8d\xe5\xad\x98\xe5\x9c\xa8 "
+              "(The recipient does not exist)\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "gone@example.net", BNC_R_USERUNKNOWN, 1);
+    bnc_report_free(r);
+}
+
 static void
 test_postfix_plain(void **state)
 {
@@ -626,6 +650,7 @@ main(void)
         cmocka_unit_test(test_qmail),
         cmocka_unit_test(test_sendmail_pipelined_rcpt),
         cmocka_unit_test(test_address_before_full_stop),
+        cmocka_unit_test(test_address_after_fullwidth_colon),
         cmocka_unit_test(test_postfix_plain),
         cmocka_unit_test(test_exim_after_mail_from),
         cmocka_unit_test(test_sendmail_code_lines),

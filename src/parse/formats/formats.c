@@ -62,6 +62,38 @@ fmt_is_dom_char(unsigned char c)
            c == '-' || c == '_' || c == '[' || c == ']' || c == ':';
 }
 
+/* Is the UTF-8 character that ends right before e (not before p) punctuation that cannot be
+ * part of a local part: general punctuation (U+2000-U+206F), Latin-1 punctuation
+ * (U+00A0-U+00BF), the CJK symbols (U+3000-U+303F: ideographic space, comma, full stop,
+ * brackets) and the full-width ASCII punctuation (U+FF01-U+FF20, U+FF3B-U+FF40,
+ * U+FF5B-U+FF65)? CJK notices write "收件人：a@b.example", the label and the address
+ * joined by a full-width colon. */
+static bool
+fmt_utf8_punct_before(const char *p, const char *e)
+{
+    const unsigned char *q = (const unsigned char *)e, *lo = (const unsigned char *)p;
+    unsigned cp;
+    int k = 0;
+    while (q > lo && k < 4 && (q[-1] & 0xC0) == 0x80) {
+        q--;
+        k++;
+    }
+    if (q == lo || k == 0) {
+        return false;
+    }
+    q--;
+    if (k == 1 && (q[0] & 0xE0) == 0xC0) {
+        cp = ((unsigned)(q[0] & 0x1F) << 6) | (q[1] & 0x3F);
+    } else if (k == 2 && (q[0] & 0xF0) == 0xE0) {
+        cp = ((unsigned)(q[0] & 0x0F) << 12) | ((unsigned)(q[1] & 0x3F) << 6) | (q[2] & 0x3F);
+    } else {
+        return false;
+    }
+    return (cp >= 0xA0 && cp <= 0xBF) || (cp >= 0x2000 && cp <= 0x206F) ||
+           (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF01 && cp <= 0xFF20) ||
+           (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65);
+}
+
 bool
 fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
 {
@@ -72,7 +104,8 @@ fmt_find_addr(const char *p, const char *end, const char **s_out, size_t *n_out)
             return false;
         }
         s = at;
-        while (s > p && fmt_is_addr_char((unsigned char)s[-1])) {
+        while (s > p && fmt_is_addr_char((unsigned char)s[-1]) &&
+               ((unsigned char)s[-1] < 0x80 || !fmt_utf8_punct_before(p, s))) {
             s--;
         }
         /* a path ("/home/u/.x/a@b") is not an address: keep what follows the last slash */

@@ -1,11 +1,12 @@
 /*
  * arf.c - abuse feedback reports (ARF, RFC 5965) and the complaint notices that providers
  * send without the machine-readable part (a "complaint about message from" with the
- * message attached). Amazon SES complaints in JSON are read by formats/amazonses.c.
+ * message attached, or the reported message itself with Microsoft's
+ * X-HmXmrOriginalRecipient). Amazon SES complaints in JSON are read by formats/amazonses.c.
  *
  * Every complaining recipient becomes one recipient with reason_hint feedback, origin "arf"
  * and feedback_type from Feedback-Type. The recipient is each Original-Rcpt-To field, else
- * Removal-Recipient, else the returned message's To.
+ * Removal-Recipient, else X-HmXmrOriginalRecipient, else the returned message's To.
  * Doesn't: classify (classify.c maps reason_hint feedback to the complaint kind); does not
  * treat a delivery-status report as a complaint.
  * STANDARDS: RFC 5965 §3.1-3.2 (message/feedback-report fields), RFC 6650 (reporting),
@@ -140,6 +141,18 @@ arf_apply(struct bnc_report *r)
         is_arf = true;
         if (to[0] != '\0' && arf_add(r, to, strlen(to), "abuse") != NULL) {
             added++;
+        }
+    }
+    if (!is_arf && r->mime.nparts > 0) {
+        /* Microsoft's earlier junk mail reports (JMRP) returned the reported message itself,
+         * from staff@hotmail.com, with the complaining mailbox in X-HmXmrOriginalRecipient */
+        const char *who =
+            mime_header(r->arena, r->mime.parts[0].header, "X-HmXmrOriginalRecipient");
+        if (who != NULL && who[0] != '\0') {
+            is_arf = true;
+            if (arf_add(r, who, strlen(who), "abuse") != NULL) {
+                added++;
+            }
         }
     }
     if (is_arf && added == 0) {

@@ -505,6 +505,19 @@ test_arf(void **state)
     assert_string_equal(rcpt(r, "complainer@example.com")->feedback_type, "abuse");
     assert_int_equal(rcpt(r, "complainer@example.com")->kind, BNC_KIND_COMPLAINT);
     bnc_report_free(r);
+    /* Microsoft's earlier junk mail report: the reported message itself, the complaining
+     * mailbox in X-HmXmrOriginalRecipient */
+    r = parse("Return-Path: staff@hotmail.com\n"
+              "X-HmXmrOriginalRecipient: reporter@hotmail.example\n"
+              "From: news@sender.example\n"
+              "To: reporter@hotmail.example\n"
+              "Subject: our offers\n"
+              "\n"
+              "buy\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "reporter@hotmail.example", BNC_R_FEEDBACK, 0);
+    assert_int_equal(rcpt(r, "reporter@hotmail.example")->kind, BNC_KIND_COMPLAINT);
+    bnc_report_free(r);
 }
 
 static void

@@ -215,7 +215,8 @@ SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Recipient rejected: sender blocked by recipient",
           "5.1.7 Invalid address: <{s}>", "5.1.8 Domain does not exist",
           "Requested action not taken: mailbox unavailable invalid DNS MX or A/AAAA resource "
-          "record", "Requested action not taken: mailbox unavailable: sender blocked"]
+          "record", "Requested action not taken: mailbox unavailable: sender blocked",
+          "5.1.1 <{s}>: unauthorized sender", "Unauthorised sender"]
 
 ADDR = "x@example.net"
 SENDER_ADDR = "s@example.org"
@@ -230,8 +231,13 @@ def variants():
     for noun, form in itertools.product(NOUNS, PREFIXED):
         yield "550 " + form.format(n=noun), "userunknown", True
     # the bare refusal of the recipient address (REASONS.md: "recipient address rejected")
-    for text in ("Recipient address rejected", "<{a}>: Recipient address rejected"):
+    for text in ("Recipient address rejected", "<{a}>: Recipient address rejected",
+                 "Recipient rejected", "5.0.1 <{a}>: Recipient rejected."):
         yield "550 " + text.format(a=ADDR), "userunknown", True
+    # Mail.ru's directory, which answers after DATA too
+    for stage in ("RCPT TO", "end of DATA"):
+        yield ("550 Message was not accepted -- invalid mailbox.  Local mailbox {a} is "
+               "unavailable: user not found".format(a=ADDR), "userunknown", True, stage)
     # Postfix access(5) REJECT of a recipient, Exchange Online's edge blocking: an answer to
     # RCPT TO even where a relaying MTA reports no stage and only its 5.7.1
     for stage in ("RCPT TO", ""):

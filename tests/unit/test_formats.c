@@ -231,6 +231,28 @@ test_address_after_fullwidth_colon(void **state)
     bnc_report_free(r);
 }
 
+/* Postfix wraps the remote's reply onto indented lines; one may start with an address the
+ * reply names (here the sender), which is no recipient of its own. */
+static void
+test_postfix_wrapped_address(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+              "Subject: Undelivered Mail Returned to Sender\n"
+              "To: news@sender.example\n"
+              "\n"
+              "This is the mail system at host mx.example.net.\n"
+              "\n"
+              "<live@relay.example>: host\n"
+              "    mx.relay.example[192.0.2.9] said: 550 5.1.1\n"
+              "    <bounces+x1@sender.example>: unauthorized sender (in\n"
+              "    reply to RCPT TO command)\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "live@relay.example", BNC_R_REJECTED, 0);
+    bnc_report_free(r);
+}
+
 static void
 test_postfix_plain(void **state)
 {
@@ -665,6 +687,7 @@ main(void)
         cmocka_unit_test(test_address_before_full_stop),
         cmocka_unit_test(test_address_after_fullwidth_colon),
         cmocka_unit_test(test_postfix_plain),
+        cmocka_unit_test(test_postfix_wrapped_address),
         cmocka_unit_test(test_exim_after_mail_from),
         cmocka_unit_test(test_sendmail_code_lines),
         cmocka_unit_test(test_exchange_list),

@@ -852,6 +852,26 @@ fmt_coded_rcpt_line(const char *p, const char *a)
     return p + 5 == a && fmt_code_lead(p, a + 1);
 }
 
+/* Is the line at p an indented continuation of the reply that the block starting at s
+ * quotes? Postfix wraps "<a@b>: host mx[ip] said: 550 5.1.1" onto indented lines, and the
+ * next one may start with an address the reply names ("    <sender@example.org>:
+ * unauthorized sender"); a recipient's own line is never indented there, and the paragraph
+ * (no blank line since s) is still the same reply. */
+static bool
+fmt_wrapped_reply(const char *s, const char *p)
+{
+    const char *q;
+    if (*p != ' ' && *p != '\t') {
+        return false;
+    }
+    for (q = s; q + 1 < p; q++) {
+        if (q[0] == '\n' && (q[1] == '\n' || (q[1] == '\r' && q + 2 < p && q[2] == '\n'))) {
+            return false;
+        }
+    }
+    return fmt_find_ci(s, (size_t)(p - s), " said:", 6) != NULL;
+}
+
 /* Does the text [s, p) end with "(expanded from" or "(expanded from:", the line of an alias
  * whose original address Postfix or Sendmail wrapped onto the next line? */
 static bool
@@ -940,10 +960,12 @@ again:
         }
         if (is_rcpt && nb > 0 && blk[nb - 1].be == NULL &&
             ((blk[nb - 1].an == an && strncmp(blk[nb - 1].a, a, an) == 0) ||
-             fmt_ends_expanded_from(blk[nb - 1].bs, p))) {
+             fmt_ends_expanded_from(blk[nb - 1].bs, p) ||
+             fmt_wrapped_reply(blk[nb - 1].bs, p))) {
             /* the open block's own address again: a wrapped reply that quotes it
              * ("said: 550 5.2.1\n    <a@b>... User Unknown") continues the block; so does
-             * the address a wrapped "(expanded from\n    <alias>):" names */
+             * the address a wrapped "(expanded from\n    <alias>):" names, and any address
+             * on an indented line of a reply the block quotes */
             is_rcpt = false;
         }
         if (is_rcpt) {

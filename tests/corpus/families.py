@@ -360,6 +360,12 @@ def variants():
         yield text, reason, reason in ("hostunknown", "notaccept", "userunknown"), "", code
     for text, code, reason in RESOLVER:
         yield text, reason, reason == "hostunknown", "", code
+    # the reporting MTA could not reach the destination, or found no usable MX for it
+    for text in ("554 could not connect and send the mail to 192.0.2.1",
+                 "Unable to connect to the destination server", "Could not connect to "
+                 "mx.example.net", "can't connect to remote host"):
+        yield text, "networkerror", False, "", "5.0.0"
+    yield "no valid MX hosts found", "hostunknown", True, "", "5.0.0"
     for text in SENDER:
         yield "550 " + text.format(s=SENDER_ADDR), None, False
 

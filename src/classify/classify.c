@@ -779,6 +779,13 @@ static bool
 step_reply(struct cls_state *s)
 {
     bnc_reason why = classify_reason_from_reply(s->rc->replycode);
+    /* an enhanced status of the security or policy subject (X.7.Y, RFC 3463 §3.8) says the
+     * message was refused for who or what it is; 552's "exceeded storage allocation" does
+     * not turn that into a full mailbox ("552-5.7.0 Our system detected an illegal
+     * attachment") */
+    if (why == BNC_R_MAILBOXFULL && strncmp(s->rc->status + 1, ".7.", 3) == 0) {
+        return false;
+    }
     return why != BNC_R_UNDEFINED && cls_decide(s, why, "reply:", s->rc->replycode);
 }
 

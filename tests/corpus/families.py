@@ -366,6 +366,10 @@ def variants():
                  "mx.example.net", "can't connect to remote host"):
         yield text, "networkerror", False, "", "5.0.0"
     yield "no valid MX hosts found", "hostunknown", True, "", "5.0.0"
+    # an attachment refused for its kind: the content, never the mailbox (552 with a 5.7.0)
+    for text in ("552-5.7.0 Our system detected an illegal attachment on your message. Please",
+                 "554 5.7.1 Forbidden file type", "550 Blocked attachment"):
+        yield text, "policyviolation", False, "end of DATA"
     for text in SENDER:
         yield "550 " + text.format(s=SENDER_ADDR), None, False
 

@@ -118,6 +118,9 @@ test_status_then_reply(void **state)
     check(builtin, "4.4.7", "", "", BNC_ACTION_DELAYED, BNC_R_EXPIRED, 0, "4.4.7", "status:");
     check(builtin, "", "552", "552 qwerty", BNC_ACTION_FAILED, BNC_R_MAILBOXFULL, 0, "5.0.922",
           "reply:552");
+    /* ... but not under a security or policy status: review, never a full mailbox */
+    check(builtin, "5.7.0", "552", "552 5.7.0 qwerty", BNC_ACTION_FAILED, BNC_R_ONHOLD, 0, "5.7.0",
+          "status:5.7.0");
     /* a bare 5.0.0 with nothing else: a failure whose cause is not known yet */
     check(builtin, "5.0.0", "", "", BNC_ACTION_FAILED, BNC_R_ONHOLD, 0, "5.0.0", "status:5.0.0");
     /* nothing at all: nothing classified, and nothing says the address is dead */

@@ -253,6 +253,53 @@ test_postfix_wrapped_address(void **state)
     bnc_report_free(r);
 }
 
+/* Sendmail's DSN keeps only the first line of a multi-line reply; the transcript holds the
+ * rest, and the words that decide may be on a later line. */
+static void
+test_sendmail_multiline_reply(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: MAILER-DAEMON@mta.example.org (Mail Delivery Subsystem)\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "To: sender@example.org\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "\n"
+              "   ----- The following addresses had permanent fatal errors -----\n"
+              "<user@gmail.example>\n"
+              "    (reason: 550-5.7.1 [192.0.2.1] The IP you're using to send mail is not "
+              "authorized to)\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "... while talking to mx.gmail.example.:\n"
+              ">>> DATA\n"
+              "<<< 550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to\n"
+              "<<< 550-5.7.1 send email directly to our servers. Please use the SMTP relay at "
+              "your\n"
+              "<<< 550 5.7.1 service provider instead. a1si123 - gsmtp\n"
+              "554 5.0.0 Service unavailable\n"
+              "\n"
+              "--B\n"
+              "Content-Type: message/delivery-status\n"
+              "\n"
+              "Reporting-MTA: dns; mta.example.org\n"
+              "\n"
+              "Final-Recipient: RFC822; user@gmail.example\n"
+              "Action: failed\n"
+              "Status: 5.7.1\n"
+              "Diagnostic-Code: SMTP; 550-5.7.1 [192.0.2.1] The IP you're using to send mail is "
+              "not authorized to\n"
+              "\n"
+              "--B--\n");
+    expect(r, "user@gmail.example", BNC_R_BLOCKED, 0);
+    assert_non_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "service provider"));
+    assert_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "<<<"));
+    bnc_report_free(r);
+}
+
 static void
 test_postfix_plain(void **state)
 {
@@ -688,6 +735,7 @@ main(void)
         cmocka_unit_test(test_address_after_fullwidth_colon),
         cmocka_unit_test(test_postfix_plain),
         cmocka_unit_test(test_postfix_wrapped_address),
+        cmocka_unit_test(test_sendmail_multiline_reply),
         cmocka_unit_test(test_exim_after_mail_from),
         cmocka_unit_test(test_sendmail_code_lines),
         cmocka_unit_test(test_exchange_list),

@@ -1270,6 +1270,77 @@ fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
     return *line != NULL;
 }
 
+/* Sendmail's DSN keeps only the first line of a multi-line reply ("Diagnostic-Code: SMTP;
+ * 552-5.7.0 This message was blocked because its content presents a potential"); its
+ * transcript holds the rest ("<<< 552-5.7.0 security issue. ..." up to "<<< 552 5.7.0 ...").
+ * When the diagnostic is such a first line and the bounce text has it, the diagnostic becomes
+ * the whole reply: the lines after it that carry the same reply code, up to the last one. */
+static void
+fmt_complete_reply(struct fmt_msg *m, struct bnc_rcpt *rc)
+{
+    const char *d = rc->diagnostic, *hit, *from = m->text.p, *end = m->text.p + m->text.len;
+    size_t dn;
+
+    if (d == NULL || (d[0] != '4' && d[0] != '5') || d[1] < '0' || d[1] > '9' || d[2] < '0' ||
+        d[2] > '9' || d[3] != '-') {
+        return;
+    }
+    dn = strlen(d);
+    /* the first line may be quoted more than once ("(reason: 552-...)" before the
+     * transcript): the occurrence the continuation lines follow counts */
+    while (dn >= 12 && (hit = fmt_find_ci(from, (size_t)(end - from), d, dn)) != NULL) {
+        const char *p = memchr(hit + dn, '\n', (size_t)(end - hit - dn)), *last = NULL;
+        size_t lines = 0;
+        p = p != NULL ? p + 1 : end;
+        while (p < end && lines < 32) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p)), *q = p;
+            const char *le = nl != NULL ? nl : end;
+            while (q < le && (*q == ' ' || *q == '\t' || *q == '<')) {
+                q++;
+            }
+            if (le - q < 4 || memcmp(q, d, 3) != 0 || (q[3] != '-' && q[3] != ' ')) {
+                break;
+            }
+            last = le;
+            lines++;
+            if (q[3] == ' ') {
+                break; /* the reply's last line */
+            }
+            p = nl != NULL ? nl + 1 : end;
+        }
+        if (lines > 0) {
+            /* the lines joined without the transcript's "<<< " marks */
+            char buf[FMT_BLOCK_MAX];
+            size_t bn = 0;
+            const char *q = hit;
+            while (q < last && bn < sizeof(buf)) {
+                const char *nl = memchr(q, '\n', (size_t)(last - q));
+                const char *le = nl != NULL ? nl : last;
+                size_t k;
+                while (q < le && (*q == ' ' || *q == '\t')) {
+                    q++;
+                }
+                if (le - q >= 4 && memcmp(q, "<<< ", 4) == 0) {
+                    q += 4;
+                }
+                k = (size_t)(le - q);
+                if (bn > 0 && bn < sizeof(buf)) {
+                    buf[bn++] = '\n';
+                }
+                if (k > sizeof(buf) - bn) {
+                    k = sizeof(buf) - bn;
+                }
+                memcpy(buf + bn, q, k);
+                bn += k;
+                q = nl != NULL ? nl + 1 : last;
+            }
+            rc->diagnostic = report_diag(m->r, buf, bn);
+            return;
+        }
+        from = hit + dn;
+    }
+}
+
 /* The last reply the remote sent in a session transcript inside block b ("<<< 503 5.5.1
  * Error: need RCPT command", its "<<< 550-" continuation lines included), without the
  * "<<< " marks' line starts; false when b quotes none. Sendmail follows it with its own
@@ -1329,6 +1400,9 @@ fmt_enrich(struct fmt_msg *m)
         if (rc->action == BNC_ACTION_DELIVERED || rc->action == BNC_ACTION_RELAYED ||
             rc->action == BNC_ACTION_EXPANDED) {
             continue;
+        }
+        if (!weak) {
+            fmt_complete_reply(m, rc);
         }
         if (i < FMT_ENRICH_MAX) {
             have_b = found[i];

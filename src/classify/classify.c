@@ -487,33 +487,70 @@ classify_rule_decided(struct bnc_report *r, const struct rule_info *rule, const 
     return from != NULL ? classify_decided(r, d, from, 0) : d;
 }
 
+/* The texts one report has matched already, with their results: recipients of one bounce
+ * often share a diagnostic, and a Status comment or notice may repeat one. A text is looked
+ * up by its bytes (the masking and the match depend on nothing else), so each distinct text
+ * costs one scan per report. */
+#define CLASSIFY_MEMO 4
+struct cls_memo {
+    const struct bnc_ruleset *rs;
+    size_t n, next;
+    struct {
+        const char *text; /* borrowed from the report, which outlives the classification */
+        bool found;
+        struct rule_match m;
+    } e[CLASSIFY_MEMO];
+};
+
 /* The first rule matching text, with its addresses blanked; false when none matches. */
 static bool
-classify_match_text(const struct bnc_ruleset *rs, const char *text, struct rule_match *m)
+classify_match_text(struct cls_memo *memo, const char *text, struct rule_match *m)
 {
     char masked[CLASSIFY_DIAG_MAX];
-    size_t n;
+    size_t n, i;
+    bool found;
 
     m->rule = NULL;
     m->cause = NULL;
     if (text == NULL || text[0] == '\0') {
         return false;
     }
+    for (i = 0; i < memo->n; i++) {
+        if (memo->e[i].text == text || strcmp(memo->e[i].text, text) == 0) {
+            *m = memo->e[i].m;
+            return memo->e[i].found;
+        }
+    }
     n = classify_mask_addrs(text, masked, sizeof(masked));
-    return n > 0 && rules_match(rs, masked, n, m) == BNC_OK && m->rule != NULL;
+    if (n == 0) {
+        found = false;
+    } else if (rules_match(memo->rs, masked, n, m) != BNC_OK) {
+        return false; /* (not kept: a later scan may succeed) */
+    } else {
+        found = m->rule != NULL;
+    }
+    i = memo->next;
+    memo->next = (memo->next + 1) % CLASSIFY_MEMO;
+    if (memo->n < CLASSIFY_MEMO) {
+        memo->n++;
+    }
+    memo->e[i].text = text;
+    memo->e[i].found = found;
+    memo->e[i].m = *m;
+    return found;
 }
 
 /* Match text (a Status comment, a notice) and take its rule in place of *m when it names a
  * problem of the mailbox: any address-side reason, or with only_state just the mailbox's
  * own state (suspended, full). */
 static bool
-classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diagnostic,
-                bool only_state, struct rule_match *m)
+classify_refine(struct cls_memo *memo, const char *text, const char *diagnostic, bool only_state,
+                struct rule_match *m)
 {
     struct rule_match cm = {NULL, NULL};
     bnc_reason why;
 
-    if (text == diagnostic || !classify_match_text(rs, text, &cm)) {
+    if (text == diagnostic || !classify_match_text(memo, text, &cm)) {
         return false;
     }
     why = cm.rule->reason;
@@ -528,13 +565,13 @@ classify_refine(const struct bnc_ruleset *rs, const char *text, const char *diag
 /* The cause in Sendmail's Subject, "Returned mail: <cause>" (not "see transcript for
  * details", which matches no rule); only the MTA's words after the prefix are read. */
 static bool
-classify_subject_summary(const struct bnc_ruleset *rs, const char *subject, struct rule_match *m)
+classify_subject_summary(struct cls_memo *memo, const char *subject, struct rule_match *m)
 {
     static const char prefix[] = "Returned mail:";
     struct rule_match cm = {NULL, NULL};
 
     if (subject == NULL || !slice_prefix_ci(slice_make(subject, strlen(subject)), prefix) ||
-        !classify_match_text(rs, subject + sizeof(prefix) - 1, &cm)) {
+        !classify_match_text(memo, subject + sizeof(prefix) - 1, &cm)) {
         return false;
     }
     *m = cm;
@@ -592,7 +629,7 @@ classify_pseudo_status(const struct bnc_report *r, struct bnc_rcpt *rc, bnc_reas
  * SMTP stage, the message rather than the address, a temporary failure).
  * docs/internals/classify.md lists both tables; test_classify checks the doc against them. */
 struct cls_state {
-    const struct bnc_ruleset *rs;
+    struct cls_memo *memo; /* the report's matched texts; memo->rs is the ruleset */
     struct bnc_report *r;
     struct bnc_rcpt *rc;
     bool temporary;      /* the failure is temporary by its status, reply or action */
@@ -690,7 +727,7 @@ step_rule(struct cls_state *s)
     struct bnc_rcpt *rc = s->rc;
     const char *refined = NULL;
 
-    if (!classify_match_text(s->rs, rc->diagnostic, &s->m)) {
+    if (!classify_match_text(s->memo, rc->diagnostic, &s->m)) {
         return false;
     }
     if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->reason == BNC_R_ONHOLD &&
@@ -711,9 +748,9 @@ step_rule(struct cls_state *s)
     }
     if (s->m.rule->tier == RULES_TIER_BUILTIN && s->m.rule->hard < 0 &&
         s->m.rule->reason == BNC_R_USERUNKNOWN) {
-        if (classify_refine(s->rs, rc->status_comment, rc->diagnostic, false, &s->m)) {
+        if (classify_refine(s->memo, rc->status_comment, rc->diagnostic, false, &s->m)) {
             refined = ",status-comment";
-        } else if (classify_refine(s->rs, rc->notice, rc->diagnostic, true, &s->m)) {
+        } else if (classify_refine(s->memo, rc->notice, rc->diagnostic, true, &s->m)) {
             refined = ",notice";
         }
     }
@@ -795,7 +832,7 @@ static bool
 step_subject(struct cls_state *s)
 {
     if (s->m.rule != NULL || s->r->nrcpts != 1 ||
-        !classify_subject_summary(s->rs, s->r->subject, &s->m)) {
+        !classify_subject_summary(s->memo, s->r->subject, &s->m)) {
         return false;
     }
     s->reason = s->m.rule->reason;
@@ -1010,9 +1047,9 @@ classify_step_name(size_t i, bool adjustment)
 }
 
 static void
-classify_rcpt(const struct bnc_ruleset *rs, struct bnc_report *r, struct bnc_rcpt *rc)
+classify_rcpt(struct cls_memo *memo, struct bnc_report *r, struct bnc_rcpt *rc)
 {
-    struct cls_state s = {rs, r, rc, false, false, BNC_R_UNDEFINED, -1, "", {NULL, NULL}};
+    struct cls_state s = {memo, r, rc, false, false, BNC_R_UNDEFINED, -1, "", {NULL, NULL}};
     size_t i;
 
     classify_weigh_codes(rc);
@@ -1058,8 +1095,12 @@ classify_rules_matching(const struct bnc_ruleset *rs, const char *diagnostic,
 void
 classify_report(const struct bnc_ruleset *rs, bnc_report *r)
 {
+    struct cls_memo memo;
     size_t i;
+
+    memo.rs = rs;
+    memo.n = memo.next = 0;
     for (i = 0; i < r->nrcpts; i++) {
-        classify_rcpt(rs, r, &r->rcpts[i]);
+        classify_rcpt(&memo, r, &r->rcpts[i]);
     }
 }

@@ -71,13 +71,25 @@ slice_prefix_ci(struct bnc_slice s, const char *lit)
     return n <= s.len && slice_mem_eq_ci(s.p, lit, n);
 }
 /* The first '\n' in [p, end), or NULL: memchr for the short lines of a header block, inline
- * (sixteen bytes a step with SSE2), so walking a block line by line costs no call a line. */
+ * (thirty-two bytes a step with SSE2, one test for both halves), so walking a block line by
+ * line costs no call a line. */
 static inline const char *
 mem_nl(const char *p, const char *end)
 {
 #if defined(__SSE2__)
     const __m128i nl = _mm_set1_epi8('\n');
-    while (end - p >= 16) {
+    while (end - p >= 32) {
+        unsigned lo = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), nl));
+        unsigned hi = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), nl));
+        unsigned m = lo | (hi << 16);
+        if (m != 0) {
+            return p + __builtin_ctz(m);
+        }
+        p += 32;
+    }
+    if (end - p >= 16) {
         unsigned m = (unsigned)_mm_movemask_epi8(
             _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), nl));
         if (m != 0) {

@@ -301,6 +301,26 @@ fmt_cmd_first(uint64_t set)
     return set != 0 ? fmt_scan_cmd_name((size_t)__builtin_ctzll(set)) : "";
 }
 
+/* Are the sixteen bytes at p their own folded form: no tab, CR or LF, no two spaces in a row,
+ * and no space first when the output so far ends in one (after_space)? */
+static bool
+fmt_unfolded16(const char *p, bool after_space)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    unsigned other = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    return other == 0 && (sp & (sp >> 1)) == 0 && !(after_space && (sp & 1u) != 0);
+#else
+    (void)p;
+    (void)after_space;
+    return false;
+#endif
+}
+
 /* The phrase of an SMTP command that a wrapped line split ("refused to talk to\n    me",
  * "(in reply to RCPT\n    TO command)": Postfix folds its notice at word boundaries): the
  * window p[0..n) (n <= FMT_CMD_WINDOW) with each white-space run as one space, searched for
@@ -313,7 +333,16 @@ fmt_smtp_command_wrapped(const char *p, size_t n)
     bool folded = false;
 
     for (i = 0; i < n && wn < FMT_CMD_WINDOW; i++) {
-        char c = p[i];
+        char c;
+        if (i + 16 <= n && wn + 16 <= FMT_CMD_WINDOW &&
+            fmt_unfolded16(p + i, wn > 0 && w[wn - 1] == ' ')) {
+            /* sixteen bytes that are their own output */
+            memcpy(w + wn, p + i, 16);
+            wn += 16;
+            i += 15;
+            continue;
+        }
+        c = p[i];
         bool sp = c == ' ' || c == '\t' || c == '\r' || c == '\n';
         if (sp && wn > 0 && w[wn - 1] == ' ') {
             folded = true;

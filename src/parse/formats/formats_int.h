@@ -123,7 +123,7 @@ const struct fmt_family *fmt_families(size_t *n_out); /* the whole table */
 void fmt_scan_text(const char *p, size_t n, struct fmt_scan *s);
 /* The same for the header-field phrases (FMT_SCAN_HEADER ids) over a header block. */
 void fmt_scan_header(const char *p, size_t n, struct fmt_scan *s);
-/* One pass each over the decoded From and Subject (NULL: ""), for the fmt_fields phrases. */
+/* One pass over the decoded From and Subject together (NULL: ""), for the fmt_fields phrases. */
 void fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out);
 /* Build the phrase databases now, through the compiled-database cache in cache_dir (NULL:
  * none); a later call does nothing. */

@@ -207,7 +207,14 @@ static size_t scan_len_of[FMT_NEEDLES_MAX];       /* id -> strlen of the phrase 
 static size_t scan_nids;
 /* the From and Subject phrases, by fmt_fields id; and their databases */
 static const char *scan_from_of[FMT_FIELDS_MAX], *scan_subj_of[FMT_FIELDS_MAX];
-static hs_database_t *scan_fdb, *scan_sdb;
+/* one database of both: id i a From phrase, FMT_FIELDS_MAX + i a Subject phrase (every
+ * match reported, not only the first, so that each field's own are told apart by offset) */
+#define SCAN_FS_MAX (2 * FMT_FIELDS_MAX)
+static const char *scan_fs_of[SCAN_FS_MAX];
+static size_t scan_fs_len[SCAN_FS_MAX];
+static hs_database_t *scan_fsdb;
+/* the largest table a database is compiled from */
+#define SCAN_TABLE_MAX (SCAN_FS_MAX > FMT_NEEDLES_MAX ? SCAN_FS_MAX : FMT_NEEDLES_MAX)
 /* the SMTP command phrases by index, and their database (scanned over short windows) */
 static const char *scan_cmd_of[FMT_FIELDS_MAX];
 static hs_database_t *scan_cdb;
@@ -249,8 +256,7 @@ scan_scratch_get(void)
     }
     if (hs_alloc_scratch(scan_db, &scan_scratch) != HS_SUCCESS ||
         (scan_hdb != NULL && hs_alloc_scratch(scan_hdb, &scan_scratch) != HS_SUCCESS) ||
-        (scan_fdb != NULL && hs_alloc_scratch(scan_fdb, &scan_scratch) != HS_SUCCESS) ||
-        (scan_sdb != NULL && hs_alloc_scratch(scan_sdb, &scan_scratch) != HS_SUCCESS) ||
+        (scan_fsdb != NULL && hs_alloc_scratch(scan_fsdb, &scan_scratch) != HS_SUCCESS) ||
         (scan_cdb != NULL && hs_alloc_scratch(scan_cdb, &scan_scratch) != HS_SUCCESS) ||
         (scan_odb != NULL && hs_alloc_scratch(scan_odb, &scan_scratch) != HS_SUCCESS)) {
         return false;
@@ -277,22 +283,23 @@ scan_is_header_id(size_t id)
     return id >= FMT_SCAN_HEADER && id < FMT_SCAN_CMD;
 }
 
-/* A database of the phrases text_of[0..n) (NULL entries skipped), id = index. */
+/* A database of the phrases text_of[0..n) (NULL entries skipped), id = index; single-match
+ * unless every match is wanted (all). */
 static hs_database_t *
-scan_compile_table(const char *const *text_of, size_t n)
+scan_compile_table(const char *const *text_of, size_t n, bool all)
 {
-    char *exprs[FMT_NEEDLES_MAX] = {NULL};
-    unsigned flags[FMT_NEEDLES_MAX] = {0}, ids[FMT_NEEDLES_MAX] = {0};
+    char *exprs[SCAN_TABLE_MAX] = {NULL};
+    unsigned flags[SCAN_TABLE_MAX] = {0}, ids[SCAN_TABLE_MAX] = {0};
     size_t i, ne = 0;
     hs_database_t *db = NULL;
     hs_compile_error_t *ce = NULL;
 
-    for (i = 0; i < n && i < FMT_NEEDLES_MAX; i++) {
+    for (i = 0; i < n && i < SCAN_TABLE_MAX; i++) {
         if (text_of[i] == NULL || text_of[i][0] == '\0') {
             continue;
         }
         exprs[ne] = scan_literal_expr(text_of[i]);
-        flags[ne] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        flags[ne] = all ? HS_FLAG_CASELESS : HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
         ids[ne] = (unsigned)i;
         ne++;
     }
@@ -334,16 +341,22 @@ scan_build_fields(const struct fmt_family *fam, size_t nf)
     for (i = 0; i < nf && FMT_S_FAMILY + i < FMT_FIELDS_MAX; i++) {
         scan_subj_of[FMT_S_FAMILY + i] = fam[i].subject;
     }
-    scan_fdb = scan_compile_table(scan_from_of, FMT_FIELDS_MAX);
-    scan_sdb = scan_compile_table(scan_subj_of, FMT_FIELDS_MAX);
+    for (i = 0; i < FMT_FIELDS_MAX; i++) {
+        scan_fs_of[i] = scan_from_of[i];
+        scan_fs_of[FMT_FIELDS_MAX + i] = scan_subj_of[i];
+    }
+    for (i = 0; i < SCAN_FS_MAX; i++) {
+        scan_fs_len[i] = scan_fs_of[i] != NULL ? strlen(scan_fs_of[i]) : 0;
+    }
+    scan_fsdb = scan_compile_table(scan_fs_of, SCAN_FS_MAX, true);
     for (i = 0; i < SCAN_NCMD; i++) {
         scan_cmd_of[i] = scan_cmd[i].phrase;
     }
-    scan_cdb = scan_compile_table(scan_cmd_of, FMT_FIELDS_MAX);
+    scan_cdb = scan_compile_table(scan_cmd_of, FMT_FIELDS_MAX, false);
     for (i = 0; i < SCAN_NORIG; i++) {
         scan_orig_of[i] = scan_orig[i];
     }
-    scan_odb = scan_compile_table(scan_orig_of, FMT_FIELDS_MAX);
+    scan_odb = scan_compile_table(scan_orig_of, FMT_FIELDS_MAX, false);
 }
 
 /* The database of the header-field phrases (header) or of all the others. */
@@ -355,7 +368,7 @@ scan_compile(bool header)
     for (i = 0; i < FMT_NEEDLES_MAX; i++) {
         sel[i] = scan_is_header_id(i) == header ? scan_text_of[i] : NULL;
     }
-    return scan_compile_table(sel, FMT_NEEDLES_MAX);
+    return scan_compile_table(sel, FMT_NEEDLES_MAX, false);
 }
 
 static void
@@ -406,16 +419,15 @@ scan_build(void)
     scan_db = scan_compile(false);
     scan_hdb = scan_compile(true);
     scan_build_fields(fam, nf);
-    if (scan_db == NULL || scan_hdb == NULL || scan_fdb == NULL || scan_sdb == NULL ||
-        scan_cdb == NULL || scan_odb == NULL) {
+    if (scan_db == NULL || scan_hdb == NULL || scan_fsdb == NULL || scan_cdb == NULL ||
+        scan_odb == NULL) {
         /* all or none: the fallback searches every phrase one by one */
         hs_free_database(scan_db);
         hs_free_database(scan_hdb);
-        hs_free_database(scan_fdb);
-        hs_free_database(scan_sdb);
+        hs_free_database(scan_fsdb);
         hs_free_database(scan_cdb);
         hs_free_database(scan_odb);
-        scan_db = scan_hdb = scan_fdb = scan_sdb = scan_cdb = scan_odb = NULL;
+        scan_db = scan_hdb = scan_fsdb = scan_cdb = scan_odb = NULL;
     }
 }
 
@@ -534,12 +546,81 @@ scan_field(hs_database_t *db, const char *const *text_of, const char *v, size_t 
     }
 }
 
+/* The From and Subject phrases of one scan of "From\nSubject": a match wholly before the
+ * separator is in From, one wholly after it in Subject (none holds a line break, and one
+ * across the separator is neither's). */
+struct scan_fs {
+    size_t from_len; /* the separator's offset; SIZE_MAX: the text is Subject alone */
+    size_t subj_at;  /* where Subject starts */
+    struct fmt_fields *out;
+};
+
+static int
+scan_on_fs(unsigned int id, unsigned long long from, unsigned long long to, unsigned int fl,
+           void *ctx)
+{
+    struct scan_fs *f = ctx;
+    size_t len;
+    (void)from;
+    (void)fl;
+    if (id >= SCAN_FS_MAX) {
+        return 0;
+    }
+    len = scan_fs_len[id];
+    if (id < FMT_FIELDS_MAX) {
+        if (f->from_len != SIZE_MAX && to <= f->from_len) {
+            f->out->from[id / 64] |= (uint64_t)1 << (id % 64);
+        }
+    } else if (to >= len && to - len >= f->subj_at) {
+        id -= FMT_FIELDS_MAX;
+        f->out->subj[id / 64] |= (uint64_t)1 << (id % 64);
+    }
+    return 0;
+}
+
+/* One field alone through the combined database: subject says which ids count. */
+static bool
+scan_fs_one(const char *v, size_t n, bool subject, struct fmt_fields *out)
+{
+    struct scan_fs f;
+    if (n == 0) {
+        return true;
+    }
+    if (n > INT32_MAX) {
+        n = INT32_MAX;
+    }
+    f.from_len = subject ? SIZE_MAX : n;
+    f.subj_at = subject ? 0 : SIZE_MAX;
+    f.out = out;
+    return hs_scan(scan_fsdb, v, (unsigned)n, 0, scan_scratch, scan_on_fs, &f) == HS_SUCCESS;
+}
+
 void
 fmt_scan_fields(const char *from, const char *subject, struct fmt_fields *out)
 {
+    char both[1024];
+    size_t fn = from ? strlen(from) : 0, sn = subject ? strlen(subject) : 0;
+
     (void)pthread_once(&scan_once, scan_build);
-    scan_field(scan_fdb, scan_from_of, from, from ? strlen(from) : 0, out->from);
-    scan_field(scan_sdb, scan_subj_of, subject, subject ? strlen(subject) : 0, out->subj);
+    memset(out, 0, sizeof(*out));
+    if (scan_fsdb != NULL && scan_scratch_get()) {
+        if (fn > 0 && sn > 0 && fn + 1 + sn <= sizeof(both)) {
+            struct scan_fs f = {fn, fn + 1, out};
+            memcpy(both, from, fn);
+            both[fn] = '\n';
+            memcpy(both + fn + 1, subject, sn);
+            if (hs_scan(scan_fsdb, both, (unsigned)(fn + 1 + sn), 0, scan_scratch, scan_on_fs,
+                        &f) == HS_SUCCESS) {
+                return;
+            }
+        } else if (scan_fs_one(from, fn, false, out) && scan_fs_one(subject, sn, true, out)) {
+            return;
+        }
+        memset(out, 0, sizeof(*out));
+    }
+    /* fallback: one search per phrase */
+    scan_field(NULL, scan_from_of, from, fn, out->from);
+    scan_field(NULL, scan_subj_of, subject, sn, out->subj);
 }
 
 const char *

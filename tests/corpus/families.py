@@ -56,7 +56,10 @@ IP_BLOCKED = ["Client host 192.0.2.1 blocked using zen.spamhaus.org",
               "Your IP 192.0.2.1 is listed in bl.spamcop.net",
               "192.0.2.1 is listed on a blocklist", "Your IP address has been blacklisted",
               "IP address blocked", "Message rejected: IP 192.0.2.1 is blocked",
-              "Connection from 192.0.2.1 refused: blacklisted"]
+              "Connection from 192.0.2.1 refused: blacklisted",
+              "5.7.1 Service unavailable; Sender address [s@example.org] blocked using "
+              "dbl.spamhaus.org", "5.7.1 Service unavailable; Helo command [mx.example.org] "
+              "blocked using rhsbl.example.net"]
 SIZE = ["Message size exceeds fixed maximum message size", "Message too large",
         "Requested mail action aborted: exceeded mailsize limit",
         "message is too big", "Message exceeds maximum size", "mail size too large",

@@ -192,6 +192,20 @@ test_address_before_full_stop(void **state)
     expect(r, "gone@example.net", BNC_R_USERUNKNOWN, 1);
     assert_string_equal(rcpt(r, "gone@example.net")->origin, "format:gmail");
     bnc_report_free(r);
+    /* Gmail's delay notice, without the remote's answer: still being tried */
+    r = parse("From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Delivery Status Notification (Delay)\n"
+              "\n"
+              "** Delivery incomplete **\n"
+              "\n"
+              "There was a temporary problem delivering your message to slow@example.net. "
+              "Gmail will retry for 46 more hours. You'll be notified if the delivery fails "
+              "permanently.\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "slow@example.net", BNC_R_EXPIRED, 0);
+    assert_int_equal(rcpt(r, "slow@example.net")->action, BNC_ACTION_DELAYED);
+    bnc_report_free(r);
     r = parse("From: postmaster@mx.example.net\n"
               "To: sender@example.org\n"
               "Subject: Delivery failure\n"

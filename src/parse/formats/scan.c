@@ -91,6 +91,8 @@ static const char *const scan_delay[] = {
     "has been postponed",
     "advisory-only",
     "WARNING ONLY",
+    "will retry for", /* Gmail: "... Gmail will retry for 46 more hours." */
+    "temporary problem delivering your message",
 };
 
 /* A line announcing a list of failed recipients. */

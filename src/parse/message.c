@@ -395,6 +395,15 @@ message_find_orig(struct bnc_report *r)
         }
         q = p->body.p;
         end = p->body.p + p->body.len;
+        if (slice_eq_ci(p->encoding, "base64") || slice_eq_ci(p->encoding, "quoted-printable")) {
+            /* the copy is in the decoded text (a base64 or quoted-printable text part) */
+            struct bnc_slice d;
+            if (mime_part_decoded(r->arena, p, &d) != BNC_OK) {
+                continue;
+            }
+            q = d.p;
+            end = d.p + d.len;
+        }
         for (k = 0; k < 8 && q < end; k++) {
             const char *nl;
             struct bnc_slice h;

@@ -314,6 +314,35 @@ test_sendmail_multiline_reply(void **state)
     bnc_report_free(r);
 }
 
+/* The copy of the returned message inline in a base64 text part: its sender is found in the
+ * decoded text and is no recipient. */
+static void
+test_inline_copy_base64(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
+              "To: bounces@sender.example\n"
+              "Subject: Mail delivery failed: returning message to sender\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: text/plain; charset=us-ascii\n"
+              "Content-Transfer-Encoding: base64\n"
+              "\n"
+              "VGhpcyBtZXNzYWdlIHdhcyBjcmVhdGVkIGF1dG9tYXRpY2FsbHkgYnkgbWFpbCBkZWxpdmVyeSBz\n"
+              "b2Z0d2FyZS4KCkEgbWVzc2FnZSBzZW50IGJ5CgogIDxuZXdzQHNlbmRlci5leGFtcGxlPgoKY291\n"
+              "bGQgbm90IGJlIGRlbGl2ZXJlZCB0byBvbmUgb3IgbW9yZSBvZiBpdHMgcmVjaXBpZW50cy4gVGhl\n"
+              "IGZvbGxvd2luZwphZGRyZXNzKGVzKSBmYWlsZWQ6CgogIGdvbmVAZXhhbXBsZS5uZXQKICAgIGFs\n"
+              "bCBob3N0cyBoYXZlIGJlZW4gZmFpbGluZyBmb3IgYSBsb25nIHRpbWUgYW5kIHdlcmUgbGFzdCB0\n"
+              "cmllZCBhZnRlciB0aGlzIG1lc3NhZ2UgYXJyaXZlZAoKLS0tLS0tIFRoaXMgaXMgYSBjb3B5IG9m\n"
+              "IHRoZSBtZXNzYWdlLCBpbmNsdWRpbmcgYWxsIHRoZSBoZWFkZXJzLiAtLS0tLS0KClJldHVybi1w\n"
+              "YXRoOiA8bmV3c0BzZW5kZXIuZXhhbXBsZT4KRnJvbTogbmV3c0BzZW5kZXIuZXhhbXBsZQpUbzog\n"
+              "Z29uZUBleGFtcGxlLm5ldApTdWJqZWN0OiBoZWxsbwoKaGkK\n"
+              );
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    expect(r, "gone@example.net", BNC_R_EXPIRED, 0);
+    bnc_report_free(r);
+}
+
 static void
 test_postfix_plain(void **state)
 {
@@ -750,6 +779,7 @@ main(void)
         cmocka_unit_test(test_postfix_plain),
         cmocka_unit_test(test_postfix_wrapped_address),
         cmocka_unit_test(test_sendmail_multiline_reply),
+        cmocka_unit_test(test_inline_copy_base64),
         cmocka_unit_test(test_exim_after_mail_from),
         cmocka_unit_test(test_sendmail_code_lines),
         cmocka_unit_test(test_exchange_list),

@@ -162,13 +162,7 @@ static inline bool
 diag_plain16(const char *p)
 {
 #if defined(__SSE2__)
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-    unsigned other = (unsigned)_mm_movemask_epi8(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                                  _mm_cmpeq_epi8(v, _mm_setzero_si128()))));
+    unsigned other, sp = mem_ws16(p, &other);
     return other == 0 && (sp & 0x8001u) == 0 && (sp & (sp >> 1)) == 0;
 #else
     (void)p;

@@ -46,6 +46,15 @@ fmt_find_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
     return mem_find_ci(hay, hlen, needle, nlen);
 }
 
+/* Does [s, end) open with the code of a failed SMTP reply (4xx, 5xx) and the space or the
+ * hyphen of a last or a continued line ("550 ...", "550-5.7.1 ...")? */
+static bool
+fmt_reply_lead(const char *s, const char *end)
+{
+    return end - s > 4 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' &&
+           s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-');
+}
+
 static bool
 fmt_is_addr_char(unsigned char c)
 {
@@ -302,17 +311,13 @@ fmt_cmd_first(uint64_t set)
 }
 
 /* Are the sixteen bytes at p their own folded form: no tab, CR or LF, no two spaces in a row,
- * and no space first when the output so far ends in one (after_space)? */
+ * and no space first when the output so far ends in one (after_space)? (A NUL, which the
+ * byte loop copies as it is, sends the sixteen bytes to that loop too.) */
 static bool
 fmt_unfolded16(const char *p, bool after_space)
 {
 #if defined(__SSE2__)
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-    unsigned other = (unsigned)_mm_movemask_epi8(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    unsigned other, sp = mem_ws16(p, &other);
     return other == 0 && (sp & (sp >> 1)) == 0 && !(after_space && (sp & 1u) != 0);
 #else
     (void)p;
@@ -685,8 +690,7 @@ fmt_blank(const char *p, size_t n)
 static bool
 fmt_code_lead(const char *s, const char *end)
 {
-    return end - s > 5 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' &&
-           s[2] >= '0' && s[2] <= '9' && s[3] == ' ' && s[4] == '<';
+    return end - s > 5 && fmt_reply_lead(s, end) && s[3] == ' ' && s[4] == '<';
 }
 
 /* The labels that may stand before a recipient's address on its line, tried in this order. */
@@ -927,8 +931,7 @@ fmt_quotes_reply(const char *p, const char *a)
     while (s < a && (*s == '>' || *s == '-' || *s == '*')) {
         s++;
     }
-    if (a - s > 4 && (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' &&
-        s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-')) {
+    if (fmt_reply_lead(s, a)) {
         return true;
     }
     return fmt_find_ci(p, (size_t)(a - p), "said:", 5) != NULL ||
@@ -1289,8 +1292,7 @@ fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
         while (e > s && (e[-1] == '\r' || e[-1] == ' ')) {
             e--;
         }
-        if (e - s > 4 && (s[0] == '4' || s[0] == '5') && isdigit((unsigned char)s[1]) &&
-            isdigit((unsigned char)s[2]) && (s[3] == ' ' || s[3] == '-')) {
+        if (fmt_reply_lead(s, e)) {
             *line = s;
             *len = (size_t)(e - s);
         }
@@ -1310,11 +1312,13 @@ fmt_complete_reply(struct fmt_msg *m, struct bnc_rcpt *rc)
     const char *d = rc->diagnostic, *hit, *from = m->text.p, *end = m->text.p + m->text.len;
     size_t dn;
 
-    if (d == NULL || (d[0] != '4' && d[0] != '5') || d[1] < '0' || d[1] > '9' || d[2] < '0' ||
-        d[2] > '9' || d[3] != '-') {
+    if (d == NULL) {
         return;
     }
     dn = strlen(d);
+    if (!fmt_reply_lead(d, d + dn) || d[3] != '-') {
+        return; /* the first line of a multi-line reply ("552-...") */
+    }
     /* the first line may be quoted more than once ("(reason: 552-...)" before the
      * transcript): the occurrence the continuation lines follow counts */
     while (dn >= 12 && (hit = fmt_find_ci(from, (size_t)(end - from), d, dn)) != NULL) {

@@ -3,11 +3,13 @@
  * answered (the auto-reply's From), with reason_hint vacation and origin "autoreply".
  *
  * Signals, strongest first: RFC 3834 Auto-Submitted: auto-replied, the de-facto headers
- * (X-Autoreply, X-Autorespond, X-Auto-Response-Suppress, Precedence: auto_reply, X-Vacation),
+ * (X-Autoreply, X-Autorespond, Precedence: auto_reply, X-Vacation),
  * then the Subject and the first lines of the body in several languages ("Out of office",
  * "Automatic reply", "Abwesenheitsnotiz", "Réponse automatique", "自動応答", "不在", ...). A
  * header alone is not enough when the message otherwise looks like a bounce (the sender is
- * MAILER-DAEMON or postmaster): bounces may carry Auto-Submitted too.
+ * MAILER-DAEMON or postmaster): bounces may carry Auto-Submitted too. X-Auto-Response-Suppress
+ * is no signal: it asks the receiver not to auto-reply, and Outlook and Exchange put it on
+ * ordinary messages.
  * An unsubscribe request mailed to a List-Unsubscribe address is reported here too, as an
  * opt-out complaint from its From.
  * Doesn't: treat an auto-reply as a failure; never called when the message already has
@@ -163,7 +165,6 @@ autoreply_apply(struct bnc_report *r)
     header_sig =
         ar_header_is(hdr, "Auto-Submitted", "auto-replied") ||
         ar_header_is(hdr, "X-Autoreply", NULL) || ar_header_is(hdr, "X-Autorespond", NULL) ||
-        ar_header_is(hdr, "X-Auto-Response-Suppress", NULL) ||
         ar_header_is(hdr, "Precedence", "auto_reply") || ar_header_is(hdr, "X-Vacation", NULL);
     for (i = 0; i < sizeof(ar_subjects) / sizeof(ar_subjects[0]); i++) {
         if (ar_has(subj, strlen(subj), ar_subjects[i])) {

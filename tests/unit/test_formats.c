@@ -312,6 +312,41 @@ test_sendmail_multiline_reply(void **state)
     assert_non_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "service provider"));
     assert_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "<<<"));
     bnc_report_free(r);
+    /* a DSN without a diagnostic: the transcript's last reply, joined without its marks */
+    r = parse("From: MAILER-DAEMON@mta.example.org (Mail Delivery Subsystem)\n"
+              "Subject: Returned mail: see transcript for details\n"
+              "To: sender@example.org\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "\n"
+              "   ----- The following addresses had permanent fatal errors -----\n"
+              "user@gmail.example\n"
+              "    (reason: )\n"
+              "\n"
+              "   ----- Transcript of session follows -----\n"
+              "... while talking to mx.gmail.example.:\n"
+              ">>> DATA\n"
+              "<<< 421-4.7.28 Gmail has detected an unusual rate of unsolicited mail. To protect\n"
+              "<<< 421-4.7.28 our users from spam, mail has been temporarily rate limited.\n"
+              "<<< 421 4.7.28 Please review our Bulk Email Senders Guidelines. a1si1 - gsmtp\n"
+              "user@gmail.example... Deferred: 421-4.7.28 Gmail has detected an unusual rate\n"
+              "Message could not be delivered for 5 days\n"
+              "\n"
+              "--B\n"
+              "Content-Type: message/delivery-status\n"
+              "\n"
+              "Reporting-MTA: dns; mta.example.org\n"
+              "\n"
+              "Final-Recipient: RFC822; user@gmail.example\n"
+              "Action: failed\n"
+              "Status: 4.4.7\n"
+              "\n"
+              "--B--\n");
+    assert_non_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "Bulk Email Senders"));
+    assert_null(strstr(rcpt(r, "user@gmail.example")->diagnostic, "<<<"));
+    bnc_report_free(r);
 }
 
 /* The copy of the returned message inline in a base64 text part: its sender is found in the
@@ -654,6 +689,16 @@ test_autoreply(void **state)
               "\n"
               "only text\n");
     expect(r, "taro@example.jp", BNC_R_VACATION, 0);
+    bnc_report_free(r);
+    /* X-Auto-Response-Suppress asks the receiver not to auto-reply (Outlook and Exchange
+     * set it on ordinary messages); it does not make this message an auto-reply */
+    r = parse("From: Person <person@example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Re: hello\n"
+              "X-Auto-Response-Suppress: All\n"
+              "\n"
+              "Thanks, see you on Monday.\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 0);
     bnc_report_free(r);
 }
 

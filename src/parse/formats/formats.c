@@ -1301,6 +1301,38 @@ fmt_transcript_reply(const struct fmt_msg *m, const char **line, size_t *len)
     return *line != NULL;
 }
 
+/* The transcript lines from p to end joined with newlines into buf (cap bytes), each without
+ * its leading white space and its "<<< " mark; returns the length. At most cap bytes are
+ * kept: a diagnostic is bounded by FMT_BLOCK_MAX in any case. */
+static size_t
+fmt_unmarked(const char *p, const char *end, char *buf, size_t cap)
+{
+    size_t bn = 0;
+
+    while (p < end && bn < cap) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        size_t k;
+        while (p < le && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (le - p >= 4 && memcmp(p, "<<< ", 4) == 0) {
+            p += 4;
+        }
+        k = (size_t)(le - p);
+        if (bn > 0 && bn < cap) {
+            buf[bn++] = '\n';
+        }
+        if (k > cap - bn) {
+            k = cap - bn;
+        }
+        memcpy(buf + bn, p, k);
+        bn += k;
+        p = nl != NULL ? nl + 1 : end;
+    }
+    return bn;
+}
+
 /* Sendmail's DSN keeps only the first line of a multi-line reply ("Diagnostic-Code: SMTP;
  * 552-5.7.0 This message was blocked because its content presents a potential"); its
  * transcript holds the rest ("<<< 552-5.7.0 security issue. ..." up to "<<< 552 5.7.0 ...").
@@ -1342,31 +1374,8 @@ fmt_complete_reply(struct fmt_msg *m, struct bnc_rcpt *rc)
             p = nl != NULL ? nl + 1 : end;
         }
         if (lines > 0) {
-            /* the lines joined without the transcript's "<<< " marks */
             char buf[FMT_BLOCK_MAX];
-            size_t bn = 0;
-            const char *q = hit;
-            while (q < last && bn < sizeof(buf)) {
-                const char *nl = memchr(q, '\n', (size_t)(last - q));
-                const char *le = nl != NULL ? nl : last;
-                size_t k;
-                while (q < le && (*q == ' ' || *q == '\t')) {
-                    q++;
-                }
-                if (le - q >= 4 && memcmp(q, "<<< ", 4) == 0) {
-                    q += 4;
-                }
-                k = (size_t)(le - q);
-                if (bn > 0 && bn < sizeof(buf)) {
-                    buf[bn++] = '\n';
-                }
-                if (k > sizeof(buf) - bn) {
-                    k = sizeof(buf) - bn;
-                }
-                memcpy(buf + bn, q, k);
-                bn += k;
-                q = nl != NULL ? nl + 1 : last;
-            }
+            size_t bn = fmt_unmarked(hit, last, buf, sizeof(buf));
             rc->diagnostic = report_diag(m->r, buf, bn);
             return;
         }
@@ -1375,11 +1384,12 @@ fmt_complete_reply(struct fmt_msg *m, struct bnc_rcpt *rc)
 }
 
 /* The last reply the remote sent in a session transcript inside block b ("<<< 503 5.5.1
- * Error: need RCPT command", its "<<< 550-" continuation lines included), without the
- * "<<< " marks' line starts; false when b quotes none. Sendmail follows it with its own
- * summary ("554 5.0.0 Service unavailable", a sysexits text) that names no cause. */
-static bool
-fmt_transcript_remote_reply(struct bnc_slice b, struct bnc_slice *out)
+ * Error: need RCPT command", its "<<< 550-" continuation lines included), joined into buf
+ * (FMT_BLOCK_MAX bytes) without the "<<< " marks; its length, 0 when b quotes none.
+ * Sendmail follows it with its own summary ("554 5.0.0 Service unavailable", a sysexits
+ * text) that names no cause. */
+static size_t
+fmt_transcript_remote_reply(struct bnc_slice b, char *buf)
 {
     const char *p = b.p, *end = b.p + b.len, *first = NULL, *last_end = NULL;
     bool in_reply = false;
@@ -1399,10 +1409,9 @@ fmt_transcript_remote_reply(struct bnc_slice b, struct bnc_slice *out)
         p = nl != NULL ? nl + 1 : end;
     }
     if (first == NULL) {
-        return false;
+        return 0;
     }
-    *out = slice_make(first, (size_t)(last_end - first));
-    return true;
+    return fmt_unmarked(first, last_end, buf, FMT_BLOCK_MAX);
 }
 
 static void
@@ -1481,9 +1490,10 @@ fmt_enrich(struct fmt_msg *m)
             }
         }
         if (weak) {
-            struct bnc_slice reply;
+            char reply[FMT_BLOCK_MAX];
+            size_t rn;
             rc->diagnostic = "";
-            if (fmt_transcript_remote_reply(b, &reply)) {
+            if ((rn = fmt_transcript_remote_reply(b, reply)) > 0) {
                 /* the remote's own words decide, not the MTA's summary after them */
                 const char *cmd = fmt_smtp_command(m, b.p, b.len);
                 if (cmd[0] == '\0') {
@@ -1492,7 +1502,7 @@ fmt_enrich(struct fmt_msg *m)
                 if ((rc->smtp_command == NULL || rc->smtp_command[0] == '\0') && cmd[0] != '\0') {
                     rc->smtp_command = cmd;
                 }
-                fmt_set_diag(m, rc, reply.p, reply.len);
+                fmt_set_diag(m, rc, reply, rn);
             } else {
                 fmt_set_diag(m, rc, b.p, b.len);
             }

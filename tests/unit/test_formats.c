@@ -169,6 +169,67 @@ test_sendmail_pipelined_rcpt(void **state)
     bnc_report_free(r);
 }
 
+/* The same transcript with a reply that is not Postfix's: the reply DATA itself got ("503
+ * 5.0.0 Need RCPT") after the one naming the recipient says which answered the RCPT TO.
+ * Without a reply after it, the one naming the recipient answered DATA. */
+static bnc_report *
+sendmail_after_data(const char *transcript)
+{
+    char msg[2048];
+    snprintf(msg, sizeof(msg),
+             "From: MAILER-DAEMON@mta.example.org (Mail Delivery Subsystem)\n"
+             "Subject: Returned mail: see transcript for details\n"
+             "MIME-Version: 1.0\n"
+             "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+             "\n"
+             "--B\n"
+             "\n"
+             "   ----- The following addresses had permanent fatal errors -----\n"
+             "<gone@example.net>\n"
+             "    (reason: 550 5.0.0 <gone@example.net>... User unknown)\n"
+             "\n"
+             "   ----- Transcript of session follows -----\n"
+             "... while talking to mx.example.net.:\n"
+             ">>> DATA\n"
+             "%s"
+             "\n"
+             "--B\n"
+             "Content-Type: message/delivery-status\n"
+             "\n"
+             "Reporting-MTA: dns; mta.example.org\n"
+             "\n"
+             "Final-Recipient: RFC822; gone@example.net\n"
+             "Action: failed\n"
+             "Status: 5.0.0\n"
+             "Diagnostic-Code: SMTP; 550 5.0.0 <gone@example.net>... User unknown\n"
+             "\n"
+             "--B--\n",
+             transcript);
+    return parse(msg);
+}
+
+static void
+test_sendmail_pipelined_reply_order(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = sendmail_after_data("<<< 550 5.0.0 <gone@example.net>... User unknown\n"
+                            "550 5.1.1 <gone@example.net>... User unknown\n"
+                            "<<< 503 5.0.0 Need RCPT (recipient)\n");
+    expect(r, "gone@example.net", BNC_R_USERUNKNOWN, 1);
+    assert_string_equal(rcpt(r, "gone@example.net")->smtp_command, "RCPT");
+    bnc_report_free(r);
+    /* a multi-line reply is one reply: its continuation lines are not a second one */
+    r = sendmail_after_data("<<< 550-5.0.0 <gone@example.net>... User unknown\n"
+                            "<<< 550 5.0.0 see our policy\n");
+    assert_string_equal(rcpt(r, "gone@example.net")->smtp_command, "DATA");
+    expect(r, "gone@example.net", BNC_R_FILTERED, 0);
+    bnc_report_free(r);
+    r = sendmail_after_data("<<< 550 5.0.0 <gone@example.net>... User unknown\n");
+    assert_string_equal(rcpt(r, "gone@example.net")->smtp_command, "DATA");
+    bnc_report_free(r);
+}
+
 /* An address at the end of a sentence ("... to a@b.example. See ..."), and a recipient named
  * on the line that announces the list. */
 static void
@@ -819,6 +880,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qmail),
         cmocka_unit_test(test_sendmail_pipelined_rcpt),
+        cmocka_unit_test(test_sendmail_pipelined_reply_order),
         cmocka_unit_test(test_address_before_full_stop),
         cmocka_unit_test(test_address_after_fullwidth_colon),
         cmocka_unit_test(test_postfix_plain),

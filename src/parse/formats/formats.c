@@ -1225,6 +1225,39 @@ fmt_transcript_last_command(const struct fmt_msg *m)
     return last != NULL ? fmt_smtp_command(m, last, lastn) : "";
 }
 
+/* Whether the remote's reply on the transcript line ls ("<<< 550 5.1.1 <a@b>... User
+ * unknown", its "<<< 550-" continuation lines included) is followed by another reply
+ * ("<<< 503 ...") before the client's next command (">>> ") or the transcript's end. */
+static bool
+fmt_reply_follows(const char *ls, const char *end)
+{
+    const char *p = ls;
+    bool continued = end - ls > 7 && ls[7] == '-';
+    int guard = 0;
+
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL && ++p < end && guard++ < 40) {
+        const char *le = memchr(p, '\n', (size_t)(end - p));
+        if (le == NULL) {
+            le = end;
+        }
+        if (le - p > 4 && strncmp(p, "<<< ", 4) == 0) {
+            if (!fmt_reply_lead(p + 4, le)) {
+                return false;
+            }
+            if (!continued) {
+                return true;
+            }
+            continued = p[7] == '-'; /* the same reply's next line */
+            continue;
+        }
+        if ((le - p >= 4 && strncmp(p, ">>> ", 4) == 0) ||
+            (le - p >= 5 && memcmp(p, "-----", 5) == 0)) {
+            return false;
+        }
+    }
+    return false;
+}
+
 static const char *
 fmt_transcript_command(const struct fmt_msg *m, const char *addr)
 {
@@ -1250,7 +1283,11 @@ fmt_transcript_command(const struct fmt_msg *m, const char *addr)
             if (ls - ps > 8 && strncmp(ps, ">>> ", 4) == 0) {
                 const char *cmd = fmt_smtp_command(m, ps, (size_t)(ls - ps));
                 if (slice_prefix_ci(slice_make(ps + 4, (size_t)(ls - ps - 4)), "DATA")) {
-                    return "DATA";
+                    /* a pipelining client sends RCPT TO and DATA together and reads the
+                     * answers after: a reply naming the recipient, followed by one more
+                     * reply (DATA's own, "503 5.0.0 Need RCPT", "554 5.5.1 Error: no valid
+                     * recipients"), answered the RCPT TO */
+                    return fmt_reply_follows(ls, end) ? "RCPT" : "DATA";
                 }
                 if (cmd[0] != '\0') {
                     return cmd;

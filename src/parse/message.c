@@ -310,6 +310,11 @@ message_walk_dsn(struct bnc_report *r)
             !mime_part_is(p, "message", NULL)) {
             continue;
         }
+        if (mime_part_is(p, "message", "disposition-notification") ||
+            mime_part_is(p, "message", "global-disposition-notification")) {
+            /* a read receipt (RFC 8098, RFC 6533 §6): its Final-Recipient read the message */
+            continue;
+        }
         if (p->encoding.len == 0 || slice_eq_ci(p->encoding, "7bit") ||
             slice_eq_ci(p->encoding, "8bit") || slice_eq_ci(p->encoding, "binary")) {
             /* not transfer-encoded: look before decoding anything */

@@ -763,6 +763,37 @@ test_autoreply(void **state)
     bnc_report_free(r);
 }
 
+/* A read receipt (RFC 8098) is a multipart/report too; its Final-Recipient read the
+ * message and is no failed recipient. */
+static void
+test_read_receipt(void **state)
+{
+    bnc_report *r;
+    (void)state;
+    r = parse("From: Reader <reader@example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Read: report\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=disposition-notification;\n"
+              "  boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "\n"
+              "The message sent to reader@example.com has been displayed.\n"
+              "--B\n"
+              "Content-Type: message/disposition-notification\n"
+              "\n"
+              "Reporting-UA: pc.example.com; Mail 1.0\n"
+              "Original-Recipient: rfc822;reader@example.com\n"
+              "Final-Recipient: rfc822;reader@example.com\n"
+              "Original-Message-ID: <1@example.org>\n"
+              "Disposition: manual-action/MDN-sent-manually; displayed\n"
+              "\n"
+              "--B--\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 0);
+    bnc_report_free(r);
+}
+
 static void
 test_dsn_enriched_from_text(void **state)
 {
@@ -894,6 +925,7 @@ main(void)
         cmocka_unit_test(test_ses_json),
         cmocka_unit_test(test_arf),
         cmocka_unit_test(test_autoreply),
+        cmocka_unit_test(test_read_receipt),
         cmocka_unit_test(test_dsn_enriched_from_text),
         cmocka_unit_test(test_iso2022jp_body),
         cmocka_unit_test(test_family_by_header),

@@ -36,6 +36,38 @@ name_is(struct bnc_slice name, const char *lit)
     return slice_eq_ci(name, lit);
 }
 
+#define DSN_UNFOLDED_MAX 8u
+
+/* Does the line [p, le) open with a field name (RFC 5322 §3.6.8: printable characters, no
+ * space, here letters, digits and '-') and a colon, white space allowed before it? */
+static bool
+dsn_field_line(const char *p, const char *le)
+{
+    const char *q = p;
+
+    while (q < le && (((*q | 32) >= 'a' && (*q | 32) <= 'z') || (*q >= '0' && *q <= '9') ||
+                      *q == '-')) {
+        q++;
+    }
+    if (q == p) {
+        return false;
+    }
+    while (q < le && (*q == ' ' || *q == '\t')) {
+        q++;
+    }
+    return q < le && *q == ':';
+}
+
+/* Is the line [p, le) the field `name` (lower case)? */
+static bool
+dsn_field_is(const char *p, const char *le, const char *name)
+{
+    size_t nl = strlen(name);
+
+    return (size_t)(le - p) > nl && slice_mem_eq_ci(p, name, nl) &&
+           dsn_field_line(p, le) && (p[nl] == ':' || p[nl] == ' ' || p[nl] == '\t');
+}
+
 size_t
 dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
 {
@@ -43,6 +75,7 @@ dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
     struct dsn_msg m;
     struct dsn_group g;
     size_t added = 0;
+    unsigned unfolded;
 
     memset(&m, 0, sizeof(m));
     memset(&g, 0, sizeof(g));
@@ -60,13 +93,22 @@ dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
             p = le;
             continue;
         }
-        /* value continues over folded lines */
+        /* value continues over folded lines; a Diagnostic-Code also over lines some MTAs
+         * wrap it onto without folding them ("... content judged to b" / "e spam by ..."):
+         * lines that are no field, at most DSN_UNFOLDED_MAX of them */
+        unfolded = dsn_field_is(p, le, "diagnostic-code") ? DSN_UNFOLDED_MAX : 0;
         ve = le;
-        while (ve < end && (*ve == ' ' || *ve == '\t')) {
+        while (ve < end) {
             const char *n2 = mem_nl(ve, end);
             const char *ne2 = n2 ? n2 + 1 : end;
             if (slice_trim(slice_make(ve, (size_t)(ne2 - ve))).len == 0) {
                 break; /* a white-space-only line is a blank line */
+            }
+            if (*ve != ' ' && *ve != '\t') {
+                if (unfolded == 0 || dsn_field_line(ve, ne2)) {
+                    break;
+                }
+                unfolded--;
             }
             ve = ne2;
         }

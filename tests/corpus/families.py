@@ -198,7 +198,8 @@ LOCALIZED = ["Benutzer unbekannt", "Empfänger unbekannt", "Die Adresse {a} exis
              "A felhasználó nem létezik", "Utilizatorul nu există", "Destinatar necunoscut",
              "宛先のメールアドレスが見つかりません", "ユーザが存在しません", "用户不存在",
              "收件人不存在", "사용자가 존재하지 않습니다", "받는 사람을 찾을 수 없습니다",
-             "ユーザー Neko (<{a}>) は Domino ディレクトリには見つかりません。"]
+             "ユーザー Neko (<{a}>) は Domino ディレクトリには見つかりません。",
+             "Benutzer Neko ({a}) nicht im Domino-Verzeichnis aufgeführt"]
 # the same words said of our sender: recorded, never a dead recipient
 SENDER = ["Sender address <{s}> is invalid", "sender address is unknown",
           "Sender domain example.org does not exist", "Sender address rejected: Domain not found",

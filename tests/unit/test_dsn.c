@@ -137,6 +137,31 @@ test_quirks(void **state)
     bnc_report_free(r);
 }
 
+/* A Diagnostic-Code wrapped onto lines without folding white space: the lines that are no
+ * field continue it; the next field ends it. */
+static void
+test_unfolded_diagnostic(void **state)
+{
+    struct bnc_report *r = parse_str(HEAD "Final-Recipient: rfc822; a@example.com\r\n"
+                                          "Action: failed\r\n"
+                                          "Status: 5.2.0\r\n"
+                                          "Diagnostic-Code: smtp; 552 5.2.0 rejected due to content judged to b\r\n"
+                                          "e spam, see the page: <https://che\r\n"
+                                          "ck.example.net/>\r\n"
+                                          "Last-Attempt-Date: Mon, 23 Nov 2026 00:59:30 +0000\r\n"
+                                          "Final-Recipient: rfc822; b@example.com\r\n"
+                                          "Action: failed\r\n"
+                                          "Status: 5.1.1\r\n" TAIL);
+    (void)state;
+
+    assert_int_equal(r->nrcpts, 2);
+    assert_string_equal(r->rcpts[0].diagnostic, "552 5.2.0 rejected due to content judged to b e "
+                                                "spam, see the page: <https://che ck.example.net/>");
+    assert_string_equal(r->rcpts[1].recipient, "b@example.com");
+    assert_string_equal(r->rcpts[1].status, "5.1.1");
+    bnc_report_free(r);
+}
+
 static void
 test_global_and_inline(void **state)
 {
@@ -235,6 +260,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_quirks),
+        cmocka_unit_test(test_unfolded_diagnostic),
         cmocka_unit_test(test_global_and_inline),
         cmocka_unit_test(test_no_dsn_part),
         cmocka_unit_test(test_missing_action),

@@ -88,7 +88,8 @@ CONNECTIONS = ["Too many connections from your IP", "too many concurrent connect
                "Connection limit exceeded", "maximum number of connections exceeded"]
 RATE = ["Daily user sending quota exceeded", "The limit on the number of allowed outgoing messages was exceeded",
         "Rate limit exceeded", "You are sending too fast", "Too many messages, slow down",
-        "sending rate exceeded", "Throttled, try again later"]
+        "sending rate exceeded", "Throttled, try again later",
+        "Mailbox unavailable or access denied"]
 # a disabled mailbox in the languages providers localize (Spanish, Portuguese, Italian, French,
 # German)
 LOCALIZED_DISABLED = ["Esta casilla ha expirado por falta de uso", "La cuenta está desactivada",

@@ -763,6 +763,51 @@ test_autoreply(void **state)
     bnc_report_free(r);
 }
 
+/* An Office 365 NDR without its delivery-status part: the text for users explains, the
+ * administrators' section quotes the remote's reply, which decides. */
+static void
+test_exchange_admin_reply(void **state)
+{
+    static const char head[] = "From: postmaster@example.onmicrosoft.com\n"
+                               "To: sender@example.org\n"
+                               "Subject: Undeliverable: hello\n"
+                               "X-MS-Exchange-Message-Is-Ndr: \n"
+                               "Content-Type: text/plain\n"
+                               "\n"
+                               "mx.example.net rejected your message to the following email "
+                               "addresses:\n"
+                               "\n"
+                               "a@example.net<mailto:a@example.net>\n"
+                               "Your message was rejected by the recipient email server. Please "
+                               "check the recipient's email address. See DSN code 5.1.0 in "
+                               "Exchange Online.\n"
+                               "\n"
+                               "Diagnostic information for administrators:\n"
+                               "\n"
+                               "Generating server: AB1PR01MB.prod.outlook.com\n"
+                               "\n"
+                               "a@example.net\n"
+                               "mx.example.net\n";
+    char msg[2048];
+    bnc_report *r;
+    (void)state;
+    snprintf(msg, sizeof(msg), "%s%s", head,
+             "Remote Server returned '550 5.1.0 192.0.2.1 is not allowed to send from "
+             "<example.org> per its SPF Record'\n\nOriginal message headers:\n\nX: y\n");
+    r = parse(msg);
+    expect(r, "a@example.net", BNC_R_AUTHFAILURE, 0);
+    assert_string_equal(rcpt(r, "a@example.net")->replycode, "550");
+    bnc_report_free(r);
+    /* Exchange 2007's "#550 5.1.1 ... ##" */
+    snprintf(msg, sizeof(msg), "%s%s", head,
+             "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n\n"
+             "Original message headers:\n\nX: y\n");
+    r = parse(msg);
+    expect(r, "a@example.net", BNC_R_USERUNKNOWN, 1);
+    assert_non_null(strstr(rcpt(r, "a@example.net")->diagnostic, "RecipNotFound"));
+    bnc_report_free(r);
+}
+
 /* A read receipt (RFC 8098) is a multipart/report too; its Final-Recipient read the
  * message and is no failed recipient. */
 static void
@@ -926,6 +971,7 @@ main(void)
         cmocka_unit_test(test_arf),
         cmocka_unit_test(test_autoreply),
         cmocka_unit_test(test_read_receipt),
+        cmocka_unit_test(test_exchange_admin_reply),
         cmocka_unit_test(test_dsn_enriched_from_text),
         cmocka_unit_test(test_iso2022jp_body),
         cmocka_unit_test(test_family_by_header),

@@ -1451,6 +1451,110 @@ fmt_transcript_remote_reply(struct bnc_slice b, char *buf)
     return fmt_unmarked(first, last_end, buf, FMT_BLOCK_MAX);
 }
 
+/* Exchange's and Office 365's "Diagnostic information for administrators" name each
+ * recipient on a line of its own and, on the lines after it, the reply that recipient got:
+ * "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##" (Exchange 2007), "Remote Server
+ * returned '550 5.1.10 ...'" (after the remote host's name), or "<date> - Server at host
+ * returned '550 5.4.316 Message expired, ...'" (the latest attempt first). The reply, without
+ * its marks, in *out; false when the section does not name the recipient so. */
+static bool
+fmt_admin_reply(const struct fmt_msg *m, const char *addr, struct bnc_slice *out)
+{
+    static const char head[] = "Diagnostic information for administrators";
+    const char *end = m->text.p + m->text.len, *p, *hit;
+    size_t al = strlen(addr);
+    int guard = 0;
+
+    p = fmt_find_ci(m->text.p, m->text.len, head, sizeof(head) - 1);
+    if (p == NULL || al == 0) {
+        return false;
+    }
+    while (guard++ < 8 && (hit = fmt_find_ci(p, (size_t)(end - p), addr, al)) != NULL) {
+        const char *ls = hit, *q = hit + al;
+        int lines = 0;
+        p = q;
+        while (ls > m->text.p && (ls[-1] == ' ' || ls[-1] == '\t')) {
+            ls--;
+        }
+        if (ls > m->text.p && ls[-1] != '\n') {
+            continue; /* the address inside a line: not the recipient's own line */
+        }
+        while (q < end && lines < 3) {
+            const char *le, *e, *ret;
+            q = memchr(q, '\n', (size_t)(end - q));
+            if (q == NULL) {
+                break;
+            }
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) {
+                q++; /* (blank lines between them) */
+            }
+            le = memchr(q, '\n', (size_t)(end - q));
+            le = le != NULL ? le : end;
+            e = le;
+            while (e > q && (e[-1] == '\r' || e[-1] == ' ')) {
+                e--;
+            }
+            lines++;
+            if (q < e && *q == '#' && fmt_reply_lead(q + 1, e)) {
+                while (e > q + 1 && (e[-1] == '#' || e[-1] == ' ')) {
+                    e--;
+                }
+                *out = slice_make(q + 1, (size_t)(e - q - 1));
+                return true;
+            }
+            ret = fmt_find_ci(q, (size_t)(e - q), "returned '", 10);
+            if (ret != NULL && fmt_find_ci(q, (size_t)(ret - q), "Server", 6) != NULL &&
+                fmt_reply_lead(ret + 10, e)) {
+                if (e > ret + 10 && e[-1] == '\'') {
+                    e--;
+                }
+                *out = slice_make(ret + 10, (size_t)(e - ret - 10));
+                return true;
+            }
+            if (memchr(q, '@', (size_t)(e - q)) != NULL) {
+                break; /* the next recipient's line */
+            }
+        }
+    }
+    return false;
+}
+
+/* Does the text p[0..n) quote no SMTP reply code? */
+static bool
+fmt_lacks_reply(const char *p, size_t n)
+{
+    char st[16] = "", rp[4] = "";
+
+    status_code_from_text(p, n, st, rp);
+    return rp[0] == '\0';
+}
+
+/* A diagnostic that only explains (Exchange's text for users, "Your message was rejected by
+ * the recipient email server"), with no reply in it, gives way to the reply the
+ * administrators' section quotes for the recipient. */
+static void
+fmt_admin_replies(struct fmt_msg *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->r->nrcpts; i++) {
+        struct bnc_rcpt *rc = &m->r->rcpts[i];
+        struct bnc_slice admin;
+        if (rc->action != BNC_ACTION_FAILED && rc->action != BNC_ACTION_DELAYED &&
+            rc->action != BNC_ACTION_NONE) {
+            continue;
+        }
+        if (rc->diagnostic != NULL && !fmt_lacks_reply(rc->diagnostic, strlen(rc->diagnostic))) {
+            continue;
+        }
+        if (fmt_admin_reply(m, rc->recipient, &admin)) {
+            rc->diagnostic = "";
+            fmt_set_diag(m, rc, admin.p, admin.len);
+        }
+    }
+}
+
 static void
 fmt_enrich(struct fmt_msg *m)
 {
@@ -1714,6 +1818,7 @@ formats_apply(struct bnc_report *r)
         bnc_reason why;
         size_t i;
         fmt_enrich(&m);
+        fmt_admin_replies(&m);
         /* PowerMTA names its own cause in its DSNs: a hint, for when neither the text nor
          * the codes decide */
         if (report_top_raw(r, REPORT_TOP_PMTA_CATEGORY, &cat) &&
@@ -1746,6 +1851,7 @@ formats_apply(struct bnc_report *r)
         added = fmt_failed_recipients(&m);
     }
     if (added > 0) {
+        fmt_admin_replies(&m);
         fmt_status_elsewhere(&m);
     }
     if (added == 0 && r->orig_to[0] != '\0' && m.bounce_score >= 2) {

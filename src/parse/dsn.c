@@ -19,7 +19,7 @@
 
 struct dsn_group {
     struct bnc_slice final_rcpt, orig_rcpt, actual_rcpt, action, status, remote_mta, diag,
-        last_attempt, reporting_mta;
+        exim_diag, last_attempt, reporting_mta;
     bool any_rcpt_field;
 };
 
@@ -160,6 +160,11 @@ dsn_parse_fields(struct bnc_report *r, const char *p, size_t n)
         case 'x':
             if (name_is(name, "x-actual-recipient")) {
                 DSN_SET(actual_rcpt);
+            } else if (name_is(name, "x-exim-diagnostic")) {
+                /* Exim's own cause when no remote reply is quoted ("X-str; a TLS session
+                 * is required, but the server did not offer TLS support"): the
+                 * diagnostic unless a Diagnostic-Code gives one */
+                g.exim_diag = val;
             }
             break;
         case 'a':
@@ -337,6 +342,9 @@ dsn_flush(struct bnc_report *r, const struct dsn_msg *m, struct dsn_group *g, si
                 memcpy(rc->replycode, drc, 4);
             }
         }
+    }
+    if (g->diag.len == 0 && g->exim_diag.len > 0) {
+        g->diag = g->exim_diag;
     }
     if (g->diag.len && rc->diagnostic[0] == '\0') {
         const char *semi = memchr(g->diag.p, ';', g->diag.len);

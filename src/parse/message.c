@@ -273,6 +273,47 @@ message_has_rcpt_field(const char *p, size_t n)
     return false;
 }
 
+bool
+message_is_read_receipt(struct bnc_report *r)
+{
+    const struct mime_msg *m = &r->mime;
+    size_t i;
+
+    if (m->nparts == 0 || !mime_part_is(&m->parts[0], "multipart", "report") ||
+        !slice_eq_ci(m->parts[0].report_type, "disposition-notification")) {
+        return false;
+    }
+    for (i = 1; i < m->nparts; i++) {
+        const struct mime_part *p = &m->parts[i];
+        struct bnc_slice d, v;
+        const char *f, *semi;
+        if (!mime_part_is(p, "message", "disposition-notification") &&
+            !mime_part_is(p, "message", "global-disposition-notification")) {
+            continue;
+        }
+        if (mime_part_decoded_flags(r->arena, p, &d, &r->flags) != BNC_OK || d.len == 0) {
+            return false;
+        }
+        /* "Disposition: manual-action/MDN-sent-manually; displayed" */
+        f = text_find_ci(d.p, d.len, "\ndisposition:", 13);
+        if (f == NULL && d.len >= 12 && slice_mem_eq_ci(d.p, "disposition:", 12)) {
+            f = d.p - 1;
+        }
+        if (f == NULL) {
+            return false;
+        }
+        v = slice_make(f + 13, (size_t)(d.p + d.len - f - 13));
+        semi = memchr(v.p, ';', v.len < 128 ? v.len : 128);
+        if (semi == NULL) {
+            return false;
+        }
+        v = slice_trim(slice_make(semi + 1, (size_t)(v.p + v.len - semi - 1)));
+        return slice_prefix_ci(v, "displayed") || slice_prefix_ci(v, "dispatched") ||
+               slice_prefix_ci(v, "processed");
+    }
+    return false;
+}
+
 static void
 message_walk_dsn(struct bnc_report *r)
 {
@@ -280,6 +321,10 @@ message_walk_dsn(struct bnc_report *r)
     bool found = false;
     size_t i, added = 0;
     int pass;
+
+    if (message_is_read_receipt(r)) {
+        return; /* its Final-Recipient read the message: no failure to find */
+    }
 
     /* pass 0: reports of this message; pass 1: reports nested in a returned message */
     for (pass = 0; pass < 2 && added == 0; pass++) {
@@ -308,11 +353,6 @@ message_walk_dsn(struct bnc_report *r)
         }
         if (!mime_part_is(p, "text", NULL) && !(p->flags & BNC_PF_NO_BOUNDARY) &&
             !mime_part_is(p, "message", NULL)) {
-            continue;
-        }
-        if (mime_part_is(p, "message", "disposition-notification") ||
-            mime_part_is(p, "message", "global-disposition-notification")) {
-            /* a read receipt (RFC 8098, RFC 6533 §6): its Final-Recipient read the message */
             continue;
         }
         if (p->encoding.len == 0 || slice_eq_ci(p->encoding, "7bit") ||

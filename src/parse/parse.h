@@ -280,4 +280,9 @@ const char *addr_normalize_field(struct bnc_report *r, const char *p, size_t n);
  * May add recipients, fill fields a DSN lacked, and set reason_hint/origin. */
 void formats_apply(struct bnc_report *r);
 
+/* Is the message a read receipt: an RFC 8098 disposition notification whose Disposition is
+ * displayed, dispatched or processed? A Sieve reject (RFC 5429, "...; deleted") and an MDN
+ * without a readable Disposition are not. (message.c) */
+bool message_is_read_receipt(struct bnc_report *r);
+
 #endif

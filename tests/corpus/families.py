@@ -177,6 +177,7 @@ RESOLVER = [
     ("Timeout while contacting DNS servers", "4.4.3", "networkerror"),
     ("DNS server returned general failure", "4.4.3", "networkerror"),
     ("mail for example.net loops back to myself", "5.4.6", "networkerror"),
+    ("lowest numbered MX record points to local host", "5.0.0", "networkerror"),
     ("Sorry, I couldn't find any host named example.net. (#5.1.2)", "5.1.2", "hostunknown"),
     ("Sorry, I couldn't find any host by that name. (#4.1.2)", "4.1.2", "networkerror"),
 ]
@@ -344,6 +345,13 @@ def variants():
              "failedstarttls"),
             ("certificate verification failed for mx.example.net[192.0.2.1]:25: untrusted issuer",
              "4.7.5", "failedstarttls"),
+            ("a TLS session is required, but the server did not offer TLS support", "5.0.0",
+             "failedstarttls"),
+            ("TLS error from 'mx.example.net': STARTTLS not advertised by host.", "5.0.0",
+             "failedstarttls"),
+            ("user does not exist, but will deliver to /home/vpopmail/domains/example.net/u/ "
+             "can not open new email file errno=2 file=/home/vpopmail/domains/example.net/u/"
+             "Maildir/tmp/1 system error", "5.0.0", "systemerror"),
             ("Message could not be delivered for 5 days", "5.0.0", "expired"),
             ("This domain does not accept email", "5.0.0", "notaccept"),
             # Exchange's NDR explanations

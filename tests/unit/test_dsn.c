@@ -162,6 +162,30 @@ test_unfolded_diagnostic(void **state)
     bnc_report_free(r);
 }
 
+/* Exim's X-Exim-Diagnostic is the diagnostic when no Diagnostic-Code gives one. */
+static void
+test_exim_diagnostic(void **state)
+{
+    struct bnc_report *r = parse_str(HEAD "Final-Recipient: rfc822; a@example.com\r\n"
+                                          "Action: failed\r\n"
+                                          "Status: 5.0.0\r\n"
+                                          "X-Exim-Diagnostic: X-str; a TLS session is required, "
+                                          "but the server did not offer TLS support\r\n"
+                                          "\r\n"
+                                          "Final-Recipient: rfc822; b@example.com\r\n"
+                                          "Action: failed\r\n"
+                                          "Status: 5.0.0\r\n"
+                                          "X-Exim-Diagnostic: X-str; not this one\r\n"
+                                          "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n" TAIL);
+    (void)state;
+
+    assert_int_equal(r->nrcpts, 2);
+    assert_string_equal(r->rcpts[0].diagnostic,
+                        "a TLS session is required, but the server did not offer TLS support");
+    assert_string_equal(r->rcpts[1].diagnostic, "550 5.1.1 no such user");
+    bnc_report_free(r);
+}
+
 static void
 test_global_and_inline(void **state)
 {
@@ -261,6 +285,7 @@ main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_quirks),
         cmocka_unit_test(test_unfolded_diagnostic),
+        cmocka_unit_test(test_exim_diagnostic),
         cmocka_unit_test(test_global_and_inline),
         cmocka_unit_test(test_no_dsn_part),
         cmocka_unit_test(test_missing_action),

@@ -837,6 +837,53 @@ test_read_receipt(void **state)
               "--B--\n");
     assert_int_equal(bnc_report_rcpt_count(r), 0);
     bnc_report_free(r);
+    /* its text quoting the message's To: no failure either */
+    r = parse("From: Reader <reader@example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Read: test\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=disposition-notification;\n"
+              "  boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "Content-Type: text/plain\n"
+              "\n"
+              "To: sender@example.org\n"
+              "Subject: test\n"
+              "Message was displayed on Tue Mar 30 2021 10:31:50\n"
+              "--B\n"
+              "Content-Type: message/disposition-notification\n"
+              "\n"
+              "Final-Recipient: rfc822; reader@example.com\n"
+              "Disposition: manual-action/MDN-sent-manually;displayed\n"
+              "Error: Message1\n"
+              "\n"
+              "--B--\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 0);
+    bnc_report_free(r);
+    /* a Sieve reject (RFC 5429) is an MDN too, "deleted": the recipient's filter refused */
+    r = parse("From: Mail Delivery Subsystem <postmaster@mx.example.com>\n"
+              "To: sender@example.org\n"
+              "Subject: Automatically rejected mail\n"
+              "MIME-Version: 1.0\n"
+              "Content-Type: multipart/report; report-type=disposition-notification;\n"
+              "  boundary=\"B\"\n"
+              "\n"
+              "--B\n"
+              "Content-Type: text/plain\n"
+              "\n"
+              "Your message to <reader@example.com> was automatically rejected:\n"
+              "I do not accept mail from you.\n"
+              "--B\n"
+              "Content-Type: message/disposition-notification\n"
+              "\n"
+              "Final-Recipient: rfc822; reader@example.com\n"
+              "Disposition: automatic-action/MDN-sent-automatically; deleted\n"
+              "\n"
+              "--B--\n");
+    assert_int_equal(bnc_report_rcpt_count(r), 1);
+    assert_non_null(rcpt(r, "reader@example.com"));
+    bnc_report_free(r);
 }
 
 static void

@@ -1762,6 +1762,11 @@ formats_apply(struct bnc_report *r)
     if (arf_apply(r)) {
         return;
     }
+    if (r->nrcpts == 0 && message_is_read_receipt(r)) {
+        /* its text says what the reader did, no failure */
+        r->flags |= BNC_PF_NOT_BOUNCE;
+        return;
+    }
     memset(&m, 0, sizeof(m));
     m.r = r;
     m.text = fmt_bounce_text(r);
